@@ -1,0 +1,28 @@
+//! An activity a local actor sent (Accept, Announce, Create, …), kept as the exact JSON that is
+//! signed and delivered, and listed in the actor's outbox when `in_outbox` is set.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "activities")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub ap_id: String,
+    /// The local actor that sends (and signs) this activity.
+    pub actor_id: i64,
+    pub kind: String,
+    /// The id of the object or activity this one is about, when it has one.
+    pub object_ap_id: Option<String>,
+    /// The activity exactly as it goes on the wire.
+    #[sea_orm(column_type = "Text")]
+    pub json: String,
+    pub in_outbox: bool,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,25 @@
+//! Kindred's sea-orm entities: one module per table, rows only, no hand-written logic.
+//!
+//! The schema itself lives in `migrations/`; these structs mirror it. Logic that reads or
+//! writes them lives in the `kindred` crate (`src/groups/`, `src/federation/`).
+
+pub mod activity;
+pub mod actor;
+pub mod delivery;
+pub mod instance;
+pub mod membership;
+pub mod post;
+pub mod received_activity;
+pub mod vote;
+
+pub mod prelude {
+    //! The entities under their table-like names, for `use kindred_entities::prelude::*`.
+    pub use crate::activity::Entity as Activity;
+    pub use crate::actor::Entity as Actor;
+    pub use crate::delivery::Entity as Delivery;
+    pub use crate::instance::Entity as Instance;
+    pub use crate::membership::Entity as Membership;
+    pub use crate::post::Entity as Post;
+    pub use crate::received_activity::Entity as ReceivedActivity;
+    pub use crate::vote::Entity as Vote;
+}

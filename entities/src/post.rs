@@ -1,0 +1,41 @@
+//! A thread (top-level post) or a reply in a group, local or remote.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "posts")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub ap_id: String,
+    pub group_id: i64,
+    pub author_id: i64,
+    /// The post this one answers; `None` for a thread.
+    pub parent_id: Option<i64>,
+    /// The thread (top-level post) this reply belongs to; `None` for a thread.
+    pub thread_id: Option<i64>,
+    /// The ActivityStreams object type as received or sent: Page, Note, Article, Question.
+    pub kind: String,
+    pub title: Option<String>,
+    /// Sanitised HTML, safe to show.
+    pub content_html: String,
+    pub source_markdown: Option<String>,
+    pub url: Option<String>,
+    pub sensitive: bool,
+    pub local: bool,
+    pub published_at: DateTimeUtc,
+    pub updated_at: Option<DateTimeUtc>,
+    /// Set when the author deleted the post; the row stays as a tombstone.
+    pub deleted_at: Option<DateTimeUtc>,
+    pub like_count: i32,
+    pub dislike_count: i32,
+    pub reply_count: i32,
+    pub last_activity_at: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,16 @@
+//! Kindred's database schema as ordered sea-orm-migration steps; `kindred migrate` and
+//! `kindred serve` apply the ones a database has not seen. A shipped step is never edited:
+//! change the schema with a new `mYYYYMMDD_NNNNNN_what.rs`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_initial_schema;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261127_000001_initial_schema::Migration)]
+    }
+}

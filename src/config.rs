@@ -1,0 +1,475 @@
+//! Typed configuration, loaded once at start-up from `config/defaults.toml`, an optional file
+//! and `KINDRED_*` environment variables. This is the only place that reads the environment.
+
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::BTreeMap,
+    fmt,
+    net::{IpAddr, SocketAddr},
+    path::{Path, PathBuf},
+    time::Duration,
+};
+use url::Url;
+
+/// The defaults, compiled in so that the binary runs anywhere without the source tree.
+pub const DEFAULTS_TOML: &str = include_str!("../config/defaults.toml");
+
+/// The prefix of the environment variables that override configuration keys.
+const ENVIRONMENT_PREFIX: &str = "KINDRED_";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub instance: InstanceConfig,
+    pub http: HttpConfig,
+    pub database: DatabaseConfig,
+    pub federation: FederationConfig,
+    pub delivery: DeliveryConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceConfig {
+    pub public_url: Url,
+    pub name: String,
+    pub description: String,
+    pub registration: RegistrationMode,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RegistrationMode {
+    Open,
+    Approval,
+    Closed,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpConfig {
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub url: String,
+    pub data_dir: PathBuf,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationConfig {
+    pub debug: bool,
+    pub http_fetch_limit: u32,
+    #[serde(rename = "request_timeout_seconds", with = "whole_seconds")]
+    pub request_timeout: Duration,
+    pub resolve: BTreeMap<String, IpAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    pub concurrency: usize,
+    pub per_instance_concurrency: usize,
+    #[serde(rename = "retry_initial_seconds", with = "whole_seconds")]
+    pub retry_initial: Duration,
+    #[serde(rename = "retry_max_seconds", with = "whole_seconds")]
+    pub retry_max: Duration,
+    #[serde(rename = "give_up_after_seconds", with = "whole_seconds")]
+    pub give_up_after: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub filter: String,
+}
+
+impl Default for Config {
+    /// The same values as `config/defaults.toml`; a test keeps the two in agreement.
+    fn default() -> Self {
+        Config {
+            instance: InstanceConfig {
+                public_url: default_public_url(),
+                name: "Kindred".to_string(),
+                description: "A Kindred instance: groups for communities of practice.".to_string(),
+                registration: RegistrationMode::Closed,
+            },
+            http: HttpConfig {
+                listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+                max_body_bytes: 1024 * 1024,
+            },
+            database: DatabaseConfig {
+                url: String::new(),
+                data_dir: PathBuf::from("data"),
+                max_connections: 10,
+            },
+            federation: FederationConfig {
+                debug: true,
+                http_fetch_limit: 20,
+                request_timeout: Duration::from_secs(10),
+                resolve: BTreeMap::new(),
+            },
+            delivery: DeliveryConfig {
+                concurrency: 64,
+                per_instance_concurrency: 4,
+                retry_initial: Duration::from_secs(10),
+                retry_max: Duration::from_secs(3600),
+                give_up_after: Duration::from_secs(48 * 3600),
+            },
+            log: LogConfig {
+                filter: "info".to_string(),
+            },
+        }
+    }
+}
+
+#[allow(clippy::expect_used)]
+fn default_public_url() -> Url {
+    Url::parse("http://localhost:8080").expect("a constant URL parses")
+}
+
+impl Config {
+    /// Loads the configuration the way `kindred` does at start-up: defaults, then the file
+    /// (when given), then the process's `KINDRED_*` environment variables.
+    pub fn load(file: Option<&Path>) -> Result<Config, ConfigError> {
+        let file_contents = match file {
+            Some(path) => Some((
+                path.display().to_string(),
+                std::fs::read_to_string(path).map_err(|error| {
+                    ConfigError(format!("cannot read {}: {error}", path.display()))
+                })?,
+            )),
+            None => None,
+        };
+        let environment = std::env::vars().filter(|(name, _)| name.starts_with(ENVIRONMENT_PREFIX));
+        Self::load_from(
+            file_contents
+                .as_ref()
+                .map(|(name, text)| (name.as_str(), text.as_str())),
+            environment,
+        )
+    }
+
+    /// Loads from the given file text (named for messages) and environment variables, on top of
+    /// the defaults. Separate from [`Config::load`] so tests can feed it exactly what they want.
+    pub fn load_from(
+        file: Option<(&str, &str)>,
+        environment: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut merged: toml::Table = toml::from_str(DEFAULTS_TOML)
+            .map_err(|error| ConfigError(format!("built-in defaults are broken: {error}")))?;
+        let defaults = merged.clone();
+
+        if let Some((file_name, text)) = file {
+            let overrides: toml::Table = toml::from_str(text)
+                .map_err(|error| ConfigError(format!("{file_name}: {error}")))?;
+            merge_file_into(&mut merged, &defaults, overrides, file_name)?;
+        }
+
+        let mut environment: Vec<(String, String)> = environment
+            .into_iter()
+            .filter(|(name, _)| name.starts_with(ENVIRONMENT_PREFIX))
+            .collect();
+        environment.sort();
+        for (name, raw_value) in environment {
+            apply_environment_variable(&mut merged, &defaults, &name, &raw_value)?;
+        }
+
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(merged))
+            .map_err(|error| ConfigError(format!("`{}`: {}", error.path(), error.inner())))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = &self.instance.public_url;
+        if url.scheme() != "https" && url.scheme() != "http" {
+            return Err(ConfigError(
+                "`instance.public_url` must start with https:// (or http:// in debug mode)".into(),
+            ));
+        }
+        if url.scheme() == "http" && !self.federation.debug {
+            return Err(ConfigError(
+                "`instance.public_url` must use https:// unless `federation.debug` is true".into(),
+            ));
+        }
+        if url.host_str().is_none() || url.path() != "/" || url.query().is_some() {
+            return Err(ConfigError(
+                "`instance.public_url` must be a bare origin such as https://kindred.example"
+                    .into(),
+            ));
+        }
+        if !self.federation.resolve.is_empty() && !self.federation.debug {
+            return Err(ConfigError(
+                "`federation.resolve` is only allowed when `federation.debug` is true".into(),
+            ));
+        }
+        if self.delivery.concurrency == 0 || self.delivery.per_instance_concurrency == 0 {
+            return Err(ConfigError(
+                "`delivery.concurrency` and `delivery.per_instance_concurrency` must be at least 1"
+                    .into(),
+            ));
+        }
+        if self.http.max_body_bytes < 1024 {
+            return Err(ConfigError(
+                "`http.max_body_bytes` must be at least 1024".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The instance's domain as it appears in handles and ids: the host, plus the port when the
+    /// public URL names one (`localhost:8080`).
+    pub fn domain(&self) -> String {
+        let url = &self.instance.public_url;
+        let host = url.host_str().unwrap_or_default();
+        match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_string(),
+        }
+    }
+
+    /// The public URL with `path` appended, e.g. `url_for("/groups/repair")`.
+    pub fn url_for(&self, path: &str) -> Url {
+        let mut url = self.instance.public_url.clone();
+        url.set_path(path);
+        url
+    }
+
+    /// The database URL to connect to: the configured one, or the SQLite file in `data_dir`.
+    pub fn database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.database.data_dir.join("kindred.sqlite").display()
+            )
+        } else {
+            self.database.url.clone()
+        }
+    }
+}
+
+/// The PostgreSQL server the test suite may use (`TEST_POSTGRES_URL`), if any. Only tests call
+/// this; it lives here so that reading the environment stays in one file.
+pub fn postgres_url_for_tests() -> Option<String> {
+    std::env::var("TEST_POSTGRES_URL")
+        .ok()
+        .filter(|url| !url.is_empty())
+}
+
+/// Why the configuration could not be loaded; the message names the key or variable at fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "configuration error: {}", self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Copies every key of `overrides` into `merged`, refusing sections and keys the defaults do
+/// not have. Map-valued keys (like `federation.resolve`) are replaced whole.
+fn merge_file_into(
+    merged: &mut toml::Table,
+    defaults: &toml::Table,
+    overrides: toml::Table,
+    file_name: &str,
+) -> Result<(), ConfigError> {
+    for (section_name, section_value) in overrides {
+        let Some(toml::Value::Table(default_section)) = defaults.get(&section_name) else {
+            return Err(ConfigError(format!(
+                "{file_name}: unknown section `{section_name}`"
+            )));
+        };
+        let toml::Value::Table(section_overrides) = section_value else {
+            return Err(ConfigError(format!(
+                "{file_name}: `{section_name}` must be a section ([{section_name}])"
+            )));
+        };
+        for (key, value) in section_overrides {
+            if !default_section.contains_key(&key) {
+                return Err(ConfigError(format!(
+                    "{file_name}: unknown key `{section_name}.{key}`"
+                )));
+            }
+            if let Some(toml::Value::Table(target)) = merged.get_mut(&section_name) {
+                target.insert(key, value);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies `KINDRED_SECTION_KEY=value`. A value for a string key is taken as written; any other
+/// value is read as a TOML value (`true`, `25`, `{ "a.test" = "127.0.0.2" }`).
+fn apply_environment_variable(
+    merged: &mut toml::Table,
+    defaults: &toml::Table,
+    name: &str,
+    raw_value: &str,
+) -> Result<(), ConfigError> {
+    let lowered = name[ENVIRONMENT_PREFIX.len()..].to_lowercase();
+    let unknown = || ConfigError(format!("unknown environment variable `{name}`"));
+    let (section_name, key) = lowered.split_once('_').ok_or_else(unknown)?;
+    let Some(toml::Value::Table(default_section)) = defaults.get(section_name) else {
+        return Err(unknown());
+    };
+    let default_value = default_section.get(key).ok_or_else(unknown)?;
+    let value = if default_value.is_str() {
+        toml::Value::String(raw_value.to_string())
+    } else {
+        let document: toml::Table = toml::from_str(&format!("value = {raw_value}"))
+            .map_err(|_| ConfigError(format!("`{name}`: cannot read `{raw_value}` as a value")))?;
+        document.get("value").cloned().ok_or_else(unknown)?
+    };
+    if let Some(toml::Value::Table(target)) = merged.get_mut(section_name) {
+        target.insert(key.to_string(), value);
+    }
+    Ok(())
+}
+
+/// (De)serialises a `Duration` as a whole number of seconds.
+mod whole_seconds {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(duration: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(duration.as_secs())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+        u64::deserialize(deserializer).map(Duration::from_secs)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn load(file: Option<&str>, environment: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::load_from(
+            file.map(|text| ("test.toml", text)),
+            environment
+                .iter()
+                .map(|(name, value)| (name.to_string(), value.to_string())),
+        )
+    }
+
+    #[test]
+    fn defaults_file_and_default_impl_agree() {
+        assert_eq!(load(None, &[]), Ok(Config::default()));
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_environment_overrides_file() {
+        let config = load(
+            Some("[instance]\npublic_url = \"https://kindred.example\"\n[federation]\ndebug = false\n[http]\nlisten = \"0.0.0.0:9000\"\n"),
+            &[
+                ("KINDRED_HTTP_LISTEN", "127.0.0.1:9100"),
+                ("KINDRED_DELIVERY_CONCURRENCY", "8"),
+                ("KINDRED_INSTANCE_REGISTRATION", "open"),
+                ("PATH", "/usr/bin"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.domain(), "kindred.example");
+        assert_eq!(config.http.listen, SocketAddr::from(([127, 0, 0, 1], 9100)));
+        assert_eq!(config.delivery.concurrency, 8);
+        assert_eq!(config.instance.registration, RegistrationMode::Open);
+        assert!(!config.federation.debug);
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_named() {
+        let error = load(Some("[http]\nlisten = \"127.0.0.1:1\"\nlsiten = 3\n"), &[]).unwrap_err();
+        assert!(error.0.contains("`http.lsiten`"), "{error}");
+    }
+
+    #[test]
+    fn unknown_section_in_file_is_named() {
+        let error = load(Some("[htp]\nlisten = 1\n"), &[]).unwrap_err();
+        assert!(error.0.contains("unknown section `htp`"), "{error}");
+    }
+
+    #[test]
+    fn unknown_environment_variable_is_named() {
+        let error = load(None, &[("KINDRED_DATABASE_ULR", "x")]).unwrap_err();
+        assert!(error.0.contains("KINDRED_DATABASE_ULR"), "{error}");
+        let error = load(None, &[("KINDRED_NOTHING", "x")]).unwrap_err();
+        assert!(error.0.contains("KINDRED_NOTHING"), "{error}");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let error = load(Some("[http]\nlisten = \"not an address\"\n"), &[]).unwrap_err();
+        assert!(error.0.contains("`http.listen`"), "{error}");
+        let error = load(Some("[instance]\npublic_url = \"no url\"\n"), &[]).unwrap_err();
+        assert!(error.0.contains("`instance.public_url`"), "{error}");
+        let error = load(Some("[instance]\nregistration = \"sometimes\"\n"), &[]).unwrap_err();
+        assert!(error.0.contains("`instance.registration`"), "{error}");
+        let error = load(None, &[("KINDRED_DELIVERY_CONCURRENCY", "many")]).unwrap_err();
+        assert!(error.0.contains("KINDRED_DELIVERY_CONCURRENCY"), "{error}");
+        let error = load(None, &[("KINDRED_DELIVERY_CONCURRENCY", "-3")]).unwrap_err();
+        assert!(error.0.contains("`delivery.concurrency`"), "{error}");
+        let error = load(
+            Some("[federation]\nresolve = { \"a.test\" = \"nope\" }\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(error.0.contains("`federation.resolve"), "{error}");
+    }
+
+    #[test]
+    fn production_rules_are_enforced() {
+        let error = load(Some("[federation]\ndebug = false\n"), &[]).unwrap_err();
+        assert!(error.0.contains("https://"), "{error}");
+        let error = load(
+            Some("[instance]\npublic_url = \"https://a.example/sub\"\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(error.0.contains("bare origin"), "{error}");
+        let error = load(
+            Some("[instance]\npublic_url = \"https://a.example\"\n[federation]\ndebug = false\nresolve = { \"b.test\" = \"127.0.0.2\" }\n"),
+            &[],
+        )
+        .unwrap_err();
+        assert!(error.0.contains("`federation.resolve`"), "{error}");
+    }
+
+    #[test]
+    fn malformed_toml_names_the_file() {
+        let error = load(Some("[http\n"), &[]).unwrap_err();
+        assert!(error.0.starts_with("test.toml"), "{error}");
+    }
+
+    #[test]
+    fn domain_keeps_the_port_and_database_url_defaults_to_sqlite() {
+        let config = Config::default();
+        assert_eq!(config.domain(), "localhost:8080");
+        assert_eq!(
+            config.url_for("/groups/a").as_str(),
+            "http://localhost:8080/groups/a"
+        );
+        assert_eq!(
+            config.database_url(),
+            "sqlite://data/kindred.sqlite?mode=rwc"
+        );
+    }
+
+    #[test]
+    fn the_production_example_loads() {
+        let text = include_str!("../config/production.toml");
+        let config = load(Some(text), &[]).unwrap();
+        assert!(!config.federation.debug);
+        assert_eq!(config.instance.public_url.scheme(), "https");
+    }
+}

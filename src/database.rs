@@ -1,0 +1,159 @@
+//! Opening the database (SQLite by default, PostgreSQL when the URL says so) and bringing its
+//! schema up to date with `migrations/`.
+
+use crate::{
+    config::Config,
+    error::{Error, Result},
+};
+use kindred_migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+use std::time::Duration;
+
+/// Connects to the configured database, creating the SQLite file and its folder on first use.
+pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
+    let url = config.database_url();
+    if url.starts_with("sqlite:") && config.database.url.is_empty() {
+        std::fs::create_dir_all(&config.database.data_dir).map_err(|error| {
+            Error::internal(format!(
+                "cannot create data directory {}: {error}",
+                config.database.data_dir.display()
+            ))
+        })?;
+    }
+    connect_url(&url, config.database.max_connections).await
+}
+
+/// Connects to `url`. SQLite gets one connection in WAL mode: it has a single writer anyway, and
+/// one connection keeps transactions from failing with "database is locked" when two of them
+/// try to upgrade to writers at once.
+pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConnection> {
+    let is_sqlite = url.starts_with("sqlite:");
+    let mut options = ConnectOptions::new(url.to_string());
+    options
+        .max_connections(if is_sqlite { 1 } else { max_connections })
+        .min_connections(if is_sqlite { 1 } else { 0 })
+        .acquire_timeout(Duration::from_secs(30))
+        .sqlx_logging(false);
+    if is_sqlite {
+        // One connection held forever: an idle timeout would close it and, for an in-memory
+        // database, drop the data with it.
+        options
+            .idle_timeout(None::<Duration>)
+            .max_lifetime(None::<Duration>);
+    }
+    let database = Database::connect(options).await?;
+    if database.get_database_backend() == DbBackend::Sqlite {
+        database
+            .execute_unprepared(
+                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
+            )
+            .await?;
+    }
+    Ok(database)
+}
+
+/// Applies every migration the database has not seen yet; returns how many ran.
+pub async fn migrate(database: &DatabaseConnection) -> Result<usize> {
+    let pending = Migrator::get_pending_migrations(database).await?.len();
+    Migrator::up(database, None).await?;
+    Ok(pending)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::testing;
+    use sea_orm::{ConnectionTrait, Statement};
+
+    #[tokio::test]
+    async fn migrations_apply_once_and_roll_back_cleanly() {
+        testing::for_each_database(async |database| {
+            let connection = &database.connection;
+            // The test database was migrated when it was made: nothing is left to apply.
+            assert_eq!(migrate(connection).await.unwrap(), 0);
+            assert!(
+                Migrator::get_pending_migrations(connection)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            let applied = Migrator::get_applied_migrations(connection).await.unwrap();
+            assert_eq!(applied.len(), Migrator::migrations().len());
+
+            // Every table exists and starts empty.
+            for table in [
+                "instances",
+                "actors",
+                "memberships",
+                "posts",
+                "votes",
+                "received_activities",
+                "activities",
+                "deliveries",
+            ] {
+                let row = connection
+                    .query_one_raw(Statement::from_string(
+                        connection.get_database_backend(),
+                        format!("SELECT COUNT(*) AS n FROM {table}"),
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                assert_eq!(row.try_get::<i64>("", "n").unwrap(), 0, "{table}");
+            }
+
+            // Down removes everything, up brings it back.
+            Migrator::down(connection, None).await.unwrap();
+            assert_eq!(
+                Migrator::get_pending_migrations(connection)
+                    .await
+                    .unwrap()
+                    .len(),
+                Migrator::migrations().len()
+            );
+            assert_eq!(
+                migrate(connection).await.unwrap(),
+                Migrator::migrations().len()
+            );
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn unique_activitypub_ids_are_enforced() {
+        use kindred_entities::received_activity;
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        testing::for_each_database(async |database| {
+            let row = || received_activity::ActiveModel {
+                ap_id: Set("https://a.example/activities/1".to_string()),
+                actor_ap_id: Set("https://a.example/users/a".to_string()),
+                kind: Set("Follow".to_string()),
+                received_at: Set(chrono::Utc::now()),
+                ..Default::default()
+            };
+            row().insert(&database.connection).await.unwrap();
+            assert!(row().insert(&database.connection).await.is_err());
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_file_is_created_in_wal_mode() {
+        let directory = tempfile::tempdir().unwrap();
+        let mut config = crate::config::Config::default();
+        config.database.data_dir = directory.path().join("nested").join("data");
+        let connection = connect(&config).await.unwrap();
+        migrate(&connection).await.unwrap();
+        assert!(config.database.data_dir.join("kindred.sqlite").exists());
+        let row = connection
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA journal_mode".to_string(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<String>("", "journal_mode").unwrap(), "wal");
+    }
+}

@@ -1,0 +1,177 @@
+//! The one error type of Kindred, and its one mapping to HTTP status codes.
+//!
+//! A client error carries a short reason that is safe to show a peer. Everything else becomes
+//! a 500 with an opaque body; its cause goes to the log, never to the peer.
+
+use activitypub_federation::error::Error as FederationError;
+use axum::{
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 404: the thing asked for does not exist here.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// 410: the thing existed and was deleted.
+    #[error("gone: {0}")]
+    Gone(String),
+    /// 400: the request is malformed or breaks a protocol rule.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// 401: a signature or digest did not verify.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// 403: the sender is known but not allowed to do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// 409: the request conflicts with what exists (a name already taken).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 413: the body is larger than `http.max_body_bytes`.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// 406: the client accepts no representation we can give.
+    #[error("not acceptable")]
+    NotAcceptable,
+    /// Something the federation crate reported; mapped by kind below.
+    #[error("federation: {0}")]
+    Federation(#[from] FederationError),
+    #[error("database: {0}")]
+    Database(#[from] sea_orm::DbErr),
+    /// An internal failure; the message is logged, never sent.
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Error::NotFound(what.into())
+    }
+
+    pub fn bad_request(why: impl Into<String>) -> Self {
+        Error::BadRequest(why.into())
+    }
+
+    pub fn internal(why: impl std::fmt::Display) -> Self {
+        Error::Internal(why.to_string())
+    }
+
+    /// The status and the reason a peer may see.
+    pub fn status_and_reason(&self) -> (StatusCode, String) {
+        match self {
+            Error::NotFound(what) => (StatusCode::NOT_FOUND, format!("{what} not found")),
+            Error::Gone(what) => (StatusCode::GONE, format!("{what} was deleted")),
+            Error::BadRequest(why) => (StatusCode::BAD_REQUEST, why.clone()),
+            Error::Unauthorized(why) => (StatusCode::UNAUTHORIZED, why.clone()),
+            Error::Forbidden(why) => (StatusCode::FORBIDDEN, why.clone()),
+            Error::Conflict(why) => (StatusCode::CONFLICT, why.clone()),
+            Error::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body is too large".to_string(),
+            ),
+            Error::NotAcceptable => (
+                StatusCode::NOT_ACCEPTABLE,
+                "no acceptable representation".to_string(),
+            ),
+            Error::Federation(error) => federation_status_and_reason(error),
+            Error::Database(_) | Error::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal server error".to_string(),
+            ),
+        }
+    }
+}
+
+/// Errors from the federation crate come from signature checks, parsing and fetching.
+fn federation_status_and_reason(error: &FederationError) -> (StatusCode, String) {
+    use FederationError as E;
+    match error {
+        E::ActivityBodyDigestInvalid => (
+            StatusCode::UNAUTHORIZED,
+            "digest does not match the body".to_string(),
+        ),
+        E::ActivitySignatureInvalid => (
+            StatusCode::UNAUTHORIZED,
+            "signature does not verify".to_string(),
+        ),
+        // The crate reports unparsable or expired signature headers as `Other`; everything
+        // else it reports as `Other` is internal plumbing that cannot happen on the inbox path.
+        E::Other(_) => (
+            StatusCode::UNAUTHORIZED,
+            "signature could not be verified".to_string(),
+        ),
+        E::ParseReceivedActivity { .. } => (
+            StatusCode::BAD_REQUEST,
+            "activity is malformed or of a type this inbox does not take".to_string(),
+        ),
+        E::UrlVerificationError(why) => (StatusCode::BAD_REQUEST, format!("invalid URL: {why}")),
+        E::NotFound => (StatusCode::NOT_FOUND, "object not found".to_string()),
+        E::ObjectDeleted(_) => (StatusCode::GONE, "object was deleted".to_string()),
+        _ => (
+            StatusCode::BAD_REQUEST,
+            "a referenced object could not be fetched".to_string(),
+        ),
+    }
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let (status, reason) = self.status_and_reason();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        } else {
+            tracing::info!(%status, error = %self, "request refused");
+        }
+        let mut response = (status, reason).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        );
+        response
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(error: serde_json::Error) -> Self {
+        Error::Internal(format!("json: {error}"))
+    }
+}
+
+impl From<url::ParseError> for Error {
+    fn from(error: url::ParseError) -> Self {
+        Error::BadRequest(format!("invalid URL: {error}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_errors_do_not_leak_their_message() {
+        let error = Error::internal("password=hunter2 in /etc/secret");
+        let (status, reason) = error.status_and_reason();
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!reason.contains("hunter2"));
+        let database = Error::Database(sea_orm::DbErr::Custom("table secret".into()));
+        assert!(!database.status_and_reason().1.contains("secret"));
+    }
+
+    #[test]
+    fn signature_failures_are_401() {
+        for error in [
+            FederationError::ActivitySignatureInvalid,
+            FederationError::ActivityBodyDigestInvalid,
+            FederationError::Other("Header is expired".into()),
+        ] {
+            assert_eq!(
+                Error::Federation(error).status_and_reason().0,
+                StatusCode::UNAUTHORIZED
+            );
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! A local group's collections as ActivityPub serves them: outbox (its Announces, newest first,
+//! in pages), followers (a count; the member list stays private), moderators and featured.
+
+use crate::{
+    error::{Error, Result},
+    federation::context::object_context,
+};
+use kindred_entities::{
+    activity, actor,
+    membership::{self, MembershipState},
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::{Value, json};
+
+/// How many activities one outbox page holds.
+pub const OUTBOX_PAGE_SIZE: u64 = 20;
+
+fn collection_url(group: &actor::Model, url: &Option<String>) -> Result<String> {
+    url.clone()
+        .ok_or_else(|| Error::internal(format!("group {} lacks a collection URL", group.ap_id)))
+}
+
+/// The outbox: without `page`, the collection with its total and a link to the first page;
+/// with `page` (1-based), that page of activities, newest first.
+pub async fn outbox(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    page: Option<u64>,
+) -> Result<Value> {
+    let id = collection_url(group, &group.outbox_url)?;
+    let listed = || {
+        activity::Entity::find()
+            .filter(activity::Column::ActorId.eq(group.id))
+            .filter(activity::Column::InOutbox.eq(true))
+    };
+    let total = listed().count(database).await?;
+    let Some(page) = page else {
+        return Ok(json!({
+            "@context": object_context(),
+            "id": id,
+            "type": "OrderedCollection",
+            "totalItems": total,
+            "first": format!("{id}?page=1"),
+            "last": format!("{id}?page={}", total.div_ceil(OUTBOX_PAGE_SIZE).max(1)),
+        }));
+    };
+    if page == 0 {
+        return Err(Error::bad_request("pages are numbered from 1"));
+    }
+    let rows: Vec<String> = listed()
+        .select_only()
+        .column(activity::Column::Json)
+        .order_by_desc(activity::Column::Id)
+        .offset((page - 1) * OUTBOX_PAGE_SIZE)
+        .limit(OUTBOX_PAGE_SIZE)
+        .into_tuple()
+        .all(database)
+        .await?;
+    let items = rows
+        .iter()
+        .map(|text| serde_json::from_str::<Value>(text))
+        .collect::<Result<Vec<Value>, _>>()?;
+    let mut document = json!({
+        "@context": object_context(),
+        "id": format!("{id}?page={page}"),
+        "type": "OrderedCollectionPage",
+        "partOf": id,
+        "totalItems": total,
+        "orderedItems": items,
+    });
+    if page * OUTBOX_PAGE_SIZE < total {
+        document["next"] = json!(format!("{id}?page={}", page + 1));
+    }
+    if page > 1 {
+        document["prev"] = json!(format!("{id}?page={}", page - 1));
+    }
+    Ok(document)
+}
+
+/// The followers collection: how many accepted members the group has. Who they are is not
+/// published, as Lemmy and Mastodon (by default) keep it.
+pub async fn followers(database: &impl ConnectionTrait, group: &actor::Model) -> Result<Value> {
+    let id = collection_url(group, &group.followers_url)?;
+    let total = membership::Entity::find()
+        .filter(membership::Column::GroupId.eq(group.id))
+        .filter(membership::Column::State.eq(MembershipState::Accepted))
+        .count(database)
+        .await?;
+    Ok(json!({
+        "@context": object_context(),
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": total,
+    }))
+}
+
+/// The moderators collection. Kindred has no moderator roles yet, so the list is empty; the
+/// collection must still answer, since Lemmy fetches it with the group.
+pub async fn moderators(group: &actor::Model) -> Result<Value> {
+    let id = collection_url(group, &group.moderators_url)?;
+    Ok(empty_ordered_collection(&id))
+}
+
+/// The featured (pinned posts) collection; nothing can be pinned yet.
+pub async fn featured(group: &actor::Model) -> Result<Value> {
+    let id = collection_url(group, &group.featured_url)?;
+    Ok(empty_ordered_collection(&id))
+}
+
+fn empty_ordered_collection(id: &str) -> Value {
+    json!({
+        "@context": object_context(),
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": 0,
+        "orderedItems": [],
+    })
+}

@@ -1,0 +1,209 @@
+//! The inbox pipeline: size limit, JSON shape, duplicate check, then the federation crate's
+//! `receive_activity` (digest, signature, actor fetch), then dispatch by activity type.
+//! Every refusal is a 4xx with a short reason, logged, and changes nothing.
+
+use crate::{
+    app::{AppState, Context},
+    error::{Error, Result},
+    federation::{activities, objects::actor::ApubActor},
+};
+use activitypub_federation::{
+    axum::inbox::{ActivityData, receive_activity},
+    config::Data,
+    traits::Activity,
+};
+use axum::{
+    body::Body,
+    extract::FromRequest,
+    http::{HeaderMap, Request, StatusCode, header},
+};
+use kindred_entities::{actor, received_activity};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    sea_query::OnConflict,
+};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use url::Url;
+
+/// Receives one POST to a group inbox or the shared inbox.
+pub async fn receive(context: &Context, request: Request<Body>) -> Result<StatusCode> {
+    let (parts, body) = request.into_parts();
+    let limit = context.config.http.max_body_bytes;
+    if declared_length(&parts.headers).is_some_and(|length| length > limit) {
+        return Err(Error::PayloadTooLarge);
+    }
+    let bytes = axum::body::to_bytes(body, limit)
+        .await
+        .map_err(|_| Error::PayloadTooLarge)?;
+    let json: Value = serde_json::from_slice(&bytes)
+        .map_err(|_| Error::bad_request("the body is not valid JSON"))?;
+    let summary = ActivitySummary::of(&json)?;
+    if !parts.headers.contains_key("signature") {
+        return Err(Error::Unauthorized("the request has no HTTP signature".into()));
+    }
+    if !parts.headers.contains_key("digest") {
+        return Err(Error::Unauthorized("the request has no Digest header".into()));
+    }
+
+    // Mastodon announces an account's deletion to every server it knows, signed by a key
+    // whose actor is already gone (410): when we never stored that actor, there is nothing to
+    // delete and nothing to verify against.
+    if summary.kind == "Delete"
+        && summary.object_id.as_ref() == Some(&summary.actor)
+        && find_actor(&context.db, &summary.actor).await?.is_none()
+    {
+        tracing::debug!(actor = %summary.actor, "ignoring the deletion of an unknown actor");
+        return Ok(StatusCode::ACCEPTED);
+    }
+    // A second delivery of the same activity has no effect. Follow is the exception: Takahe
+    // re-uses a Follow's id after an Undo, and a non-member's Follow must always be honoured.
+    if summary.kind != "Follow" && was_received(&context.db, &summary.id).await? {
+        tracing::debug!(id = %summary.id, "duplicate activity ignored");
+        return Ok(StatusCode::ACCEPTED);
+    }
+
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let activity_data = ActivityData::from_request(request, &())
+        .await
+        .map_err(|_| Error::bad_request("the request could not be read"))?;
+    receive_activity::<ReceivedActivity, ApubActor, AppState>(activity_data, context).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// The fields every activity must have, read before anything else.
+struct ActivitySummary {
+    id: Url,
+    actor: Url,
+    kind: String,
+    object_id: Option<Url>,
+}
+
+impl ActivitySummary {
+    fn of(json: &Value) -> Result<ActivitySummary> {
+        let url_field = |name: &str| -> Result<Url> {
+            let text = json
+                .get(name)
+                .and_then(id_of)
+                .ok_or_else(|| Error::bad_request(format!("the activity has no `{name}`")))?;
+            Url::parse(&text).map_err(|_| Error::bad_request(format!("`{name}` is not a URL")))
+        };
+        let kind = json
+            .get("type")
+            .and_then(Value::as_str)
+            .ok_or_else(|| Error::bad_request("the activity has no `type`"))?
+            .to_string();
+        Ok(ActivitySummary {
+            id: url_field("id")?,
+            actor: url_field("actor")?,
+            kind,
+            object_id: json
+                .get("object")
+                .and_then(id_of)
+                .and_then(|text| Url::parse(&text).ok()),
+        })
+    }
+}
+
+/// The id of a reference: a string, or an object's `id`.
+pub fn id_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Object(map) => map.get("id").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+async fn find_actor(database: &impl ConnectionTrait, id: &Url) -> Result<Option<actor::Model>> {
+    Ok(actor::Entity::find()
+        .filter(actor::Column::ApId.eq(id.as_str()))
+        .one(database)
+        .await?)
+}
+
+async fn was_received(database: &impl ConnectionTrait, id: &Url) -> Result<bool> {
+    Ok(received_activity::Entity::find()
+        .filter(received_activity::Column::ApId.eq(id.as_str()))
+        .one(database)
+        .await?
+        .is_some())
+}
+
+/// Records an inbound activity id in `transaction`. Returns false when it was recorded before
+/// (a concurrent duplicate), in which case the caller must not apply it again.
+pub async fn record_received(
+    transaction: &impl ConnectionTrait,
+    id: &Url,
+    actor: &Url,
+    kind: &str,
+) -> Result<bool> {
+    let inserted = received_activity::Entity::insert(received_activity::ActiveModel {
+        ap_id: Set(id.to_string()),
+        actor_ap_id: Set(actor.to_string()),
+        kind: Set(kind.to_string()),
+        received_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::column(received_activity::Column::ApId)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(transaction)
+    .await?;
+    Ok(inserted > 0)
+}
+
+/// Any inbound activity, kept as the exact JSON received (the group relays it verbatim), with
+/// the two fields the federation crate needs to verify it.
+#[derive(Debug)]
+pub struct ReceivedActivity {
+    id: Url,
+    actor: Url,
+    json: Value,
+}
+
+impl<'de> Deserialize<'de> for ReceivedActivity {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let json = Value::deserialize(deserializer)?;
+        let summary = ActivitySummary::of(&json).map_err(D::Error::custom)?;
+        Ok(ReceivedActivity {
+            id: summary.id,
+            actor: summary.actor,
+            json,
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl Activity for ReceivedActivity {
+    type DataType = AppState;
+    type Error = Error;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn actor(&self) -> &Url {
+        &self.actor
+    }
+
+    /// The typed checks happen in `receive`, once the activity is parsed into its own type.
+    async fn verify(&self, _data: &Data<AppState>) -> Result<()> {
+        Ok(())
+    }
+
+    async fn receive(self, data: &Data<AppState>) -> Result<()> {
+        activities::dispatch(data, self.json).await
+    }
+}

@@ -1,0 +1,3 @@
+//! Wire structs for ActivityPub objects, each with its `Object` implementation.
+
+pub mod actor;

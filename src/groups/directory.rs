@@ -1,0 +1,254 @@
+//! The local groups of this instance: creating them (with their key pair and the URLs their
+//! actor names), listing them and finding one by name.
+
+use crate::{
+    config::Config,
+    crypto::KeypairSource,
+    error::{Error, Result},
+    html,
+};
+use chrono::Utc;
+use kindred_entities::actor::{self, ActorKind};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, QueryOrder,
+};
+
+/// The longest group name (the part before the @ in a handle).
+pub const MAX_NAME_LENGTH: usize = 64;
+/// The longest display title of a group.
+pub const MAX_TITLE_LENGTH: usize = 200;
+/// The longest summary, in markdown.
+pub const MAX_SUMMARY_LENGTH: usize = 10_000;
+
+/// What is needed to create a group.
+pub struct NewGroup<'a> {
+    pub name: &'a str,
+    pub title: &'a str,
+    pub summary_markdown: Option<&'a str>,
+}
+
+/// Checks a handle: lower-case letters, digits and underscores, as Lemmy and Mastodon accept.
+pub fn validate_name(name: &str) -> Result<()> {
+    if name.is_empty() || name.len() > MAX_NAME_LENGTH {
+        return Err(Error::bad_request(format!(
+            "a group name has 1 to {MAX_NAME_LENGTH} characters"
+        )));
+    }
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(Error::bad_request(
+            "a group name may use only a-z, 0-9 and _ (try it in lower case)",
+        ));
+    }
+    Ok(())
+}
+
+/// Creates a local group: validates the name and title, generates its key pair and stores the
+/// actor with every URL its ActivityPub document names.
+pub async fn create_group(
+    database: &impl ConnectionTrait,
+    config: &Config,
+    keys: &KeypairSource,
+    new_group: NewGroup<'_>,
+) -> Result<actor::Model> {
+    validate_name(new_group.name)?;
+    let title = new_group.title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_LENGTH {
+        return Err(Error::bad_request(format!(
+            "a group title has 1 to {MAX_TITLE_LENGTH} characters"
+        )));
+    }
+    let summary_markdown = new_group
+        .summary_markdown
+        .map(str::trim)
+        .filter(|summary| !summary.is_empty());
+    if summary_markdown.is_some_and(|summary| summary.len() > MAX_SUMMARY_LENGTH) {
+        return Err(Error::bad_request(format!(
+            "a group summary has at most {MAX_SUMMARY_LENGTH} characters"
+        )));
+    }
+    if find_local_actor_by_name(database, new_group.name)
+        .await?
+        .is_some()
+    {
+        return Err(Error::Conflict(format!(
+            "the name {} is already taken on this instance",
+            new_group.name
+        )));
+    }
+
+    let keypair = keys.new_keypair().await?;
+    let base = format!("/groups/{}", new_group.name);
+    let now = Utc::now();
+    let row = actor::ActiveModel {
+        ap_id: Set(config.url_for(&base).to_string()),
+        kind: Set(ActorKind::Group),
+        local: Set(true),
+        local_name: Set(Some(new_group.name.to_string())),
+        preferred_username: Set(new_group.name.to_string()),
+        display_name: Set(Some(title.to_string())),
+        summary_html: Set(summary_markdown.map(html::markdown_to_html)),
+        summary_source: Set(summary_markdown.map(str::to_string)),
+        icon_url: Set(None),
+        image_url: Set(None),
+        inbox_url: Set(config.url_for(&format!("{base}/inbox")).to_string()),
+        shared_inbox_url: Set(Some(config.url_for("/inbox").to_string())),
+        outbox_url: Set(Some(config.url_for(&format!("{base}/outbox")).to_string())),
+        followers_url: Set(Some(
+            config.url_for(&format!("{base}/followers")).to_string(),
+        )),
+        featured_url: Set(Some(
+            config.url_for(&format!("{base}/featured")).to_string(),
+        )),
+        moderators_url: Set(Some(
+            config.url_for(&format!("{base}/moderators")).to_string(),
+        )),
+        html_url: Set(Some(config.url_for(&base).to_string())),
+        public_key_pem: Set(keypair.public_key),
+        private_key_pem: Set(Some(keypair.private_key)),
+        manually_approves_followers: Set(false),
+        posting_restricted_to_mods: Set(false),
+        discoverable: Set(true),
+        instance_id: Set(None),
+        published_at: Set(Some(now)),
+        updated_at: Set(None),
+        last_refreshed_at: Set(now),
+        deleted_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    };
+    Ok(row.insert(database).await?)
+}
+
+/// Every local group, by name.
+pub async fn list_local_groups(database: &impl ConnectionTrait) -> Result<Vec<actor::Model>> {
+    Ok(actor::Entity::find()
+        .filter(actor::Column::Local.eq(true))
+        .filter(actor::Column::Kind.eq(ActorKind::Group))
+        .filter(actor::Column::DeletedAt.is_null())
+        .order_by_asc(actor::Column::LocalName)
+        .all(database)
+        .await?)
+}
+
+/// The local person or group with this handle (case-insensitive), if any.
+pub async fn find_local_actor_by_name(
+    database: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Option<actor::Model>> {
+    Ok(actor::Entity::find()
+        .filter(actor::Column::LocalName.eq(name.to_lowercase()))
+        .filter(actor::Column::DeletedAt.is_null())
+        .one(database)
+        .await?)
+}
+
+/// The local person or group whose id or web page is `url`, if any.
+pub async fn find_local_actor_by_url(
+    database: &impl ConnectionTrait,
+    url: &url::Url,
+) -> Result<Option<actor::Model>> {
+    Ok(actor::Entity::find()
+        .filter(actor::Column::LocalName.is_not_null())
+        .filter(actor::Column::DeletedAt.is_null())
+        .filter(
+            Condition::any()
+                .add(actor::Column::ApId.eq(url.as_str()))
+                .add(actor::Column::HtmlUrl.eq(url.as_str())),
+        )
+        .one(database)
+        .await?)
+}
+
+/// The local group with this name, or a 404.
+pub async fn find_local_group(database: &impl ConnectionTrait, name: &str) -> Result<actor::Model> {
+    find_local_actor_by_name(database, name)
+        .await?
+        .filter(|row| row.kind == ActorKind::Group)
+        .ok_or_else(|| Error::not_found("group"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::testing;
+
+    #[test]
+    fn names_are_lower_case_handles() {
+        for good in ["repair", "zero_waste_2", "a"] {
+            assert!(validate_name(good).is_ok(), "{good}");
+        }
+        let too_long = "a".repeat(MAX_NAME_LENGTH + 1);
+        for bad in [
+            "",
+            "Repair",
+            "zero-waste",
+            "café",
+            "a b",
+            "a@b",
+            too_long.as_str(),
+        ] {
+            assert!(validate_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn creating_a_group_stores_its_actor_and_refuses_a_taken_name() {
+        testing::for_each_database(async |database| {
+            let config = testing::test_config("https://kindred.example").unwrap();
+            let keys = testing::test_key_source();
+            let new_group = || NewGroup {
+                name: "study_group",
+                title: "  Study group ",
+                summary_markdown: Some("Reading *together*"),
+            };
+            let group = create_group(&database.connection, &config, &keys, new_group())
+                .await
+                .unwrap();
+            assert_eq!(group.ap_id, "https://kindred.example/groups/study_group");
+            assert_eq!(group.display_name.as_deref(), Some("Study group"));
+            assert_eq!(
+                group.summary_html.as_deref(),
+                Some("<p>Reading <em>together</em></p>\n")
+            );
+            assert!(group.private_key_pem.is_some());
+            assert_eq!(
+                group.inbox_url,
+                "https://kindred.example/groups/study_group/inbox"
+            );
+
+            let again = create_group(&database.connection, &config, &keys, new_group()).await;
+            assert!(matches!(again, Err(Error::Conflict(_))), "{again:?}");
+            let empty_title = create_group(
+                &database.connection,
+                &config,
+                &keys,
+                NewGroup {
+                    name: "other",
+                    title: "   ",
+                    summary_markdown: None,
+                },
+            )
+            .await;
+            assert!(matches!(empty_title, Err(Error::BadRequest(_))));
+
+            let groups = list_local_groups(&database.connection).await.unwrap();
+            assert_eq!(groups.len(), 1);
+            assert!(
+                find_local_group(&database.connection, "STUDY_GROUP")
+                    .await
+                    .is_ok()
+            );
+            assert!(
+                find_local_group(&database.connection, "nobody")
+                    .await
+                    .is_err()
+            );
+        })
+        .await;
+    }
+}

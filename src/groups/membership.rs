@@ -1,0 +1,112 @@
+//! Who belongs to a group: joining (pending when the group approves members by hand), leaving,
+//! and the inboxes of its members for relaying.
+
+use crate::error::Result;
+use chrono::Utc;
+use kindred_entities::{
+    actor,
+    membership::{self, MembershipState},
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    QuerySelect,
+};
+use std::collections::BTreeSet;
+
+/// Records that `member` asked to join `group` with the Follow `follow_ap_id`. A group that
+/// approves members by hand keeps the request pending; an existing member stays a member.
+pub async fn join(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    member: &actor::Model,
+    follow_ap_id: &str,
+) -> Result<membership::Model> {
+    let now = Utc::now();
+    if let Some(existing) = find(database, group.id, member.id).await? {
+        let mut update: membership::ActiveModel = existing.into();
+        update.follow_activity_ap_id = Set(Some(follow_ap_id.to_string()));
+        update.updated_at = Set(now);
+        return Ok(update.update(database).await?);
+    }
+    let state = if group.manually_approves_followers {
+        MembershipState::Pending
+    } else {
+        MembershipState::Accepted
+    };
+    Ok(membership::ActiveModel {
+        group_id: Set(group.id),
+        member_id: Set(member.id),
+        state: Set(state),
+        follow_activity_ap_id: Set(Some(follow_ap_id.to_string())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(database)
+    .await?)
+}
+
+/// Ends a membership (or a pending request). Returns whether there was one.
+pub async fn leave(database: &impl ConnectionTrait, group_id: i64, member_id: i64) -> Result<bool> {
+    let result = membership::Entity::delete_many()
+        .filter(membership::Column::GroupId.eq(group_id))
+        .filter(membership::Column::MemberId.eq(member_id))
+        .exec(database)
+        .await?;
+    Ok(result.rows_affected > 0)
+}
+
+pub async fn find(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+    member_id: i64,
+) -> Result<Option<membership::Model>> {
+    Ok(membership::Entity::find()
+        .filter(membership::Column::GroupId.eq(group_id))
+        .filter(membership::Column::MemberId.eq(member_id))
+        .one(database)
+        .await?)
+}
+
+/// True when `member_id` is an accepted member of the group.
+pub async fn is_member(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+    member_id: i64,
+) -> Result<bool> {
+    Ok(find(database, group_id, member_id)
+        .await?
+        .is_some_and(|membership| membership.state == MembershipState::Accepted))
+}
+
+/// The distinct inboxes that reach every accepted member: each member's shared inbox when it
+/// has one, its own inbox otherwise. One delivery per shared inbox reaches a whole server.
+pub async fn member_inboxes(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+) -> Result<BTreeSet<String>> {
+    let member_ids: Vec<i64> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::MemberId)
+        .filter(membership::Column::GroupId.eq(group_id))
+        .filter(membership::Column::State.eq(MembershipState::Accepted))
+        .into_tuple()
+        .all(database)
+        .await?;
+    let mut inboxes = BTreeSet::new();
+    for chunk in member_ids.chunks(500) {
+        let rows: Vec<(String, Option<String>)> = actor::Entity::find()
+            .select_only()
+            .column(actor::Column::InboxUrl)
+            .column(actor::Column::SharedInboxUrl)
+            .filter(actor::Column::Id.is_in(chunk.iter().copied()))
+            .filter(actor::Column::DeletedAt.is_null())
+            .into_tuple()
+            .all(database)
+            .await?;
+        for (inbox, shared_inbox) in rows {
+            inboxes.insert(shared_inbox.unwrap_or(inbox));
+        }
+    }
+    Ok(inboxes)
+}

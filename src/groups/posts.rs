@@ -1,0 +1,199 @@
+//! Threads and replies in a group: storing a new one, editing, deleting (a tombstone stays),
+//! and votes with their counts.
+
+use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
+use kindred_entities::{actor, post, vote};
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    sea_query::{Expr, ExprTrait, OnConflict},
+};
+
+/// The content of a post, already sanitised.
+pub struct PostContent {
+    pub kind: String,
+    pub title: Option<String>,
+    pub content_html: String,
+    pub source_markdown: Option<String>,
+    pub url: Option<String>,
+    pub sensitive: bool,
+}
+
+pub async fn find_by_ap_id(
+    database: &impl ConnectionTrait,
+    ap_id: &str,
+) -> Result<Option<post::Model>> {
+    Ok(post::Entity::find()
+        .filter(post::Column::ApId.eq(ap_id))
+        .one(database)
+        .await?)
+}
+
+/// A post arriving in a group: its id, the post it answers, its content and when it was made.
+pub struct NewPost<'a> {
+    pub ap_id: &'a str,
+    pub parent: Option<&'a post::Model>,
+    pub content: PostContent,
+    pub published_at: DateTime<Utc>,
+    pub local: bool,
+}
+
+/// Stores a new post by `author` in `group`, as a reply to its parent when it has one, and
+/// counts it on its thread.
+pub async fn add_post(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    author: &actor::Model,
+    new_post: NewPost<'_>,
+) -> Result<post::Model> {
+    let NewPost {
+        ap_id,
+        parent,
+        content,
+        published_at,
+        local,
+    } = new_post;
+    if let Some(parent) = parent
+        && parent.group_id != group.id
+    {
+        return Err(Error::bad_request(
+            "a reply must stay in the group of its thread",
+        ));
+    }
+    let now = Utc::now();
+    let thread_id = parent.map(|parent| parent.thread_id.unwrap_or(parent.id));
+    let stored = post::ActiveModel {
+        ap_id: Set(ap_id.to_string()),
+        group_id: Set(group.id),
+        author_id: Set(author.id),
+        parent_id: Set(parent.map(|parent| parent.id)),
+        thread_id: Set(thread_id),
+        kind: Set(content.kind),
+        title: Set(content.title),
+        content_html: Set(content.content_html),
+        source_markdown: Set(content.source_markdown),
+        url: Set(content.url),
+        sensitive: Set(content.sensitive),
+        local: Set(local),
+        published_at: Set(published_at),
+        updated_at: Set(None),
+        deleted_at: Set(None),
+        like_count: Set(0),
+        dislike_count: Set(0),
+        reply_count: Set(0),
+        last_activity_at: Set(now),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(database)
+    .await?;
+    if let Some(thread_id) = thread_id {
+        post::Entity::update_many()
+            .col_expr(
+                post::Column::ReplyCount,
+                Expr::col(post::Column::ReplyCount).add(1),
+            )
+            .col_expr(post::Column::LastActivityAt, Expr::value(now))
+            .filter(post::Column::Id.eq(thread_id))
+            .exec(database)
+            .await?;
+    }
+    Ok(stored)
+}
+
+/// Replaces a post's content after an edit by its author.
+pub async fn edit_post(
+    database: &impl ConnectionTrait,
+    existing: post::Model,
+    content: PostContent,
+    updated_at: DateTime<Utc>,
+) -> Result<post::Model> {
+    if existing.deleted_at.is_some() {
+        return Err(Error::Gone("post".into()));
+    }
+    let mut update: post::ActiveModel = existing.into();
+    update.title = Set(content.title);
+    update.content_html = Set(content.content_html);
+    update.source_markdown = Set(content.source_markdown);
+    update.url = Set(content.url);
+    update.sensitive = Set(content.sensitive);
+    update.updated_at = Set(Some(updated_at));
+    Ok(update.update(database).await?)
+}
+
+/// Deletes a post's content, keeping the row as a tombstone so replies keep their place.
+pub async fn delete_post(
+    database: &impl ConnectionTrait,
+    existing: post::Model,
+) -> Result<post::Model> {
+    let mut update: post::ActiveModel = existing.into();
+    update.title = Set(None);
+    update.content_html = Set(String::new());
+    update.source_markdown = Set(None);
+    update.url = Set(None);
+    update.deleted_at = Set(Some(Utc::now()));
+    Ok(update.update(database).await?)
+}
+
+/// Records `voter`'s like (+1) or dislike (-1) of `target`, replacing an earlier vote.
+pub async fn set_vote(
+    database: &impl ConnectionTrait,
+    target: &post::Model,
+    voter: &actor::Model,
+    value: i16,
+    activity_ap_id: &str,
+) -> Result<()> {
+    vote::Entity::insert(vote::ActiveModel {
+        post_id: Set(target.id),
+        actor_id: Set(voter.id),
+        value: Set(value),
+        activity_ap_id: Set(activity_ap_id.to_string()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([vote::Column::PostId, vote::Column::ActorId])
+            .update_columns([vote::Column::Value, vote::Column::ActivityApId])
+            .to_owned(),
+    )
+    .exec_without_returning(database)
+    .await?;
+    recount_votes(database, target.id).await
+}
+
+/// Withdraws `voter`'s vote on `target`. Returns whether there was one.
+pub async fn remove_vote(
+    database: &impl ConnectionTrait,
+    target: &post::Model,
+    voter: &actor::Model,
+) -> Result<bool> {
+    let removed = vote::Entity::delete_many()
+        .filter(vote::Column::PostId.eq(target.id))
+        .filter(vote::Column::ActorId.eq(voter.id))
+        .exec(database)
+        .await?
+        .rows_affected;
+    recount_votes(database, target.id).await?;
+    Ok(removed > 0)
+}
+
+/// Sets the post's like and dislike counts from its votes, so they can never drift.
+async fn recount_votes(database: &impl ConnectionTrait, post_id: i64) -> Result<()> {
+    let count = |value: i16| {
+        vote::Entity::find()
+            .filter(vote::Column::PostId.eq(post_id))
+            .filter(vote::Column::Value.eq(value))
+            .count(database)
+    };
+    let likes = count(1).await? as i32;
+    let dislikes = count(-1).await? as i32;
+    post::Entity::update_many()
+        .col_expr(post::Column::LikeCount, Expr::value(likes))
+        .col_expr(post::Column::DislikeCount, Expr::value(dislikes))
+        .filter(post::Column::Id.eq(post_id))
+        .exec(database)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,126 @@
+//! ActivityPub GET endpoints: the instance actor, group actors (or their web page, by content
+//! negotiation) and group collections.
+
+use crate::{
+    app::Context,
+    error::Result,
+    federation::{collections, objects::actor::ApubActor},
+    groups::directory,
+    http::{negotiation, web},
+    instance,
+};
+use axum::{
+    extract::{Path, Query},
+    http::{HeaderMap, HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use kindred_entities::actor;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Answers with an ActivityPub document, typed as the client asked (`activity+json` unless it
+/// asked for `ld+json` only).
+pub fn activity_json(request_headers: &HeaderMap, document: Value) -> Response {
+    let asked_for_activity_json = request_headers
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_none_or(|accept| {
+            accept
+                .to_ascii_lowercase()
+                .contains("application/activity+json")
+        });
+    let content_type = if asked_for_activity_json {
+        negotiation::ACTIVITY_JSON
+    } else {
+        negotiation::LD_JSON_ACTIVITYSTREAMS
+    };
+    let mut response = axum::Json(document).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+pub async fn instance_actor(context: Context, headers: HeaderMap) -> Result<Response> {
+    let ap_id = context.config.url_for(instance::INSTANCE_ACTOR_PATH);
+    let row = actor::Entity::find()
+        .filter(actor::Column::ApId.eq(ap_id.as_str()))
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| crate::error::Error::not_found("instance actor"))?;
+    Ok(activity_json(
+        &headers,
+        ApubActor::from_row(row)?.to_json_ld()?,
+    ))
+}
+
+/// The group's actor document for ActivityPub clients, its web page for everyone else.
+pub async fn group(
+    context: Context,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    if negotiation::wants_activity_json(&headers) {
+        Ok(activity_json(
+            &headers,
+            ApubActor::from_row(group)?.to_json_ld()?,
+        ))
+    } else {
+        web::group_page(&context, group).await
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PageQuery {
+    page: Option<u64>,
+}
+
+pub async fn group_outbox(
+    context: Context,
+    Path(name): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let document = collections::outbox(&context.db, &group, query.page).await?;
+    Ok(activity_json(&headers, document))
+}
+
+pub async fn group_followers(
+    context: Context,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let document = collections::followers(&context.db, &group).await?;
+    Ok(activity_json(&headers, document))
+}
+
+pub async fn group_moderators(
+    context: Context,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    Ok(activity_json(
+        &headers,
+        collections::moderators(&group).await?,
+    ))
+}
+
+pub async fn group_featured(
+    context: Context,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    Ok(activity_json(
+        &headers,
+        collections::featured(&group).await?,
+    ))
+}

@@ -1,0 +1,479 @@
+//! HTTP tests through the whole router (no socket): discovery, the Group actor and its content
+//! negotiation, collections, NodeInfo counts and clean 404s, on every database under test.
+
+use crate::{
+    app,
+    groups::directory::{self, NewGroup},
+    testing::{self, TestDatabase},
+};
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use chrono::Utc;
+use http_body_util::BodyExt;
+use kindred_entities::{
+    actor::{self, ActorKind},
+    post,
+};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use serde_json::Value;
+use tower::ServiceExt;
+
+const PUBLIC_URL: &str = "http://kindred.test:8080";
+const DOMAIN: &str = "kindred.test:8080";
+
+struct Response {
+    status: StatusCode,
+    content_type: String,
+    body: String,
+}
+
+impl Response {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
+    }
+}
+
+async fn router_with_group(database: &TestDatabase) -> Router {
+    let config = testing::test_config(PUBLIC_URL).unwrap();
+    let federation = testing::test_federation(config.clone(), database)
+        .await
+        .unwrap();
+    directory::create_group(
+        &database.connection,
+        &config,
+        &testing::test_key_source(),
+        NewGroup {
+            name: "repair_cafe",
+            title: "Repair Café <Lyon>",
+            summary_markdown: Some("We **fix** things.\n\n<script>alert(1)</script>"),
+        },
+    )
+    .await
+    .unwrap();
+    app::router(&federation)
+}
+
+async fn get(router: &Router, path: &str, accept: Option<&str>) -> Response {
+    let mut request = Request::builder().uri(path).header(header::HOST, DOMAIN);
+    if let Some(accept) = accept {
+        request = request.header(header::ACCEPT, accept);
+    }
+    let response = router
+        .clone()
+        .oneshot(request.body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let content_type = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Response {
+        status,
+        content_type,
+        body: String::from_utf8_lossy(&bytes).to_string(),
+    }
+}
+
+const ACTIVITY_JSON: &str = "application/activity+json";
+const LD_JSON: &str = "application/ld+json; profile=\"https://www.w3.org/ns/activitystreams\"";
+
+#[tokio::test]
+async fn webfinger_finds_a_group_in_the_shape_mastodon_reads() {
+    testing::for_each_database(async |database| {
+        let router = router_with_group(database).await;
+        let response = get(
+            &router,
+            "/.well-known/webfinger?resource=acct:repair_cafe@kindred.test:8080",
+            None,
+        )
+        .await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        assert!(response.content_type.starts_with("application/jrd+json"));
+        let jrd = response.json();
+        assert_eq!(jrd["subject"], "acct:repair_cafe@kindred.test:8080");
+        let links = jrd["links"].as_array().unwrap();
+        // Mastodon follows the last `self` link: it must be the group's ActivityPub id.
+        let self_link = links.iter().rfind(|link| link["rel"] == "self").unwrap();
+        assert_eq!(self_link["type"], "application/activity+json");
+        assert_eq!(
+            self_link["href"],
+            "http://kindred.test:8080/groups/repair_cafe"
+        );
+        assert_eq!(
+            self_link["properties"]["https://www.w3.org/ns/activitystreams#type"],
+            "Group"
+        );
+        assert!(links.iter().any(|link| {
+            link["rel"] == "http://webfinger.net/rel/profile-page" && link["type"] == "text/html"
+        }));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn webfinger_edge_cases() {
+    testing::for_each_database(async |database| {
+        let router = router_with_group(database).await;
+        let cases = [
+            // Case-insensitive name and host; `acct:` optional; the actor's URL works too.
+            (
+                "resource=acct:Repair_Cafe@KINDRED.test:8080",
+                StatusCode::OK,
+            ),
+            ("resource=repair_cafe@kindred.test:8080", StatusCode::OK),
+            (
+                "resource=http://kindred.test:8080/groups/repair_cafe",
+                StatusCode::OK,
+            ),
+            (
+                "resource=acct:nobody@kindred.test:8080",
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                "resource=acct:repair_cafe@elsewhere.example",
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                "resource=acct:repair_cafe@kindred.test",
+                StatusCode::NOT_FOUND,
+            ),
+            (
+                "resource=http://kindred.test:8080/groups/nobody",
+                StatusCode::NOT_FOUND,
+            ),
+            ("resource=acct:repair_cafe", StatusCode::BAD_REQUEST),
+            ("resource=acct:@kindred.test:8080", StatusCode::BAD_REQUEST),
+            ("resource=", StatusCode::BAD_REQUEST),
+            ("", StatusCode::BAD_REQUEST),
+            ("resource=http://%zz", StatusCode::BAD_REQUEST),
+        ];
+        for (query, expected) in cases {
+            let response = get(&router, &format!("/.well-known/webfinger?{query}"), None).await;
+            assert_eq!(response.status, expected, "{query}: {}", response.body);
+            if expected == StatusCode::OK {
+                assert_eq!(
+                    response.json()["subject"],
+                    "acct:repair_cafe@kindred.test:8080"
+                );
+            } else {
+                assert!(!response.body.is_empty(), "a refusal says why: {query}");
+            }
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn group_actor_has_every_field_lemmy_and_mastodon_read() {
+    testing::for_each_database(async |database| {
+        let router = router_with_group(database).await;
+        let response = get(&router, "/groups/repair_cafe", Some(ACTIVITY_JSON)).await;
+        assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+        assert_eq!(response.content_type, "application/activity+json");
+        let group = response.json();
+        let id = "http://kindred.test:8080/groups/repair_cafe";
+        assert_eq!(
+            group["@context"][0],
+            "https://www.w3.org/ns/activitystreams"
+        );
+        assert_eq!(group["@context"][1], "https://w3id.org/security/v1");
+        assert_eq!(group["type"], "Group");
+        assert_eq!(group["id"], id);
+        assert_eq!(group["preferredUsername"], "repair_cafe");
+        assert_eq!(group["name"], "Repair Café <Lyon>");
+        let summary = group["summary"].as_str().unwrap();
+        assert!(summary.contains("<strong>fix</strong>"), "{summary}");
+        assert!(!summary.contains("<script"), "{summary}");
+        assert_eq!(group["source"]["mediaType"], "text/markdown");
+        assert!(
+            group["source"]["content"]
+                .as_str()
+                .unwrap()
+                .contains("**fix**")
+        );
+        assert_eq!(group["inbox"], format!("{id}/inbox"));
+        assert_eq!(group["outbox"], format!("{id}/outbox"));
+        assert_eq!(group["followers"], format!("{id}/followers"));
+        assert_eq!(group["featured"], format!("{id}/featured"));
+        assert_eq!(group["attributedTo"], format!("{id}/moderators"));
+        assert_eq!(
+            group["endpoints"]["sharedInbox"],
+            "http://kindred.test:8080/inbox"
+        );
+        assert_eq!(group["publicKey"]["id"], format!("{id}#main-key"));
+        assert_eq!(group["publicKey"]["owner"], id);
+        assert!(
+            group["publicKey"]["publicKeyPem"]
+                .as_str()
+                .unwrap()
+                .starts_with("-----BEGIN PUBLIC KEY-----")
+        );
+        assert_eq!(group["manuallyApprovesFollowers"], false);
+        assert_eq!(group["postingRestrictedToMods"], false);
+        assert_eq!(group["discoverable"], true);
+        assert!(group["published"].is_string());
+        assert_eq!(group["url"], id);
+        assert!(group.get("privateKeyPem").is_none() && !response.body.contains("PRIVATE"));
+
+        // Every field Lemmy's own group document has that a FEP-1b12 group needs, we have.
+        let lemmy: Value = serde_json::from_str(include_str!(
+            "../../federation-tests/fixtures/lemmy/objects/group.json"
+        ))
+        .unwrap();
+        for key in [
+            "id",
+            "type",
+            "preferredUsername",
+            "name",
+            "summary",
+            "source",
+            "inbox",
+            "followers",
+            "attributedTo",
+            "featured",
+            "postingRestrictedToMods",
+            "endpoints",
+            "outbox",
+            "publicKey",
+            "published",
+        ] {
+            assert!(
+                lemmy.get(key).is_some() && group.get(key).is_some(),
+                "{key}"
+            );
+        }
+        // And our document reads back through the same struct that reads everyone else's.
+        let parsed: crate::federation::objects::actor::ActorJson =
+            serde_json::from_value(group.clone()).unwrap();
+        assert_eq!(parsed.inbox.as_str(), format!("{id}/inbox"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn content_negotiation_serves_json_ld_or_html() {
+    testing::for_each_database(async |database| {
+        let router = router_with_group(database).await;
+
+        let ld = get(&router, "/groups/repair_cafe", Some(LD_JSON)).await;
+        assert_eq!(ld.status, StatusCode::OK);
+        assert_eq!(ld.content_type, LD_JSON);
+        assert_eq!(ld.json()["type"], "Group");
+
+        let browser = get(
+            &router,
+            "/groups/repair_cafe",
+            Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+        )
+        .await;
+        assert_eq!(browser.status, StatusCode::OK);
+        assert!(browser.content_type.starts_with("text/html"));
+        // The title is escaped, the handle and how to follow from Mastodon are shown.
+        assert!(
+            browser.body.contains("Repair Café &lt;Lyon&gt;"),
+            "{}",
+            browser.body
+        );
+        assert!(browser.body.contains("@repair_cafe@kindred.test:8080"));
+        assert!(browser.body.contains("Mastodon"));
+        assert!(!browser.body.contains("<script>alert"));
+
+        let curl = get(&router, "/groups/repair_cafe", Some("*/*")).await;
+        assert!(curl.content_type.starts_with("text/html"));
+
+        for accept in [Some(ACTIVITY_JSON), Some("text/html"), None] {
+            let missing = get(&router, "/groups/nobody", accept).await;
+            assert_eq!(missing.status, StatusCode::NOT_FOUND, "{accept:?}");
+            assert_eq!(missing.body, "group not found");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn collections_answer_at_the_urls_the_actor_names() {
+    testing::for_each_database(async |database| {
+        let router = router_with_group(database).await;
+        let outbox = get(&router, "/groups/repair_cafe/outbox", Some(ACTIVITY_JSON)).await;
+        assert_eq!(outbox.status, StatusCode::OK);
+        let outbox = outbox.json();
+        assert_eq!(outbox["type"], "OrderedCollection");
+        assert_eq!(outbox["totalItems"], 0);
+        let first_page = get(
+            &router,
+            "/groups/repair_cafe/outbox?page=1",
+            Some(ACTIVITY_JSON),
+        )
+        .await
+        .json();
+        assert_eq!(first_page["type"], "OrderedCollectionPage");
+        assert_eq!(first_page["orderedItems"], serde_json::json!([]));
+        let zero = get(
+            &router,
+            "/groups/repair_cafe/outbox?page=0",
+            Some(ACTIVITY_JSON),
+        )
+        .await;
+        assert_eq!(zero.status, StatusCode::BAD_REQUEST);
+
+        let followers = get(
+            &router,
+            "/groups/repair_cafe/followers",
+            Some(ACTIVITY_JSON),
+        )
+        .await
+        .json();
+        assert_eq!(followers["totalItems"], 0);
+        assert!(followers.get("orderedItems").is_none());
+        for path in ["moderators", "featured"] {
+            let collection = get(&router, &format!("/groups/repair_cafe/{path}"), None).await;
+            assert_eq!(collection.status, StatusCode::OK);
+            assert_eq!(collection.json()["type"], "OrderedCollection");
+        }
+        let missing = get(&router, "/groups/nobody/outbox", Some(ACTIVITY_JSON)).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn nodeinfo_reports_real_counts() {
+    testing::for_each_database(async |database| {
+        let router = router_with_group(database).await;
+        let links = get(&router, "/.well-known/nodeinfo", None).await.json();
+        assert_eq!(
+            links["links"][0]["href"],
+            "http://kindred.test:8080/nodeinfo/2.1"
+        );
+
+        let before = get(&router, "/nodeinfo/2.1", None).await.json();
+        assert_eq!(before["usage"]["users"]["total"], 0);
+        assert_eq!(before["usage"]["localPosts"], 0);
+        assert_eq!(before["metadata"]["localGroups"], 1);
+
+        // One local person who posted today, one who never posted, one remote post.
+        let now = Utc::now();
+        let group = directory::find_local_group(&database.connection, "repair_cafe")
+            .await
+            .unwrap();
+        let mut people = Vec::new();
+        for (index, name) in ["ada", "grace"].iter().enumerate() {
+            let person = actor::ActiveModel {
+                ap_id: Set(format!("{PUBLIC_URL}/users/{name}")),
+                kind: Set(ActorKind::Person),
+                local: Set(true),
+                local_name: Set(Some(name.to_string())),
+                preferred_username: Set(name.to_string()),
+                inbox_url: Set(format!("{PUBLIC_URL}/users/{name}/inbox")),
+                public_key_pem: Set(testing::test_keypairs()[index].public_key.clone()),
+                manually_approves_followers: Set(false),
+                posting_restricted_to_mods: Set(false),
+                discoverable: Set(true),
+                last_refreshed_at: Set(now),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&database.connection)
+            .await
+            .unwrap();
+            people.push(person);
+        }
+        for (index, local) in [true, false].into_iter().enumerate() {
+            post::ActiveModel {
+                ap_id: Set(format!("{PUBLIC_URL}/posts/{index}")),
+                group_id: Set(group.id),
+                author_id: Set(people[0].id),
+                kind: Set("Page".to_string()),
+                title: Set(Some("Fixing a toaster".to_string())),
+                content_html: Set("<p>Steps</p>".to_string()),
+                sensitive: Set(false),
+                local: Set(local),
+                published_at: Set(now),
+                like_count: Set(0),
+                dislike_count: Set(0),
+                reply_count: Set(0),
+                last_activity_at: Set(now),
+                created_at: Set(now),
+                ..Default::default()
+            }
+            .insert(&database.connection)
+            .await
+            .unwrap();
+        }
+
+        for version in ["2.1", "2.0"] {
+            let response = get(&router, &format!("/nodeinfo/{version}"), None).await;
+            assert_eq!(response.status, StatusCode::OK);
+            assert!(
+                response
+                    .content_type
+                    .contains(&format!("schema/{version}#"))
+            );
+            let nodeinfo = response.json();
+            assert_eq!(nodeinfo["version"], version);
+            assert_eq!(nodeinfo["software"]["name"], "kindred");
+            assert_eq!(nodeinfo["protocols"], serde_json::json!(["activitypub"]));
+            assert_eq!(nodeinfo["openRegistrations"], false);
+            assert_eq!(nodeinfo["usage"]["users"]["total"], 2);
+            assert_eq!(nodeinfo["usage"]["users"]["activeMonth"], 1);
+            assert_eq!(nodeinfo["usage"]["users"]["activeHalfyear"], 1);
+            assert_eq!(nodeinfo["usage"]["localPosts"], 1);
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn host_meta_health_instance_actor_and_unknown_paths() {
+    testing::for_each_database(async |database| {
+        let router = router_with_group(database).await;
+        let host_meta = get(&router, "/.well-known/host-meta", None).await;
+        assert_eq!(host_meta.status, StatusCode::OK);
+        assert!(host_meta.content_type.starts_with("application/xrd+xml"));
+        assert!(
+            host_meta
+                .body
+                .contains("http://kindred.test:8080/.well-known/webfinger?resource={uri}")
+        );
+
+        let health = get(&router, "/healthz", None).await;
+        assert_eq!(
+            (health.status, health.body.as_str()),
+            (StatusCode::OK, "ok")
+        );
+
+        let instance_actor = get(&router, "/actor", Some(ACTIVITY_JSON)).await;
+        assert_eq!(instance_actor.status, StatusCode::OK);
+        let instance_actor = instance_actor.json();
+        assert_eq!(instance_actor["type"], "Application");
+        assert_eq!(instance_actor["id"], "http://kindred.test:8080/actor");
+        assert_eq!(
+            instance_actor["publicKey"]["owner"],
+            "http://kindred.test:8080/actor"
+        );
+
+        let home = get(&router, "/", Some("text/html")).await;
+        assert_eq!(home.status, StatusCode::OK);
+        assert!(home.body.contains("Repair Café &lt;Lyon&gt;"));
+
+        for path in [
+            "/nothing",
+            "/groups/",
+            "/groups/repair_cafe/nothing",
+            "/.well-known/other",
+        ] {
+            let response = get(&router, path, None).await;
+            assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
+            assert!(response.content_type.starts_with("text/plain"), "{path}");
+        }
+    })
+    .await;
+}

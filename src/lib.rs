@@ -1,0 +1,15 @@
+//! Kindred: a federated ActivityPub group server. Start reading at `app.rs` (how the pieces are
+//! wired), then `http/mod.rs` (every route), then `federation/` and `groups/`.
+//! `docs/ARCHITECTURE.md` has the map and the rules the code keeps.
+
+pub mod app;
+pub mod config;
+pub mod crypto;
+pub mod database;
+pub mod error;
+pub mod federation;
+pub mod groups;
+pub mod html;
+pub mod http;
+pub mod instance;
+pub mod testing;

@@ -1,0 +1,254 @@
+//! The `kindred` command line: serve, migrate, and the administration commands. Each command
+//! loads the configuration once and calls into the library.
+
+use clap::{Parser, Subcommand};
+use kindred::{
+    config::Config,
+    crypto::KeypairSource,
+    database,
+    groups::directory::{self, NewGroup},
+};
+use std::{path::PathBuf, process::ExitCode};
+
+#[derive(Parser)]
+#[command(
+    name = "kindred",
+    version,
+    about = "A federated ActivityPub group server"
+)]
+struct Cli {
+    /// A TOML file whose keys override config/defaults.toml (KINDRED_* variables override both).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server: HTTP, federation and delivery, until Ctrl-C or SIGTERM.
+    Serve {
+        /// First create the group @welcome (unless it exists), so a fresh instance has a group
+        /// to look at.
+        #[arg(long)]
+        example_group: bool,
+    },
+    /// Bring the database schema up to date, then exit.
+    Migrate,
+    /// Create and list this instance's groups.
+    #[command(subcommand)]
+    Group(GroupCommand),
+}
+
+#[derive(Subcommand)]
+enum GroupCommand {
+    /// Create a group, reachable as @NAME@your-domain.
+    Create {
+        /// The handle: lower-case letters, digits and underscores.
+        name: String,
+        /// The title shown to people.
+        #[arg(long)]
+        title: String,
+        /// What the group is about, in markdown.
+        #[arg(long)]
+        summary: Option<String>,
+    },
+    /// List this instance's groups.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(error) => {
+            eprintln!("{error}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log.filter)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // On the command line the operator may see the whole cause, unlike a remote peer.
+            eprintln!("kindred: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
+    match command {
+        Command::Serve { example_group } => {
+            if example_group {
+                create_example_group(&config).await?;
+            }
+            kindred::app::serve(config).await
+        }
+        Command::Migrate => {
+            let db = database::connect(&config).await?;
+            let applied = database::migrate(&db).await?;
+            println!("{applied} migration(s) applied; the schema is up to date");
+            Ok(())
+        }
+        Command::Group(GroupCommand::Create {
+            name,
+            title,
+            summary,
+        }) => {
+            let db = database::connect(&config).await?;
+            database::migrate(&db).await?;
+            let group = directory::create_group(
+                &db,
+                &config,
+                &KeypairSource::Generate,
+                NewGroup {
+                    name: &name,
+                    title: &title,
+                    summary_markdown: summary.as_deref(),
+                },
+            )
+            .await?;
+            println!("created @{}@{} at {}", name, config.domain(), group.ap_id);
+            Ok(())
+        }
+        Command::Group(GroupCommand::List) => {
+            let db = database::connect(&config).await?;
+            database::migrate(&db).await?;
+            let groups = directory::list_local_groups(&db).await?;
+            if groups.is_empty() {
+                println!(
+                    "no groups yet; create one with `kindred group create NAME --title TITLE`"
+                );
+            }
+            for group in groups {
+                println!(
+                    "@{}@{}\t{}\t{}",
+                    group.preferred_username,
+                    config.domain(),
+                    group.display_name.unwrap_or_default(),
+                    group.ap_id
+                );
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Creates @welcome unless it exists already.
+async fn create_example_group(config: &Config) -> kindred::error::Result<()> {
+    let db = database::connect(config).await?;
+    database::migrate(&db).await?;
+    if directory::find_local_actor_by_name(&db, EXAMPLE_GROUP_NAME)
+        .await?
+        .is_none()
+    {
+        directory::create_group(
+            &db,
+            config,
+            &KeypairSource::Generate,
+            NewGroup {
+                name: EXAMPLE_GROUP_NAME,
+                title: "Welcome",
+                summary_markdown: Some(
+                    "A first group to look at. Follow it from Mastodon, or create your own with \
+                     `kindred group create NAME --title TITLE`.",
+                ),
+            },
+        )
+        .await?;
+    }
+    db.close().await?;
+    Ok(())
+}
+
+const EXAMPLE_GROUP_NAME: &str = "welcome";
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_command_has_help() {
+        Cli::command().debug_assert();
+        for arguments in [
+            vec!["kindred", "--help"],
+            vec!["kindred", "serve", "--help"],
+            vec!["kindred", "migrate", "--help"],
+            vec!["kindred", "group", "create", "--help"],
+            vec!["kindred", "group", "list", "--help"],
+        ] {
+            let error = Cli::try_parse_from(&arguments).err().unwrap();
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::DisplayHelp,
+                "{arguments:?}"
+            );
+        }
+        assert!(Cli::try_parse_from(["kindred", "group", "create", "x"]).is_err());
+    }
+
+    #[tokio::test]
+    async fn migrate_then_create_and_list_groups_on_a_fresh_sqlite_file() {
+        let directory = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.database.data_dir = directory.path().to_path_buf();
+        run(Command::Migrate, config.clone()).await.unwrap();
+        create_example_group(&config).await.unwrap();
+        create_example_group(&config).await.unwrap();
+        let cli = Cli::try_parse_from([
+            "kindred",
+            "group",
+            "create",
+            "zero_waste",
+            "--title",
+            "Zero waste",
+            "--summary",
+            "Less *bin*, more *life*",
+        ])
+        .unwrap();
+        run(cli.command, config.clone()).await.unwrap();
+        run(Command::Group(GroupCommand::List), config.clone())
+            .await
+            .unwrap();
+        let duplicate = Cli::try_parse_from([
+            "kindred",
+            "group",
+            "create",
+            "zero_waste",
+            "--title",
+            "Again",
+        ])
+        .unwrap();
+        assert!(run(duplicate.command, config.clone()).await.is_err());
+
+        let db = database::connect(&config).await.unwrap();
+        let groups = directory::list_local_groups(&db).await.unwrap();
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].ap_id, "http://localhost:8080/groups/welcome");
+        assert_eq!(groups[1].ap_id, "http://localhost:8080/groups/zero_waste");
+        // The CLI generates a real key pair for the group.
+        assert!(
+            groups[1]
+                .private_key_pem
+                .as_deref()
+                .unwrap()
+                .starts_with("-----BEGIN PRIVATE KEY-----")
+        );
+    }
+}

@@ -1,0 +1,70 @@
+//! Payloads captured from real servers (copied from the shared fixtures into
+//! `federation-tests/fixtures/`), embedded so tests never touch the network.
+
+/// Every captured actor document: (name, JSON text).
+pub const ACTORS: &[(&str, &str)] = &[
+    (
+        "lemmy/objects/group.json",
+        include_str!("../../federation-tests/fixtures/lemmy/objects/group.json"),
+    ),
+    (
+        "lemmy/objects/person.json",
+        include_str!("../../federation-tests/fixtures/lemmy/objects/person.json"),
+    ),
+    (
+        "lemmy/objects/instance.json",
+        include_str!("../../federation-tests/fixtures/lemmy/objects/instance.json"),
+    ),
+    (
+        "mastodon/objects/person.json",
+        include_str!("../../federation-tests/fixtures/mastodon/objects/person.json"),
+    ),
+    (
+        "mbin/objects/instance.json",
+        include_str!("../../federation-tests/fixtures/mbin/objects/instance.json"),
+    ),
+    (
+        "mobilizon/objects/group.json",
+        include_str!("../../federation-tests/fixtures/mobilizon/objects/group.json"),
+    ),
+    (
+        "mobilizon/objects/person.json",
+        include_str!("../../federation-tests/fixtures/mobilizon/objects/person.json"),
+    ),
+    (
+        "peertube/objects/group.json",
+        include_str!("../../federation-tests/fixtures/peertube/objects/group.json"),
+    ),
+    (
+        "peertube/objects/person.json",
+        include_str!("../../federation-tests/fixtures/peertube/objects/person.json"),
+    ),
+    (
+        "nodebb/objects/group.json",
+        include_str!("../../federation-tests/fixtures/nodebb/objects/group.json"),
+    ),
+    (
+        "nodebb/objects/person.json",
+        include_str!("../../federation-tests/fixtures/nodebb/objects/person.json"),
+    ),
+    (
+        "discourse/objects/group.json",
+        include_str!("../../federation-tests/fixtures/discourse/objects/group.json"),
+    ),
+    (
+        "discourse/objects/person.json",
+        include_str!("../../federation-tests/fixtures/discourse/objects/person.json"),
+    ),
+    (
+        "pleroma/objects/person.json",
+        include_str!("../../federation-tests/fixtures/pleroma/objects/person.json"),
+    ),
+    (
+        "friendica/objects/person_1.json",
+        include_str!("../../federation-tests/fixtures/friendica/objects/person_1.json"),
+    ),
+    (
+        "friendica/objects/person_2.json",
+        include_str!("../../federation-tests/fixtures/friendica/objects/person_2.json"),
+    ),
+];
