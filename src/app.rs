@@ -6,7 +6,7 @@ use crate::{
     crypto::KeypairSource,
     database,
     error::{Error, Result},
-    federation::objects::actor::ApubActor,
+    federation::{delivery, objects::actor::ApubActor},
     http, instance,
 };
 use activitypub_federation::{
@@ -15,7 +15,7 @@ use activitypub_federation::{
 };
 use sea_orm::DatabaseConnection;
 use std::{net::SocketAddr, sync::Arc};
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::Notify};
 
 /// What every request handler and worker can reach. Cheap to clone.
 #[derive(Clone)]
@@ -23,16 +23,29 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub keys: KeypairSource,
+    /// Wakes the delivery worker after new deliveries are committed.
+    pub delivery_signal: Arc<Notify>,
 }
 
 /// The federation crate's request data around our state; domain functions take it first.
 pub type Context = Data<AppState>;
 
-/// A started instance: its address and the handle of its server task.
+/// A started instance: its address and the handles of its server and delivery worker.
 pub struct RunningServer {
     pub local_address: SocketAddr,
     pub federation: FederationConfig<AppState>,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+    pub delivery_worker: tokio::task::JoinHandle<()>,
+}
+
+impl RunningServer {
+    /// Stops the server and the worker at once, as a crash would (nothing is flushed).
+    pub async fn kill(self) {
+        self.server.abort();
+        self.delivery_worker.abort();
+        let _ = self.server.await;
+        let _ = self.delivery_worker.await;
+    }
 }
 
 /// Installs the process-wide TLS crypto provider that reqwest's rustls uses. Idempotent.
@@ -98,6 +111,7 @@ pub async fn prepare_with_database(
         db,
         config: Arc::new(config),
         keys,
+        delivery_signal: Arc::new(Notify::new()),
     };
     federation_config(state).await
 }
@@ -107,7 +121,7 @@ pub fn router(federation: &FederationConfig<AppState>) -> axum::Router {
     http::routes(federation.config.clone()).layer(FederationMiddleware::new(federation.clone()))
 }
 
-/// Binds the listener and serves until the task is dropped or the process ends.
+/// Serves on `listener` and runs the delivery worker, both as background tasks.
 pub async fn start(
     federation: FederationConfig<AppState>,
     listener: TcpListener,
@@ -121,10 +135,12 @@ pub async fn start(
         )
         .await
     });
+    let delivery_worker = tokio::spawn(delivery::run_worker(federation.to_request_data()));
     Ok(RunningServer {
         local_address,
         federation,
         server,
+        delivery_worker,
     })
 }
 
@@ -145,6 +161,7 @@ pub async fn serve(config: Config) -> Result<()> {
         federation.config.instance.public_url
     );
     let app = router(&federation);
+    let delivery_worker = tokio::spawn(delivery::run_worker(federation.to_request_data()));
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -152,6 +169,9 @@ pub async fn serve(config: Config) -> Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await
     .map_err(Error::internal)?;
+    // Deliveries in flight are attempted again after the restart: they stay in the database
+    // until they succeed.
+    delivery_worker.abort();
     tracing::info!("Kindred stopped");
     Ok(())
 }

@@ -28,6 +28,7 @@ pub struct TestInstance {
     pub address: SocketAddr,
     pub database: TestDatabase,
     pub server: RunningServer,
+    pub config: Config,
 }
 
 impl TestInstance {
@@ -38,6 +39,29 @@ impl TestInstance {
     /// Request data for calling domain functions as this instance.
     pub fn context(&self) -> Data<AppState> {
         self.server.federation.to_request_data()
+    }
+
+    /// Kills the instance as a crash would, then starts it again on the same database and
+    /// address (so with the same ids).
+    pub async fn crash_and_restart(&mut self) {
+        let placeholder = RunningServer {
+            local_address: self.address,
+            federation: self.server.federation.clone(),
+            server: tokio::spawn(async { Ok(()) }),
+            delivery_worker: tokio::spawn(async {}),
+        };
+        let running = std::mem::replace(&mut self.server, placeholder);
+        running.kill().await;
+        let listener = loop {
+            match TcpListener::bind(self.address).await {
+                Ok(listener) => break listener,
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        };
+        let federation = testing::test_federation(self.config.clone(), &self.database)
+            .await
+            .unwrap();
+        self.server = app::start(federation, listener).await.unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -67,6 +91,7 @@ impl TestNetwork {
         peer_names: &[&str],
         backend: Backend,
     ) -> TestNetwork {
+        app::install_crypto_provider();
         // Bind every listener first: each server must know every other's address.
         let mut listeners = Vec::new();
         let mut peer_listeners = Vec::new();
@@ -95,7 +120,9 @@ impl TestNetwork {
             config.federation.resolve = hosts.clone();
             config.http.listen = address;
             let database = testing::fresh_database(backend).await.unwrap();
-            let federation = testing::test_federation(config, &database).await.unwrap();
+            let federation = testing::test_federation(config.clone(), &database)
+                .await
+                .unwrap();
             let server = app::start(federation, listener).await.unwrap();
             instances.push(TestInstance {
                 name: name.to_string(),
@@ -104,6 +131,7 @@ impl TestNetwork {
                 address,
                 database,
                 server,
+                config,
             });
         }
         TestNetwork {
@@ -127,8 +155,7 @@ impl TestNetwork {
     /// Stops every server and removes every database.
     pub async fn stop(self) {
         for instance in self.instances {
-            instance.server.server.abort();
-            let _ = instance.server.server.await;
+            instance.server.kill().await;
             instance.database.remove().await.unwrap();
         }
     }
@@ -159,4 +186,140 @@ fn rand_u8() -> u8 {
     let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
     hasher.write_u64(std::process::id() as u64);
     (hasher.finish() % 256) as u8
+}
+
+/// Waits until `instance` has no pending delivery left, or panics after `timeout`.
+pub async fn wait_for_empty_queue(instance: &TestInstance, timeout: std::time::Duration) {
+    use kindred_entities::delivery::{self, DeliveryState};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let pending = delivery::Entity::find()
+            .filter(delivery::Column::State.eq(DeliveryState::Pending))
+            .count(&instance.database.connection)
+            .await
+            .unwrap();
+        if pending == 0 {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!(
+                "{} still has {pending} pending deliveries after {timeout:?}",
+                instance.name
+            );
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Activities as Mastodon writes them, for the peers to send.
+pub mod mastodon {
+    use serde_json::{Value, json};
+
+    pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+
+    pub fn follow(actor: &str, group: &str, id: &str) -> Value {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{actor}#follows/{id}"),
+            "type": "Follow",
+            "actor": actor,
+            "object": group,
+        })
+    }
+
+    pub fn undo(actor: &str, inner: &Value, id: &str) -> Value {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{actor}#undo/{id}"),
+            "type": "Undo",
+            "actor": actor,
+            "object": inner,
+        })
+    }
+
+    /// A public note that mentions the group, the way Mastodon posts "to" a group.
+    pub fn note(actor: &str, note_id: &str, group: &str, group_handle: &str, text: &str) -> Value {
+        json!({
+            "id": note_id,
+            "type": "Note",
+            "summary": null,
+            "inReplyTo": null,
+            "published": "2026-11-27T10:00:00Z",
+            "url": note_id,
+            "attributedTo": actor,
+            "to": [PUBLIC],
+            "cc": [format!("{actor}/followers"), group],
+            "sensitive": false,
+            "content": format!("<p><span class=\"h-card\"><a href=\"{group}\" class=\"u-url mention\">@<span>{group_handle}</span></a></span> {text}</p>"),
+            "tag": [{ "type": "Mention", "href": group, "name": format!("@{group_handle}") }],
+        })
+    }
+
+    /// A reply that, like most Mastodon replies, addresses only the parent's author.
+    pub fn reply(
+        actor: &str,
+        note_id: &str,
+        parent: &str,
+        parent_author: &str,
+        text: &str,
+    ) -> Value {
+        json!({
+            "id": note_id,
+            "type": "Note",
+            "inReplyTo": parent,
+            "published": "2026-11-27T10:05:00Z",
+            "attributedTo": actor,
+            "to": [PUBLIC],
+            "cc": [format!("{actor}/followers"), parent_author],
+            "content": format!("<p>{text}</p>"),
+            "tag": [{ "type": "Mention", "href": parent_author }],
+        })
+    }
+
+    pub fn create(actor: &str, note: &Value) -> Value {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}/activity", note["id"].as_str().unwrap_or_default()),
+            "type": "Create",
+            "actor": actor,
+            "published": note["published"],
+            "to": note["to"],
+            "cc": note["cc"],
+            "object": note,
+        })
+    }
+
+    pub fn update(actor: &str, note: &Value, id: &str) -> Value {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{}#updates/{id}", note["id"].as_str().unwrap_or_default()),
+            "type": "Update",
+            "actor": actor,
+            "to": note["to"],
+            "cc": note["cc"],
+            "object": note,
+        })
+    }
+
+    pub fn delete(actor: &str, note_id: &str) -> Value {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{note_id}#delete"),
+            "type": "Delete",
+            "actor": actor,
+            "to": [PUBLIC],
+            "object": { "id": note_id, "type": "Tombstone", "atomUri": note_id },
+        })
+    }
+
+    pub fn like(actor: &str, object: &str, id: &str) -> Value {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": format!("{actor}#likes/{id}"),
+            "type": "Like",
+            "actor": actor,
+            "object": object,
+        })
+    }
 }

@@ -39,6 +39,9 @@ pub struct ReceivedDelivery {
 
 #[derive(Clone)]
 struct Person {
+    /// The path of the person's actor document, e.g. `/users/alice` or Takahe's
+    /// `/@alice@takahe.test/`.
+    path: String,
     private_key: RsaPrivateKey,
     public_key_pem: String,
 }
@@ -48,6 +51,8 @@ struct PeerState {
     people: Mutex<HashMap<String, Person>>,
     notes: Mutex<HashMap<String, Value>>,
     received: Mutex<Vec<ReceivedDelivery>>,
+    /// The `keyId` of every signed GET the peer answered (authorized fetch).
+    fetch_key_ids: Mutex<Vec<String>>,
     client: reqwest::Client,
     /// Answer inbox POSTs with this status instead (to simulate a failing server).
     forced_inbox_status: Mutex<Option<StatusCode>>,
@@ -91,15 +96,17 @@ impl MastodonPeer {
             people: Mutex::new(HashMap::new()),
             notes: Mutex::new(HashMap::new()),
             received: Mutex::new(Vec::new()),
+            fetch_key_ids: Mutex::new(Vec::new()),
             client: client.build().expect("peer client"),
             forced_inbox_status: Mutex::new(None),
         });
         let app = Router::new()
-            .route("/users/{name}", get(person_document))
-            .route("/users/{name}/inbox", post(inbox))
             .route("/users/{name}/statuses/{id}", get(note_document))
             .route("/inbox", post(inbox))
             .route("/.well-known/webfinger", get(webfinger))
+            // People live at any path (Takahe's `/@alice@host/`, Lemmy's `/u/alice`), and
+            // every path ending in `inbox` is an inbox.
+            .fallback(get(person_document).post(inbox))
             .with_state(state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
@@ -111,12 +118,29 @@ impl MastodonPeer {
         }
     }
 
-    /// Adds a person with the given PKCS#8 private key (PEM) and its public key.
+    /// Adds a person at `/users/{name}` with the given PKCS#8 private key and public key (PEM).
     pub fn add_person(&self, name: &str, private_key_pem: &str, public_key_pem: &str) -> String {
+        self.add_person_at(
+            name,
+            &format!("/users/{name}"),
+            private_key_pem,
+            public_key_pem,
+        )
+    }
+
+    /// Adds a person whose actor document is at `path`; returns the actor id.
+    pub fn add_person_at(
+        &self,
+        name: &str,
+        path: &str,
+        private_key_pem: &str,
+        public_key_pem: &str,
+    ) -> String {
         let private_key = RsaPrivateKey::from_pkcs8_pem(private_key_pem).expect("test key");
         self.state.people.lock().expect("lock").insert(
             name.to_string(),
             Person {
+                path: path.to_string(),
                 private_key,
                 public_key_pem: public_key_pem.to_string(),
             },
@@ -125,7 +149,20 @@ impl MastodonPeer {
     }
 
     pub fn actor_id(&self, name: &str) -> String {
-        format!("{}users/{name}", self.state.base_url)
+        let path = self
+            .state
+            .people
+            .lock()
+            .expect("lock")
+            .get(name)
+            .map(|person| person.path.clone())
+            .unwrap_or_else(|| format!("/users/{name}"));
+        self.url(&path)
+    }
+
+    /// The `keyId`s of the signed GETs this peer answered.
+    pub fn fetch_key_ids(&self) -> Vec<String> {
+        self.state.fetch_key_ids.lock().expect("lock").clone()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -299,12 +336,30 @@ impl MastodonPeer {
 
 async fn person_document(
     State(state): State<Arc<PeerState>>,
-    Path(name): Path<String>,
+    uri: Uri,
+    headers: HeaderMap,
 ) -> Response {
-    let Some(person) = state.people.lock().expect("lock").get(&name).cloned() else {
+    let found = state
+        .people
+        .lock()
+        .expect("lock")
+        .iter()
+        .find(|(_, person)| person.path == uri.path())
+        .map(|(name, person)| (name.clone(), person.clone()));
+    let Some((name, person)) = found else {
         return StatusCode::NOT_FOUND.into_response();
     };
-    let id = format!("{}users/{name}", state.base_url);
+    // Record who signed the fetch, when the signature verifies (authorized fetch).
+    if let Some(key_id) =
+        signature_parameters(&headers).and_then(|parameters| parameters.get("keyId").cloned())
+        && verify_like_mastodon(&state, &Method::GET, &uri, &headers, None)
+            .await
+            .is_ok()
+    {
+        state.fetch_key_ids.lock().expect("lock").push(key_id);
+    }
+    let id = format!("{}{}", state.base_url, person.path.trim_start_matches('/'));
+    let inbox = format!("{}/inbox", id.trim_end_matches('/'));
     let document = json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
         "id": id,
@@ -312,10 +367,10 @@ async fn person_document(
         "preferredUsername": name,
         "name": name.to_uppercase(),
         "summary": "<p>A test person</p>",
-        "inbox": format!("{id}/inbox"),
-        "outbox": format!("{id}/outbox"),
-        "followers": format!("{id}/followers"),
-        "following": format!("{id}/following"),
+        "inbox": inbox,
+        "outbox": format!("{}/outbox", id.trim_end_matches('/')),
+        "followers": format!("{}/followers", id.trim_end_matches('/')),
+        "following": format!("{}/following", id.trim_end_matches('/')),
         "url": format!("{}@{name}", state.base_url),
         "manuallyApprovesFollowers": false,
         "discoverable": true,
@@ -382,7 +437,7 @@ async fn inbox(
     body: Bytes,
 ) -> StatusCode {
     let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let verification = verify_like_mastodon(&state, &method, &uri, &headers, &body).await;
+    let verification = verify_like_mastodon(&state, &method, &uri, &headers, Some(&body[..])).await;
     let key_id =
         signature_parameters(&headers).and_then(|parameters| parameters.get("keyId").cloned());
     state.received.lock().expect("lock").push(ReceivedDelivery {
@@ -423,7 +478,7 @@ async fn verify_like_mastodon(
     method: &Method,
     uri: &Uri,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Option<&[u8]>,
 ) -> Result<(), String> {
     let parameters = signature_parameters(headers).ok_or("no Signature header")?;
     let key_id = parameters.get("keyId").ok_or("no keyId")?;
@@ -439,6 +494,9 @@ async fn verify_like_mastodon(
         .map(|names| names.split(' ').collect())
         .unwrap_or_else(|| vec!["date"]);
     for required in ["(request-target)", "host", "date", "digest"] {
+        if required == "digest" && body.is_none() {
+            continue;
+        }
         if !signed_header_names.contains(&required) {
             return Err(format!("{required} is not signed"));
         }
@@ -454,12 +512,14 @@ async fn verify_like_mastodon(
     if skew > Duration::from_secs(12 * 3600) {
         return Err("Date is more than 12 hours off".into());
     }
-    let digest = headers
-        .get("digest")
-        .and_then(|value| value.to_str().ok())
-        .ok_or("no Digest")?;
-    if digest != format!("SHA-256={}", BASE64.encode(Sha256::digest(body))) {
-        return Err("Digest does not match the body".into());
+    if let Some(body) = body {
+        let digest = headers
+            .get("digest")
+            .and_then(|value| value.to_str().ok())
+            .ok_or("no Digest")?;
+        if digest != format!("SHA-256={}", BASE64.encode(Sha256::digest(body))) {
+            return Err("Digest does not match the body".into());
+        }
     }
     let mut lines = Vec::new();
     for name in &signed_header_names {

@@ -16,8 +16,10 @@ use kindred_entities::{
 };
 use rand::Rng;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, TransactionTrait,
     sea_query::{Expr, LockBehavior, LockType},
 };
 use serde::Serialize;
@@ -124,11 +126,15 @@ impl Activity for StoredActivity {
     }
 
     async fn verify(&self, _data: &Data<AppState>) -> Result<()> {
-        Err(Error::internal("a stored outgoing activity is never received"))
+        Err(Error::internal(
+            "a stored outgoing activity is never received",
+        ))
     }
 
     async fn receive(self, _data: &Data<AppState>) -> Result<()> {
-        Err(Error::internal("a stored outgoing activity is never received"))
+        Err(Error::internal(
+            "a stored outgoing activity is never received",
+        ))
     }
 }
 
@@ -189,7 +195,10 @@ pub async fn run_worker(context: Context) {
 
 async fn release_all_leases(database: &impl ConnectionTrait) -> Result<()> {
     delivery::Entity::update_many()
-        .col_expr(delivery::Column::LeasedUntil, Expr::value(None::<DateTime<Utc>>))
+        .col_expr(
+            delivery::Column::LeasedUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
         .filter(delivery::Column::State.eq(DeliveryState::Pending))
         .exec(database)
         .await?;
@@ -225,7 +234,10 @@ pub async fn claim_due_deliveries(
     }
     let leased_until = now + lease_length(config);
     delivery::Entity::update_many()
-        .col_expr(delivery::Column::LeasedUntil, Expr::value(Some(leased_until)))
+        .col_expr(
+            delivery::Column::LeasedUntil,
+            Expr::value(Some(leased_until)),
+        )
         .filter(delivery::Column::Id.is_in(rows.iter().map(|row| row.id)))
         .exec(&transaction)
         .await?;

@@ -19,8 +19,7 @@ use axum::{
 };
 use kindred_entities::{actor, received_activity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict,
 };
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
@@ -40,10 +39,14 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
         .map_err(|_| Error::bad_request("the body is not valid JSON"))?;
     let summary = ActivitySummary::of(&json)?;
     if !parts.headers.contains_key("signature") {
-        return Err(Error::Unauthorized("the request has no HTTP signature".into()));
+        return Err(Error::Unauthorized(
+            "the request has no HTTP signature".into(),
+        ));
     }
     if !parts.headers.contains_key("digest") {
-        return Err(Error::Unauthorized("the request has no Digest header".into()));
+        return Err(Error::Unauthorized(
+            "the request has no Digest header".into(),
+        ));
     }
 
     // Mastodon announces an account's deletion to every server it knows, signed by a key

@@ -1,8 +1,11 @@
-//! Everything that speaks ActivityPub JSON: actors and objects on the wire, collections,
-//! discovery, and (in later steps) the activities a group accepts and sends.
+//! Everything that speaks ActivityPub JSON: actors and posts on the wire, the activities a
+//! group takes and sends, the inbox pipeline, durable delivery, collections and discovery.
 
+pub mod activities;
 pub mod collections;
 pub mod context;
+pub mod delivery;
 pub mod discovery;
+pub mod inbox;
 pub mod instances;
 pub mod objects;

@@ -1,20 +1,21 @@
-//! ActivityPub GET endpoints: the instance actor, group actors (or their web page, by content
-//! negotiation) and group collections.
+//! ActivityPub endpoints: the instance actor, group actors (or their web page, by content
+//! negotiation), group collections, sent activities, and the inboxes.
 
 use crate::{
     app::Context,
     error::Result,
-    federation::{collections, objects::actor::ApubActor},
+    federation::{collections, inbox, objects::actor::ApubActor},
     groups::directory,
     http::{negotiation, web},
     instance,
 };
 use axum::{
+    body::Body,
     extract::{Path, Query},
-    http::{HeaderMap, HeaderValue, header},
+    http::{HeaderMap, HeaderValue, Request, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use kindred_entities::actor;
+use kindred_entities::{activity, actor};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::Value;
@@ -123,4 +124,35 @@ pub async fn group_featured(
         &headers,
         collections::featured(&group).await?,
     ))
+}
+
+/// An activity this instance sent, at its id.
+pub async fn activity(
+    context: Context,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let ap_id = context.config.url_for(&format!("/activities/{id}"));
+    let stored = activity::Entity::find()
+        .filter(activity::Column::ApId.eq(ap_id.as_str()))
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| crate::error::Error::not_found("activity"))?;
+    let document: Value = serde_json::from_str(&stored.json)?;
+    Ok(activity_json(&headers, document))
+}
+
+/// `POST /groups/{name}/inbox`: 404 for a group that does not exist, then the inbox pipeline.
+pub async fn group_inbox(
+    context: Context,
+    Path(name): Path<String>,
+    request: Request<Body>,
+) -> Result<StatusCode> {
+    directory::find_local_group(&context.db, &name).await?;
+    inbox::receive(&context, request).await
+}
+
+/// `POST /inbox`: the shared inbox every local actor names.
+pub async fn shared_inbox(context: Context, request: Request<Body>) -> Result<StatusCode> {
+    inbox::receive(&context, request).await
 }

@@ -7,7 +7,11 @@ pub mod web;
 pub mod well_known;
 
 use crate::{config::Config, error::Error};
-use axum::{Router, extract::DefaultBodyLimit, routing::get};
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    routing::{get, post},
+};
 use std::sync::Arc;
 
 pub fn routes(config: Arc<Config>) -> Router {
@@ -31,6 +35,10 @@ pub fn routes(config: Arc<Config>) -> Router {
             get(activitypub::group_moderators),
         )
         .route("/groups/{name}/featured", get(activitypub::group_featured))
+        .route("/activities/{id}", get(activitypub::activity))
+        // Inboxes: each group's own and the shared one.
+        .route("/groups/{name}/inbox", post(activitypub::group_inbox))
+        .route("/inbox", post(activitypub::shared_inbox))
         // Web pages.
         .route("/", get(web::home))
         .route("/healthz", get(web::health))

@@ -164,6 +164,10 @@ pub fn test_config(public_url: &str) -> Result<Config> {
     let mut config = Config::default();
     config.instance.public_url = Url::parse(public_url).map_err(Error::internal)?;
     config.federation.debug = true;
+    config.federation.request_timeout = std::time::Duration::from_secs(3);
+    // Retry soon, so tests of failing servers do not wait for the production backoff.
+    config.delivery.retry_initial = std::time::Duration::from_millis(500);
+    config.delivery.retry_max = std::time::Duration::from_secs(2);
     config.log.filter = "warn".to_string();
     Ok(config)
 }

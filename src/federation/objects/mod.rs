@@ -1,3 +1,4 @@
-//! Wire structs for ActivityPub objects, each with its `Object` implementation.
+//! Wire structs for ActivityPub objects: actors (with their `Object` implementation) and posts.
 
 pub mod actor;
+pub mod post;

@@ -98,7 +98,9 @@ impl PostJson {
                 Value::Object(map) => {
                     let kind = map.get("type").and_then(Value::as_str);
                     if kind.is_none() || kind == Some("Person") {
-                        map.get("id").and_then(Value::as_str).and_then(|id| Url::parse(id).ok())
+                        map.get("id")
+                            .and_then(Value::as_str)
+                            .and_then(|id| Url::parse(id).ok())
                     } else {
                         None
                     }
@@ -170,7 +172,10 @@ mod tests {
         assert!(note.is_public());
         assert_eq!(note.cc, vec!["https://fedi-tls.test/users/grp"]);
         assert_eq!(note.mentions(), vec!["https://fedi-tls.test/users/grp"]);
-        assert_eq!(note.author().unwrap().as_str(), "https://takahe.test/@alice@takahe.test/");
+        assert_eq!(
+            note.author().unwrap().as_str(),
+            "https://takahe.test/@alice@takahe.test/"
+        );
     }
 
     #[test]
@@ -181,8 +186,14 @@ mod tests {
         .unwrap();
         let page: PostJson = serde_json::from_value(create["object"].clone()).unwrap();
         assert_eq!(page.kind, "Page");
-        assert_eq!(page.audience.unwrap().as_str(), "http://fedi-peer2:8701/users/grp");
-        assert_eq!(page.name.as_deref(), Some("Lemmy post into remote group 1795761549"));
+        assert_eq!(
+            page.audience.unwrap().as_str(),
+            "http://fedi-peer2:8701/users/grp"
+        );
+        assert_eq!(
+            page.name.as_deref(),
+            Some("Lemmy post into remote group 1795761549")
+        );
         assert!(page.source.unwrap().content.contains("**group**"));
     }
 
@@ -197,6 +208,9 @@ mod tests {
             ]
         }))
         .unwrap();
-        assert_eq!(post.author().unwrap().as_str(), "https://v.example/a/person");
+        assert_eq!(
+            post.author().unwrap().as_str(),
+            "https://v.example/a/person"
+        );
     }
 }

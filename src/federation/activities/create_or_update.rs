@@ -1,0 +1,240 @@
+//! `Create` and `Update` of a post (Note, Page, Article, Question) in a local group.
+//!
+//! A post is for a group when the group is addressed (`to`, `cc`, `audience`) or mentioned, or
+//! when it replies to a post the group holds (Mastodon replies often address only the parent's
+//! author). Only members may post, only publicly; the author must be the actor. A Mastodon note
+//! becomes a thread titled by its first line. The group relays the activity as received.
+
+use crate::{
+    app::Context,
+    error::{Error, Result},
+    federation::{
+        activities::{announce, require_same_actor, sender},
+        delivery::wake_delivery_worker,
+        inbox::record_received,
+        instances::host_of,
+        objects::post::{POST_KINDS, PostJson},
+    },
+    groups::{membership, posts},
+    html,
+};
+use kindred_entities::{actor, post};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+/// The longest title a thread keeps; longer first lines are cut with an ellipsis.
+pub const MAX_TITLE_CHARACTERS: usize = 200;
+
+#[derive(Debug, Deserialize)]
+pub struct CreateOrUpdate {
+    pub id: Url,
+    pub actor: Url,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub object: PostJson,
+}
+
+pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -> Result<()> {
+    let object = &activity.object;
+    if !POST_KINDS.contains(&object.kind.as_str()) {
+        return Err(Error::bad_request(format!(
+            "a group takes Note, Page, Article or Question, not {}",
+            object.kind
+        )));
+    }
+    let author_id = object
+        .author()
+        .ok_or_else(|| Error::bad_request("the post has no attributedTo"))?;
+    require_same_actor(&activity.actor, &author_id, "create or edit a post")?;
+    if host_of(&object.id)? != host_of(&activity.actor)? {
+        return Err(Error::bad_request(
+            "the post's id is on another server than its author",
+        ));
+    }
+    if !object.is_public() {
+        return Err(Error::Forbidden(
+            "only public or unlisted posts are shared with a group".into(),
+        ));
+    }
+
+    let existing = posts::find_by_ap_id(&context.db, object.id.as_str()).await?;
+    let reply_to = object.in_reply_to();
+    let parent = match &reply_to {
+        Some(parent_id) => posts::find_by_ap_id(&context.db, parent_id.as_str()).await?,
+        None => None,
+    };
+    let group = target_group(&context.db, object, existing.as_ref(), parent.as_ref()).await?;
+    if reply_to.is_some() && parent.is_none() && existing.is_none() {
+        return Err(Error::bad_request(
+            "this replies to a post the group does not hold",
+        ));
+    }
+    let author = sender(context, &activity.actor).await?;
+    if !membership::is_member(&context.db, group.id, author.id).await? {
+        return Err(Error::Forbidden(
+            "only members may post in this group: follow it first".into(),
+        ));
+    }
+    let content = post_content(object, &group, reply_to.is_some());
+
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &activity.id, &activity.actor, &activity.kind).await? {
+        return Ok(());
+    }
+    match existing {
+        Some(existing) => {
+            if existing.author_id != author.id {
+                return Err(Error::Forbidden("only its author may edit a post".into()));
+            }
+            let updated_at = object.updated.unwrap_or_else(chrono::Utc::now);
+            posts::edit_post(&transaction, existing, content, updated_at).await?;
+            announce::relay(&transaction, context, &group, &json, activity.id.as_str()).await?;
+        }
+        None => {
+            let stored = posts::add_post(
+                &transaction,
+                &group,
+                &author,
+                posts::NewPost {
+                    ap_id: object.id.as_str(),
+                    parent: parent.as_ref(),
+                    content,
+                    published_at: object.published.unwrap_or_else(chrono::Utc::now),
+                    local: false,
+                },
+            )
+            .await?;
+            announce::relay(&transaction, context, &group, &json, activity.id.as_str()).await?;
+            if stored.parent_id.is_none() {
+                announce::boost(&transaction, context, &group, &stored.ap_id).await?;
+            }
+        }
+    }
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(())
+}
+
+/// The local group a post is for: addressed or mentioned, else the group of the post it edits
+/// or replies to.
+async fn target_group(
+    database: &impl ConnectionTrait,
+    object: &PostJson,
+    existing: Option<&post::Model>,
+    parent: Option<&post::Model>,
+) -> Result<actor::Model> {
+    let mut candidates: Vec<String> = object.addresses().map(str::to_string).collect();
+    candidates.extend(object.mentions());
+    candidates.sort();
+    candidates.dedup();
+    if !candidates.is_empty()
+        && let Some(group) = actor::Entity::find()
+            .filter(actor::Column::ApId.is_in(candidates))
+            .filter(actor::Column::Local.eq(true))
+            .filter(actor::Column::Kind.eq(actor::ActorKind::Group))
+            .filter(actor::Column::DeletedAt.is_null())
+            .one(database)
+            .await?
+    {
+        return Ok(group);
+    }
+    if let Some(known) = existing.or(parent)
+        && let Some(group) = actor::Entity::find_by_id(known.group_id)
+            .one(database)
+            .await?
+    {
+        return Ok(group);
+    }
+    Err(Error::not_found("group addressed by this post"))
+}
+
+/// Sanitised content, and a title: the post's `name`, or for a top-level note the first line
+/// of its text with the group's mention taken out.
+fn post_content(object: &PostJson, group: &actor::Model, is_reply: bool) -> posts::PostContent {
+    let content_html = html::sanitize(object.content.as_deref().unwrap_or_default());
+    let title = match object.name.as_deref().map(html::to_plain_text) {
+        Some(name) if !name.is_empty() => Some(shorten(&name)),
+        _ if is_reply => None,
+        _ => Some(title_from_first_line(
+            object.content.as_deref().unwrap_or_default(),
+            &group.preferred_username,
+        )),
+    };
+    let source_markdown = object
+        .source
+        .as_ref()
+        .filter(|source| source.media_type.as_deref() == Some("text/markdown"))
+        .map(|source| source.content.clone());
+    posts::PostContent {
+        kind: object.kind.clone(),
+        title,
+        content_html,
+        source_markdown,
+        url: object.web_url(),
+        sensitive: object.sensitive.unwrap_or(false),
+    }
+}
+
+/// The first non-empty line of `content_html` as text, without mentions of the group.
+pub fn title_from_first_line(content_html: &str, group_name: &str) -> String {
+    let with_line_breaks = content_html
+        .replace("<br>", "\n")
+        .replace("<br/>", "\n")
+        .replace("<br />", "\n")
+        .replace("</p>", "</p>\n");
+    let text = html::to_plain_text(&with_line_breaks);
+    let short_mention = format!("@{}", group_name.to_lowercase());
+    for line in text.lines() {
+        let words: Vec<&str> = line
+            .split_whitespace()
+            .filter(|word| {
+                let lowered = word
+                    .trim_end_matches([',', ':', '.', '!', '?'])
+                    .to_lowercase();
+                lowered != short_mention && !lowered.starts_with(&format!("{short_mention}@"))
+            })
+            .collect();
+        let cleaned = words.join(" ");
+        let cleaned = cleaned.trim_start_matches([',', ':', '-', ' ']).trim();
+        if !cleaned.is_empty() {
+            return shorten(cleaned);
+        }
+    }
+    "Untitled".to_string()
+}
+
+fn shorten(text: &str) -> String {
+    if text.chars().count() <= MAX_TITLE_CHARACTERS {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(MAX_TITLE_CHARACTERS - 1).collect();
+    short.push('…');
+    short
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mastodon_note_is_titled_by_its_first_line_without_the_mention() {
+        let content = r#"<p><span class="h-card"><a href="https://k.example/groups/repair" class="u-url mention">@<span>repair</span></a></span> Toaster fixed!<br>It was the fuse.</p>"#;
+        assert_eq!(title_from_first_line(content, "repair"), "Toaster fixed!");
+        let takahe = r#"<p>Hello <span class="h-card"><a href="https://fedi-tls.test/users/grp">@<span>grp</span></a></span>, a post from Takahe</p>"#;
+        assert_eq!(
+            title_from_first_line(takahe, "grp"),
+            "Hello a post from Takahe"
+        );
+        assert_eq!(
+            title_from_first_line("<p>@repair@k.example</p>", "repair"),
+            "Untitled"
+        );
+        let long = format!("<p>{}</p>", "word ".repeat(100));
+        assert_eq!(
+            title_from_first_line(&long, "repair").chars().count(),
+            MAX_TITLE_CHARACTERS
+        );
+    }
+}

@@ -1,0 +1,91 @@
+//! `Delete`: an author deletes their post (the row stays as a tombstone and the group relays
+//! the Delete), or an account deletes itself (its memberships end).
+
+use crate::{
+    app::Context,
+    error::{Error, Result},
+    federation::{
+        activities::{announce, sender},
+        delivery::wake_delivery_worker,
+        inbox::{id_of, record_received},
+    },
+    groups::posts,
+};
+use chrono::Utc;
+use kindred_entities::{actor, membership};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
+};
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+#[derive(Debug, Deserialize)]
+pub struct Delete {
+    pub id: Url,
+    pub actor: Url,
+    pub object: Value,
+}
+
+pub async fn receive(context: &Context, delete: Delete, json: Value) -> Result<()> {
+    let object_id =
+        id_of(&delete.object).ok_or_else(|| Error::bad_request("the Delete names no object"))?;
+    if object_id == delete.actor.as_str() {
+        return delete_account(context, &delete).await;
+    }
+    let Some(target) = posts::find_by_ap_id(&context.db, &object_id).await? else {
+        // Nothing of that id here: there is nothing to delete.
+        let transaction = context.db.begin().await?;
+        record_received(&transaction, &delete.id, &delete.actor, "Delete").await?;
+        transaction.commit().await?;
+        return Ok(());
+    };
+    let author = sender(context, &delete.actor).await?;
+    if target.author_id != author.id {
+        return Err(Error::Forbidden("only its author may delete a post".into()));
+    }
+    let group = actor::Entity::find_by_id(target.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &delete.id, &delete.actor, "Delete").await? {
+        return Ok(());
+    }
+    if target.deleted_at.is_none() {
+        posts::delete_post(&transaction, target).await?;
+        if group.local {
+            announce::relay(&transaction, context, &group, &json, delete.id.as_str()).await?;
+        }
+    }
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(())
+}
+
+/// The account deleted itself: mark it deleted and end its memberships. Its posts stay until
+/// moderators remove them, as on Lemmy.
+async fn delete_account(context: &Context, delete: &Delete) -> Result<()> {
+    let Some(account) = actor::Entity::find()
+        .filter(actor::Column::ApId.eq(delete.actor.as_str()))
+        .filter(actor::Column::Local.eq(false))
+        .one(&context.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &delete.id, &delete.actor, "Delete").await? {
+        return Ok(());
+    }
+    membership::Entity::delete_many()
+        .filter(membership::Column::MemberId.eq(account.id))
+        .exec(&transaction)
+        .await?;
+    let mut update: actor::ActiveModel = account.into();
+    update.deleted_at = Set(Some(Utc::now()));
+    update.update(&transaction).await?;
+    transaction.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! `Undo`: a member leaves (`Undo{Follow}`) or withdraws a vote (`Undo{Like}`,
+//! `Undo{Dislike}`). A withdrawn vote is relayed to the members like the vote was.
+
+use crate::{
+    app::Context,
+    error::{Error, Result},
+    federation::{
+        activities::{announce, find_local_group_by_id, require_same_actor, sender},
+        delivery::wake_delivery_worker,
+        inbox::{id_of, record_received},
+    },
+    groups::{membership, posts},
+};
+use kindred_entities::{actor, membership as membership_entity, vote};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use serde::Deserialize;
+use serde_json::Value;
+use url::Url;
+
+#[derive(Debug, Deserialize)]
+pub struct Undo {
+    pub id: Url,
+    pub actor: Url,
+    pub object: Value,
+}
+
+/// What the Undo takes back, with the id of the object that was followed or voted on.
+enum Undone {
+    Follow { group_ap_id: String },
+    Vote { post_ap_id: String },
+    Nothing,
+}
+
+pub async fn receive(context: &Context, undo: Undo, json: Value) -> Result<()> {
+    match what_is_undone(context, &undo).await? {
+        Undone::Follow { group_ap_id } => undo_follow(context, &undo, &group_ap_id).await,
+        Undone::Vote { post_ap_id } => undo_vote(context, &undo, &post_ap_id, &json).await,
+        Undone::Nothing => {
+            let transaction = context.db.begin().await?;
+            record_received(&transaction, &undo.id, &undo.actor, "Undo").await?;
+            transaction.commit().await?;
+            Ok(())
+        }
+    }
+}
+
+/// Reads the embedded activity; when only its id is given, finds what that id did here.
+async fn what_is_undone(context: &Context, undo: &Undo) -> Result<Undone> {
+    let inner_id =
+        id_of(&undo.object).ok_or_else(|| Error::bad_request("the Undo names no object"))?;
+    if let Value::Object(inner) = &undo.object {
+        if let Some(inner_actor) = inner.get("actor").and_then(id_of) {
+            require_same_actor(&undo.actor, &Url::parse(&inner_actor)?, "undo an activity")?;
+        }
+        let target = inner.get("object").and_then(id_of);
+        match (inner.get("type").and_then(Value::as_str), target) {
+            (Some("Follow"), Some(group_ap_id)) => return Ok(Undone::Follow { group_ap_id }),
+            (Some("Like" | "Dislike"), Some(post_ap_id)) => {
+                return Ok(Undone::Vote { post_ap_id });
+            }
+            (Some(other), _) if other != "Follow" && other != "Like" && other != "Dislike" => {
+                return Err(Error::bad_request(format!("a group cannot undo {other}")));
+            }
+            _ => {}
+        }
+    }
+    // Only the id: look for the vote or the follow it was.
+    if let Some(found) = vote::Entity::find()
+        .filter(vote::Column::ActivityApId.eq(&inner_id))
+        .one(&context.db)
+        .await?
+        && let Some(target) = kindred_entities::post::Entity::find_by_id(found.post_id)
+            .one(&context.db)
+            .await?
+    {
+        return Ok(Undone::Vote {
+            post_ap_id: target.ap_id,
+        });
+    }
+    if let Some(found) = membership_entity::Entity::find()
+        .filter(membership_entity::Column::FollowActivityApId.eq(&inner_id))
+        .one(&context.db)
+        .await?
+        && let Some(group) = actor::Entity::find_by_id(found.group_id)
+            .one(&context.db)
+            .await?
+    {
+        return Ok(Undone::Follow {
+            group_ap_id: group.ap_id,
+        });
+    }
+    Ok(Undone::Nothing)
+}
+
+async fn undo_follow(context: &Context, undo: &Undo, group_ap_id: &str) -> Result<()> {
+    let group = find_local_group_by_id(&context.db, group_ap_id)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    let follower = sender(context, &undo.actor).await?;
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &undo.id, &undo.actor, "Undo").await? {
+        return Ok(());
+    }
+    membership::leave(&transaction, group.id, follower.id).await?;
+    transaction.commit().await?;
+    tracing::info!(group = %group.ap_id, follower = %follower.ap_id, "member left");
+    Ok(())
+}
+
+async fn undo_vote(context: &Context, undo: &Undo, post_ap_id: &str, json: &Value) -> Result<()> {
+    let target = posts::find_by_ap_id(&context.db, post_ap_id)
+        .await?
+        .ok_or_else(|| Error::not_found("post"))?;
+    let group = actor::Entity::find_by_id(target.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    let voter = sender(context, &undo.actor).await?;
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &undo.id, &undo.actor, "Undo").await? {
+        return Ok(());
+    }
+    posts::remove_vote(&transaction, &target, &voter).await?;
+    if group.local {
+        announce::relay(&transaction, context, &group, json, undo.id.as_str()).await?;
+    }
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(())
+}
