@@ -1,19 +1,20 @@
 //! The running application: shared state, the federation crate's configuration, the HTTP
-//! server and the background workers, wired together once at start-up.
+//! server and the delivery worker, wired together once at start-up.
 
 use crate::{
     config::Config,
     crypto::KeypairSource,
     database,
     error::{Error, Result},
-    federation::{delivery, objects::actor::ApubActor},
+    federation::{delivery, objects::actor::ApubActor, signatures::SigningKeyCache},
     http, instance,
+    metrics::Metrics,
 };
 use activitypub_federation::{
     config::{Data, FederationConfig, FederationMiddleware},
     resolver::ValidatingDnsResolver,
 };
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, DbBackend};
 use std::{net::SocketAddr, sync::Arc};
 use tokio::{net::TcpListener, sync::Notify};
 
@@ -23,8 +24,12 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
     pub keys: KeypairSource,
+    /// The HTTP client for everything outgoing: it refuses private addresses in production.
+    pub http_client: reqwest::Client,
     /// Wakes the delivery worker after new deliveries are committed.
     pub delivery_signal: Arc<Notify>,
+    pub signing_keys: Arc<SigningKeyCache>,
+    pub metrics: Arc<Metrics>,
 }
 
 /// The federation crate's request data around our state; domain functions take it first.
@@ -35,16 +40,18 @@ pub struct RunningServer {
     pub local_address: SocketAddr,
     pub federation: FederationConfig<AppState>,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
-    pub delivery_worker: tokio::task::JoinHandle<()>,
+    pub delivery_worker: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
     /// Stops the server and the worker at once, as a crash would (nothing is flushed).
     pub async fn kill(self) {
         self.server.abort();
-        self.delivery_worker.abort();
         let _ = self.server.await;
-        let _ = self.delivery_worker.await;
+        if let Some(worker) = self.delivery_worker {
+            worker.abort();
+            let _ = worker.await;
+        }
     }
 }
 
@@ -54,18 +61,15 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// Builds the federation crate's configuration: our domain, an HTTP client that refuses
-/// private addresses in production, signed fetches by the instance actor.
-pub async fn federation_config(state: AppState) -> Result<FederationConfig<AppState>> {
+/// The outgoing HTTP client: no redirects, timeouts, and a resolver that refuses private and
+/// loopback addresses unless federation debug mode is on (SSRF protection).
+pub fn http_client(config: &Config) -> Result<reqwest::Client> {
     install_crypto_provider();
-    let config = state.config.clone();
-    let instance_actor = ApubActor::from_row(
-        instance::ensure_instance_actor(&state.db, &config, &state.keys).await?,
-    )?;
     let mut client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(config.federation.request_timeout)
         .connect_timeout(config.federation.request_timeout)
+        .pool_max_idle_per_host(4)
         .user_agent(format!(
             "Kindred/{} (+{})",
             env!("CARGO_PKG_VERSION"),
@@ -79,7 +83,37 @@ pub async fn federation_config(state: AppState) -> Result<FederationConfig<AppSt
         // The port is ignored by reqwest: it comes from the URL.
         client = client.resolve(host, SocketAddr::new(*address, 0));
     }
-    let client = client.build().map_err(Error::internal)?;
+    client.build().map_err(Error::internal)
+}
+
+/// Opens the database, applies migrations and prepares the federation configuration.
+pub async fn prepare(config: Config, keys: KeypairSource) -> Result<FederationConfig<AppState>> {
+    let db = database::connect(&config).await?;
+    database::migrate(&db).await?;
+    prepare_with_database(config, keys, db).await
+}
+
+/// As [`prepare`], on a database that is already connected and migrated: builds the state and
+/// the federation crate's configuration (our domain, our client, signed fetches by the
+/// instance actor).
+pub async fn prepare_with_database(
+    config: Config,
+    keys: KeypairSource,
+    db: DatabaseConnection,
+) -> Result<FederationConfig<AppState>> {
+    let client = http_client(&config)?;
+    let instance_actor =
+        ApubActor::from_row(instance::ensure_instance_actor(&db, &config, &keys).await?)?;
+    let state = AppState {
+        db,
+        config: Arc::new(config),
+        keys,
+        http_client: client.clone(),
+        delivery_signal: Arc::new(Notify::new()),
+        signing_keys: Arc::new(SigningKeyCache::default()),
+        metrics: Arc::new(Metrics::default()),
+    };
+    let config = state.config.clone();
     FederationConfig::builder()
         .domain(config.domain())
         .app_data(state)
@@ -94,31 +128,20 @@ pub async fn federation_config(state: AppState) -> Result<FederationConfig<AppSt
         .map_err(Error::internal)
 }
 
-/// Opens the database, applies migrations and prepares the federation configuration.
-pub async fn prepare(config: Config, keys: KeypairSource) -> Result<FederationConfig<AppState>> {
-    let db = database::connect(&config).await?;
-    database::migrate(&db).await?;
-    prepare_with_database(config, keys, db).await
-}
-
-/// As [`prepare`], on a database that is already connected and migrated.
-pub async fn prepare_with_database(
-    config: Config,
-    keys: KeypairSource,
-    db: DatabaseConnection,
-) -> Result<FederationConfig<AppState>> {
-    let state = AppState {
-        db,
-        config: Arc::new(config),
-        keys,
-        delivery_signal: Arc::new(Notify::new()),
-    };
-    federation_config(state).await
-}
-
 /// The complete router, with the federation middleware that hands handlers their `Context`.
 pub fn router(federation: &FederationConfig<AppState>) -> axum::Router {
     http::routes(federation.config.clone()).layer(FederationMiddleware::new(federation.clone()))
+}
+
+/// Starts the delivery worker when this process should send (`delivery.worker`).
+fn spawn_delivery_worker(
+    federation: &FederationConfig<AppState>,
+) -> Option<tokio::task::JoinHandle<()>> {
+    federation
+        .config
+        .delivery
+        .worker
+        .then(|| tokio::spawn(delivery::run_worker(federation.to_request_data())))
 }
 
 /// Serves on `listener` and runs the delivery worker, both as background tasks.
@@ -135,7 +158,7 @@ pub async fn start(
         )
         .await
     });
-    let delivery_worker = tokio::spawn(delivery::run_worker(federation.to_request_data()));
+    let delivery_worker = spawn_delivery_worker(&federation);
     Ok(RunningServer {
         local_address,
         federation,
@@ -144,7 +167,8 @@ pub async fn start(
     })
 }
 
-/// `kindred serve`: everything, until Ctrl-C or SIGTERM.
+/// `kindred serve`: HTTP (and, unless `delivery.worker` is off, delivery) until Ctrl-C or
+/// SIGTERM.
 pub async fn serve(config: Config) -> Result<()> {
     if config.federation.debug {
         tracing::warn!(
@@ -161,7 +185,7 @@ pub async fn serve(config: Config) -> Result<()> {
         federation.config.instance.public_url
     );
     let app = router(&federation);
-    let delivery_worker = tokio::spawn(delivery::run_worker(federation.to_request_data()));
+    let delivery_worker = spawn_delivery_worker(&federation);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
@@ -171,8 +195,26 @@ pub async fn serve(config: Config) -> Result<()> {
     .map_err(Error::internal)?;
     // Deliveries in flight are attempted again after the restart: they stay in the database
     // until they succeed.
-    delivery_worker.abort();
+    if let Some(worker) = delivery_worker {
+        worker.abort();
+    }
     tracing::info!("Kindred stopped");
+    Ok(())
+}
+
+/// `kindred worker`: only the delivery worker, for running several against one PostgreSQL.
+pub async fn work(config: Config) -> Result<()> {
+    let federation = prepare(config, KeypairSource::Generate).await?;
+    if federation.db.get_database_backend() == DbBackend::Sqlite {
+        tracing::warn!(
+            "kindred worker on SQLite: make sure no `kindred serve` with delivery.worker = true sends from the same file"
+        );
+    }
+    tracing::info!("Kindred delivery worker started");
+    let worker = tokio::spawn(delivery::run_worker(federation.to_request_data()));
+    shutdown_signal().await;
+    worker.abort();
+    tracing::info!("Kindred delivery worker stopped");
     Ok(())
 }
 

@@ -50,6 +50,7 @@ pub enum RegistrationMode {
 pub struct HttpConfig {
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
+    pub metrics: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,6 +82,11 @@ pub struct DeliveryConfig {
     pub retry_max: Duration,
     #[serde(rename = "give_up_after_seconds", with = "whole_seconds")]
     pub give_up_after: Duration,
+    #[serde(rename = "dead_after_seconds", with = "whole_seconds")]
+    pub dead_after: Duration,
+    #[serde(rename = "probe_interval_seconds", with = "whole_seconds")]
+    pub probe_interval: Duration,
+    pub worker: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -102,6 +108,7 @@ impl Default for Config {
             http: HttpConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
                 max_body_bytes: 1024 * 1024,
+                metrics: true,
             },
             database: DatabaseConfig {
                 url: String::new(),
@@ -120,6 +127,9 @@ impl Default for Config {
                 retry_initial: Duration::from_secs(10),
                 retry_max: Duration::from_secs(3600),
                 give_up_after: Duration::from_secs(48 * 3600),
+                dead_after: Duration::from_secs(24 * 3600),
+                probe_interval: Duration::from_secs(3600),
+                worker: true,
             },
             log: LogConfig {
                 filter: "info".to_string(),

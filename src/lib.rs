@@ -12,4 +12,5 @@ pub mod groups;
 pub mod html;
 pub mod http;
 pub mod instance;
+pub mod metrics;
 pub mod testing;

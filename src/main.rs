@@ -6,6 +6,7 @@ use kindred::{
     config::Config,
     crypto::KeypairSource,
     database,
+    federation::delivery,
     groups::directory::{self, NewGroup},
 };
 use std::{path::PathBuf, process::ExitCode};
@@ -33,11 +34,29 @@ enum Command {
         #[arg(long)]
         example_group: bool,
     },
+    /// Run only the delivery worker (several may share one PostgreSQL database).
+    Worker,
     /// Bring the database schema up to date, then exit.
     Migrate,
+    /// Show the outgoing delivery queue, or put held deliveries back in it.
+    Deliveries {
+        #[command(subcommand)]
+        action: Option<DeliveriesCommand>,
+    },
     /// Create and list this instance's groups.
     #[command(subcommand)]
     Group(GroupCommand),
+}
+
+#[derive(Subcommand)]
+enum DeliveriesCommand {
+    /// Requeue parked and abandoned deliveries (of one server, or all) and clear the servers'
+    /// backoff and dead marks.
+    Retry {
+        /// Only deliveries to this host (with its port, if it has one).
+        #[arg(long, value_name = "HOST")]
+        instance: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -98,6 +117,20 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
             }
             kindred::app::serve(config).await
         }
+        Command::Worker => kindred::app::work(config).await,
+        Command::Deliveries { action } => {
+            let db = database::connect(&config).await?;
+            database::migrate(&db).await?;
+            match action {
+                None => print!("{}", describe_queue(&delivery::queue_summary(&db).await?)),
+                Some(DeliveriesCommand::Retry { instance }) => {
+                    let requeued =
+                        delivery::retry_held_deliveries(&db, instance.as_deref()).await?;
+                    println!("{requeued} deliveries requeued");
+                }
+            }
+            Ok(())
+        }
         Command::Migrate => {
             let db = database::connect(&config).await?;
             let applied = database::migrate(&db).await?;
@@ -148,6 +181,35 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
     }
 }
 
+/// The queue as the operator reads it.
+fn describe_queue(summary: &delivery::QueueSummary) -> String {
+    let mut text = String::from("deliveries by state:\n");
+    for (state, count) in &summary.by_state {
+        text.push_str(&format!("  {state:<10} {count}\n"));
+    }
+    text.push_str(&format!("in flight now: {}\n", summary.in_flight));
+    text.push_str(&format!(
+        "oldest pending: {} s\n",
+        summary.oldest_pending_seconds
+    ));
+    text.push_str(&format!(
+        "failing servers: {}\n",
+        summary.failing_instances.len()
+    ));
+    for (host, since, failures) in &summary.failing_instances {
+        text.push_str(&format!(
+            "  {host} failing since {since} ({failures} failures in a row)\n"
+        ));
+    }
+    text.push_str(&format!("dead servers: {}\n", summary.dead_instances.len()));
+    for (host, since) in &summary.dead_instances {
+        text.push_str(&format!(
+            "  {host} dead since {since} (retry with `kindred deliveries retry --instance {host}`)\n"
+        ));
+    }
+    text
+}
+
 /// Creates @welcome unless it exists already.
 async fn create_example_group(config: &Config) -> kindred::error::Result<()> {
     let db = database::connect(config).await?;
@@ -190,6 +252,9 @@ mod tests {
             vec!["kindred", "--help"],
             vec!["kindred", "serve", "--help"],
             vec!["kindred", "migrate", "--help"],
+            vec!["kindred", "worker", "--help"],
+            vec!["kindred", "deliveries", "--help"],
+            vec!["kindred", "deliveries", "retry", "--help"],
             vec!["kindred", "group", "create", "--help"],
             vec!["kindred", "group", "list", "--help"],
         ] {
@@ -236,6 +301,13 @@ mod tests {
         ])
         .unwrap();
         assert!(run(duplicate.command, config.clone()).await.is_err());
+
+        let deliveries = Cli::try_parse_from(["kindred", "deliveries"]).unwrap();
+        run(deliveries.command, config.clone()).await.unwrap();
+        let retry =
+            Cli::try_parse_from(["kindred", "deliveries", "retry", "--instance", "a.example"])
+                .unwrap();
+        run(retry.command, config.clone()).await.unwrap();
 
         let db = database::connect(&config).await.unwrap();
         let groups = directory::list_local_groups(&db).await.unwrap();

@@ -8,9 +8,16 @@ pub enum DeliveryState {
     /// Waiting for its `next_attempt_at`.
     #[sea_orm(string_value = "pending")]
     Pending,
-    /// The inbox answered 2xx (or a final 4xx, which retrying cannot change).
+    /// The inbox answered 2xx.
     #[sea_orm(string_value = "delivered")]
     Delivered,
+    /// The inbox answered a final 4xx (not 408 or 429): retrying cannot change it.
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
+    /// Its server is marked dead: kept, not attempted, until a probe finds it answering again
+    /// or an operator retries it.
+    #[sea_orm(string_value = "parked")]
+    Parked,
     /// Given up on after the retry window; visible to the operator and retryable.
     #[sea_orm(string_value = "abandoned")]
     Abandoned,
@@ -35,6 +42,9 @@ pub struct Model {
     pub leased_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
+    /// Deliveries with the same key to the same inbox are sent one after another, oldest first
+    /// (the id of the post they concern: its Create before its Update). `None`: no order.
+    pub ordering_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,4 +1,5 @@
-//! A remote server Kindred has talked to, keyed by its host (with port when it has one).
+//! A remote server Kindred has talked to, keyed by its host (with port when it has one), with
+//! the health that delivery scheduling keeps: backoff after failures, dead after a long outage.
 
 use sea_orm::entity::prelude::*;
 
@@ -16,6 +17,10 @@ pub struct Model {
     pub failing_since: Option<DateTimeUtc>,
     pub dead_since: Option<DateTimeUtc>,
     pub blocked: bool,
+    /// Failed attempts in a row; reset by a success.
+    pub consecutive_failures: i32,
+    /// While in the future, nothing is sent to this server (its backoff).
+    pub retry_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

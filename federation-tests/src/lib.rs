@@ -48,7 +48,7 @@ impl TestInstance {
             local_address: self.address,
             federation: self.server.federation.clone(),
             server: tokio::spawn(async { Ok(()) }),
-            delivery_worker: tokio::spawn(async {}),
+            delivery_worker: None,
         };
         let running = std::mem::replace(&mut self.server, placeholder);
         running.kill().await;

@@ -5,12 +5,16 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_initial_schema;
+mod m20261127_000002_delivery_scheduling;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261127_000001_initial_schema::Migration)]
+        vec![
+            Box::new(m20261127_000001_initial_schema::Migration),
+            Box::new(m20261127_000002_delivery_scheduling::Migration),
+        ]
     }
 }

@@ -9,3 +9,4 @@ pub mod discovery;
 pub mod inbox;
 pub mod instances;
 pub mod objects;
+pub mod signatures;

@@ -148,11 +148,25 @@ pub async fn group_inbox(
     Path(name): Path<String>,
     request: Request<Body>,
 ) -> Result<StatusCode> {
-    directory::find_local_group(&context.db, &name).await?;
-    inbox::receive(&context, request).await
+    let result = match directory::find_local_group(&context.db, &name).await {
+        Ok(_) => inbox::receive(&context, request).await,
+        Err(error) => Err(error),
+    };
+    count_inbox_result(&context, result)
 }
 
 /// `POST /inbox`: the shared inbox every local actor names.
 pub async fn shared_inbox(context: Context, request: Request<Body>) -> Result<StatusCode> {
-    inbox::receive(&context, request).await
+    let result = inbox::receive(&context, request).await;
+    count_inbox_result(&context, result)
+}
+
+fn count_inbox_result(context: &Context, result: Result<StatusCode>) -> Result<StatusCode> {
+    match &result {
+        Ok(_) => context.metrics.count_inbox_accepted(),
+        Err(error) => context
+            .metrics
+            .count_inbox_rejected(error.status_and_reason().0.as_u16()),
+    }
+    result
 }

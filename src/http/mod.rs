@@ -42,6 +42,7 @@ pub fn routes(config: Arc<Config>) -> Router {
         // Web pages.
         .route("/", get(web::home))
         .route("/healthz", get(web::health))
+        .route("/metrics", get(web::metrics))
         .fallback(|| async { Error::not_found("page") })
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
 }

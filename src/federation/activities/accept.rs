@@ -48,6 +48,7 @@ pub async fn send(
             object_ap_id: Some(follow_id.as_str()),
             json: &accept,
             in_outbox: false,
+            ordering_key: None,
         },
         [Url::parse(&follower.inbox_url)?],
     )

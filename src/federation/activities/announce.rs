@@ -18,20 +18,26 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use url::Url;
 
-/// Relays `activity` (the received JSON, unchanged) to every member of `group`.
+/// Relays `activity` (the received JSON, unchanged) to every member of `group`. `post_ap_id`
+/// is the post it concerns: activities about one post reach each inbox in order.
 pub async fn relay(
     transaction: &impl ConnectionTrait,
     context: &Context,
     group: &actor::Model,
     activity: &Value,
-    object_ap_id: &str,
+    post_ap_id: &str,
 ) -> Result<()> {
     let mut inner = activity.clone();
     // The @context belongs to the outer document.
     if let Value::Object(map) = &mut inner {
         map.remove("@context");
     }
-    send(transaction, context, group, inner, object_ap_id).await
+    let activity_id = inner
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or(post_ap_id)
+        .to_string();
+    send(transaction, context, group, inner, &activity_id, post_ap_id).await
 }
 
 /// Boosts a new thread by its id (`Announce{object: <post id>}`): Mastodon and Takahe show
@@ -49,6 +55,7 @@ pub async fn boost(
         group,
         Value::String(post_ap_id.to_string()),
         post_ap_id,
+        post_ap_id,
     )
     .await
 }
@@ -59,6 +66,7 @@ async fn send(
     group: &actor::Model,
     object: Value,
     object_ap_id: &str,
+    post_ap_id: &str,
 ) -> Result<()> {
     let id = new_activity_id(&context.config);
     let announce = json!({
@@ -85,6 +93,7 @@ async fn send(
             object_ap_id: Some(object_ap_id),
             json: &announce,
             in_outbox: true,
+            ordering_key: Some(post_ap_id),
         },
         inboxes,
     )

@@ -90,7 +90,7 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
             }
             let updated_at = object.updated.unwrap_or_else(chrono::Utc::now);
             posts::edit_post(&transaction, existing, content, updated_at).await?;
-            announce::relay(&transaction, context, &group, &json, activity.id.as_str()).await?;
+            announce::relay(&transaction, context, &group, &json, object.id.as_str()).await?;
         }
         None => {
             let stored = posts::add_post(
@@ -106,7 +106,7 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
                 },
             )
             .await?;
-            announce::relay(&transaction, context, &group, &json, activity.id.as_str()).await?;
+            announce::relay(&transaction, context, &group, &json, object.id.as_str()).await?;
             if stored.parent_id.is_none() {
                 announce::boost(&transaction, context, &group, &stored.ap_id).await?;
             }

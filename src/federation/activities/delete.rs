@@ -54,9 +54,10 @@ pub async fn receive(context: &Context, delete: Delete, json: Value) -> Result<(
         return Ok(());
     }
     if target.deleted_at.is_none() {
+        let post_ap_id = target.ap_id.clone();
         posts::delete_post(&transaction, target).await?;
         if group.local {
-            announce::relay(&transaction, context, &group, &json, delete.id.as_str()).await?;
+            announce::relay(&transaction, context, &group, &json, &post_ap_id).await?;
         }
     }
     transaction.commit().await?;

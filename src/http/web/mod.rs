@@ -22,6 +22,20 @@ pub async fn health(context: Context) -> Result<&'static str> {
     Ok("ok")
 }
 
+/// `/metrics`: Prometheus text, when `http.metrics` is on (404 otherwise).
+pub async fn metrics(context: Context) -> Result<Response> {
+    if !context.config.http.metrics {
+        return Err(crate::error::Error::not_found("page"));
+    }
+    let text = context.metrics.render(&context.db).await?;
+    let mut response = text.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    Ok(response)
+}
+
 /// The front page: this instance's groups.
 pub async fn home(context: Context) -> Result<Html<String>> {
     let config = &context.config;
