@@ -91,6 +91,17 @@ impl TestNetwork {
         peer_names: &[&str],
         backend: Backend,
     ) -> TestNetwork {
+        Self::start_configured(names, peer_names, backend, |_| {}).await
+    }
+
+    /// As [`TestNetwork::start_with_peers`], with `configure` applied to every instance's
+    /// configuration before it starts.
+    pub async fn start_configured(
+        names: &[&str],
+        peer_names: &[&str],
+        backend: Backend,
+        configure: impl Fn(&mut Config),
+    ) -> TestNetwork {
         app::install_crypto_provider();
         // Bind every listener first: each server must know every other's address.
         let mut listeners = Vec::new();
@@ -119,6 +130,7 @@ impl TestNetwork {
             let mut config: Config = testing::test_config(public_url.as_str()).unwrap();
             config.federation.resolve = hosts.clone();
             config.http.listen = address;
+            configure(&mut config);
             let database = testing::fresh_database(backend).await.unwrap();
             let federation = testing::test_federation(config.clone(), &database)
                 .await
