@@ -1,5 +1,6 @@
 //! An activity a local actor sent (Accept, Announce, Create, …), kept as the exact JSON that is
-//! signed and delivered, and listed in the actor's outbox when `in_outbox` is set.
+//! signed and delivered, listed in the actor's outbox when `in_outbox` is set, and fanned out to
+//! its target inboxes by the delivery worker.
 
 use sea_orm::entity::prelude::*;
 
@@ -20,6 +21,18 @@ pub struct Model {
     pub json: String,
     pub in_outbox: bool,
     pub created_at: DateTimeUtc,
+    /// Activities with the same key reach each inbox in order (the id of the post they
+    /// concern); `None`: no order.
+    pub ordering_key: Option<String>,
+    /// The inboxes to send it to, as a JSON array of URLs (sorted, distinct, remote only).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub targets: Option<String>,
+    /// True until every target has been attempted once.
+    pub fanout_pending: bool,
+    /// How many targets (in order) have been attempted: a restarted fan-out resumes there.
+    pub fanout_progress: i32,
+    /// A worker owns the fan-out until this time.
+    pub fanout_leased_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

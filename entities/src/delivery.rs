@@ -1,4 +1,5 @@
-//! One outgoing activity on its way to one remote inbox (one row per shared inbox).
+//! One outgoing activity on its way to one remote inbox, written when the first attempt of the
+//! fan-out did not get through (to retry it), was refused, or waits for a dead server.
 
 use sea_orm::entity::prelude::*;
 

@@ -200,9 +200,12 @@ fn rand_u8() -> u8 {
     (hasher.finish() % 256) as u8
 }
 
-/// Waits until `instance` has no pending delivery left, or panics after `timeout`.
+/// Waits until `instance` has no fan-out or retry pending, or panics after `timeout`.
 pub async fn wait_for_empty_queue(instance: &TestInstance, timeout: std::time::Duration) {
-    use kindred_entities::delivery::{self, DeliveryState};
+    use kindred_entities::{
+        activity,
+        delivery::{self, DeliveryState},
+    };
     use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
@@ -210,7 +213,12 @@ pub async fn wait_for_empty_queue(instance: &TestInstance, timeout: std::time::D
             .filter(delivery::Column::State.eq(DeliveryState::Pending))
             .count(&instance.database.connection)
             .await
-            .unwrap();
+            .unwrap()
+            + activity::Entity::find()
+                .filter(activity::Column::FanoutPending.eq(true))
+                .count(&instance.database.connection)
+                .await
+                .unwrap();
         if pending == 0 {
             return;
         }

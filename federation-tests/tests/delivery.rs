@@ -230,7 +230,7 @@ async fn a_dead_server_is_parked_then_revived_by_the_probe() {
             .unwrap();
         assert_eq!(summary.dead_instances.len(), 1);
 
-        // New work for a dead server is parked at once, not attempted.
+        // New work for a dead server is parked by its fan-out, not attempted.
         let attempts_before = peer.received().len();
         let second = mastodon::note(
             &alice,
@@ -248,7 +248,22 @@ async fn a_dead_server_is_parked_then_revived_by_the_probe() {
             )
             .await;
         assert_eq!(status, StatusCode::ACCEPTED);
-        assert_eq!(deliveries_in_state(home, DeliveryState::Parked).await, 4);
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while deliveries_in_state(home, DeliveryState::Parked).await < 4 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{backend:?}: not parked"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Only the probe (which tries the oldest parked delivery) may have knocked meanwhile.
+        let second_id = second["id"].as_str().unwrap();
+        assert!(
+            !peer.received()[attempts_before..]
+                .iter()
+                .any(|delivery| delivery.activity["object"]["object"]["id"] == second_id),
+            "the new thread was attempted at a dead server"
+        );
 
         // It comes back: the probe notices, and everything parked is delivered.
         peer.force_inbox_status(None);
@@ -301,7 +316,7 @@ async fn two_workers_on_one_postgres_database_never_send_a_delivery_twice() {
         delivery::enqueue(
             &transaction,
             &context.config,
-            OutgoingActivity {
+            &[OutgoingActivity {
                 sender: &group,
                 ap_id: &id,
                 kind: "Announce",
@@ -309,7 +324,7 @@ async fn two_workers_on_one_postgres_database_never_send_a_delivery_twice() {
                 json: &activity,
                 in_outbox: false,
                 ordering_key: None,
-            },
+            }],
             [inbox.clone()],
         )
         .await
@@ -358,10 +373,8 @@ async fn two_workers_on_one_postgres_database_never_send_a_delivery_twice() {
     assert_eq!(times_seen.len(), ACTIVITIES);
     let twice: Vec<_> = times_seen.iter().filter(|(_, count)| **count > 1).collect();
     assert!(twice.is_empty(), "sent more than once: {twice:?}");
-    assert_eq!(
-        deliveries_in_state(home, DeliveryState::Delivered).await,
-        ACTIVITIES as u64
-    );
+    // Every delivery got through on its first attempt: no retry rows were needed.
+    assert_eq!(deliveries_in_state(home, DeliveryState::Pending).await, 0);
     for worker in workers {
         worker.abort();
     }

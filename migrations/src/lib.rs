@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261127_000001_initial_schema;
 mod m20261127_000002_delivery_scheduling;
+mod m20261127_000003_fan_out_by_reference;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261127_000001_initial_schema::Migration),
             Box::new(m20261127_000002_delivery_scheduling::Migration),
+            Box::new(m20261127_000003_fan_out_by_reference::Migration),
         ]
     }
 }

@@ -1,15 +1,20 @@
-//! Durable outgoing delivery. `enqueue` writes an activity and one delivery row per remote
-//! inbox inside the caller's transaction. The worker claims due rows (a lease; `FOR UPDATE SKIP
-//! LOCKED` on PostgreSQL, so several workers share one database), signs each attempt at send
-//! time with the fast signer, POSTs it and records the outcome. Only this file POSTs to remote
-//! inboxes.
+//! Durable outgoing delivery, fanned out by reference. Only this file POSTs to remote inboxes.
 //!
-//! Scheduling: at most `delivery.concurrency` requests in flight, at most
+//! `enqueue` writes each outgoing activity as one row that carries its target inboxes, in the
+//! caller's transaction: accepting an activity costs one write however many servers follow the
+//! group. The worker claims pending fan-outs (a lease; `FOR UPDATE SKIP LOCKED` on PostgreSQL,
+//! so several workers can share one database), signs the stored bytes for each inbox at send
+//! time and POSTs them. Only a delivery that needs another try (or was refused, or waits for a
+//! dead server) becomes a row of its own in `deliveries`, where retries are claimed the same
+//! way. A fan-out checkpoints its progress, so a crash resends at most what was in flight.
+//!
+//! Scheduling: at most `delivery.concurrency` requests in flight and at most
 //! `delivery.per_instance_concurrency` to any one server, so a slow server never holds up the
-//! others. Deliveries with the same ordering key (the post they concern) reach an inbox one
-//! after another, oldest first. A failing server backs off as a whole (exponential, with
-//! jitter); one failing longer than `delivery.dead_after` is marked dead and its deliveries are
-//! parked until a probe finds it answering again.
+//! others. Activities about one post (the ordering key) reach each inbox in order: a fan-out
+//! waits for older fan-outs with its key, and queues behind an older delivery that is still
+//! being retried. A failing server backs off as a whole (exponential, with jitter); one failing
+//! for longer than `delivery.dead_after` is marked dead and its deliveries are parked until a
+//! probe finds it answering again.
 
 use crate::{
     app::Context,
@@ -36,11 +41,14 @@ use sea_orm::{
 };
 use serde_json::Value;
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
-    sync::{Arc, Mutex},
+    collections::{BTreeMap, BTreeSet, HashMap, HashSet},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, SystemTime},
 };
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 /// What a local actor sends: its wire JSON and where it is listed.
@@ -52,76 +60,53 @@ pub struct OutgoingActivity<'a> {
     pub json: &'a Value,
     /// Listed in the sender's outbox.
     pub in_outbox: bool,
-    /// Deliveries with the same key to the same inbox keep their order (the post's id).
+    /// Activities with the same key reach each inbox in order (the post's id).
     pub ordering_key: Option<&'a str>,
 }
 
-/// Stores `outgoing` and a delivery for each distinct remote inbox, in `transaction` (the same
-/// one as the state change that caused it). Local inboxes are skipped; deliveries to a dead
-/// server are parked at once. After the commit, call `wake_delivery_worker`.
+/// Stores `outgoing` (one row each, in one statement) to be sent to every remote inbox in
+/// `inboxes`, in `transaction`: the same one as the state change that caused it. Local inboxes
+/// are dropped. After the commit, call `wake_delivery_worker`.
 pub async fn enqueue(
     transaction: &impl ConnectionTrait,
     config: &Config,
-    outgoing: OutgoingActivity<'_>,
+    outgoing: &[OutgoingActivity<'_>],
     inboxes: impl IntoIterator<Item = Url>,
-) -> Result<activity::Model> {
-    let now = Utc::now();
-    let stored = activity::ActiveModel {
-        ap_id: Set(outgoing.ap_id.to_string()),
-        actor_id: Set(outgoing.sender.id),
-        kind: Set(outgoing.kind.to_string()),
-        object_ap_id: Set(outgoing.object_ap_id.map(str::to_string)),
-        json: Set(serde_json::to_string(outgoing.json)?),
-        in_outbox: Set(outgoing.in_outbox),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(transaction)
-    .await?;
-
+) -> Result<()> {
     let local_domain = config.domain();
-    let mut targets = Vec::new();
-    for inbox in inboxes.into_iter().collect::<BTreeSet<Url>>() {
-        let host = host_of(&inbox)?;
-        if host != local_domain {
-            targets.push((inbox, host));
+    let mut targets = BTreeSet::new();
+    for inbox in inboxes {
+        if host_of(&inbox)? != local_domain {
+            targets.insert(inbox.to_string());
         }
     }
-    if targets.is_empty() {
-        return Ok(stored);
-    }
-    let hosts: BTreeSet<&String> = targets.iter().map(|(_, host)| host).collect();
-    let dead_hosts: BTreeSet<String> = instance::Entity::find()
-        .select_only()
-        .column(instance::Column::Host)
-        .filter(instance::Column::Host.is_in(hosts))
-        .filter(instance::Column::DeadSince.is_not_null())
-        .into_tuple()
-        .all(transaction)
-        .await?
-        .into_iter()
-        .collect();
-    let rows = targets
-        .into_iter()
-        .map(|(inbox, host)| delivery::ActiveModel {
-            activity_id: Set(stored.id),
-            inbox_url: Set(inbox.to_string()),
-            state: Set(if dead_hosts.contains(&host) {
-                DeliveryState::Parked
-            } else {
-                DeliveryState::Pending
-            }),
-            instance_host: Set(host),
-            attempts: Set(0),
-            next_attempt_at: Set(now),
+    let has_targets = !targets.is_empty();
+    let targets = serde_json::to_string(&targets)?;
+    let now = Utc::now();
+    let mut rows = Vec::with_capacity(outgoing.len());
+    for activity in outgoing {
+        rows.push(activity::ActiveModel {
+            ap_id: Set(activity.ap_id.to_string()),
+            actor_id: Set(activity.sender.id),
+            kind: Set(activity.kind.to_string()),
+            object_ap_id: Set(activity.object_ap_id.map(str::to_string)),
+            json: Set(serde_json::to_string(activity.json)?),
+            in_outbox: Set(activity.in_outbox),
             created_at: Set(now),
-            ordering_key: Set(outgoing.ordering_key.map(str::to_string)),
+            ordering_key: Set(activity.ordering_key.map(str::to_string)),
+            targets: Set(has_targets.then(|| targets.clone())),
+            fanout_pending: Set(has_targets),
+            fanout_progress: Set(0),
+            fanout_leased_until: Set(None),
             ..Default::default()
         });
-    delivery::Entity::insert_many(rows)
-        .exec_without_returning(transaction)
-        .await?;
-    Ok(stored)
+    }
+    if !rows.is_empty() {
+        activity::Entity::insert_many(rows)
+            .exec_without_returning(transaction)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Tells the worker there is new work (it also polls, so a lost wake-up only delays).
@@ -129,205 +114,345 @@ pub fn wake_delivery_worker(context: &Context) {
     context.delivery_signal.notify_one();
 }
 
-/// How long a claimed delivery stays owned by the worker that claimed it: longer than any
-/// attempt can take.
+/// How long a claim stays owned by the worker that made it: longer than any attempt takes.
 fn lease_length(config: &Config) -> chrono::Duration {
     chrono::Duration::from_std(config.federation.request_timeout * 3 + Duration::from_secs(5))
         .unwrap_or_else(|_| chrono::Duration::seconds(60))
 }
 
+/// How many fan-outs one worker runs at once.
+const ACTIVE_FAN_OUTS: usize = 16;
+
 /// Runs the delivery worker (and its probe of dead servers) until the task is aborted.
 pub async fn run_worker(context: Context) {
     if context.db.get_database_backend() == DbBackend::Sqlite {
         // SQLite means a single process: leases left by a previous run (a crash) are stale.
-        if let Err(error) = release_leases(&context.db, None).await {
+        if let Err(error) = release_all_leases(&context.db).await {
             tracing::error!(%error, "cannot release stale delivery leases");
         }
     }
     let probe = tokio::spawn(probe_dead_instances_periodically(context.clone()));
-    let scheduler = Scheduler::new(&context);
-    scheduler.run(&context).await;
+    Scheduler::new(&context).run(&context).await;
     probe.abort();
 }
 
-struct Scheduler {
+/// The limits every send goes through, shared by fan-outs and retries.
+#[derive(Clone)]
+struct Limits {
     global: Arc<Semaphore>,
-    in_flight_by_host: Arc<Mutex<HashMap<String, usize>>>,
+    per_host: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
+    per_host_limit: usize,
+}
+
+impl Limits {
+    fn host(&self, host: &str) -> Arc<Semaphore> {
+        lock(&self.per_host)
+            .entry(host.to_string())
+            .or_insert_with(|| Arc::new(Semaphore::new(self.per_host_limit)))
+            .clone()
+    }
+
+    /// Waits for a slot at `host`, then a global one (always in that order: no deadlock).
+    async fn acquire(&self, host: &str) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+        let host_permit = self.host(host).acquire_owned().await.ok()?;
+        let global_permit = self.global.clone().acquire_owned().await.ok()?;
+        Some((host_permit, global_permit))
+    }
+
+    fn try_acquire(&self, host: &str) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+        let host_permit = self.host(host).try_acquire_owned().ok()?;
+        let global_permit = self.global.clone().try_acquire_owned().ok()?;
+        Some((host_permit, global_permit))
+    }
+
+    /// Hosts with no free slot, which a claim of retries should skip.
+    fn saturated_hosts(&self) -> Vec<String> {
+        lock(&self.per_host)
+            .iter()
+            .filter(|(_, semaphore)| semaphore.available_permits() == 0)
+            .map(|(host, _)| host.clone())
+            .collect()
+    }
+}
+
+struct Scheduler {
+    limits: Limits,
     finished: Arc<Notify>,
     payloads: Arc<PayloadCache>,
-    per_instance: usize,
+    active_fan_outs: Arc<AtomicUsize>,
 }
 
 impl Scheduler {
     fn new(context: &Context) -> Scheduler {
         Scheduler {
-            global: Arc::new(Semaphore::new(context.config.delivery.concurrency)),
-            in_flight_by_host: Arc::new(Mutex::new(HashMap::new())),
+            limits: Limits {
+                global: Arc::new(Semaphore::new(context.config.delivery.concurrency)),
+                per_host: Arc::new(Mutex::new(HashMap::new())),
+                per_host_limit: context.config.delivery.per_instance_concurrency,
+            },
             finished: Arc::new(Notify::new()),
             payloads: Arc::new(PayloadCache::default()),
-            per_instance: context.config.delivery.per_instance_concurrency,
+            active_fan_outs: Arc::new(AtomicUsize::new(0)),
         }
     }
 
     async fn run(&self, context: &Context) {
         loop {
-            let capacity = self.global.available_permits();
-            if capacity == 0 {
-                self.wait(context).await;
-                continue;
-            }
-            let saturated: Vec<String> = lock(&self.in_flight_by_host)
-                .iter()
-                .filter(|(_, count)| **count >= self.per_instance)
-                .map(|(host, _)| host.clone())
-                .collect();
-            let claimed = match claim_due_deliveries(
-                &context.db,
-                &context.config,
-                capacity as u64,
-                &saturated,
-            )
-            .await
-            {
-                Ok(claimed) => claimed,
-                Err(error) => {
-                    tracing::error!(%error, "cannot claim deliveries");
-                    Vec::new()
+            let mut started = 0;
+            let free_fan_outs =
+                ACTIVE_FAN_OUTS.saturating_sub(self.active_fan_outs.load(Ordering::Acquire));
+            if free_fan_outs > 0 {
+                match claim_fan_outs(&context.db, &context.config, free_fan_outs as u64).await {
+                    Ok(claimed) => {
+                        for activity in claimed {
+                            started += 1;
+                            self.start_fan_out(context, activity);
+                        }
+                    }
+                    Err(error) => tracing::error!(%error, "cannot claim fan-outs"),
                 }
-            };
-            if claimed.is_empty() {
-                self.wait(context).await;
-                continue;
             }
-            let mut not_started = Vec::new();
-            for row in claimed {
-                let permit = {
-                    let mut in_flight = lock(&self.in_flight_by_host);
-                    let count = in_flight.entry(row.instance_host.clone()).or_default();
-                    if *count >= self.per_instance {
-                        None
-                    } else {
-                        match self.global.clone().try_acquire_owned() {
-                            Ok(permit) => {
-                                *count += 1;
-                                Some(permit)
+            let capacity = self.limits.global.available_permits();
+            // Claim retries in batches: a claim per finished request would cost more than the
+            // requests.
+            if capacity > 0 && capacity * 4 >= context.config.delivery.concurrency.min(64) {
+                let saturated = self.limits.saturated_hosts();
+                match claim_due_deliveries(
+                    &context.db,
+                    &context.config,
+                    capacity as u64,
+                    &saturated,
+                )
+                .await
+                {
+                    Ok(claimed) => {
+                        let mut not_started = Vec::new();
+                        for row in claimed {
+                            if self.start_retry(context, row).is_some_and(|id| {
+                                not_started.push(id);
+                                true
+                            }) {
+                                continue;
                             }
-                            Err(_) => None,
+                            started += 1;
+                        }
+                        if !not_started.is_empty()
+                            && let Err(error) = release_leases(&context.db, &not_started).await
+                        {
+                            tracing::error!(%error, "cannot release unused delivery leases");
                         }
                     }
-                };
-                let Some(permit) = permit else {
-                    not_started.push(row.id);
-                    continue;
-                };
-                let context = context.clone();
-                let in_flight = self.in_flight_by_host.clone();
-                let finished = self.finished.clone();
-                let payloads = self.payloads.clone();
-                tokio::spawn(async move {
-                    let host = row.instance_host.clone();
-                    attempt_delivery(&context, &payloads, row).await;
-                    drop(permit);
-                    let mut in_flight = lock(&in_flight);
-                    if let Some(count) = in_flight.get_mut(&host) {
-                        *count = count.saturating_sub(1);
-                        if *count == 0 {
-                            in_flight.remove(&host);
-                        }
-                    }
-                    finished.notify_one();
-                });
+                    Err(error) => tracing::error!(%error, "cannot claim deliveries"),
+                }
             }
-            if !not_started.is_empty()
-                && let Err(error) = release_leases(&context.db, Some(&not_started)).await
-            {
-                tracing::error!(%error, "cannot release unused delivery leases");
+            if started == 0 {
+                tokio::select! {
+                    () = context.delivery_signal.notified() => {},
+                    () = self.finished.notified() => {},
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {},
+                }
             }
         }
     }
 
-    /// Sleeps until new work is enqueued, an attempt finishes, or a second passes (retries
-    /// fall due with time).
-    async fn wait(&self, context: &Context) {
-        tokio::select! {
-            () = context.delivery_signal.notified() => {},
-            () = self.finished.notified() => {},
-            () = tokio::time::sleep(Duration::from_secs(1)) => {},
-        }
+    fn start_fan_out(&self, context: &Context, activity: activity::Model) {
+        self.active_fan_outs.fetch_add(1, Ordering::AcqRel);
+        let context = context.clone();
+        let limits = self.limits.clone();
+        let payloads = self.payloads.clone();
+        let active = self.active_fan_outs.clone();
+        let finished = self.finished.clone();
+        tokio::spawn(async move {
+            let id = activity.id;
+            if let Err(error) = fan_out(&context, &limits, &payloads, activity).await {
+                tracing::error!(activity = id, %error, "fan-out interrupted; it resumes when its lease ends");
+            }
+            active.fetch_sub(1, Ordering::AcqRel);
+            finished.notify_one();
+        });
+    }
+
+    /// Starts a retry, or returns its id when its server has no free slot.
+    fn start_retry(&self, context: &Context, row: delivery::Model) -> Option<i64> {
+        let Some(permits) = self.limits.try_acquire(&row.instance_host) else {
+            return Some(row.id);
+        };
+        let context = context.clone();
+        let payloads = self.payloads.clone();
+        let finished = self.finished.clone();
+        tokio::spawn(async move {
+            let attempt = match send_one(&context, &payloads, row.activity_id, &row.inbox_url).await
+            {
+                Ok(attempt) => attempt,
+                Err(error) => Attempt::Failed {
+                    status: None,
+                    error: error.to_string(),
+                },
+            };
+            drop(permits);
+            if let Err(error) = record_retry(&context, &row, attempt).await {
+                tracing::error!(delivery = row.id, %error, "cannot record a delivery outcome");
+            }
+            finished.notify_one();
+        });
+        None
     }
 }
 
-/// Clears leases: of the given rows, or of every pending row.
-async fn release_leases(database: &impl ConnectionTrait, ids: Option<&[i64]>) -> Result<()> {
-    let mut update = delivery::Entity::update_many()
+/// Clears every lease (fan-outs and retries): used at start on SQLite, where one process sends.
+async fn release_all_leases(database: &impl ConnectionTrait) -> Result<()> {
+    delivery::Entity::update_many()
         .col_expr(
             delivery::Column::LeasedUntil,
             Expr::value(None::<DateTime<Utc>>),
         )
-        .filter(delivery::Column::State.eq(DeliveryState::Pending));
-    if let Some(ids) = ids {
-        update = update.filter(delivery::Column::Id.is_in(ids.iter().copied()));
-    }
-    update.exec(database).await?;
+        .filter(delivery::Column::State.eq(DeliveryState::Pending))
+        .exec(database)
+        .await?;
+    activity::Entity::update_many()
+        .col_expr(
+            activity::Column::FanoutLeasedUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .filter(activity::Column::FanoutPending.eq(true))
+        .exec(database)
+        .await?;
     Ok(())
 }
 
-/// Claims up to `limit` due deliveries by setting their lease: pending, due, not leased, not
-/// behind an older pending delivery with the same inbox and ordering key, and not to a server
-/// that is backing off, dead, or in `exclude_hosts`. On PostgreSQL the rows are locked with
-/// `FOR UPDATE SKIP LOCKED`, so two workers never claim the same row.
+async fn release_leases(database: &impl ConnectionTrait, ids: &[i64]) -> Result<()> {
+    delivery::Entity::update_many()
+        .col_expr(
+            delivery::Column::LeasedUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .filter(delivery::Column::Id.is_in(ids.iter().copied()))
+        .exec(database)
+        .await?;
+    Ok(())
+}
+
+/// Placeholders for raw SQL on either backend.
+struct SqlValues {
+    backend: DbBackend,
+    values: Vec<SqlValue>,
+}
+
+impl SqlValues {
+    fn new(backend: DbBackend) -> Self {
+        SqlValues {
+            backend,
+            values: Vec::new(),
+        }
+    }
+
+    fn bind(&mut self, value: impl Into<SqlValue>) -> String {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_string(),
+        }
+    }
+
+    fn lock_clause(&self, table: &str) -> String {
+        if self.backend == DbBackend::Postgres {
+            format!("FOR UPDATE OF {table} SKIP LOCKED")
+        } else {
+            String::new()
+        }
+    }
+}
+
+/// Claims up to `limit` pending fan-outs: not leased, and not behind an older pending fan-out
+/// with the same ordering key.
+async fn claim_fan_outs(
+    database: &DatabaseConnection,
+    config: &Config,
+    limit: u64,
+) -> Result<Vec<activity::Model>> {
+    let now = Utc::now();
+    let mut sql = SqlValues::new(database.get_database_backend());
+    let pending = sql.bind(true);
+    let now_placeholder = sql.bind(now);
+    let pending_again = sql.bind(true);
+    let limit_placeholder = sql.bind(limit as i64);
+    let statement = format!(
+        "SELECT a.* FROM activities a \
+         WHERE a.fanout_pending = {pending} \
+           AND (a.fanout_leased_until IS NULL OR a.fanout_leased_until < {now_placeholder}) \
+           AND NOT EXISTS (SELECT 1 FROM activities b WHERE b.fanout_pending = {pending_again} \
+               AND b.ordering_key = a.ordering_key AND b.id < a.id) \
+         ORDER BY a.id LIMIT {limit_placeholder} {}",
+        sql.lock_clause("a")
+    );
+    let transaction = database.begin().await?;
+    let rows = activity::Model::find_by_statement(Statement::from_sql_and_values(
+        sql.backend,
+        statement,
+        sql.values,
+    ))
+    .all(&transaction)
+    .await?;
+    if !rows.is_empty() {
+        activity::Entity::update_many()
+            .col_expr(
+                activity::Column::FanoutLeasedUntil,
+                Expr::value(Some(now + lease_length(config))),
+            )
+            .filter(activity::Column::Id.is_in(rows.iter().map(|row| row.id)))
+            .exec(&transaction)
+            .await?;
+    }
+    transaction.commit().await?;
+    Ok(rows)
+}
+
+/// Claims up to `limit` due retries: pending, due, not leased, not behind an older pending
+/// delivery with the same inbox and ordering key, and not to a server that is backing off,
+/// dead, or in `exclude_hosts`.
 pub async fn claim_due_deliveries(
     database: &DatabaseConnection,
     config: &Config,
     limit: u64,
     exclude_hosts: &[String],
 ) -> Result<Vec<delivery::Model>> {
-    let backend = database.get_database_backend();
     let now = Utc::now();
-    let mut values: Vec<SqlValue> = Vec::new();
-    let mut placeholder = |value: SqlValue| {
-        values.push(value);
-        match backend {
-            DbBackend::Postgres => format!("${}", values.len()),
-            _ => "?".to_string(),
-        }
-    };
-    let pending = placeholder(DeliveryState::Pending.to_value().into());
-    let now_1 = placeholder(now.into());
-    let now_2 = placeholder(now.into());
-    let pending_again = placeholder(DeliveryState::Pending.to_value().into());
-    let now_3 = placeholder(now.into());
+    let mut sql = SqlValues::new(database.get_database_backend());
+    let pending = sql.bind(DeliveryState::Pending.to_value());
+    let now_1 = sql.bind(now);
+    let now_2 = sql.bind(now);
+    let pending_again = sql.bind(DeliveryState::Pending.to_value());
+    let now_3 = sql.bind(now);
     let excluded = if exclude_hosts.is_empty() {
         String::new()
     } else {
         let list: Vec<String> = exclude_hosts
             .iter()
-            .map(|host| placeholder(host.clone().into()))
+            .map(|host| sql.bind(host.clone()))
             .collect();
         format!("AND d.instance_host NOT IN ({})", list.join(", "))
     };
-    let limit_placeholder = placeholder((limit as i64).into());
-    let lock = if backend == DbBackend::Postgres {
-        "FOR UPDATE OF d SKIP LOCKED"
-    } else {
-        ""
-    };
-    let sql = format!(
+    let limit_placeholder = sql.bind(limit as i64);
+    let statement = format!(
         "SELECT d.* FROM deliveries d \
          WHERE d.state = {pending} AND d.next_attempt_at <= {now_1} \
            AND (d.leased_until IS NULL OR d.leased_until < {now_2}) \
-           AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.inbox_url = d.inbox_url \
-               AND e.ordering_key = d.ordering_key AND e.state = {pending_again} AND e.id < d.id) \
+           AND NOT EXISTS (SELECT 1 FROM deliveries e WHERE e.ordering_key = d.ordering_key \
+               AND e.inbox_url = d.inbox_url AND e.state = {pending_again} AND e.id < d.id) \
            AND NOT EXISTS (SELECT 1 FROM instances i WHERE i.host = d.instance_host \
                AND (i.retry_at > {now_3} OR i.dead_since IS NOT NULL)) \
            {excluded} \
-         ORDER BY d.id LIMIT {limit_placeholder} {lock}"
+         ORDER BY d.id LIMIT {limit_placeholder} {}",
+        sql.lock_clause("d")
     );
     let transaction = database.begin().await?;
-    let rows =
-        delivery::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
-            .all(&transaction)
-            .await?;
+    let rows = delivery::Model::find_by_statement(Statement::from_sql_and_values(
+        sql.backend,
+        statement,
+        sql.values,
+    ))
+    .all(&transaction)
+    .await?;
     if !rows.is_empty() {
         delivery::Entity::update_many()
             .col_expr(
@@ -340,6 +465,296 @@ pub async fn claim_due_deliveries(
     }
     transaction.commit().await?;
     Ok(rows)
+}
+
+/// Why a fan-out does not send to a server now.
+enum Hold {
+    /// Dead: park the delivery.
+    Dead,
+    /// Backing off: queue the delivery for when the backoff ends.
+    BackingOff(DateTime<Utc>),
+}
+
+/// Sends one activity to each of its targets from its checkpoint on, writing delivery rows only
+/// for the targets that did not get it.
+async fn fan_out(
+    context: &Context,
+    limits: &Limits,
+    payloads: &Arc<PayloadCache>,
+    stored: activity::Model,
+) -> Result<()> {
+    let targets: Vec<String> = stored
+        .targets
+        .as_deref()
+        .map(serde_json::from_str)
+        .transpose()?
+        .unwrap_or_default();
+    let start = (stored.fanout_progress.max(0) as usize).min(targets.len());
+    let now = Utc::now();
+
+    // Servers that are dead or backing off, and servers whose failure record a success clears.
+    let mut held: HashMap<String, Hold> = HashMap::new();
+    let mut failing: HashSet<String> = HashSet::new();
+    for server in instance::Entity::find()
+        .filter(instance::Column::ConsecutiveFailures.gt(0))
+        .all(&context.db)
+        .await?
+    {
+        failing.insert(server.host.clone());
+        if server.dead_since.is_some() {
+            held.insert(server.host, Hold::Dead);
+        } else if let Some(retry_at) = server.retry_at.filter(|retry_at| *retry_at > now) {
+            held.insert(server.host, Hold::BackingOff(retry_at));
+        }
+    }
+    // Inboxes where an older activity about the same post is still being retried: this one
+    // queues behind it.
+    let waiting: HashSet<String> = match &stored.ordering_key {
+        Some(key) => delivery::Entity::find()
+            .select_only()
+            .column(delivery::Column::InboxUrl)
+            .filter(delivery::Column::OrderingKey.eq(key))
+            .filter(delivery::Column::State.is_in([DeliveryState::Pending, DeliveryState::Parked]))
+            .into_tuple()
+            .all(&context.db)
+            .await?
+            .into_iter()
+            .collect(),
+        None => HashSet::new(),
+    };
+
+    let mut queued_rows = Vec::new();
+    let mut sendable = Vec::new();
+    // Which targets have an outcome (or were queued): the fan-out's progress is the first one
+    // that has not.
+    let mut completed = vec![false; targets.len()];
+    for flag in completed.iter_mut().take(start) {
+        *flag = true;
+    }
+    for (index, inbox) in targets.iter().enumerate().skip(start) {
+        let host = host_of(&Url::parse(inbox)?)?;
+        let row = |state: DeliveryState, next_attempt_at: DateTime<Utc>| delivery::ActiveModel {
+            activity_id: Set(stored.id),
+            inbox_url: Set(inbox.clone()),
+            instance_host: Set(host.clone()),
+            state: Set(state),
+            attempts: Set(0),
+            next_attempt_at: Set(next_attempt_at),
+            created_at: Set(stored.created_at),
+            ordering_key: Set(stored.ordering_key.clone()),
+            ..Default::default()
+        };
+        let queued = match held.get(&host) {
+            Some(Hold::Dead) => Some(row(DeliveryState::Parked, now)),
+            Some(Hold::BackingOff(retry_at)) => Some(row(DeliveryState::Pending, *retry_at)),
+            None if waiting.contains(inbox) => Some(row(DeliveryState::Pending, now)),
+            None => None,
+        };
+        match queued {
+            Some(queued) => {
+                queued_rows.push(queued);
+                completed[index] = true;
+            }
+            None => sendable.push((index, inbox.clone(), host)),
+        }
+    }
+    insert_rows(&context.db, queued_rows).await?;
+
+    // Send, and collect what did not get through.
+    let (results, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
+    let total = sendable.len();
+    for (index, inbox, host) in sendable {
+        let Some(permits) = limits.acquire(&host).await else {
+            return Err(Error::internal("the delivery limits were closed"));
+        };
+        let context = context.clone();
+        let payloads = payloads.clone();
+        let results = results.clone();
+        let activity_id = stored.id;
+        tokio::spawn(async move {
+            let attempt = match send_one(&context, &payloads, activity_id, &inbox).await {
+                Ok(attempt) => attempt,
+                Err(error) => Attempt::Failed {
+                    status: None,
+                    error: error.to_string(),
+                },
+            };
+            drop(permits);
+            let _ = results.send((index, inbox, host, attempt));
+        });
+    }
+    drop(results);
+
+    let settings = &context.config.delivery;
+    let mut progress = start;
+    let mut checkpoint_at = tokio::time::Instant::now() + CHECKPOINT_INTERVAL;
+    let mut failure_rows = Vec::new();
+    let mut recovered_hosts = BTreeSet::new();
+    for _ in 0..total {
+        let Some((index, inbox, host, attempt)) = outcomes.recv().await else {
+            break;
+        };
+        let now = Utc::now();
+        match attempt {
+            Attempt::Delivered => {
+                context.metrics.count_delivery(DeliveryOutcome::Delivered);
+                if failing.contains(&host) {
+                    recovered_hosts.insert(host);
+                }
+            }
+            Attempt::Rejected { status } => {
+                tracing::info!(inbox, status, "the inbox refused a delivery; not retrying");
+                context.metrics.count_delivery(DeliveryOutcome::Rejected);
+                failure_rows.push(first_attempt_row(
+                    &stored,
+                    &inbox,
+                    &host,
+                    FirstAttempt::Rejected(status),
+                    now,
+                ));
+                if failing.contains(&host) {
+                    recovered_hosts.insert(host);
+                }
+            }
+            Attempt::Failed { status, error } => {
+                tracing::info!(inbox, %error, "delivery failed; it will be retried");
+                context.metrics.count_delivery(DeliveryOutcome::Retrying);
+                let next_attempt_at = now + retry_delay(settings, 1);
+                failure_rows.push(first_attempt_row(
+                    &stored,
+                    &inbox,
+                    &host,
+                    FirstAttempt::Failed {
+                        status,
+                        error,
+                        next_attempt_at,
+                    },
+                    now,
+                ));
+                mark_instance_failing(context, &host, now).await?;
+            }
+        }
+        completed[index] = true;
+        while progress < completed.len() && completed[progress] {
+            progress += 1;
+        }
+        if tokio::time::Instant::now() >= checkpoint_at {
+            // Failures first: progress never passes a target whose outcome is not stored.
+            insert_rows(&context.db, std::mem::take(&mut failure_rows)).await?;
+            checkpoint(&context.db, &context.config, stored.id, progress).await?;
+            checkpoint_at = tokio::time::Instant::now() + CHECKPOINT_INTERVAL;
+        }
+    }
+    insert_rows(&context.db, failure_rows).await?;
+    for host in recovered_hosts {
+        mark_instance_healthy(&context.db, &host, Utc::now()).await?;
+    }
+    activity::Entity::update_many()
+        .col_expr(activity::Column::FanoutPending, Expr::value(false))
+        .col_expr(
+            activity::Column::FanoutProgress,
+            Expr::value(targets.len() as i32),
+        )
+        .col_expr(
+            activity::Column::FanoutLeasedUntil,
+            Expr::value(None::<DateTime<Utc>>),
+        )
+        .filter(activity::Column::Id.eq(stored.id))
+        .exec(&context.db)
+        .await?;
+    Ok(())
+}
+
+/// How often a running fan-out stores its progress and renews its lease.
+const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// Stores that every target before `progress` has its outcome, and renews the lease so the
+/// fan-out keeps its owner while it runs. A restart resumes at `progress`: it may resend what
+/// was in flight (receivers de-duplicate by id), never skip a target.
+async fn checkpoint(
+    database: &impl ConnectionTrait,
+    config: &Config,
+    activity_id: i64,
+    progress: usize,
+) -> Result<()> {
+    activity::Entity::update_many()
+        .col_expr(
+            activity::Column::FanoutProgress,
+            Expr::value(progress as i32),
+        )
+        .col_expr(
+            activity::Column::FanoutLeasedUntil,
+            Expr::value(Some(Utc::now() + lease_length(config))),
+        )
+        .filter(activity::Column::Id.eq(activity_id))
+        .exec(database)
+        .await?;
+    Ok(())
+}
+
+/// How the first attempt of a fan-out went, for a delivery that did not get through.
+enum FirstAttempt {
+    Rejected(u16),
+    Failed {
+        status: Option<u16>,
+        error: String,
+        next_attempt_at: DateTime<Utc>,
+    },
+}
+
+fn first_attempt_row(
+    stored: &activity::Model,
+    inbox: &str,
+    host: &str,
+    attempt: FirstAttempt,
+    now: DateTime<Utc>,
+) -> delivery::ActiveModel {
+    let (state, status, error, next_attempt_at, finished_at) = match attempt {
+        FirstAttempt::Rejected(status) => {
+            (DeliveryState::Rejected, Some(status), None, now, Some(now))
+        }
+        FirstAttempt::Failed {
+            status,
+            error,
+            next_attempt_at,
+        } => (
+            DeliveryState::Pending,
+            status,
+            Some(error.chars().take(500).collect::<String>()),
+            next_attempt_at,
+            None,
+        ),
+    };
+    delivery::ActiveModel {
+        activity_id: Set(stored.id),
+        inbox_url: Set(inbox.to_string()),
+        instance_host: Set(host.to_string()),
+        state: Set(state),
+        attempts: Set(1),
+        next_attempt_at: Set(next_attempt_at),
+        last_attempt_at: Set(Some(now)),
+        last_status: Set(status.map(i32::from)),
+        last_error: Set(error),
+        finished_at: Set(finished_at),
+        created_at: Set(stored.created_at),
+        ordering_key: Set(stored.ordering_key.clone()),
+        ..Default::default()
+    }
+}
+
+async fn insert_rows(
+    database: &impl ConnectionTrait,
+    rows: Vec<delivery::ActiveModel>,
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    for chunk in rows.chunks(500) {
+        delivery::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(database)
+            .await?;
+    }
+    Ok(())
 }
 
 /// The activity bytes and signing key for a stored activity, cached while its fan-out runs:
@@ -403,27 +818,15 @@ enum Attempt {
     },
 }
 
-async fn attempt_delivery(context: &Context, payloads: &PayloadCache, row: delivery::Model) {
-    let attempt = match send_one(context, payloads, &row).await {
-        Ok(attempt) => attempt,
-        Err(error) => Attempt::Failed {
-            status: None,
-            error: error.to_string(),
-        },
-    };
-    if let Err(error) = record_outcome(context, &row, attempt).await {
-        tracing::error!(delivery = row.id, %error, "cannot record a delivery outcome");
-    }
-}
-
-/// Signs the stored bytes for this inbox now and POSTs them.
+/// Signs the stored bytes for `inbox` now and POSTs them.
 async fn send_one(
     context: &Context,
     payloads: &PayloadCache,
-    row: &delivery::Model,
+    activity_id: i64,
+    inbox: &str,
 ) -> Result<Attempt> {
-    let payload = payloads.get(context, row.activity_id).await?;
-    let inbox = Url::parse(&row.inbox_url)?;
+    let payload = payloads.get(context, activity_id).await?;
+    let inbox = Url::parse(inbox)?;
     let signed = signatures::sign_post(
         &payload.key,
         &payload.key_id,
@@ -443,16 +846,15 @@ async fn send_one(
         .body(payload.body.clone())
         .send()
         .await;
-    let response = match response {
-        Ok(response) => response,
+    let status = match response {
+        Ok(response) => response.status().as_u16(),
         Err(error) => {
             return Ok(Attempt::Failed {
                 status: None,
-                error: format!("{error}"),
+                error: error.to_string(),
             });
         }
     };
-    let status = response.status().as_u16();
     Ok(match status {
         200..=299 => Attempt::Delivered,
         408 | 429 => Attempt::Failed {
@@ -467,8 +869,8 @@ async fn send_one(
     })
 }
 
-/// Records the attempt on the delivery and on its server's health.
-async fn record_outcome(context: &Context, row: &delivery::Model, attempt: Attempt) -> Result<()> {
+/// Records a retry's attempt on its row and on its server's health.
+async fn record_retry(context: &Context, row: &delivery::Model, attempt: Attempt) -> Result<()> {
     let now = Utc::now();
     let settings = &context.config.delivery;
     let attempts = row.attempts + 1;
@@ -628,7 +1030,7 @@ async fn probe_dead_instances(context: &Context, payloads: &PayloadCache) -> Res
         else {
             continue;
         };
-        match send_one(context, payloads, &oldest).await? {
+        match send_one(context, payloads, oldest.activity_id, &oldest.inbox_url).await? {
             Attempt::Delivered | Attempt::Rejected { .. } => {
                 tracing::info!(host = %server.host, "dead server answers again; resuming its deliveries");
                 retry_held_deliveries(&context.db, Some(&server.host)).await?;
@@ -706,9 +1108,14 @@ pub fn retry_delay(settings: &DeliveryConfig, attempts: i32) -> chrono::Duration
 /// The state of the queue, for `kindred deliveries` and `/metrics`.
 #[derive(Debug, Default)]
 pub struct QueueSummary {
+    /// Activities whose fan-out has not finished, and the inboxes they still have to reach.
+    pub fan_outs_pending: u64,
+    pub fan_out_targets_pending: u64,
+    /// Deliveries written for retry, refusal or a dead server, by state.
     pub by_state: BTreeMap<String, u64>,
-    /// Pending deliveries a worker holds a lease on.
+    /// Pending retries a worker holds a lease on.
     pub in_flight: u64,
+    /// Age of the oldest unfinished fan-out or pending retry.
     pub oldest_pending_seconds: i64,
     /// Servers failing now (not yet dead): host, since when, failures in a row.
     pub failing_instances: Vec<(String, DateTime<Utc>, i32)>,
@@ -718,6 +1125,26 @@ pub struct QueueSummary {
 
 pub async fn queue_summary(database: &impl ConnectionTrait) -> Result<QueueSummary> {
     let now = Utc::now();
+    let mut summary = QueueSummary::default();
+    let pending_fan_outs: Vec<(Option<String>, i32, DateTime<Utc>)> = activity::Entity::find()
+        .select_only()
+        .column(activity::Column::Targets)
+        .column(activity::Column::FanoutProgress)
+        .column(activity::Column::CreatedAt)
+        .filter(activity::Column::FanoutPending.eq(true))
+        .into_tuple()
+        .all(database)
+        .await?;
+    let mut oldest: Option<DateTime<Utc>> = None;
+    for (targets, progress, created_at) in pending_fan_outs {
+        let count = targets
+            .as_deref()
+            .and_then(|text| serde_json::from_str::<Vec<String>>(text).ok())
+            .map_or(0, |targets| targets.len());
+        summary.fan_outs_pending += 1;
+        summary.fan_out_targets_pending += count.saturating_sub(progress.max(0) as usize) as u64;
+        oldest = Some(oldest.map_or(created_at, |oldest| oldest.min(created_at)));
+    }
     let counts: Vec<(String, i64)> = delivery::Entity::find()
         .select_only()
         .column(delivery::Column::State)
@@ -726,7 +1153,6 @@ pub async fn queue_summary(database: &impl ConnectionTrait) -> Result<QueueSumma
         .into_tuple()
         .all(database)
         .await?;
-    let mut summary = QueueSummary::default();
     for state in ["pending", "delivered", "rejected", "parked", "abandoned"] {
         summary.by_state.insert(state.to_string(), 0);
     }
@@ -738,14 +1164,15 @@ pub async fn queue_summary(database: &impl ConnectionTrait) -> Result<QueueSumma
         .filter(delivery::Column::LeasedUntil.gt(now))
         .count(database)
         .await?;
-    if let Some(oldest) = delivery::Entity::find()
+    if let Some(retry) = delivery::Entity::find()
         .filter(delivery::Column::State.eq(DeliveryState::Pending))
-        .order_by_asc(delivery::Column::Id)
+        .order_by_asc(delivery::Column::CreatedAt)
         .one(database)
         .await?
     {
-        summary.oldest_pending_seconds = (now - oldest.created_at).num_seconds().max(0);
+        oldest = Some(oldest.map_or(retry.created_at, |oldest| oldest.min(retry.created_at)));
     }
+    summary.oldest_pending_seconds = oldest.map_or(0, |oldest| (now - oldest).num_seconds().max(0));
     for server in instance::Entity::find()
         .filter(instance::Column::FailingSince.is_not_null())
         .order_by_asc(instance::Column::Host)

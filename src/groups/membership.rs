@@ -9,7 +9,7 @@ use kindred_entities::{
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    QuerySelect,
+    QuerySelect, sea_query::Query,
 };
 use std::collections::BTreeSet;
 
@@ -85,28 +85,23 @@ pub async fn member_inboxes(
     database: &impl ConnectionTrait,
     group_id: i64,
 ) -> Result<BTreeSet<String>> {
-    let member_ids: Vec<i64> = membership::Entity::find()
-        .select_only()
+    let members = Query::select()
         .column(membership::Column::MemberId)
-        .filter(membership::Column::GroupId.eq(group_id))
-        .filter(membership::Column::State.eq(MembershipState::Accepted))
+        .from(membership::Entity)
+        .and_where(membership::Column::GroupId.eq(group_id))
+        .and_where(membership::Column::State.eq(MembershipState::Accepted))
+        .to_owned();
+    let rows: Vec<(String, Option<String>)> = actor::Entity::find()
+        .select_only()
+        .column(actor::Column::InboxUrl)
+        .column(actor::Column::SharedInboxUrl)
+        .filter(actor::Column::Id.in_subquery(members))
+        .filter(actor::Column::DeletedAt.is_null())
         .into_tuple()
         .all(database)
         .await?;
-    let mut inboxes = BTreeSet::new();
-    for chunk in member_ids.chunks(500) {
-        let rows: Vec<(String, Option<String>)> = actor::Entity::find()
-            .select_only()
-            .column(actor::Column::InboxUrl)
-            .column(actor::Column::SharedInboxUrl)
-            .filter(actor::Column::Id.is_in(chunk.iter().copied()))
-            .filter(actor::Column::DeletedAt.is_null())
-            .into_tuple()
-            .all(database)
-            .await?;
-        for (inbox, shared_inbox) in rows {
-            inboxes.insert(shared_inbox.unwrap_or(inbox));
-        }
-    }
-    Ok(inboxes)
+    Ok(rows
+        .into_iter()
+        .map(|(inbox, shared_inbox)| shared_inbox.unwrap_or(inbox))
+        .collect())
 }

@@ -41,7 +41,7 @@ pub async fn send(
     delivery::enqueue(
         transaction,
         &context.config,
-        OutgoingActivity {
+        &[OutgoingActivity {
             sender: group,
             ap_id: &id,
             kind: "Accept",
@@ -49,7 +49,7 @@ pub async fn send(
             json: &accept,
             in_outbox: false,
             ordering_key: None,
-        },
+        }],
         [Url::parse(&follower.inbox_url)?],
     )
     .await?;

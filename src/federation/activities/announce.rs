@@ -18,58 +18,72 @@ use sea_orm::ConnectionTrait;
 use serde_json::{Value, json};
 use url::Url;
 
-/// Relays `activity` (the received JSON, unchanged) to every member of `group`. `post_ap_id`
-/// is the post it concerns: activities about one post reach each inbox in order.
+/// Whether a relayed activity is also boosted by the id of the post it created.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Boost {
+    /// A new thread: Mastodon and Takahe show `Announce{object: <post id>}` in followers'
+    /// home timelines, and ignore `Announce{Create}`.
+    NewThread,
+    /// Replies, edits, votes and deletions are never boosted, so a busy group does not flood
+    /// timelines.
+    No,
+}
+
+/// Relays `activity` (the received JSON, unchanged) to every member of `group`, and boosts the
+/// post when it is a new thread. `post_ap_id` is the post it concerns: activities about one
+/// post reach each inbox in order.
 pub async fn relay(
     transaction: &impl ConnectionTrait,
     context: &Context,
     group: &actor::Model,
     activity: &Value,
     post_ap_id: &str,
+    boost: Boost,
 ) -> Result<()> {
     let mut inner = activity.clone();
     // The @context belongs to the outer document.
     if let Value::Object(map) = &mut inner {
         map.remove("@context");
     }
-    let activity_id = inner
+    let inner_id = inner
         .get("id")
         .and_then(Value::as_str)
         .unwrap_or(post_ap_id)
         .to_string();
-    send(transaction, context, group, inner, &activity_id, post_ap_id).await
+    let relay_id = new_activity_id(&context.config);
+    let relay_json = announce(group, &relay_id, inner);
+    let boost_id = new_activity_id(&context.config);
+    let boost_json = announce(group, &boost_id, Value::String(post_ap_id.to_string()));
+
+    let mut outgoing = vec![OutgoingActivity {
+        sender: group,
+        ap_id: &relay_id,
+        kind: "Announce",
+        object_ap_id: Some(&inner_id),
+        json: &relay_json,
+        in_outbox: true,
+        ordering_key: Some(post_ap_id),
+    }];
+    if boost == Boost::NewThread {
+        outgoing.push(OutgoingActivity {
+            sender: group,
+            ap_id: &boost_id,
+            kind: "Announce",
+            object_ap_id: Some(post_ap_id),
+            json: &boost_json,
+            in_outbox: true,
+            ordering_key: Some(post_ap_id),
+        });
+    }
+    let inboxes = membership::member_inboxes(transaction, group.id)
+        .await?
+        .into_iter()
+        .filter_map(|inbox| Url::parse(&inbox).ok());
+    delivery::enqueue(transaction, &context.config, &outgoing, inboxes).await
 }
 
-/// Boosts a new thread by its id (`Announce{object: <post id>}`): Mastodon and Takahe show
-/// that in followers' timelines, where they ignore `Announce{Create}`. Replies and votes are
-/// never boosted, so a busy group does not flood timelines.
-pub async fn boost(
-    transaction: &impl ConnectionTrait,
-    context: &Context,
-    group: &actor::Model,
-    post_ap_id: &str,
-) -> Result<()> {
-    send(
-        transaction,
-        context,
-        group,
-        Value::String(post_ap_id.to_string()),
-        post_ap_id,
-        post_ap_id,
-    )
-    .await
-}
-
-async fn send(
-    transaction: &impl ConnectionTrait,
-    context: &Context,
-    group: &actor::Model,
-    object: Value,
-    object_ap_id: &str,
-    post_ap_id: &str,
-) -> Result<()> {
-    let id = new_activity_id(&context.config);
-    let announce = json!({
+fn announce(group: &actor::Model, id: &Url, object: Value) -> Value {
+    json!({
         "@context": object_context(),
         "id": id,
         "type": "Announce",
@@ -78,25 +92,5 @@ async fn send(
         "cc": [group.followers_url],
         "object": object,
         "published": chrono::Utc::now(),
-    });
-    let inboxes = membership::member_inboxes(transaction, group.id)
-        .await?
-        .into_iter()
-        .filter_map(|inbox| Url::parse(&inbox).ok());
-    delivery::enqueue(
-        transaction,
-        &context.config,
-        OutgoingActivity {
-            sender: group,
-            ap_id: &id,
-            kind: "Announce",
-            object_ap_id: Some(object_ap_id),
-            json: &announce,
-            in_outbox: true,
-            ordering_key: Some(post_ap_id),
-        },
-        inboxes,
-    )
-    .await?;
-    Ok(())
+    })
 }

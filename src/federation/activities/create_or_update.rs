@@ -9,7 +9,10 @@ use crate::{
     app::Context,
     error::{Error, Result},
     federation::{
-        activities::{announce, require_same_actor, sender},
+        activities::{
+            announce::{self, Boost},
+            require_same_actor, sender,
+        },
         delivery::wake_delivery_worker,
         inbox::record_received,
         instances::host_of,
@@ -90,7 +93,15 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
             }
             let updated_at = object.updated.unwrap_or_else(chrono::Utc::now);
             posts::edit_post(&transaction, existing, content, updated_at).await?;
-            announce::relay(&transaction, context, &group, &json, object.id.as_str()).await?;
+            announce::relay(
+                &transaction,
+                context,
+                &group,
+                &json,
+                object.id.as_str(),
+                Boost::No,
+            )
+            .await?;
         }
         None => {
             let stored = posts::add_post(
@@ -106,10 +117,12 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
                 },
             )
             .await?;
-            announce::relay(&transaction, context, &group, &json, object.id.as_str()).await?;
-            if stored.parent_id.is_none() {
-                announce::boost(&transaction, context, &group, &stored.ap_id).await?;
-            }
+            let boost = if stored.parent_id.is_none() {
+                Boost::NewThread
+            } else {
+                Boost::No
+            };
+            announce::relay(&transaction, context, &group, &json, &stored.ap_id, boost).await?;
         }
     }
     transaction.commit().await?;

@@ -57,7 +57,15 @@ pub async fn receive(context: &Context, delete: Delete, json: Value) -> Result<(
         let post_ap_id = target.ap_id.clone();
         posts::delete_post(&transaction, target).await?;
         if group.local {
-            announce::relay(&transaction, context, &group, &json, &post_ap_id).await?;
+            announce::relay(
+                &transaction,
+                context,
+                &group,
+                &json,
+                &post_ap_id,
+                announce::Boost::No,
+            )
+            .await?;
         }
     }
     transaction.commit().await?;

@@ -122,7 +122,15 @@ async fn undo_vote(context: &Context, undo: &Undo, post_ap_id: &str, json: &Valu
     }
     posts::remove_vote(&transaction, &target, &voter).await?;
     if group.local {
-        announce::relay(&transaction, context, &group, json, &target.ap_id).await?;
+        announce::relay(
+            &transaction,
+            context,
+            &group,
+            json,
+            &target.ap_id,
+            announce::Boost::No,
+        )
+        .await?;
     }
     transaction.commit().await?;
     wake_delivery_worker(context);

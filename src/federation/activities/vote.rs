@@ -48,7 +48,15 @@ pub async fn receive(context: &Context, vote: Vote, json: Value) -> Result<()> {
     }
     posts::set_vote(&transaction, &target, &voter, value, vote.id.as_str()).await?;
     if group.local {
-        announce::relay(&transaction, context, &group, &json, &target.ap_id).await?;
+        announce::relay(
+            &transaction,
+            context,
+            &group,
+            &json,
+            &target.ap_id,
+            announce::Boost::No,
+        )
+        .await?;
     }
     transaction.commit().await?;
     wake_delivery_worker(context);
