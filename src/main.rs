@@ -183,7 +183,10 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
 
 /// The queue as the operator reads it.
 fn describe_queue(summary: &delivery::QueueSummary) -> String {
-    let mut text = String::from("deliveries by state:\n");
+    let mut text = format!(
+        "fan-outs pending: {} ({} inboxes still to reach)\ndeliveries (retries, refusals, parked) by state:\n",
+        summary.fan_outs_pending, summary.fan_out_targets_pending
+    );
     for (state, count) in &summary.by_state {
         text.push_str(&format!("  {state:<10} {count}\n"));
     }
