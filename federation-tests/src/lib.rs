@@ -64,6 +64,23 @@ impl TestInstance {
         self.server = app::start(federation, listener).await.unwrap();
     }
 
+    /// Creates a local group on this instance, titled "Group <name>".
+    pub async fn create_group(&self, name: &str) -> kindred_entities::actor::Model {
+        let context = self.context();
+        kindred::groups::directory::create_group(
+            &self.database.connection,
+            &context.config,
+            &context.keys,
+            kindred::groups::directory::NewGroup {
+                name,
+                title: &format!("Group {name}"),
+                summary_markdown: None,
+            },
+        )
+        .await
+        .unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         let mut url = self.public_url.clone();
         url.set_path(path);

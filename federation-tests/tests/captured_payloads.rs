@@ -6,10 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::http::StatusCode;
-use kindred::{
-    groups::directory::{self, NewGroup},
-    testing::{self, Backend},
-};
+use kindred::testing::{self, Backend};
 use kindred_entities::{
     actor,
     membership::{self, MembershipState},
@@ -36,22 +33,6 @@ fn captured(path: &str, replacements: &[(&str, &str)]) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
-async fn create_group(instance: &TestInstance, name: &str) -> actor::Model {
-    let context = instance.context();
-    directory::create_group(
-        &instance.database.connection,
-        &context.config,
-        &context.keys,
-        NewGroup {
-            name,
-            title: "Group",
-            summary_markdown: None,
-        },
-    )
-    .await
-    .unwrap()
-}
-
 async fn find_post(instance: &TestInstance, ap_id: &str) -> Option<post::Model> {
     post::Entity::find()
         .filter(post::Column::ApId.eq(ap_id))
@@ -71,7 +52,7 @@ async fn replay_captured(backend: Backend) {
     let network = TestNetwork::start_with_peers(&["home"], &["lemmy", "takahe"], backend).await;
     let home = network.instance("home");
     let (lemmy, takahe) = (network.peer(0), network.peer(1));
-    let group = create_group(home, "grp").await;
+    let group = home.create_group("grp").await;
     let keys = testing::test_keypairs();
     lemmy.add_person_at(
         "beta_admin",
@@ -226,7 +207,7 @@ async fn a_group_that_approves_members_keeps_follows_pending() {
         let network = TestNetwork::start_with_peers(&["home"], &["masto"], backend).await;
         let home = network.instance("home");
         let peer = network.peer(0);
-        let group = create_group(home, "closed").await;
+        let group = home.create_group("closed").await;
         let mut approving: actor::ActiveModel = group.clone().into();
         approving.manually_approves_followers = Set(true);
         approving.update(&home.database.connection).await.unwrap();

@@ -11,7 +11,6 @@ use kindred::{
         delivery::{self, OutgoingActivity},
         signatures::{self, SigningKey},
     },
-    groups::directory::{self, NewGroup},
     testing::{self, Backend},
 };
 use kindred_entities::{
@@ -30,22 +29,6 @@ use std::{collections::HashMap, time::Duration};
 use url::Url;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-async fn create_group(instance: &TestInstance, name: &str) -> actor::Model {
-    let context = instance.context();
-    directory::create_group(
-        &instance.database.connection,
-        &context.config,
-        &context.keys,
-        NewGroup {
-            name,
-            title: "Group",
-            summary_markdown: None,
-        },
-    )
-    .await
-    .unwrap()
-}
 
 /// A person on `peer` who has joined `group`.
 async fn member(
@@ -98,7 +81,7 @@ async fn activities_about_one_post_reach_an_inbox_in_order_after_an_outage() {
         let network = TestNetwork::start_with_peers(&["home"], &["masto"], backend).await;
         let home = network.instance("home");
         let peer = network.peer(0);
-        let group = create_group(home, "repair").await;
+        let group = home.create_group("repair").await;
         let alice = member(peer, home, &group, "alice", 1).await;
         wait_for_empty_queue(home, WAIT).await;
 
@@ -179,7 +162,7 @@ async fn a_dead_server_is_parked_then_revived_by_the_probe() {
         .await;
         let home = network.instance("home");
         let peer = network.peer(0);
-        let group = create_group(home, "repair").await;
+        let group = home.create_group("repair").await;
         let alice = member(peer, home, &group, "alice", 1).await;
         wait_for_empty_queue(home, WAIT).await;
 
@@ -299,7 +282,7 @@ async fn two_workers_on_one_postgres_database_never_send_a_delivery_twice() {
         .await;
     let home = network.instance("home");
     let peer = network.peer(0);
-    let group = create_group(home, "repair").await;
+    let group = home.create_group("repair").await;
     let context = home.context();
     let inbox = Url::parse(&peer.url("/inbox")).unwrap();
     const ACTIVITIES: usize = 300;
@@ -387,7 +370,7 @@ async fn fast_signatures_are_accepted_by_the_federation_crates_verifier() {
     let network = TestNetwork::start_with_peers(&["home"], &["masto"], backend).await;
     let home = network.instance("home");
     let peer = network.peer(0);
-    let group = create_group(home, "repair").await;
+    let group = home.create_group("repair").await;
     let keys = testing::test_keypairs();
     let alice = peer.add_person("alice", &keys[1].private_key, &keys[1].public_key);
     let follow: Value = mastodon::follow(&alice, &group.ap_id, "fast");

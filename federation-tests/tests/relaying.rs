@@ -5,10 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use axum::http::StatusCode;
-use kindred::{
-    groups::directory::{self, NewGroup},
-    testing::{self, Backend},
-};
+use kindred::testing::{self, Backend};
 use kindred_entities::{membership, post, received_activity};
 use kindred_federation_tests::{
     TestInstance, TestNetwork, mastodon,
@@ -20,23 +17,6 @@ use serde_json::Value;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
-
-async fn create_group(instance: &TestInstance, name: &str) -> String {
-    let context = instance.context();
-    directory::create_group(
-        &instance.database.connection,
-        &context.config,
-        &context.keys,
-        NewGroup {
-            name,
-            title: "Repair café",
-            summary_markdown: None,
-        },
-    )
-    .await
-    .unwrap()
-    .ap_id
-}
 
 /// Adds a person to a peer with one of the committed test keys.
 fn add_person(peer: &MastodonPeer, name: &str, key_index: usize) -> String {
@@ -95,7 +75,7 @@ async fn whole_conversation(backend: Backend) {
         TestNetwork::start_with_peers(&["home"], &["masto-one", "masto-two"], backend).await;
     let home = network.instance("home");
     let (one, two) = (network.peer(0), network.peer(1));
-    let group = create_group(home, "repair").await;
+    let group = home.create_group("repair").await.ap_id;
     let group_inbox = format!("{group}/inbox");
     let shared_inbox = home.url("/inbox");
     let alice = add_person(one, "alice", 1);
@@ -331,7 +311,7 @@ async fn refusals(backend: Backend) {
     let network = TestNetwork::start_with_peers(&["home"], &["masto"], backend).await;
     let home = network.instance("home");
     let peer = network.peer(0);
-    let group = create_group(home, "repair").await;
+    let group = home.create_group("repair").await.ap_id;
     let shared_inbox = home.url("/inbox");
     let alice = add_person(peer, "alice", 1);
     let mallory = add_person(peer, "mallory", 2);
@@ -543,7 +523,7 @@ async fn a_crash_during_fan_out_loses_nothing() {
 async fn crash_during_fan_out(backend: Backend) {
     let mut network =
         TestNetwork::start_with_peers(&["home"], &["masto-one", "masto-two"], backend).await;
-    let group = create_group(network.instance("home"), "repair").await;
+    let group = network.instance("home").create_group("repair").await.ap_id;
     let shared_inbox = network.instance("home").url("/inbox");
     let (one, two) = (network.peer(0).clone(), network.peer(1).clone());
     let alice = add_person(&one, "alice", 1);

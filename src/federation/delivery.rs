@@ -385,26 +385,17 @@ async fn claim_fan_outs(
          ORDER BY a.id LIMIT {limit_placeholder} {}",
         sql.lock_clause("a")
     );
-    let transaction = database.begin().await?;
-    let rows = activity::Model::find_by_statement(Statement::from_sql_and_values(
-        sql.backend,
+    let leased_until = now + lease_length(config);
+    select_and_lease::<activity::Entity>(
+        database,
+        sql,
         statement,
-        sql.values,
-    ))
-    .all(&transaction)
-    .await?;
-    if !rows.is_empty() {
-        activity::Entity::update_many()
-            .col_expr(
-                activity::Column::FanoutLeasedUntil,
-                Expr::value(Some(now + lease_length(config))),
-            )
-            .filter(activity::Column::Id.is_in(rows.iter().map(|row| row.id)))
-            .exec(&transaction)
-            .await?;
-    }
-    transaction.commit().await?;
-    Ok(rows)
+        activity::Column::FanoutLeasedUntil,
+        activity::Column::Id,
+        leased_until,
+        |row| row.id,
+    )
+    .await
 }
 
 /// Claims up to `limit` due retries: pending, due, not leased, not behind an older pending
@@ -445,8 +436,35 @@ pub async fn claim_due_deliveries(
          ORDER BY d.id LIMIT {limit_placeholder} {}",
         sql.lock_clause("d")
     );
+    let leased_until = now + lease_length(config);
+    select_and_lease::<delivery::Entity>(
+        database,
+        sql,
+        statement,
+        delivery::Column::LeasedUntil,
+        delivery::Column::Id,
+        leased_until,
+        |row| row.id,
+    )
+    .await
+}
+
+/// Runs a claiming `SELECT` and sets the lease of the rows it returns, in one transaction (on
+/// PostgreSQL the `SELECT` locks them with `FOR UPDATE SKIP LOCKED` until the commit).
+async fn select_and_lease<E: EntityTrait>(
+    database: &DatabaseConnection,
+    sql: SqlValues,
+    statement: String,
+    lease_column: E::Column,
+    id_column: E::Column,
+    leased_until: DateTime<Utc>,
+    id_of: impl Fn(&E::Model) -> i64,
+) -> Result<Vec<E::Model>>
+where
+    E::Model: FromQueryResult + Sync,
+{
     let transaction = database.begin().await?;
-    let rows = delivery::Model::find_by_statement(Statement::from_sql_and_values(
+    let rows = E::Model::find_by_statement(Statement::from_sql_and_values(
         sql.backend,
         statement,
         sql.values,
@@ -454,12 +472,9 @@ pub async fn claim_due_deliveries(
     .all(&transaction)
     .await?;
     if !rows.is_empty() {
-        delivery::Entity::update_many()
-            .col_expr(
-                delivery::Column::LeasedUntil,
-                Expr::value(Some(now + lease_length(config))),
-            )
-            .filter(delivery::Column::Id.is_in(rows.iter().map(|row| row.id)))
+        E::update_many()
+            .col_expr(lease_column, Expr::value(Some(leased_until)))
+            .filter(id_column.is_in(rows.iter().map(&id_of)))
             .exec(&transaction)
             .await?;
     }
