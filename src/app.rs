@@ -6,7 +6,11 @@ use crate::{
     crypto::KeypairSource,
     database,
     error::{Error, Result},
-    federation::{delivery, objects::actor::ApubActor, signatures::SigningKeyCache},
+    federation::{
+        delivery,
+        objects::actor::{ActorDocumentCache, ApubActor},
+        signatures::SigningKeyCache,
+    },
     http, instance,
     metrics::Metrics,
 };
@@ -30,6 +34,8 @@ pub struct AppState {
     pub delivery_signal: Arc<Notify>,
     pub signing_keys: Arc<SigningKeyCache>,
     pub metrics: Arc<Metrics>,
+    /// Rendered local actor documents, served for a few seconds without a database read.
+    pub actor_documents: Arc<ActorDocumentCache>,
 }
 
 /// The federation crate's request data around our state; domain functions take it first.
@@ -112,6 +118,7 @@ pub async fn prepare_with_database(
         delivery_signal: Arc::new(Notify::new()),
         signing_keys: Arc::new(SigningKeyCache::default()),
         metrics: Arc::new(Metrics::default()),
+        actor_documents: Arc::new(ActorDocumentCache::default()),
     };
     let config = state.config.clone();
     FederationConfig::builder()

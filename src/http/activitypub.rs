@@ -23,6 +23,14 @@ use serde_json::Value;
 /// Answers with an ActivityPub document, typed as the client asked (`activity+json` unless it
 /// asked for `ld+json` only).
 pub fn activity_json(request_headers: &HeaderMap, document: Value) -> Response {
+    match serde_json::to_vec(&document) {
+        Ok(body) => activity_json_bytes(request_headers, bytes::Bytes::from(body)),
+        Err(error) => crate::error::Error::from(error).into_response(),
+    }
+}
+
+/// As [`activity_json`], for a document already serialised.
+pub fn activity_json_bytes(request_headers: &HeaderMap, body: bytes::Bytes) -> Response {
     let asked_for_activity_json = request_headers
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
@@ -36,7 +44,7 @@ pub fn activity_json(request_headers: &HeaderMap, document: Value) -> Response {
     } else {
         negotiation::LD_JSON_ACTIVITYSTREAMS
     };
-    let mut response = axum::Json(document).into_response();
+    let mut response = body.into_response();
     response
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -65,13 +73,18 @@ pub async fn group(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let group = directory::find_local_group(&context.db, &name).await?;
     if negotiation::wants_activity_json(&headers) {
-        Ok(activity_json(
-            &headers,
-            ApubActor::from_row(group)?.to_json_ld()?,
-        ))
+        let document = context
+            .actor_documents
+            .get_or_render(&name.to_lowercase(), || async {
+                let group = directory::find_local_group(&context.db, &name).await?;
+                let document = ApubActor::from_row(group)?.to_json_ld()?;
+                Ok(bytes::Bytes::from(serde_json::to_vec(&document)?))
+            })
+            .await?;
+        Ok(activity_json_bytes(&headers, document))
     } else {
+        let group = directory::find_local_group(&context.db, &name).await?;
         web::group_page(&context, group).await
     }
 }
