@@ -510,6 +510,54 @@ async fn refusals(backend: Backend) {
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(count::<membership::Entity>(home).await, 1);
+
+    // A profile edit (Update{Person}, which Mastodon sends to every follower's server)
+    // refreshes the cached actor; nobody may edit someone else's.
+    let profile: Value = network
+        .client()
+        .get(&alice)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut edited = profile.clone();
+    edited["name"] = Value::String("Alice Liddell".into());
+    let update = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{alice}#updates/1"),
+        "type": "Update",
+        "actor": alice,
+        "to": [mastodon::PUBLIC],
+        "object": edited,
+    });
+    let (status, body) = peer
+        .send(
+            "mallory",
+            &shared_inbox,
+            &{
+                let mut forged = update.clone();
+                forged["actor"] = Value::String(mallory.clone());
+                forged["id"] = Value::String(format!("{mallory}#updates/1"));
+                forged
+            },
+            &Tampering::default(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = peer
+        .send("alice", &shared_inbox, &update, &Tampering::default())
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let stored = kindred_entities::actor::Entity::find()
+        .all(&home.database.connection)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|row| row.ap_id == alice)
+        .unwrap();
+    assert_eq!(stored.display_name.as_deref(), Some("Alice Liddell"));
     network.stop().await;
 }
 

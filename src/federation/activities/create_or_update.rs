@@ -4,6 +4,8 @@
 //! when it replies to a post the group holds (Mastodon replies often address only the parent's
 //! author). Only members may post, only publicly; the author must be the actor. A Mastodon note
 //! becomes a thread titled by its first line. The group relays the activity as received.
+//! `Update` of an actor (a profile edit, sent to every follower's server) refreshes the cached
+//! actor.
 
 use crate::{
     app::Context,
@@ -16,7 +18,10 @@ use crate::{
         delivery::wake_delivery_worker,
         inbox::record_received,
         instances::host_of,
-        objects::post::{POST_KINDS, PostJson},
+        objects::{
+            actor::{ActorJson, store_remote_actor},
+            post::{POST_KINDS, PostJson},
+        },
     },
     groups::{membership, posts},
     html,
@@ -41,6 +46,9 @@ pub struct CreateOrUpdate {
 
 pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -> Result<()> {
     let object = &activity.object;
+    if activity.kind == "Update" && ACTOR_KINDS.contains(&object.kind.as_str()) {
+        return update_actor(context, &activity, &json).await;
+    }
     if !POST_KINDS.contains(&object.kind.as_str()) {
         return Err(Error::bad_request(format!(
             "a group takes Note, Page, Article or Question, not {}",
@@ -127,6 +135,31 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
     }
     transaction.commit().await?;
     wake_delivery_worker(context);
+    Ok(())
+}
+
+/// The actor types whose profile updates Mastodon and others send to every follower's server.
+const ACTOR_KINDS: [&str; 5] = ["Person", "Service", "Application", "Group", "Organization"];
+
+/// `Update{Person}` (a profile edit): refresh the cached actor. Only the actor itself may send
+/// it; nothing is relayed.
+async fn update_actor(context: &Context, activity: &CreateOrUpdate, json: &Value) -> Result<()> {
+    if activity.object.id != activity.actor {
+        return Err(Error::Forbidden(
+            "only an actor may update its own profile".into(),
+        ));
+    }
+    let document: ActorJson = serde_json::from_value(json["object"].clone())
+        .map_err(|error| Error::bad_request(format!("malformed actor: {error}")))?;
+    if document.public_key.owner != activity.actor {
+        return Err(Error::bad_request(
+            "the actor's key belongs to another actor",
+        ));
+    }
+    store_remote_actor(context, document).await?;
+    let transaction = context.db.begin().await?;
+    record_received(&transaction, &activity.id, &activity.actor, "Update").await?;
+    transaction.commit().await?;
     Ok(())
 }
 
