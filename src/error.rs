@@ -34,9 +34,6 @@ pub enum Error {
     /// 413: the body is larger than `http.max_body_bytes`.
     #[error("payload too large")]
     PayloadTooLarge,
-    /// 406: the client accepts no representation we can give.
-    #[error("not acceptable")]
-    NotAcceptable,
     /// Something the federation crate reported; mapped by kind below.
     #[error("federation: {0}")]
     Federation(#[from] FederationError),
@@ -72,10 +69,6 @@ impl Error {
             Error::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "request body is too large".to_string(),
-            ),
-            Error::NotAcceptable => (
-                StatusCode::NOT_ACCEPTABLE,
-                "no acceptable representation".to_string(),
             ),
             Error::Federation(error) => federation_status_and_reason(error),
             Error::Database(_) | Error::Internal(_) => (

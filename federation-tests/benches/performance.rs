@@ -561,11 +561,7 @@ async fn fan_out(binary: &Path, postgres: Option<&str>, servers: usize, faulty_f
     *started.lock().unwrap() = Some(Instant::now());
     let response = client
         .post(inbox.as_str())
-        .header("host", signed.host)
-        .header("date", signed.date)
-        .header("digest", signed.digest)
-        .header("content-type", signatures::ACTIVITY_CONTENT_TYPE)
-        .header("signature", signed.signature)
+        .headers(signed.into_headers().unwrap())
         .body(body)
         .send()
         .await
@@ -762,11 +758,7 @@ async fn inbox(binary: &Path, postgres: Option<&str>) {
                 };
                 let response = client
                     .post(inbox.as_str())
-                    .header("host", signed.host)
-                    .header("date", signed.date)
-                    .header("digest", signed.digest)
-                    .header("content-type", signatures::ACTIVITY_CONTENT_TYPE)
-                    .header("signature", signed.signature)
+                    .headers(signed.into_headers().unwrap())
                     .body(body)
                     .send()
                     .await;

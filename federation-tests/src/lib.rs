@@ -189,6 +189,19 @@ impl TestNetwork {
         }
     }
 
+    /// GETs `url` as an ActivityPub client and reads the JSON answer.
+    pub async fn fetch_activity_json(&self, url: &str) -> serde_json::Value {
+        self.client()
+            .get(url)
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// An HTTP client that resolves this network's host names, for tests acting as a peer.
     pub fn client(&self) -> reqwest::Client {
         let mut builder = reqwest::Client::builder();

@@ -388,11 +388,7 @@ async fn fast_signatures_are_accepted_by_the_federation_crates_verifier() {
         network
             .client()
             .post(inbox.as_str())
-            .header("host", signed.host)
-            .header("date", signed.date)
-            .header("digest", signed.digest)
-            .header("content-type", signatures::ACTIVITY_CONTENT_TYPE)
-            .header("signature", signed.signature)
+            .headers(signed.into_headers().unwrap())
             .body(body.clone())
             .send()
     };

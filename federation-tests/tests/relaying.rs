@@ -124,15 +124,8 @@ async fn whole_conversation(backend: Backend) {
         }
     }
     let followers: Value = network
-        .client()
-        .get(format!("{group}/followers"))
-        .header("accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_activity_json(&format!("{group}/followers"))
+        .await;
     assert_eq!(followers["totalItems"], 3);
     wait_for_empty_queue(home, WAIT).await;
     one.clear_received();
@@ -273,15 +266,8 @@ async fn whole_conversation(backend: Backend) {
 
     // The outbox lists the group's announces, newest first.
     let outbox: Value = network
-        .client()
-        .get(format!("{group}/outbox?page=1"))
-        .header("accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .fetch_activity_json(&format!("{group}/outbox?page=1"))
+        .await;
     assert_eq!(outbox["totalItems"], 7);
     assert_eq!(outbox["orderedItems"][0]["object"]["type"], "Delete");
 

@@ -22,7 +22,7 @@ use crate::{
     error::{Error, Result},
     federation::{
         instances::{self, host_of},
-        signatures::{self, ACTIVITY_CONTENT_TYPE, SigningKey},
+        signatures::{self, SigningKey},
     },
     metrics::DeliveryOutcome,
 };
@@ -853,11 +853,7 @@ async fn send_one(
         .http_client
         .post(inbox.as_str())
         .timeout(context.config.federation.request_timeout)
-        .header(http::header::HOST, signed.host)
-        .header(http::header::DATE, signed.date)
-        .header("digest", signed.digest)
-        .header(http::header::CONTENT_TYPE, ACTIVITY_CONTENT_TYPE)
-        .header("signature", signed.signature)
+        .headers(signed.into_headers()?)
         .body(payload.body.clone())
         .send()
         .await;

@@ -112,6 +112,26 @@ pub struct SignedPost {
     pub signature: String,
 }
 
+impl SignedPost {
+    /// The five headers to send with the body.
+    pub fn into_headers(self) -> Result<http::HeaderMap> {
+        let value = |text: String| {
+            http::HeaderValue::try_from(text)
+                .map_err(|_| Error::internal("a signed header is not a valid header value"))
+        };
+        let mut headers = http::HeaderMap::with_capacity(5);
+        headers.insert(http::header::HOST, value(self.host)?);
+        headers.insert(http::header::DATE, value(self.date)?);
+        headers.insert("digest", value(self.digest)?);
+        headers.insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static(ACTIVITY_CONTENT_TYPE),
+        );
+        headers.insert("signature", value(self.signature)?);
+        Ok(headers)
+    }
+}
+
 /// Signs a POST of `body` to `inbox` as `key_id` (the actor's `…#main-key`).
 pub fn sign_post(
     key: &SigningKey,
@@ -250,23 +270,6 @@ fn pem_body(pem: &str, label: &str) -> Result<Vec<u8>> {
 mod tests {
     use super::*;
     use crate::testing::test_keypairs;
-    use http::{HeaderMap, HeaderValue};
-
-    fn headers_of(signed: &SignedPost) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert("host", HeaderValue::from_str(&signed.host).unwrap());
-        headers.insert("date", HeaderValue::from_str(&signed.date).unwrap());
-        headers.insert("digest", HeaderValue::from_str(&signed.digest).unwrap());
-        headers.insert(
-            "content-type",
-            HeaderValue::from_static(ACTIVITY_CONTENT_TYPE),
-        );
-        headers.insert(
-            "signature",
-            HeaderValue::from_str(&signed.signature).unwrap(),
-        );
-        headers
-    }
 
     #[test]
     fn a_fast_signature_verifies_and_a_tampered_one_does_not() {
@@ -286,7 +289,7 @@ mod tests {
         .unwrap();
         assert_eq!(signed.host, "b.example:8443");
         assert!(signed.signature.contains("algorithm=\"rsa-sha256\""));
-        let headers = headers_of(&signed);
+        let headers = signed.into_headers().unwrap();
         assert!(verify_post(&verifier, "/inbox?x=1", &headers, body).is_ok());
         assert!(verify_post(&other, "/inbox?x=1", &headers, body).is_err());
         assert!(verify_post(&verifier, "/inbox", &headers, body).is_err());
