@@ -35,6 +35,7 @@ pub struct InstanceConfig {
     pub name: String,
     pub description: String,
     pub registration: RegistrationMode,
+    pub group_creation: GroupCreation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +44,17 @@ pub enum RegistrationMode {
     Open,
     Approval,
     Closed,
+}
+
+/// Who may create a group from the web interface or the API (`kindred group create` always
+/// can).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupCreation {
+    /// Every signed-in user, as on Lemmy by default.
+    Anyone,
+    /// Only administrators.
+    Admins,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +116,7 @@ impl Default for Config {
                 name: "Kindred".to_string(),
                 description: "A Kindred instance: groups for communities of practice.".to_string(),
                 registration: RegistrationMode::Closed,
+                group_creation: GroupCreation::Anyone,
             },
             http: HttpConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),

@@ -2,6 +2,7 @@
 //! wired), then `http/mod.rs` (every route), then `federation/` and `groups/`.
 //! `docs/ARCHITECTURE.md` has the map and the rules the code keeps.
 
+pub mod accounts;
 pub mod app;
 pub mod config;
 pub mod crypto;

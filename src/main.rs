@@ -3,13 +3,18 @@
 
 use clap::{Parser, Subcommand};
 use kindred::{
+    accounts::{
+        sessions::random_token,
+        users::{self, NewUser},
+    },
     config::Config,
     crypto::KeypairSource,
     database,
     federation::delivery,
     groups::directory::{self, NewGroup},
 };
-use std::{path::PathBuf, process::ExitCode};
+use kindred_entities::user::UserState;
+use std::{io::BufRead, path::PathBuf, process::ExitCode};
 
 #[derive(Parser)]
 #[command(
@@ -46,6 +51,33 @@ enum Command {
     /// Create and list this instance's groups.
     #[command(subcommand)]
     Group(GroupCommand),
+    /// Create, list, approve and disable local accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create an account (active at once, whatever the registration mode). Prints a random
+    /// initial password unless --password-stdin gives one.
+    Create {
+        /// The handle: lower-case letters, digits and underscores.
+        name: String,
+        /// Make the account an instance administrator.
+        #[arg(long)]
+        admin: bool,
+        #[arg(long)]
+        email: Option<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List every account with its role and state.
+    List,
+    /// Approve a pending registration, or re-enable a disabled account.
+    Enable { name: String },
+    /// Stop an account from signing in and end its sessions.
+    Disable { name: String },
 }
 
 #[derive(Subcommand)]
@@ -158,6 +190,7 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
             println!("created @{}@{} at {}", name, config.domain(), group.ap_id);
             Ok(())
         }
+        Command::User(command) => run_user_command(command, &config).await,
         Command::Group(GroupCommand::List) => {
             let db = database::connect(&config).await?;
             database::migrate(&db).await?;
@@ -179,6 +212,74 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn run_user_command(command: UserCommand, config: &Config) -> kindred::error::Result<()> {
+    let db = database::connect(config).await?;
+    database::migrate(&db).await?;
+    match command {
+        UserCommand::Create {
+            name,
+            admin,
+            email,
+            password_stdin,
+        } => {
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin()
+                    .lock()
+                    .read_line(&mut line)
+                    .map_err(kindred::error::Error::internal)?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (random_token(12), true)
+            };
+            let created = users::create_user(
+                &db,
+                config,
+                &KeypairSource::Generate,
+                NewUser {
+                    name: &name,
+                    password: &password,
+                    email: email.as_deref(),
+                    application_text: None,
+                },
+                UserState::Active,
+                admin,
+            )
+            .await?;
+            println!(
+                "created {}@{}{} at {}",
+                created.user.name,
+                config.domain(),
+                if admin { " (administrator)" } else { "" },
+                created.actor.ap_id
+            );
+            if generated {
+                println!("initial password: {password}\nsign in and change it under Settings");
+            }
+        }
+        UserCommand::List => {
+            for user in users::list(&db).await? {
+                println!(
+                    "{}\t{}\t{:?}\tjoined {}",
+                    user.name,
+                    if user.is_admin { "admin" } else { "user" },
+                    user.state,
+                    user.created_at.format("%Y-%m-%d")
+                );
+            }
+        }
+        UserCommand::Enable { name } => {
+            users::set_state(&db, &name, UserState::Active).await?;
+            println!("{name} can sign in");
+        }
+        UserCommand::Disable { name } => {
+            users::set_state(&db, &name, UserState::Disabled).await?;
+            println!("{name} is disabled and signed out everywhere");
+        }
+    }
+    Ok(())
 }
 
 /// The queue as the operator reads it.
@@ -260,6 +361,10 @@ mod tests {
             vec!["kindred", "deliveries", "retry", "--help"],
             vec!["kindred", "group", "create", "--help"],
             vec!["kindred", "group", "list", "--help"],
+            vec!["kindred", "user", "create", "--help"],
+            vec!["kindred", "user", "list", "--help"],
+            vec!["kindred", "user", "enable", "--help"],
+            vec!["kindred", "user", "disable", "--help"],
         ] {
             let error = Cli::try_parse_from(&arguments).err().unwrap();
             assert_eq!(
@@ -312,7 +417,22 @@ mod tests {
                 .unwrap();
         run(retry.command, config.clone()).await.unwrap();
 
+        for arguments in [
+            vec!["kindred", "user", "create", "ann", "--admin"],
+            vec!["kindred", "user", "list"],
+            vec!["kindred", "user", "disable", "ann"],
+        ] {
+            let cli = Cli::try_parse_from(&arguments).unwrap();
+            run(cli.command, config.clone()).await.unwrap();
+        }
+        let taken = Cli::try_parse_from(["kindred", "user", "create", "zero_waste"]).unwrap();
+        assert!(run(taken.command, config.clone()).await.is_err());
+
         let db = database::connect(&config).await.unwrap();
+        let ann = users::find_by_name(&db, "ann").await.unwrap().unwrap();
+        assert!(ann.user.is_admin);
+        assert_eq!(ann.user.state, UserState::Disabled);
+        assert_eq!(ann.actor.ap_id, "http://localhost:8080/users/ann");
         let groups = directory::list_local_groups(&db).await.unwrap();
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].ap_id, "http://localhost:8080/groups/welcome");

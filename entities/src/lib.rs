@@ -1,7 +1,7 @@
 //! Kindred's sea-orm entities: one module per table, rows only, no hand-written logic.
 //!
 //! The schema itself lives in `migrations/`; these structs mirror it. Logic that reads or
-//! writes them lives in the `kindred` crate (`src/groups/`, `src/federation/`).
+//! writes them lives in the `kindred` crate (`src/accounts/`, `src/groups/`, `src/federation/`).
 
 pub mod activity;
 pub mod actor;
@@ -10,6 +10,8 @@ pub mod instance;
 pub mod membership;
 pub mod post;
 pub mod received_activity;
+pub mod session;
+pub mod user;
 pub mod vote;
 
 pub mod prelude {
@@ -21,5 +23,7 @@ pub mod prelude {
     pub use crate::membership::Entity as Membership;
     pub use crate::post::Entity as Post;
     pub use crate::received_activity::Entity as ReceivedActivity;
+    pub use crate::session::Entity as Session;
+    pub use crate::user::Entity as User;
     pub use crate::vote::Entity as Vote;
 }

@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261127_000001_initial_schema;
 mod m20261127_000002_delivery_scheduling;
 mod m20261127_000003_fan_out_by_reference;
+mod m20261127_000004_accounts;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_initial_schema::Migration),
             Box::new(m20261127_000002_delivery_scheduling::Migration),
             Box::new(m20261127_000003_fan_out_by_reference::Migration),
+            Box::new(m20261127_000004_accounts::Migration),
         ]
     }
 }

@@ -28,11 +28,12 @@ pub struct NewGroup<'a> {
     pub summary_markdown: Option<&'a str>,
 }
 
-/// Checks a handle: lower-case letters, digits and underscores, as Lemmy and Mastodon accept.
+/// Checks a handle (of a group or a person; they share one namespace): lower-case letters,
+/// digits and underscores, as Lemmy and Mastodon accept.
 pub fn validate_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > MAX_NAME_LENGTH {
         return Err(Error::bad_request(format!(
-            "a group name has 1 to {MAX_NAME_LENGTH} characters"
+            "a name has 1 to {MAX_NAME_LENGTH} characters"
         )));
     }
     if !name
@@ -40,10 +41,70 @@ pub fn validate_name(name: &str) -> Result<()> {
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     {
         return Err(Error::bad_request(
-            "a group name may use only a-z, 0-9 and _ (try it in lower case)",
+            "a name may use only a-z, 0-9 and _ (try it in lower case)",
         ));
     }
     Ok(())
+}
+
+/// The path under which a local actor of `kind` named `name` lives: `/groups/NAME` or
+/// `/users/NAME`.
+pub fn local_actor_path(kind: ActorKind, name: &str) -> String {
+    match kind {
+        ActorKind::Group => format!("/groups/{name}"),
+        _ => format!("/users/{name}"),
+    }
+}
+
+/// A new local actor row (group or person) with its key pair and every URL its document names;
+/// the caller checks the name and inserts it.
+pub async fn new_local_actor(
+    config: &Config,
+    keys: &KeypairSource,
+    kind: ActorKind,
+    name: &str,
+    display_name: Option<String>,
+    summary_markdown: Option<&str>,
+) -> Result<actor::ActiveModel> {
+    let keypair = keys.new_keypair().await?;
+    let base = local_actor_path(kind, name);
+    let is_group = kind == ActorKind::Group;
+    let now = Utc::now();
+    Ok(actor::ActiveModel {
+        ap_id: Set(config.url_for(&base).to_string()),
+        kind: Set(kind),
+        local: Set(true),
+        local_name: Set(Some(name.to_string())),
+        preferred_username: Set(name.to_string()),
+        display_name: Set(display_name),
+        summary_html: Set(summary_markdown.map(html::markdown_to_html)),
+        summary_source: Set(summary_markdown.map(str::to_string)),
+        icon_url: Set(None),
+        image_url: Set(None),
+        inbox_url: Set(config.url_for(&format!("{base}/inbox")).to_string()),
+        shared_inbox_url: Set(Some(config.url_for("/inbox").to_string())),
+        outbox_url: Set(Some(config.url_for(&format!("{base}/outbox")).to_string())),
+        followers_url: Set(Some(
+            config.url_for(&format!("{base}/followers")).to_string(),
+        )),
+        featured_url: Set(is_group.then(|| config.url_for(&format!("{base}/featured")).to_string())),
+        moderators_url: Set(
+            is_group.then(|| config.url_for(&format!("{base}/moderators")).to_string())
+        ),
+        html_url: Set(Some(config.url_for(&base).to_string())),
+        public_key_pem: Set(keypair.public_key),
+        private_key_pem: Set(Some(keypair.private_key)),
+        manually_approves_followers: Set(false),
+        posting_restricted_to_mods: Set(false),
+        discoverable: Set(true),
+        instance_id: Set(None),
+        published_at: Set(Some(now)),
+        updated_at: Set(None),
+        last_refreshed_at: Set(now),
+        deleted_at: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    })
 }
 
 /// Creates a local group: validates the name and title, generates its key pair and stores the
@@ -80,46 +141,15 @@ pub async fn create_group(
         )));
     }
 
-    let keypair = keys.new_keypair().await?;
-    let base = format!("/groups/{}", new_group.name);
-    let now = Utc::now();
-    let row = actor::ActiveModel {
-        ap_id: Set(config.url_for(&base).to_string()),
-        kind: Set(ActorKind::Group),
-        local: Set(true),
-        local_name: Set(Some(new_group.name.to_string())),
-        preferred_username: Set(new_group.name.to_string()),
-        display_name: Set(Some(title.to_string())),
-        summary_html: Set(summary_markdown.map(html::markdown_to_html)),
-        summary_source: Set(summary_markdown.map(str::to_string)),
-        icon_url: Set(None),
-        image_url: Set(None),
-        inbox_url: Set(config.url_for(&format!("{base}/inbox")).to_string()),
-        shared_inbox_url: Set(Some(config.url_for("/inbox").to_string())),
-        outbox_url: Set(Some(config.url_for(&format!("{base}/outbox")).to_string())),
-        followers_url: Set(Some(
-            config.url_for(&format!("{base}/followers")).to_string(),
-        )),
-        featured_url: Set(Some(
-            config.url_for(&format!("{base}/featured")).to_string(),
-        )),
-        moderators_url: Set(Some(
-            config.url_for(&format!("{base}/moderators")).to_string(),
-        )),
-        html_url: Set(Some(config.url_for(&base).to_string())),
-        public_key_pem: Set(keypair.public_key),
-        private_key_pem: Set(Some(keypair.private_key)),
-        manually_approves_followers: Set(false),
-        posting_restricted_to_mods: Set(false),
-        discoverable: Set(true),
-        instance_id: Set(None),
-        published_at: Set(Some(now)),
-        updated_at: Set(None),
-        last_refreshed_at: Set(now),
-        deleted_at: Set(None),
-        created_at: Set(now),
-        ..Default::default()
-    };
+    let row = new_local_actor(
+        config,
+        keys,
+        ActorKind::Group,
+        new_group.name,
+        Some(title.to_string()),
+        summary_markdown,
+    )
+    .await?;
     Ok(row.insert(database).await?)
 }
 

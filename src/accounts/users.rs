@@ -1,0 +1,365 @@
+//! Accounts: creating one (with its Person actor), registering under the instance's rules,
+//! signing in by password, changing the password, approving, disabling and listing.
+
+use crate::{
+    accounts::{passwords, sessions},
+    config::{Config, RegistrationMode},
+    crypto::KeypairSource,
+    error::{Error, Result},
+    groups::directory,
+};
+use chrono::Utc;
+use kindred_entities::{
+    actor::{self, ActorKind},
+    user::{self, UserState},
+};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    EntityTrait, QueryFilter, QueryOrder, TransactionTrait,
+};
+
+/// The longest application text a registration may carry.
+pub const MAX_APPLICATION_LENGTH: usize = 2000;
+
+/// What a new account needs.
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub password: &'a str,
+    pub email: Option<&'a str>,
+    /// Why the applicant wants to join, when registration needs approval.
+    pub application_text: Option<&'a str>,
+}
+
+/// An account together with the Person actor it speaks as.
+#[derive(Clone, Debug)]
+pub struct UserWithActor {
+    pub user: user::Model,
+    pub actor: actor::Model,
+}
+
+/// Creates an account and its Person actor, in the given state. `kindred user create` and
+/// [`register`] go through here.
+pub async fn create_user(
+    database: &DatabaseConnection,
+    config: &Config,
+    keys: &KeypairSource,
+    new_user: NewUser<'_>,
+    state: UserState,
+    is_admin: bool,
+) -> Result<UserWithActor> {
+    let name = new_user.name.trim().to_lowercase();
+    directory::validate_name(&name)?;
+    passwords::check_password_rules(new_user.password)?;
+    let email = new_user
+        .email
+        .map(str::trim)
+        .filter(|email| !email.is_empty());
+    if let Some(email) = email
+        && (email.len() > 254 || !email.contains('@') || email.contains(char::is_whitespace))
+    {
+        return Err(Error::bad_request("the email address is not valid"));
+    }
+    let application_text = new_user
+        .application_text
+        .map(str::trim)
+        .filter(|text| !text.is_empty());
+    if application_text.is_some_and(|text| text.chars().count() > MAX_APPLICATION_LENGTH) {
+        return Err(Error::bad_request(format!(
+            "the application has at most {MAX_APPLICATION_LENGTH} characters"
+        )));
+    }
+    if directory::find_local_actor_by_name(database, &name)
+        .await?
+        .is_some()
+    {
+        return Err(Error::Conflict(format!(
+            "the name {name} is already taken on this instance"
+        )));
+    }
+    let password_hash = passwords::hash_password(new_user.password).await?;
+    let actor_row =
+        directory::new_local_actor(config, keys, ActorKind::Person, &name, None, None).await?;
+
+    let transaction = database.begin().await?;
+    let actor = actor_row.insert(&transaction).await?;
+    let user = user::ActiveModel {
+        actor_id: Set(actor.id),
+        name: Set(name),
+        password_hash: Set(password_hash),
+        email: Set(email.map(str::to_string)),
+        is_admin: Set(is_admin),
+        state: Set(state),
+        application_text: Set(application_text.map(str::to_string)),
+        created_at: Set(Utc::now()),
+        last_login_at: Set(None),
+        ..Default::default()
+    }
+    .insert(&transaction)
+    .await?;
+    transaction.commit().await?;
+    Ok(UserWithActor { user, actor })
+}
+
+/// Self-service sign-up under `instance.registration`: open accounts are active at once,
+/// approval-mode accounts wait for an admin, and a closed instance refuses.
+pub async fn register(
+    database: &DatabaseConnection,
+    config: &Config,
+    keys: &KeypairSource,
+    new_user: NewUser<'_>,
+) -> Result<UserWithActor> {
+    let state = match config.instance.registration {
+        RegistrationMode::Open => UserState::Active,
+        RegistrationMode::Approval => UserState::Pending,
+        RegistrationMode::Closed => {
+            return Err(Error::Forbidden(
+                "this instance does not take new accounts".into(),
+            ));
+        }
+    };
+    create_user(database, config, keys, new_user, state, false).await
+}
+
+/// Checks a name and password. The same error for an unknown name and a wrong password, and
+/// the same work for both, so neither the answer nor its timing says which names exist.
+pub async fn authenticate(
+    database: &impl ConnectionTrait,
+    name: &str,
+    password: &str,
+) -> Result<UserWithActor> {
+    let found = find_by_name(database, name).await?;
+    let Some(found) = found else {
+        // Spend the time a real check takes.
+        let _ = passwords::verify_password(password, dummy_hash()).await;
+        return Err(Error::Unauthorized("wrong name or password".into()));
+    };
+    if !passwords::verify_password(password, &found.user.password_hash).await? {
+        return Err(Error::Unauthorized("wrong name or password".into()));
+    }
+    match found.user.state {
+        UserState::Active => {}
+        UserState::Pending => {
+            return Err(Error::Forbidden(
+                "your registration waits for an administrator's approval".into(),
+            ));
+        }
+        UserState::Disabled => {
+            return Err(Error::Forbidden("this account is disabled".into()));
+        }
+    }
+    let mut update: user::ActiveModel = found.user.clone().into();
+    update.last_login_at = Set(Some(Utc::now()));
+    let user = update.update(database).await?;
+    Ok(UserWithActor {
+        user,
+        actor: found.actor,
+    })
+}
+
+/// Replaces the password after checking the current one, and signs out every other session.
+pub async fn change_password(
+    database: &impl ConnectionTrait,
+    account: &user::Model,
+    current_password: &str,
+    new_password: &str,
+    keep_session_id: Option<i64>,
+) -> Result<()> {
+    if !passwords::verify_password(current_password, &account.password_hash).await? {
+        return Err(Error::Forbidden("the current password is wrong".into()));
+    }
+    passwords::check_password_rules(new_password)?;
+    let mut update: user::ActiveModel = account.clone().into();
+    update.password_hash = Set(passwords::hash_password(new_password).await?);
+    update.update(database).await?;
+    sessions::revoke_all_for_user(database, account.id, keep_session_id).await?;
+    Ok(())
+}
+
+/// Sets an account's state; disabling it also ends every session.
+pub async fn set_state(
+    database: &impl ConnectionTrait,
+    name: &str,
+    state: UserState,
+) -> Result<user::Model> {
+    let found = find_by_name(database, name)
+        .await?
+        .ok_or_else(|| Error::not_found("user"))?;
+    let mut update: user::ActiveModel = found.user.into();
+    update.state = Set(state);
+    let updated = update.update(database).await?;
+    if state == UserState::Disabled {
+        sessions::revoke_all_for_user(database, updated.id, None).await?;
+    }
+    Ok(updated)
+}
+
+/// Every account, oldest first.
+pub async fn list(database: &impl ConnectionTrait) -> Result<Vec<user::Model>> {
+    Ok(user::Entity::find()
+        .order_by_asc(user::Column::Id)
+        .all(database)
+        .await?)
+}
+
+/// The account with this name (case-insensitive) and its actor.
+pub async fn find_by_name(
+    database: &impl ConnectionTrait,
+    name: &str,
+) -> Result<Option<UserWithActor>> {
+    let Some(user) = user::Entity::find()
+        .filter(user::Column::Name.eq(name.trim().to_lowercase()))
+        .one(database)
+        .await?
+    else {
+        return Ok(None);
+    };
+    with_actor(database, user).await.map(Some)
+}
+
+/// The account that speaks as the local actor `actor_id`, if it is a person's.
+pub async fn find_by_actor_id(
+    database: &impl ConnectionTrait,
+    actor_id: i64,
+) -> Result<Option<user::Model>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::ActorId.eq(actor_id))
+        .one(database)
+        .await?)
+}
+
+pub async fn with_actor(
+    database: &impl ConnectionTrait,
+    user: user::Model,
+) -> Result<UserWithActor> {
+    let actor = actor::Entity::find_by_id(user.actor_id)
+        .one(database)
+        .await?
+        .ok_or_else(|| Error::internal(format!("user {} has no actor", user.id)))?;
+    Ok(UserWithActor { user, actor })
+}
+
+/// An Argon2id hash of a random password, computed with the default parameters so that
+/// verifying against it costs what a real verification costs.
+fn dummy_hash() -> &'static str {
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$J9G1bDpNxw8n0S2m4b3JqT0c7QH1wZ0K8d3m8yZ9k1A"
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::{config::RegistrationMode, testing};
+
+    fn new_user<'a>(name: &'a str, password: &'a str) -> NewUser<'a> {
+        NewUser {
+            name,
+            password,
+            email: None,
+            application_text: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn registration_follows_the_instance_mode() {
+        testing::for_each_database(async |database| {
+            let mut config = testing::test_config("https://kindred.example").unwrap();
+            let keys = testing::test_key_source();
+            let db = &database.connection;
+
+            config.instance.registration = RegistrationMode::Closed;
+            let closed = register(db, &config, &keys, new_user("ann", "long enough")).await;
+            assert!(matches!(closed, Err(Error::Forbidden(_))), "{closed:?}");
+
+            config.instance.registration = RegistrationMode::Approval;
+            let pending = register(db, &config, &keys, new_user("bea", "long enough"))
+                .await
+                .unwrap();
+            assert_eq!(pending.user.state, UserState::Pending);
+            let refused = authenticate(db, "bea", "long enough").await;
+            assert!(matches!(refused, Err(Error::Forbidden(_))), "{refused:?}");
+            set_state(db, "bea", UserState::Active).await.unwrap();
+            authenticate(db, "BEA", "long enough").await.unwrap();
+
+            config.instance.registration = RegistrationMode::Open;
+            let open = register(db, &config, &keys, new_user("Cid", "long enough"))
+                .await
+                .unwrap();
+            assert_eq!(open.user.name, "cid");
+            assert_eq!(open.user.state, UserState::Active);
+            assert_eq!(open.actor.kind, ActorKind::Person);
+            assert_eq!(open.actor.ap_id, "https://kindred.example/users/cid");
+            assert_eq!(
+                open.actor.inbox_url,
+                "https://kindred.example/users/cid/inbox"
+            );
+            assert!(open.actor.private_key_pem.is_some());
+            assert!(open.user.password_hash.starts_with("$argon2id$"));
+
+            // Names are shared with groups, and checked.
+            let taken = register(db, &config, &keys, new_user("cid", "long enough")).await;
+            assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
+            let short = register(db, &config, &keys, new_user("dan", "short")).await;
+            assert!(matches!(short, Err(Error::BadRequest(_))), "{short:?}");
+            let bad_name = register(db, &config, &keys, new_user("d an", "long enough")).await;
+            assert!(matches!(bad_name, Err(Error::BadRequest(_))));
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn sign_in_checks_the_password_and_the_state() {
+        testing::for_each_database(async |database| {
+            let config = testing::test_config("https://kindred.example").unwrap();
+            let keys = testing::test_key_source();
+            let db = &database.connection;
+            create_user(
+                db,
+                &config,
+                &keys,
+                new_user("ann", "first password"),
+                UserState::Active,
+                true,
+            )
+            .await
+            .unwrap();
+            for (name, password) in [("ann", "wrong password"), ("nobody", "first password")] {
+                let error = authenticate(db, name, password).await.unwrap_err();
+                assert_eq!(
+                    error.status_and_reason().1,
+                    "wrong name or password",
+                    "{name}"
+                );
+            }
+            // The stand-in hash for unknown names is well formed, so it costs a real check.
+            assert!(
+                !passwords::verify_password("first password", dummy_hash())
+                    .await
+                    .unwrap()
+            );
+            let signed_in = authenticate(db, "ann", "first password").await.unwrap();
+            assert!(signed_in.user.is_admin);
+            assert!(signed_in.user.last_login_at.is_some());
+
+            let wrong_current =
+                change_password(db, &signed_in.user, "not it", "second password", None).await;
+            assert!(matches!(wrong_current, Err(Error::Forbidden(_))));
+            change_password(
+                db,
+                &signed_in.user,
+                "first password",
+                "second password",
+                None,
+            )
+            .await
+            .unwrap();
+            assert!(authenticate(db, "ann", "first password").await.is_err());
+            authenticate(db, "ann", "second password").await.unwrap();
+
+            set_state(db, "ann", UserState::Disabled).await.unwrap();
+            let disabled = authenticate(db, "ann", "second password").await;
+            assert!(matches!(disabled, Err(Error::Forbidden(_))));
+            assert_eq!(list(db).await.unwrap().len(), 1);
+        })
+        .await;
+    }
+}
