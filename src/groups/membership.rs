@@ -13,18 +13,21 @@ use sea_orm::{
 };
 use std::collections::BTreeSet;
 
-/// Records that `member` asked to join `group` with the Follow `follow_ap_id`. A group that
-/// approves members by hand keeps the request pending; an existing member stays a member.
+/// Records that `member` asked to join `group`: with the Follow `follow_ap_id` for a remote
+/// member, with none for a local one. A group that approves members by hand keeps the
+/// request pending; an existing member stays a member.
 pub async fn join(
     database: &impl ConnectionTrait,
     group: &actor::Model,
     member: &actor::Model,
-    follow_ap_id: &str,
+    follow_ap_id: Option<&str>,
 ) -> Result<membership::Model> {
     let now = Utc::now();
     if let Some(existing) = find(database, group.id, member.id).await? {
         let mut update: membership::ActiveModel = existing.into();
-        update.follow_activity_ap_id = Set(Some(follow_ap_id.to_string()));
+        if let Some(follow_ap_id) = follow_ap_id {
+            update.follow_activity_ap_id = Set(Some(follow_ap_id.to_string()));
+        }
         update.updated_at = Set(now);
         return Ok(update.update(database).await?);
     }
@@ -37,7 +40,7 @@ pub async fn join(
         group_id: Set(group.id),
         member_id: Set(member.id),
         state: Set(state),
-        follow_activity_ap_id: Set(Some(follow_ap_id.to_string())),
+        follow_activity_ap_id: Set(follow_ap_id.map(str::to_string)),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -104,4 +107,14 @@ pub async fn member_inboxes(
         .into_iter()
         .map(|(inbox, shared_inbox)| shared_inbox.unwrap_or(inbox))
         .collect())
+}
+
+/// How many accepted members a group has.
+pub async fn member_count(database: &impl ConnectionTrait, group_id: i64) -> Result<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(membership::Entity::find()
+        .filter(membership::Column::GroupId.eq(group_id))
+        .filter(membership::Column::State.eq(MembershipState::Accepted))
+        .count(database)
+        .await?)
 }

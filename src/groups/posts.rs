@@ -103,6 +103,18 @@ pub async fn add_post(
     Ok(stored)
 }
 
+/// Names a freshly stored local post by its final id (which contains its row id).
+pub async fn assign_ap_id(
+    database: &impl ConnectionTrait,
+    stored: post::Model,
+    ap_id: &str,
+) -> Result<post::Model> {
+    let mut update: post::ActiveModel = stored.into();
+    update.ap_id = Set(ap_id.to_string());
+    update.url = Set(Some(ap_id.to_string()));
+    Ok(update.update(database).await?)
+}
+
 /// Replaces a post's content after an edit by its author.
 pub async fn edit_post(
     database: &impl ConnectionTrait,
@@ -196,4 +208,134 @@ async fn recount_votes(database: &impl ConnectionTrait, post_id: i64) -> Result<
         .exec(database)
         .await?;
     Ok(())
+}
+
+/// The longest thread title, in characters (Lemmy's limit).
+pub const MAX_TITLE_LENGTH: usize = 200;
+/// The longest body of a post, in characters of markdown.
+pub const MAX_BODY_LENGTH: usize = 50_000;
+
+/// What a local user wrote: a title for a thread (none for a reply) and a markdown body.
+#[derive(Clone, Debug)]
+pub struct Draft {
+    pub title: Option<String>,
+    pub markdown: String,
+}
+
+impl Draft {
+    /// Checks the lengths and renders the body: a thread needs a title, a reply needs a body.
+    /// Markdown may contain HTML; what it renders to is sanitised like any remote content.
+    pub fn into_content(self, is_reply: bool) -> Result<PostContent> {
+        let title = self
+            .title
+            .map(|title| title.trim().to_string())
+            .filter(|title| !title.is_empty());
+        let markdown = self.markdown.trim().to_string();
+        match (&title, is_reply) {
+            (None, false) => return Err(Error::bad_request("a thread needs a title")),
+            (Some(_), true) => return Err(Error::bad_request("a reply has no title")),
+            (Some(title), false) if title.chars().count() > MAX_TITLE_LENGTH => {
+                return Err(Error::bad_request(format!(
+                    "a title has at most {MAX_TITLE_LENGTH} characters"
+                )));
+            }
+            _ => {}
+        }
+        if is_reply && markdown.is_empty() {
+            return Err(Error::bad_request("a reply needs some text"));
+        }
+        if markdown.chars().count() > MAX_BODY_LENGTH {
+            return Err(Error::bad_request(format!(
+                "a post has at most {MAX_BODY_LENGTH} characters"
+            )));
+        }
+        Ok(PostContent {
+            kind: if is_reply { "Note" } else { "Page" }.to_string(),
+            title,
+            content_html: crate::html::markdown_to_html(&markdown),
+            source_markdown: Some(markdown),
+            url: None,
+            sensitive: false,
+        })
+    }
+}
+
+/// Every post of a thread (the thread itself first, then its replies oldest first).
+pub async fn thread_with_replies(
+    database: &impl ConnectionTrait,
+    thread: &post::Model,
+) -> Result<Vec<post::Model>> {
+    use sea_orm::QueryOrder;
+    let mut replies = post::Entity::find()
+        .filter(post::Column::ThreadId.eq(thread.id))
+        .order_by_asc(post::Column::PublishedAt)
+        .order_by_asc(post::Column::Id)
+        .all(database)
+        .await?;
+    replies.insert(0, thread.clone());
+    Ok(replies)
+}
+
+/// The votes `voter` gave in a set of posts, as (post id, value).
+pub async fn votes_by(
+    database: &impl ConnectionTrait,
+    voter_id: i64,
+    post_ids: Vec<i64>,
+) -> Result<Vec<(i64, i16)>> {
+    use sea_orm::QuerySelect;
+    Ok(vote::Entity::find()
+        .select_only()
+        .column(vote::Column::PostId)
+        .column(vote::Column::Value)
+        .filter(vote::Column::ActorId.eq(voter_id))
+        .filter(vote::Column::PostId.is_in(post_ids))
+        .into_tuple()
+        .all(database)
+        .await?)
+}
+
+#[cfg(test)]
+mod draft_tests {
+    use super::*;
+
+    fn draft(title: Option<&str>, markdown: &str) -> Draft {
+        Draft {
+            title: title.map(str::to_string),
+            markdown: markdown.to_string(),
+        }
+    }
+
+    #[test]
+    fn drafts_are_checked_and_rendered_safely() {
+        let thread = draft(Some(" Fixing a kettle "), "It *clicks*.<script>x</script>")
+            .into_content(false)
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(thread.kind, "Page");
+        assert_eq!(thread.title.as_deref(), Some("Fixing a kettle"));
+        assert!(thread.content_html.contains("<em>clicks</em>"));
+        assert!(!thread.content_html.contains("<script"));
+        assert_eq!(
+            thread.source_markdown.as_deref(),
+            Some("It *clicks*.<script>x</script>")
+        );
+        let reply = draft(None, "Same here").into_content(true);
+        assert!(reply.is_ok_and(|reply| reply.kind == "Note" && reply.title.is_none()));
+
+        for (bad, is_reply) in [
+            (draft(None, "no title"), false),
+            (draft(Some("   "), "blank title"), false),
+            (draft(Some(&"t".repeat(MAX_TITLE_LENGTH + 1)), ""), false),
+            (draft(Some("a title"), "replies have none"), true),
+            (draft(None, "  "), true),
+            (draft(None, &"b".repeat(MAX_BODY_LENGTH + 1)), true),
+        ] {
+            assert!(
+                matches!(
+                    bad.clone().into_content(is_reply),
+                    Err(Error::BadRequest(_))
+                ),
+                "{bad:?}"
+            );
+        }
+    }
 }

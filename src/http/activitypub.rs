@@ -3,10 +3,16 @@
 
 use crate::{
     app::Context,
-    error::Result,
-    federation::{collections, inbox, objects::actor::ApubActor},
+    error::{Error, Result},
+    federation::{
+        collections, inbox,
+        objects::{actor::ApubActor, post::document_of},
+    },
     groups::directory,
-    http::{negotiation, web},
+    http::{
+        negotiation,
+        web::{self, PageResult, Visitor, groups::GroupPageQuery},
+    },
     instance,
 };
 use axum::{
@@ -15,7 +21,11 @@ use axum::{
     http::{HeaderMap, HeaderValue, Request, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use kindred_entities::{activity, actor};
+use kindred_entities::{
+    activity,
+    actor::{self, ActorKind},
+    post,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use serde_json::Value;
@@ -60,7 +70,7 @@ pub async fn instance_actor(context: Context, headers: HeaderMap) -> Result<Resp
         .filter(actor::Column::ApId.eq(ap_id.as_str()))
         .one(&context.db)
         .await?
-        .ok_or_else(|| crate::error::Error::not_found("instance actor"))?;
+        .ok_or_else(|| Error::not_found("instance actor"))?;
     Ok(activity_json(
         &headers,
         ApubActor::from_row(row)?.to_json_ld()?,
@@ -70,28 +80,157 @@ pub async fn instance_actor(context: Context, headers: HeaderMap) -> Result<Resp
 /// The group's actor document for ActivityPub clients, its web page for everyone else.
 pub async fn group(
     context: Context,
+    visitor: Visitor,
     Path(name): Path<String>,
+    Query(query): Query<GroupPageQuery>,
     headers: HeaderMap,
-) -> Result<Response> {
+) -> PageResult {
     if negotiation::wants_activity_json(&headers) {
-        let document = context
-            .actor_documents
-            .get_or_render(&name.to_lowercase(), || async {
-                let group = directory::find_local_group(&context.db, &name).await?;
-                let document = ApubActor::from_row(group)?.to_json_ld()?;
-                Ok(bytes::Bytes::from(serde_json::to_vec(&document)?))
-            })
-            .await?;
-        Ok(activity_json_bytes(&headers, document))
+        // ActivityPub clients get plain-text errors, browsers an error page.
+        Ok(
+            match local_actor_document(&context, &name, ActorKind::Group).await {
+                Ok(document) => activity_json_bytes(&headers, document),
+                Err(error) => error.into_response(),
+            },
+        )
     } else {
         let group = directory::find_local_group(&context.db, &name).await?;
-        web::group_page(&context, group).await
+        web::groups::group_page(&context, &visitor, group, query.sort).await
     }
+}
+
+/// A local person's actor document for ActivityPub clients, their profile for everyone else.
+pub async fn person(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> PageResult {
+    if negotiation::wants_activity_json(&headers) {
+        Ok(
+            match local_actor_document(&context, &name, ActorKind::Person).await {
+                Ok(document) => activity_json_bytes(&headers, document),
+                Err(error) => error.into_response(),
+            },
+        )
+    } else {
+        web::accounts::profile_page(&context, &visitor, &name).await
+    }
+}
+
+/// The rendered document of the local actor `name` of `kind`, from the short-lived cache.
+async fn local_actor_document(
+    context: &Context,
+    name: &str,
+    kind: ActorKind,
+) -> Result<bytes::Bytes> {
+    let document = context
+        .actor_documents
+        .get_or_render(&name.to_lowercase(), || async {
+            let row = directory::find_local_actor_by_name(&context.db, name)
+                .await?
+                .ok_or_else(|| not_found_kind(kind))?;
+            let document = ApubActor::from_row(row)?.to_json_ld()?;
+            Ok(bytes::Bytes::from(serde_json::to_vec(&document)?))
+        })
+        .await?;
+    // Names are shared by people and groups, so the cached document says which it is.
+    let wanted = match kind {
+        ActorKind::Group => "\"type\":\"Group\"",
+        _ => "\"type\":\"Person\"",
+    };
+    if !document
+        .windows(wanted.len())
+        .any(|window| window == wanted.as_bytes())
+    {
+        return Err(not_found_kind(kind));
+    }
+    Ok(document)
+}
+
+fn not_found_kind(kind: ActorKind) -> Error {
+    Error::not_found(match kind {
+        ActorKind::Group => "group",
+        _ => "user",
+    })
+}
+
+/// A post at its id: the ActivityPub object of a local post (a `Tombstone`, with 410, once
+/// deleted) for ActivityPub clients, the thread page for everyone else.
+pub async fn post_object(
+    context: Context,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> PageResult {
+    if !negotiation::wants_activity_json(&headers) {
+        return web::posts::thread_page(&context, &visitor, id).await;
+    }
+    let found = async {
+        let stored = post::Entity::find_by_id(id)
+            .one(&context.db)
+            .await?
+            .filter(|stored| stored.local)
+            .ok_or_else(|| Error::not_found("post"))?;
+        let document = document_of(&context.db, &stored).await?;
+        Ok::<_, Error>((stored, document))
+    };
+    Ok(match found.await {
+        Ok((stored, document)) => {
+            let mut response = activity_json(&headers, document);
+            if stored.deleted_at.is_some() {
+                *response.status_mut() = StatusCode::GONE;
+            }
+            response
+        }
+        Err(error) => error.into_response(),
+    })
 }
 
 #[derive(Deserialize)]
 pub struct PageQuery {
     page: Option<u64>,
+}
+
+pub async fn person_outbox(
+    context: Context,
+    Path(name): Path<String>,
+    Query(query): Query<PageQuery>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let person = find_local_person(&context, &name).await?;
+    let document = collections::outbox(&context.db, &person, query.page).await?;
+    Ok(activity_json(&headers, document))
+}
+
+pub async fn person_followers(
+    context: Context,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let person = find_local_person(&context, &name).await?;
+    let document = collections::followers(&context.db, &person).await?;
+    Ok(activity_json(&headers, document))
+}
+
+/// `POST /users/{name}/inbox`: 404 for a person who does not exist, then the inbox pipeline.
+pub async fn person_inbox(
+    context: Context,
+    Path(name): Path<String>,
+    request: Request<Body>,
+) -> Result<StatusCode> {
+    let result = match find_local_person(&context, &name).await {
+        Ok(_) => inbox::receive(&context, request).await,
+        Err(error) => Err(error),
+    };
+    count_inbox_result(&context, result)
+}
+
+async fn find_local_person(context: &Context, name: &str) -> Result<actor::Model> {
+    directory::find_local_actor_by_name(&context.db, name)
+        .await?
+        .filter(|row| row.kind == ActorKind::Person)
+        .ok_or_else(|| Error::not_found("user"))
 }
 
 pub async fn group_outbox(
@@ -150,7 +289,7 @@ pub async fn activity(
         .filter(activity::Column::ApId.eq(ap_id.as_str()))
         .one(&context.db)
         .await?
-        .ok_or_else(|| crate::error::Error::not_found("activity"))?;
+        .ok_or_else(|| Error::not_found("activity"))?;
     let document: Value = serde_json::from_str(&stored.json)?;
     Ok(activity_json(&headers, document))
 }

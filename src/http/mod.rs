@@ -35,12 +35,48 @@ pub fn routes(config: Arc<Config>) -> Router {
             get(activitypub::group_moderators),
         )
         .route("/groups/{name}/featured", get(activitypub::group_featured))
+        .route("/users/{name}", get(activitypub::person))
+        .route("/users/{name}/outbox", get(activitypub::person_outbox))
+        .route(
+            "/users/{name}/followers",
+            get(activitypub::person_followers),
+        )
+        .route("/posts/{id}", get(activitypub::post_object))
         .route("/activities/{id}", get(activitypub::activity))
         // Inboxes: each group's own and the shared one.
         .route("/groups/{name}/inbox", post(activitypub::group_inbox))
+        .route("/users/{name}/inbox", post(activitypub::person_inbox))
         .route("/inbox", post(activitypub::shared_inbox))
-        // Web pages.
-        .route("/", get(web::home))
+        // Web pages and their forms (the group, person and post URLs above serve pages too).
+        .route("/", get(web::groups::home))
+        .route(
+            "/login",
+            get(web::accounts::login_page).post(web::accounts::login),
+        )
+        .route(
+            "/register",
+            get(web::accounts::register_page).post(web::accounts::register),
+        )
+        .route("/logout", post(web::accounts::logout))
+        .route("/settings", get(web::accounts::settings_page))
+        .route("/settings/password", post(web::accounts::change_password))
+        .route(
+            "/create-group",
+            get(web::groups::create_group_page).post(web::groups::create_group),
+        )
+        .route("/groups/{name}/join", post(web::groups::join))
+        .route("/groups/{name}/leave", post(web::groups::leave))
+        .route(
+            "/groups/{name}/new-thread",
+            get(web::groups::new_thread_page).post(web::groups::new_thread),
+        )
+        .route("/posts/{id}/reply", post(web::posts::reply))
+        .route("/posts/{id}/vote", post(web::posts::cast_vote))
+        .route("/posts/{id}/delete", post(web::posts::remove))
+        .route(
+            "/posts/{id}/edit",
+            get(web::posts::edit_page).post(web::posts::edit),
+        )
         .route("/healthz", get(web::health))
         .route("/metrics", get(web::metrics))
         .fallback(|| async { Error::not_found("page") })

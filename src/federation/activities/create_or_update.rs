@@ -13,14 +13,14 @@ use crate::{
     federation::{
         activities::{
             announce::{self, Boost},
-            require_same_actor, sender,
+            local_activity, publish_in_local_group, require_same_actor, sender,
         },
         delivery::wake_delivery_worker,
         inbox::record_received,
         instances::host_of,
         objects::{
             actor::{ActorJson, store_remote_actor},
-            post::{POST_KINDS, PostJson},
+            post::{POST_KINDS, PostJson, document_of},
         },
     },
     groups::{membership, posts},
@@ -136,6 +136,110 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
     transaction.commit().await?;
     wake_delivery_worker(context);
     Ok(())
+}
+
+/// A local person writes a thread (no `parent`) or a reply in a group they belong to. The post
+/// is stored and its `Create` published in one transaction; the group relays it as it relays
+/// a remote member's post.
+pub async fn send_new_post(
+    context: &Context,
+    author: &actor::Model,
+    group: &actor::Model,
+    parent: Option<&post::Model>,
+    draft: posts::Draft,
+) -> Result<post::Model> {
+    if !membership::is_member(&context.db, group.id, author.id).await? {
+        return Err(Error::Forbidden(
+            "only members may post in this group: join it first".into(),
+        ));
+    }
+    if let Some(parent) = parent
+        && parent.deleted_at.is_some()
+    {
+        return Err(Error::Gone("post".into()));
+    }
+    let content = draft.into_content(parent.is_some())?;
+    // A local post's id is its page, `/posts/<row id>`, as on Lemmy: the row is inserted
+    // under a unique placeholder and named once its id is known, in the same transaction.
+    let placeholder = format!("urn:uuid:{}", uuid::Uuid::new_v4());
+    let transaction = context.db.begin().await?;
+    let stored = posts::add_post(
+        &transaction,
+        group,
+        author,
+        posts::NewPost {
+            ap_id: &placeholder,
+            parent,
+            content,
+            published_at: chrono::Utc::now(),
+            local: true,
+        },
+    )
+    .await?;
+    let ap_id = context.config.url_for(&format!("/posts/{}", stored.id));
+    let stored = posts::assign_ap_id(&transaction, stored, ap_id.as_str()).await?;
+    let document = without_context(document_of(&transaction, &stored).await?);
+    let (id, create) = local_activity(&context.config, "Create", author, group, document);
+    let boost = if parent.is_none() {
+        Boost::NewThread
+    } else {
+        Boost::No
+    };
+    publish_in_local_group(
+        &transaction,
+        context,
+        author,
+        group,
+        (&id, &create),
+        &stored.ap_id,
+        boost,
+    )
+    .await?;
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(stored)
+}
+
+/// A local person edits their post; the `Update` carries the whole new object.
+pub async fn send_edit(
+    context: &Context,
+    editor: &actor::Model,
+    existing: post::Model,
+    draft: posts::Draft,
+) -> Result<post::Model> {
+    if existing.author_id != editor.id {
+        return Err(Error::Forbidden("only its author may edit a post".into()));
+    }
+    let group = actor::Entity::find_by_id(existing.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    let content = draft.into_content(existing.parent_id.is_some())?;
+    let transaction = context.db.begin().await?;
+    let edited = posts::edit_post(&transaction, existing, content, chrono::Utc::now()).await?;
+    let document = without_context(document_of(&transaction, &edited).await?);
+    let (id, update) = local_activity(&context.config, "Update", editor, &group, document);
+    publish_in_local_group(
+        &transaction,
+        context,
+        editor,
+        &group,
+        (&id, &update),
+        &edited.ap_id,
+        Boost::No,
+    )
+    .await?;
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(edited)
+}
+
+/// An object embedded in an activity leaves its `@context` to the activity.
+fn without_context(mut document: Value) -> Value {
+    if let Value::Object(map) = &mut document {
+        map.remove("@context");
+    }
+    document
 }
 
 /// The actor types whose profile updates Mastodon and others send to every follower's server.

@@ -5,14 +5,14 @@ use crate::{
     app::Context,
     error::{Error, Result},
     federation::{
-        activities::{announce, sender},
+        activities::{announce, local_activity, publish_in_local_group, sender},
         delivery::wake_delivery_worker,
         inbox::{id_of, record_received},
     },
     groups::posts,
 };
 use chrono::Utc;
-use kindred_entities::{actor, membership};
+use kindred_entities::{actor, membership, post};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
@@ -71,6 +71,47 @@ pub async fn receive(context: &Context, delete: Delete, json: Value) -> Result<(
     transaction.commit().await?;
     wake_delivery_worker(context);
     Ok(())
+}
+
+/// A local person deletes their post: a tombstone stays, and the group relays the `Delete`.
+pub async fn send_delete(
+    context: &Context,
+    author: &actor::Model,
+    target: post::Model,
+) -> Result<post::Model> {
+    if target.author_id != author.id {
+        return Err(Error::Forbidden("only its author may delete a post".into()));
+    }
+    if target.deleted_at.is_some() {
+        return Err(Error::Gone("post".into()));
+    }
+    let group = actor::Entity::find_by_id(target.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    let post_ap_id = target.ap_id.clone();
+    let (id, delete) = local_activity(
+        &context.config,
+        "Delete",
+        author,
+        &group,
+        Value::String(post_ap_id.clone()),
+    );
+    let transaction = context.db.begin().await?;
+    let deleted = posts::delete_post(&transaction, target).await?;
+    publish_in_local_group(
+        &transaction,
+        context,
+        author,
+        &group,
+        (&id, &delete),
+        &post_ap_id,
+        announce::Boost::No,
+    )
+    .await?;
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(deleted)
 }
 
 /// The account deleted itself: mark it deleted and end its memberships. Its posts stay until

@@ -37,7 +37,8 @@ pub async fn receive(context: &Context, follow: Follow) -> Result<()> {
 
     let transaction = context.db.begin().await?;
     record_received(&transaction, &follow.id, &follow.actor, "Follow").await?;
-    let stored = membership::join(&transaction, &group, &follower, follow.id.as_str()).await?;
+    let stored =
+        membership::join(&transaction, &group, &follower, Some(follow.id.as_str())).await?;
     if stored.state == MembershipState::Accepted {
         accept::send(&transaction, context, &group, &follower, &follow.id).await?;
     }

@@ -13,13 +13,18 @@ use crate::{
     app::Context,
     config::Config,
     error::{Error, Result},
-    federation::objects::actor::ApubActor,
+    federation::{
+        activities::announce::Boost,
+        context::object_context,
+        delivery::{self, OutgoingActivity},
+        objects::{actor::ApubActor, post::PUBLIC},
+    },
 };
 use activitypub_federation::fetch::object_id::ObjectId;
 use kindred_entities::actor;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Value, json};
 use url::Url;
 
 /// Applies an inbound activity whose signature the federation crate has verified. `json` is the
@@ -83,6 +88,70 @@ pub fn require_same_actor(actor: &Url, author: &Url, what: &str) -> Result<()> {
     } else {
         Err(Error::Forbidden(format!("only its author may {what}")))
     }
+}
+
+/// An activity a local person performs in a group: public, addressed to the group, with the
+/// group as `audience` (FEP-1b12).
+pub fn local_activity(
+    config: &Config,
+    kind: &str,
+    person: &actor::Model,
+    group: &actor::Model,
+    object: Value,
+) -> (Url, Value) {
+    let id = new_activity_id(config);
+    let document = json!({
+        "@context": object_context(),
+        "id": id,
+        "type": kind,
+        "actor": person.ap_id,
+        "to": [PUBLIC],
+        "cc": [group.ap_id],
+        "audience": group.ap_id,
+        "object": object,
+        "published": chrono::Utc::now(),
+    });
+    (id, document)
+}
+
+/// Publishes a local person's activity about a post, in `transaction`: it is stored in the
+/// person's outbox (served at its id), and the group relays it to its members exactly as a
+/// remote member's activity would be relayed.
+pub async fn publish_in_local_group(
+    transaction: &impl ConnectionTrait,
+    context: &Context,
+    person: &actor::Model,
+    group: &actor::Model,
+    activity: (&Url, &Value),
+    post_ap_id: &str,
+    boost: Boost,
+) -> Result<()> {
+    let (id, document) = activity;
+    if !group.local {
+        return Err(Error::bad_request(
+            "this group is on another server; posting there comes with joining remote groups",
+        ));
+    }
+    let kind = document
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or("Activity");
+    delivery::enqueue(
+        transaction,
+        &context.config,
+        &[OutgoingActivity {
+            sender: person,
+            ap_id: id,
+            kind,
+            object_ap_id: Some(post_ap_id),
+            json: document,
+            in_outbox: true,
+            ordering_key: Some(post_ap_id),
+        }],
+        std::iter::empty(),
+    )
+    .await?;
+    announce::relay(transaction, context, group, document, post_ap_id, boost).await
 }
 
 #[cfg(test)]

@@ -1,20 +1,23 @@
 //! `Undo`: a member leaves (`Undo{Follow}`) or withdraws a vote (`Undo{Like}`,
 //! `Undo{Dislike}`). A withdrawn vote is relayed to the members like the vote was.
 
+use crate::config::Config;
 use crate::{
     app::Context,
     error::{Error, Result},
     federation::{
-        activities::{announce, find_local_group_by_id, require_same_actor, sender},
+        activities::{
+            announce, find_local_group_by_id, local_activity, require_same_actor, sender,
+        },
         delivery::wake_delivery_worker,
         inbox::{id_of, record_received},
     },
     groups::{membership, posts},
 };
-use kindred_entities::{actor, membership as membership_entity, vote};
+use kindred_entities::{actor, membership as membership_entity, post, vote};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use url::Url;
 
 #[derive(Debug, Deserialize)]
@@ -42,6 +45,24 @@ pub async fn receive(context: &Context, undo: Undo, json: Value) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The `Undo` of a local person's earlier vote, embedding the vote as it was sent.
+pub fn undo_vote_activity(
+    config: &Config,
+    voter: &actor::Model,
+    group: &actor::Model,
+    target: &post::Model,
+    earlier: &vote::Model,
+) -> (Url, Value) {
+    let undone = json!({
+        "id": earlier.activity_ap_id,
+        "type": if earlier.value > 0 { "Like" } else { "Dislike" },
+        "actor": voter.ap_id,
+        "object": target.ap_id,
+        "audience": group.ap_id,
+    });
+    local_activity(config, "Undo", voter, group, undone)
 }
 
 /// Reads the embedded activity; when only its id is given, finds what that id did here.

@@ -5,14 +5,14 @@ use crate::{
     app::Context,
     error::{Error, Result},
     federation::{
-        activities::{announce, sender},
+        activities::{announce, local_activity, publish_in_local_group, sender, undo},
         delivery::wake_delivery_worker,
         inbox::{id_of, record_received},
     },
     groups::posts,
 };
-use kindred_entities::actor;
-use sea_orm::{EntityTrait, TransactionTrait};
+use kindred_entities::{actor, post, vote};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
@@ -53,6 +53,74 @@ pub async fn receive(context: &Context, vote: Vote, json: Value) -> Result<()> {
             context,
             &group,
             &json,
+            &target.ap_id,
+            announce::Boost::No,
+        )
+        .await?;
+    }
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(())
+}
+
+/// A local person likes (+1) or dislikes (-1) a post, or takes their vote back (0, an
+/// `Undo` of the earlier vote). Voting the same way twice changes nothing.
+pub async fn send_vote(
+    context: &Context,
+    voter: &actor::Model,
+    target: &post::Model,
+    value: i16,
+) -> Result<()> {
+    if target.deleted_at.is_some() {
+        return Err(Error::Gone("post".into()));
+    }
+    if !matches!(value, -1..=1) {
+        return Err(Error::bad_request("a vote is 1, -1 or 0"));
+    }
+    let group = actor::Entity::find_by_id(target.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    let earlier = vote::Entity::find()
+        .filter(vote::Column::PostId.eq(target.id))
+        .filter(vote::Column::ActorId.eq(voter.id))
+        .one(&context.db)
+        .await?;
+    if earlier.as_ref().map_or(0, |earlier| earlier.value) == value {
+        return Ok(());
+    }
+    let transaction = context.db.begin().await?;
+    if let Some(earlier) = &earlier {
+        // Lemmy and Mbin expect the old vote undone before a new one replaces it.
+        let (id, undo) = undo::undo_vote_activity(&context.config, voter, &group, target, earlier);
+        posts::remove_vote(&transaction, target, voter).await?;
+        publish_in_local_group(
+            &transaction,
+            context,
+            voter,
+            &group,
+            (&id, &undo),
+            &target.ap_id,
+            announce::Boost::No,
+        )
+        .await?;
+    }
+    if value != 0 {
+        let kind = if value > 0 { "Like" } else { "Dislike" };
+        let (id, vote) = local_activity(
+            &context.config,
+            kind,
+            voter,
+            &group,
+            Value::String(target.ap_id.clone()),
+        );
+        posts::set_vote(&transaction, target, voter, value, id.as_str()).await?;
+        publish_in_local_group(
+            &transaction,
+            context,
+            voter,
+            &group,
+            (&id, &vote),
             &target.ap_id,
             announce::Boost::No,
         )

@@ -2,10 +2,13 @@
 //! single values where others write arrays; Mastodon sets no `audience`), with the addressing
 //! helpers that decide which group a post is for and whether it is public.
 
+use crate::federation::context::object_context;
 use activitypub_federation::protocol::helpers::deserialize_skip_error;
 use chrono::{DateTime, Utc};
+use kindred_entities::{actor, post};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use serde::{Deserialize, Deserializer, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use url::Url;
 
 /// The public collection, in the three spellings servers use.
@@ -132,6 +135,136 @@ impl PostJson {
             _ => None,
         }
     }
+}
+
+/// What a local post's document names besides the post itself.
+pub struct LocalPostLinks<'a> {
+    pub group: &'a actor::Model,
+    pub author: &'a actor::Model,
+    /// The post it answers, with that post's author (mentioned, so Mastodon notifies them).
+    pub parent: Option<(&'a post::Model, &'a actor::Model)>,
+    /// The thread's id, for `context`; the post's own id when it is the thread.
+    pub thread_ap_id: &'a str,
+}
+
+/// The ActivityPub document of a local post: a `Page` for a thread, a `Note` for a reply, with
+/// `audience` naming the group (FEP-1b12), the markdown as `source`, and the group addressed
+/// so that every kind of server files it under the group.
+pub fn local_post_document(post: &post::Model, links: &LocalPostLinks<'_>) -> Value {
+    let group = links.group;
+    let mut cc = vec![Value::String(group.ap_id.clone())];
+    let mut tags = Vec::new();
+    if let Some((_, parent_author)) = links.parent
+        && parent_author.id != links.author.id
+    {
+        cc.push(Value::String(parent_author.ap_id.clone()));
+        tags.push(json!({
+            "type": "Mention",
+            "href": parent_author.ap_id,
+            "name": format!("@{}@{}", parent_author.preferred_username, host_of_url(&parent_author.ap_id)),
+        }));
+    }
+    let mut document = json!({
+        "@context": object_context(),
+        "id": post.ap_id,
+        "type": post.kind,
+        "attributedTo": links.author.ap_id,
+        "to": [PUBLIC],
+        "cc": cc,
+        "audience": group.ap_id,
+        "context": links.thread_ap_id,
+        "content": post.content_html,
+        "mediaType": "text/html",
+        "published": post.published_at,
+        "sensitive": post.sensitive,
+        "url": post.url.clone().unwrap_or_else(|| post.ap_id.clone()),
+    });
+    if let Some(title) = &post.title {
+        document["name"] = json!(title);
+    }
+    if let Some(markdown) = &post.source_markdown {
+        document["source"] = json!({ "content": markdown, "mediaType": "text/markdown" });
+    }
+    if let Some((parent, _)) = links.parent {
+        document["inReplyTo"] = json!(parent.ap_id);
+    }
+    if let Some(updated) = post.updated_at {
+        document["updated"] = json!(updated);
+    }
+    if !tags.is_empty() {
+        document["tag"] = Value::Array(tags);
+    }
+    document
+}
+
+/// The document of a stored post: loads what [`local_post_document`] links to. A deleted post
+/// is a `Tombstone`.
+pub async fn document_of(
+    database: &impl ConnectionTrait,
+    post: &post::Model,
+) -> crate::error::Result<Value> {
+    if post.deleted_at.is_some() {
+        return Ok(tombstone_document(post));
+    }
+    let actor_by_id = async |id: i64| -> crate::error::Result<actor::Model> {
+        actor::Entity::find_by_id(id)
+            .one(database)
+            .await?
+            .ok_or_else(|| crate::error::Error::internal(format!("actor {id} is missing")))
+    };
+    let group = actor_by_id(post.group_id).await?;
+    let author = actor_by_id(post.author_id).await?;
+    let parent = match post.parent_id {
+        Some(parent_id) => post::Entity::find_by_id(parent_id).one(database).await?,
+        None => None,
+    };
+    let parent_author = match &parent {
+        Some(parent) => Some(actor_by_id(parent.author_id).await?),
+        None => None,
+    };
+    let thread_ap_id = match post.thread_id {
+        Some(thread_id) if Some(thread_id) == parent.as_ref().map(|parent| parent.id) => {
+            parent.as_ref().map(|parent| parent.ap_id.clone())
+        }
+        Some(thread_id) => post::Entity::find_by_id(thread_id)
+            .one(database)
+            .await?
+            .map(|thread| thread.ap_id),
+        None => None,
+    }
+    .unwrap_or_else(|| post.ap_id.clone());
+    Ok(local_post_document(
+        post,
+        &LocalPostLinks {
+            group: &group,
+            author: &author,
+            parent: parent.as_ref().zip(parent_author.as_ref()),
+            thread_ap_id: &thread_ap_id,
+        },
+    ))
+}
+
+/// A deleted local post, as Lemmy and Mastodon show one.
+pub fn tombstone_document(post: &post::Model) -> Value {
+    json!({
+        "@context": object_context(),
+        "id": post.ap_id,
+        "type": "Tombstone",
+        "formerType": post.kind,
+        "deleted": post.deleted_at,
+    })
+}
+
+fn host_of_url(url: &str) -> String {
+    Url::parse(url)
+        .ok()
+        .and_then(|url| {
+            url.host_str().map(|host| match url.port() {
+                Some(port) => format!("{host}:{port}"),
+                None => host.to_string(),
+            })
+        })
+        .unwrap_or_default()
 }
 
 /// Reads `"x"`, `["x", "y"]` or `[{"id": "x"}]` as a list of ids, skipping what is neither.

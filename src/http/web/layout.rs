@@ -1,27 +1,128 @@
-//! The HTML skeleton and stylesheet shared by every page.
+//! The HTML skeleton, navigation and stylesheet shared by every page, and the error page.
 
-use crate::html::escape;
-use axum::response::Html;
+use crate::{
+    app::Context, config::RegistrationMode, error::Error, html::escape, http::web::session::Visitor,
+};
+use axum::{
+    http::{StatusCode, header},
+    response::{Html, IntoResponse, Redirect, Response},
+};
 
 const STYLESHEET: &str = "\
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;line-height:1.5;color:#1d1d1f;background:#fafaf7;margin:0}\
-main{max-width:46rem;margin:0 auto;padding:1.5rem 1rem}\
-header.site{background:#234;color:#fff;padding:.6rem 1rem}\
-header.site a{color:#fff;text-decoration:none;font-weight:600}\
-a{color:#0b57a4}\
-.handle,.meta{color:#555}\
+:root{--ink:#1d1d1f;--muted:#555;--line:#d5d5de;--accent:#0b57a4;--bg:#fafaf7;--card:#fff}\
+*{box-sizing:border-box}\
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;line-height:1.5;color:var(--ink);background:var(--bg);margin:0}\
+main{max-width:48rem;margin:0 auto;padding:1.5rem 1rem}\
+header.site{background:#234;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:center;justify-content:space-between}\
+header.site a,header.site button{color:#fff;text-decoration:none;font-weight:600}\
+header.site nav{display:flex;gap:1rem;align-items:center;flex-wrap:wrap}\
+header.site form{display:inline;margin:0}\
+header.site button{background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}\
+a{color:var(--accent)}\
+.handle,.meta{color:var(--muted)}\
 code{background:#eee;padding:0 .25em;border-radius:3px}\
-section.join{border:1px solid #ccd;border-radius:6px;padding:.5rem 1rem;background:#fff}\
+section.card,article.post{border:1px solid var(--line);border-radius:6px;padding:.5rem 1rem;background:var(--card);margin:.75rem 0}\
+article.post.reply{margin-left:clamp(0rem,calc(var(--depth,0)*1.25rem),8rem);border-left:3px solid #9bb}\
+article.post .content{overflow-wrap:anywhere}\
+article.post.deleted .content{color:var(--muted);font-style:italic}\
+.actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}\
+.actions form{display:inline;margin:0}\
 ul{padding-left:1.2rem}\
+label{display:block;font-weight:600;margin-top:.75rem}\
+input[type=text],input[type=password],input[type=email],input[type=search],textarea{width:100%;padding:.45rem;border:1px solid #889;border-radius:4px;font:inherit;background:#fff;color:var(--ink)}\
+textarea{min-height:8rem}\
+button,.button{display:inline-block;margin-top:.5rem;padding:.35rem .9rem;border:1px solid var(--accent);border-radius:4px;background:var(--accent);color:#fff;font:inherit;cursor:pointer;text-decoration:none}\
+button.secondary{background:#fff;color:var(--accent)}\
+button.vote{margin:0;padding:.1rem .5rem;background:#fff;color:var(--ink);border-color:#889}\
+button.vote[aria-pressed=true]{background:#dfe9f5;border-color:var(--accent);font-weight:700}\
+.notice{padding:.5rem 1rem;border-radius:4px;background:#e8f1e4;border:1px solid #9c9}\
+.problem{padding:.5rem 1rem;border-radius:4px;background:#fbe9e7;border:1px solid #d88}\
+.hint{color:var(--muted);font-size:.9em;margin:.2rem 0}\
+:focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
 ";
 
-/// A complete page around `body` (which must already be safe HTML).
-pub fn page(title: &str, body: &str) -> Html<String> {
-    Html(format!(
+/// A complete page around `body` (which must already be safe HTML), with the navigation for
+/// `visitor`.
+pub fn page(context: &Context, visitor: &Visitor, title: &str, body: &str) -> Html<String> {
+    let navigation = match &visitor.signed_in {
+        Some(signed_in) => format!(
+            "<a href=\"/users/{name}\">{name}</a> <a href=\"/settings\">Settings</a> \
+             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <button type=\"submit\">Sign out</button></form>",
+            name = escape(&signed_in.account.user.name),
+            csrf = escape(visitor.csrf_token()),
+        ),
+        None => {
+            let register = if context.config.instance.registration == RegistrationMode::Closed {
+                ""
+            } else {
+                " <a href=\"/register\">Register</a>"
+            };
+            format!("<a href=\"/login\">Sign in</a>{register}")
+        }
+    };
+    Html(skeleton(
+        title,
+        &format!(
+            "<header class=\"site\"><a href=\"/\">{}</a><nav aria-label=\"Account\">{navigation}</nav></header>",
+            escape(&context.config.instance.name)
+        ),
+        body,
+    ))
+}
+
+fn skeleton(title: &str, header: &str, body: &str) -> String {
+    format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>{title}</title>\n<style>{STYLESHEET}</style>\n</head>\n<body>\n\
-         <header class=\"site\"><a href=\"/\">Kindred</a></header>\n<main>\n{body}</main>\n</body>\n</html>\n",
+         {header}\n<main>\n{body}</main>\n</body>\n</html>\n",
         title = escape(title),
-    ))
+    )
 }
+
+/// An error on a web page: shown as a page with its status and short reason; "sign in first"
+/// sends the browser to the sign-in page instead.
+#[derive(Debug)]
+pub struct PageError(pub Error);
+
+impl<E: Into<Error>> From<E> for PageError {
+    fn from(error: E) -> Self {
+        PageError(error.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, reason) = self.0.status_and_reason();
+        if status == StatusCode::UNAUTHORIZED {
+            return Redirect::to("/login").into_response();
+        }
+        if status.is_server_error() {
+            tracing::error!(error = %self.0, "page failed");
+        }
+        let title = status.canonical_reason().unwrap_or("Error");
+        let body = format!(
+            "<h1>{}</h1>\n<p class=\"problem\">{}</p>\n<p><a href=\"/\">Back to the front page</a></p>\n",
+            escape(title),
+            escape(&reason)
+        );
+        let mut response = (
+            status,
+            Html(skeleton(
+                title,
+                "<header class=\"site\"><a href=\"/\">Kindred</a></header>",
+                &body,
+            )),
+        )
+            .into_response();
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            axum::http::HeaderValue::from_static("no-store"),
+        );
+        response
+    }
+}
+
+/// The result of a web page handler.
+pub type PageResult<T = Response> = std::result::Result<T, PageError>;

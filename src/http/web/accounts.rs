@@ -1,0 +1,441 @@
+//! Account pages: sign in, register, sign out, settings (password), and a person's profile.
+
+use crate::{
+    accounts::{
+        sessions,
+        users::{self, NewUser},
+    },
+    app::Context,
+    config::RegistrationMode,
+    error::Error,
+    html::escape,
+    http::web::{
+        layout::{PageResult, page},
+        session::{
+            Visitor, clear_session_cookie_header, form_cookie_header, session_cookie_header,
+        },
+    },
+};
+use axum::{
+    Form,
+    extract::Path,
+    http::{StatusCode, header},
+    response::{IntoResponse, Redirect, Response},
+};
+use kindred_entities::{post, session::SessionKind, user::UserState};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn login_page(context: Context, visitor: Visitor) -> PageResult {
+    if visitor.signed_in.is_some() {
+        return Ok(Redirect::to("/").into_response());
+    }
+    Ok(login_form(&context, &visitor, "", None, StatusCode::OK))
+}
+
+pub async fn login(context: Context, visitor: Visitor, Form(form): Form<SignInForm>) -> PageResult {
+    let attempt = async {
+        visitor.check_signed_out_form(&context, &form.csrf)?;
+        let account = users::authenticate(&context.db, &form.name, &form.password).await?;
+        sessions::create_session(&context.db, account.user.id, SessionKind::Web, None).await
+    };
+    match attempt.await {
+        Ok(session) => {
+            let mut response = Redirect::to("/").into_response();
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                session_cookie_header(&context, &session.token)?,
+            );
+            Ok(response)
+        }
+        Err(error) => {
+            let (status, reason) = error.status_and_reason();
+            if status.is_server_error() {
+                return Err(error.into());
+            }
+            Ok(login_form(
+                &context,
+                &visitor,
+                &form.name,
+                Some(&reason),
+                status,
+            ))
+        }
+    }
+}
+
+fn login_form(
+    context: &Context,
+    visitor: &Visitor,
+    name: &str,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let token = visitor.form_token();
+    let body = format!(
+        "<h1>Sign in</h1>\n{problem}\
+         <form method=\"post\" action=\"/login\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\n\
+         <label for=\"name\">Name</label>\
+         <input type=\"text\" id=\"name\" name=\"name\" value=\"{name}\" autocomplete=\"username\" required autofocus>\n\
+         <label for=\"password\">Password</label>\
+         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\n\
+         <button type=\"submit\">Sign in</button>\n</form>\n",
+        problem = problem_html(problem),
+        token = escape(&token),
+        name = escape(name),
+    );
+    with_form_cookie(
+        context,
+        &token,
+        status,
+        page(context, visitor, "Sign in", &body),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct RegisterForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_again: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    application: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn register_page(context: Context, visitor: Visitor) -> PageResult {
+    if context.config.instance.registration == RegistrationMode::Closed {
+        return Err(Error::Forbidden("this instance does not take new accounts".into()).into());
+    }
+    Ok(register_form(
+        &context,
+        &visitor,
+        &RegisterForm {
+            name: String::new(),
+            password: String::new(),
+            password_again: String::new(),
+            email: String::new(),
+            application: String::new(),
+            csrf: String::new(),
+        },
+        None,
+        StatusCode::OK,
+    ))
+}
+
+pub async fn register(
+    context: Context,
+    visitor: Visitor,
+    Form(form): Form<RegisterForm>,
+) -> PageResult {
+    let attempt = async {
+        visitor.check_signed_out_form(&context, &form.csrf)?;
+        if form.password != form.password_again {
+            return Err(Error::bad_request("the two passwords differ"));
+        }
+        let account = users::register(
+            &context.db,
+            &context.config,
+            &context.keys,
+            NewUser {
+                name: &form.name,
+                password: &form.password,
+                email: Some(&form.email),
+                application_text: Some(&form.application),
+            },
+        )
+        .await?;
+        if account.user.state != UserState::Active {
+            return Ok(None);
+        }
+        sessions::create_session(&context.db, account.user.id, SessionKind::Web, None)
+            .await
+            .map(Some)
+    };
+    match attempt.await {
+        Ok(Some(session)) => {
+            let mut response = Redirect::to("/").into_response();
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                session_cookie_header(&context, &session.token)?,
+            );
+            Ok(response)
+        }
+        Ok(None) => Ok(page(
+            &context,
+            &visitor,
+            "Registration received",
+            "<h1>Thank you</h1>\n<p class=\"notice\">Your registration waits for an administrator's approval. \
+             You can sign in once it is approved.</p>\n",
+        )
+        .into_response()),
+        Err(error) => {
+            let (status, reason) = error.status_and_reason();
+            if status.is_server_error() {
+                return Err(error.into());
+            }
+            Ok(register_form(&context, &visitor, &form, Some(&reason), status))
+        }
+    }
+}
+
+fn register_form(
+    context: &Context,
+    visitor: &Visitor,
+    form: &RegisterForm,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let token = visitor.form_token();
+    let application = if context.config.instance.registration == RegistrationMode::Approval {
+        format!(
+            "<label for=\"application\">Why do you want to join?</label>\
+             <textarea id=\"application\" name=\"application\" maxlength=\"{max}\">{text}</textarea>\n\
+             <p class=\"hint\">An administrator reads this before approving your account.</p>\n",
+            max = users::MAX_APPLICATION_LENGTH,
+            text = escape(&form.application),
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<h1>Create an account</h1>\n{problem}\
+         <form method=\"post\" action=\"/register\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\n\
+         <label for=\"name\">Name</label>\
+         <input type=\"text\" id=\"name\" name=\"name\" value=\"{name}\" autocomplete=\"username\" required \
+         pattern=\"[a-z0-9_]{{1,64}}\" aria-describedby=\"name-hint\">\n\
+         <p class=\"hint\" id=\"name-hint\">Lower-case letters, digits and _. Others will know you as @name@{domain}.</p>\n\
+         <label for=\"email\">Email (optional)</label>\
+         <input type=\"email\" id=\"email\" name=\"email\" value=\"{email}\" autocomplete=\"email\">\n\
+         <label for=\"password\">Password</label>\
+         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\" minlength=\"8\" required>\n\
+         <label for=\"password_again\">Password again</label>\
+         <input type=\"password\" id=\"password_again\" name=\"password_again\" autocomplete=\"new-password\" minlength=\"8\" required>\n\
+         {application}\
+         <button type=\"submit\">Create account</button>\n</form>\n",
+        problem = problem_html(problem),
+        token = escape(&token),
+        name = escape(&form.name),
+        email = escape(&form.email),
+        domain = escape(&context.config.domain()),
+    );
+    with_form_cookie(
+        context,
+        &token,
+        status,
+        page(context, visitor, "Create an account", &body),
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnlyForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn logout(
+    context: Context,
+    visitor: Visitor,
+    Form(form): Form<CsrfOnlyForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    sessions::revoke(&context.db, signed_in.account.user.id, signed_in.session.id).await?;
+    let mut response = Redirect::to("/").into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, clear_session_cookie_header(&context)?);
+    Ok(response)
+}
+
+pub async fn settings_page(context: Context, visitor: Visitor) -> PageResult {
+    visitor.require()?;
+    Ok(settings_form(
+        &context,
+        &visitor,
+        None,
+        None,
+        StatusCode::OK,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    new_password_again: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn change_password(
+    context: Context,
+    visitor: Visitor,
+    Form(form): Form<PasswordForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let attempt = async {
+        if form.new_password != form.new_password_again {
+            return Err(Error::bad_request("the two new passwords differ"));
+        }
+        users::change_password(
+            &context.db,
+            &signed_in.account.user,
+            &form.current_password,
+            &form.new_password,
+            Some(signed_in.session.id),
+        )
+        .await
+    };
+    match attempt.await {
+        Ok(()) => Ok(settings_form(
+            &context,
+            &visitor,
+            Some("Password changed. Every other session was signed out."),
+            None,
+            StatusCode::OK,
+        )),
+        Err(error) => {
+            let (status, reason) = error.status_and_reason();
+            if status.is_server_error() {
+                return Err(error.into());
+            }
+            Ok(settings_form(
+                &context,
+                &visitor,
+                None,
+                Some(&reason),
+                status,
+            ))
+        }
+    }
+}
+
+fn settings_form(
+    context: &Context,
+    visitor: &Visitor,
+    notice: Option<&str>,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let notice = notice
+        .map(|text| format!("<p class=\"notice\" role=\"status\">{}</p>\n", escape(text)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Settings</h1>\n{notice}{problem}\
+         <section class=\"card\">\n<h2>Change password</h2>\n\
+         <form method=\"post\" action=\"/settings/password\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <label for=\"current_password\">Current password</label>\
+         <input type=\"password\" id=\"current_password\" name=\"current_password\" autocomplete=\"current-password\" required>\n\
+         <label for=\"new_password\">New password</label>\
+         <input type=\"password\" id=\"new_password\" name=\"new_password\" autocomplete=\"new-password\" minlength=\"8\" required>\n\
+         <label for=\"new_password_again\">New password again</label>\
+         <input type=\"password\" id=\"new_password_again\" name=\"new_password_again\" autocomplete=\"new-password\" minlength=\"8\" required>\n\
+         <button type=\"submit\">Change password</button>\n</form>\n</section>\n",
+        problem = problem_html(problem),
+        csrf = escape(visitor.csrf_token()),
+    );
+    (status, page(context, visitor, "Settings", &body)).into_response()
+}
+
+/// A local person's profile page: who they are and what they wrote lately.
+pub async fn profile_page(context: &Context, visitor: &Visitor, name: &str) -> PageResult {
+    let account = users::find_by_name(&context.db, name)
+        .await?
+        .ok_or_else(|| Error::not_found("user"))?;
+    let recent = post::Entity::find()
+        .filter(post::Column::AuthorId.eq(account.actor.id))
+        .filter(post::Column::DeletedAt.is_null())
+        .order_by_desc(post::Column::PublishedAt)
+        .limit(20)
+        .all(&context.db)
+        .await?;
+    let handle = format!("@{}@{}", account.user.name, context.config.domain());
+    let mut body = format!(
+        "<h1>{}</h1>\n<p class=\"handle\">{}</p>\n<p class=\"meta\">Joined {}</p>\n<h2>Recent posts</h2>\n",
+        escape(
+            account
+                .actor
+                .display_name
+                .as_deref()
+                .unwrap_or(&account.user.name)
+        ),
+        escape(&handle),
+        account.user.created_at.format("%Y-%m-%d"),
+    );
+    if recent.is_empty() {
+        body.push_str("<p>Nothing yet.</p>\n");
+    } else {
+        body.push_str("<ul>\n");
+        for post in &recent {
+            let label = post.title.clone().unwrap_or_else(|| {
+                let text = crate::html::to_plain_text(&post.content_html);
+                let short: String = text.chars().take(80).collect();
+                if short.len() < text.len() {
+                    format!("{short}…")
+                } else {
+                    short
+                }
+            });
+            body.push_str(&format!(
+                "<li><a href=\"/posts/{}\">{}</a> <span class=\"meta\">{}</span></li>\n",
+                post.id,
+                escape(&label),
+                post.published_at.format("%Y-%m-%d %H:%M"),
+            ));
+        }
+        body.push_str("</ul>\n");
+    }
+    Ok(page(context, visitor, &handle, &body).into_response())
+}
+
+/// `GET /users/{name}` for browsers.
+pub async fn profile(context: Context, visitor: Visitor, Path(name): Path<String>) -> PageResult {
+    profile_page(&context, &visitor, &name).await
+}
+
+/// The paragraph that tells why a form was refused (nothing when it was not).
+pub fn problem_html(problem: Option<&str>) -> String {
+    problem
+        .map(|reason| {
+            format!(
+                "<p class=\"problem\" role=\"alert\">{}</p>\n",
+                escape(reason)
+            )
+        })
+        .unwrap_or_default()
+}
+
+/// The response for a signed-out form, setting the double-submit cookie its token pairs with.
+fn with_form_cookie(
+    context: &Context,
+    token: &str,
+    status: StatusCode,
+    html: axum::response::Html<String>,
+) -> Response {
+    let mut response = (status, html).into_response();
+    if let Ok(value) = form_cookie_header(context, token) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    response
+}

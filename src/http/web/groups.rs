@@ -1,0 +1,518 @@
+//! Group pages: the directory with search, a group's page (threads, members, how to join),
+//! creating a group, joining and leaving, and writing a new thread.
+
+use crate::{
+    app::Context,
+    config::GroupCreation,
+    error::Error,
+    federation::activities::create_or_update,
+    groups::{
+        directory::{self, NewGroup},
+        membership, posts,
+    },
+    html::escape,
+    http::web::{
+        accounts::problem_html,
+        layout::{PageResult, page},
+        session::Visitor,
+    },
+};
+use axum::{
+    Form,
+    extract::{Path, Query},
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use kindred_entities::{
+    actor::{self, ActorKind},
+    membership::MembershipState,
+    post,
+};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait, Func},
+};
+use serde::Deserialize;
+
+/// How threads on a group page are ordered.
+#[derive(Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreadOrder {
+    /// Newest first.
+    #[default]
+    New,
+    /// Most recent reply first.
+    Active,
+    /// Most liked first.
+    Top,
+}
+
+#[derive(Deserialize)]
+pub struct DirectoryQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// The front page: the group directory (local groups and remote ones this instance knows),
+/// searchable by name, title and summary.
+pub async fn home(
+    context: Context,
+    visitor: Visitor,
+    Query(query): Query<DirectoryQuery>,
+) -> PageResult {
+    let config = &context.config;
+    let search = query.q.trim();
+    let mut finder = actor::Entity::find()
+        .filter(actor::Column::Kind.eq(ActorKind::Group))
+        .filter(actor::Column::DeletedAt.is_null());
+    if !search.is_empty() {
+        let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
+        let lowered = |column: actor::Column| Expr::expr(Func::lower(Expr::col(column)));
+        finder = finder.filter(
+            Condition::any()
+                .add(lowered(actor::Column::PreferredUsername).like(pattern.clone()))
+                .add(lowered(actor::Column::DisplayName).like(pattern.clone()))
+                .add(lowered(actor::Column::SummaryHtml).like(pattern)),
+        );
+    }
+    let groups = finder
+        .order_by_desc(actor::Column::Local)
+        .order_by_asc(actor::Column::PreferredUsername)
+        .limit(200)
+        .all(&context.db)
+        .await?;
+
+    let mut body = format!(
+        "<h1>{}</h1>\n<p>{}</p>\n",
+        escape(&config.instance.name),
+        escape(&config.instance.description)
+    );
+    body.push_str(&format!(
+        "<form method=\"get\" action=\"/\" role=\"search\">\n<label for=\"q\">Search groups</label>\
+         <input type=\"search\" id=\"q\" name=\"q\" value=\"{}\">\n<button type=\"submit\">Search</button>\n</form>\n",
+        escape(search)
+    ));
+    if visitor.signed_in.as_ref().is_some_and(|signed_in| {
+        config.instance.group_creation == GroupCreation::Anyone || signed_in.account.user.is_admin
+    }) {
+        body.push_str("<p><a class=\"button\" href=\"/create-group\">Create a group</a></p>\n");
+    }
+    body.push_str("<h2>Groups</h2>\n");
+    if groups.is_empty() {
+        body.push_str(if search.is_empty() {
+            "<p>No groups yet.</p>\n"
+        } else {
+            "<p>No group matches that search.</p>\n"
+        });
+    } else {
+        body.push_str("<ul class=\"groups\">\n");
+        for group in &groups {
+            let members = membership::member_count(&context.db, group.id).await?;
+            let link = if group.local {
+                format!("/groups/{}", group.preferred_username)
+            } else {
+                group
+                    .html_url
+                    .clone()
+                    .unwrap_or_else(|| group.ap_id.clone())
+            };
+            body.push_str(&format!(
+                "<li><a href=\"{}\">{}</a> <span class=\"handle\">{}</span> <span class=\"meta\">· {} {}</span></li>\n",
+                escape(&link),
+                escape(group.display_name.as_deref().unwrap_or(&group.preferred_username)),
+                escape(&handle_of(&context, group)),
+                members,
+                if members == 1 { "member" } else { "members" },
+            ));
+        }
+        body.push_str("</ul>\n");
+    }
+    Ok(page(&context, &visitor, &config.instance.name, &body).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct GroupPageQuery {
+    #[serde(default)]
+    pub sort: ThreadOrder,
+}
+
+/// A group's page: what it is about, how to join it, its threads.
+pub async fn group_page(
+    context: &Context,
+    visitor: &Visitor,
+    group: actor::Model,
+    order: ThreadOrder,
+) -> PageResult {
+    let handle = handle_of(context, &group);
+    let title = group
+        .display_name
+        .clone()
+        .unwrap_or_else(|| group.preferred_username.clone());
+    let members = membership::member_count(&context.db, group.id).await?;
+    let threads = post::Entity::find()
+        .filter(post::Column::GroupId.eq(group.id))
+        .filter(post::Column::ParentId.is_null())
+        .filter(post::Column::DeletedAt.is_null());
+    let threads = match order {
+        ThreadOrder::New => threads.order_by_desc(post::Column::PublishedAt),
+        ThreadOrder::Active => threads.order_by_desc(post::Column::LastActivityAt),
+        ThreadOrder::Top => threads
+            .order_by_desc(
+                Expr::col(post::Column::LikeCount).sub(Expr::col(post::Column::DislikeCount)),
+            )
+            .order_by_desc(post::Column::PublishedAt),
+    }
+    .limit(50)
+    .all(&context.db)
+    .await?;
+
+    let mut body = format!(
+        "<h1>{}</h1>\n<p class=\"handle\">{}</p>\n",
+        escape(&title),
+        escape(&handle)
+    );
+    if let Some(summary) = &group.summary_html {
+        // Sanitised when it was stored.
+        body.push_str(&format!("<div class=\"summary\">{summary}</div>\n"));
+    }
+    body.push_str(&format!(
+        "<p>{members} {}</p>\n",
+        if members == 1 { "member" } else { "members" }
+    ));
+    body.push_str(&membership_controls(context, visitor, &group).await?);
+    body.push_str(&format!(
+        "<section class=\"card join\">\n<h2>Join from elsewhere in the fediverse</h2>\n\
+         <p>From Mastodon or another microblog: search for <code>{handle}</code> and press <em>Follow</em>. \
+         Posts that mention <code>{handle}</code> are shared with every member.</p>\n\
+         <p>From Lemmy, Mbin or PieFed: search for <code>!{bare}</code> and subscribe.</p>\n</section>\n",
+        handle = escape(&handle),
+        bare = escape(handle.trim_start_matches('@')),
+    ));
+    let sort_link = |value: &str, label: &str, this: ThreadOrder| {
+        if this == order {
+            format!("<strong aria-current=\"true\">{label}</strong>")
+        } else {
+            format!(
+                "<a href=\"/groups/{}?sort={value}\">{label}</a>",
+                escape(&group.preferred_username)
+            )
+        }
+    };
+    body.push_str(&format!(
+        "<h2>Threads</h2>\n<p class=\"actions\">Sort: {} · {} · {}</p>\n",
+        sort_link("new", "New", ThreadOrder::New),
+        sort_link("active", "Active", ThreadOrder::Active),
+        sort_link("top", "Top", ThreadOrder::Top),
+    ));
+    if threads.is_empty() {
+        body.push_str("<p>No threads yet.</p>\n");
+    } else {
+        body.push_str("<ul class=\"threads\">\n");
+        for thread in &threads {
+            body.push_str(&format!(
+                "<li><a href=\"/posts/{}\">{}</a> <span class=\"meta\">{} points · {} {} · {}</span></li>\n",
+                thread.id,
+                escape(thread.title.as_deref().unwrap_or("(untitled)")),
+                thread.like_count - thread.dislike_count,
+                thread.reply_count,
+                if thread.reply_count == 1 { "reply" } else { "replies" },
+                thread.published_at.format("%Y-%m-%d"),
+            ));
+        }
+        body.push_str("</ul>\n");
+    }
+    let mut response = page(context, visitor, &title, &body).into_response();
+    response.headers_mut().insert(
+        axum::http::header::VARY,
+        axum::http::HeaderValue::from_static("Accept"),
+    );
+    Ok(response)
+}
+
+/// Join/leave buttons and the link to write a thread, for a signed-in visitor.
+async fn membership_controls(
+    context: &Context,
+    visitor: &Visitor,
+    group: &actor::Model,
+) -> Result<String, Error> {
+    let Some(signed_in) = &visitor.signed_in else {
+        return Ok(format!(
+            "<p><a href=\"/login\">Sign in</a> to join {} and write here.</p>\n",
+            escape(&group.preferred_username)
+        ));
+    };
+    let name = escape(&group.preferred_username);
+    let csrf = escape(visitor.csrf_token());
+    let state = membership::find(&context.db, group.id, signed_in.account.actor.id)
+        .await?
+        .map(|found| found.state);
+    Ok(match state {
+        Some(MembershipState::Accepted) => format!(
+            "<div class=\"actions\"><a class=\"button\" href=\"/groups/{name}/new-thread\">New thread</a>\
+             <form method=\"post\" action=\"/groups/{name}/leave\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <button type=\"submit\" class=\"secondary\">Leave group</button></form></div>\n"
+        ),
+        Some(MembershipState::Pending) => format!(
+            "<div class=\"actions\"><p class=\"notice\">Your request to join waits for a moderator.</p>\
+             <form method=\"post\" action=\"/groups/{name}/leave\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <button type=\"submit\" class=\"secondary\">Withdraw request</button></form></div>\n"
+        ),
+        None => format!(
+            "<form method=\"post\" action=\"/groups/{name}/join\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+             <button type=\"submit\">Join group</button></form>\n"
+        ),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn join(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    membership::join(&context.db, &group, &signed_in.account.actor, None).await?;
+    Ok(Redirect::to(&format!("/groups/{}", group.preferred_username)).into_response())
+}
+
+pub async fn leave(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    membership::leave(&context.db, group.id, signed_in.account.actor.id).await?;
+    Ok(Redirect::to(&format!("/groups/{}", group.preferred_username)).into_response())
+}
+
+#[derive(Deserialize, Default)]
+pub struct CreateGroupForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn create_group_page(context: Context, visitor: Visitor) -> PageResult {
+    may_create_groups(&context, &visitor)?;
+    Ok(create_group_form(
+        &context,
+        &visitor,
+        &CreateGroupForm::default(),
+        None,
+        StatusCode::OK,
+    ))
+}
+
+pub async fn create_group(
+    context: Context,
+    visitor: Visitor,
+    Form(form): Form<CreateGroupForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    may_create_groups(&context, &visitor)?;
+    let created = directory::create_group(
+        &context.db,
+        &context.config,
+        &context.keys,
+        NewGroup {
+            name: form.name.trim(),
+            title: &form.title,
+            summary_markdown: Some(&form.summary),
+        },
+    )
+    .await;
+    match created {
+        Ok(group) => {
+            // The founder is the first member.
+            membership::join(&context.db, &group, &signed_in.account.actor, None).await?;
+            Ok(Redirect::to(&format!("/groups/{}", group.preferred_username)).into_response())
+        }
+        Err(error) => {
+            let (status, reason) = error.status_and_reason();
+            if status.is_server_error() {
+                return Err(error.into());
+            }
+            Ok(create_group_form(
+                &context,
+                &visitor,
+                &form,
+                Some(&reason),
+                status,
+            ))
+        }
+    }
+}
+
+fn may_create_groups(context: &Context, visitor: &Visitor) -> Result<(), Error> {
+    let signed_in = visitor.require()?;
+    if context.config.instance.group_creation == GroupCreation::Admins
+        && !signed_in.account.user.is_admin
+    {
+        return Err(Error::Forbidden(
+            "only administrators create groups on this instance".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn create_group_form(
+    context: &Context,
+    visitor: &Visitor,
+    form: &CreateGroupForm,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let body = format!(
+        "<h1>Create a group</h1>\n{problem}\
+         <form method=\"post\" action=\"/create-group\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <label for=\"name\">Name</label>\
+         <input type=\"text\" id=\"name\" name=\"name\" value=\"{name}\" required pattern=\"[a-z0-9_]{{1,64}}\" aria-describedby=\"name-hint\">\n\
+         <p class=\"hint\" id=\"name-hint\">Lower-case letters, digits and _. The group will be @name@{domain}; it cannot be changed later.</p>\n\
+         <label for=\"title\">Title</label>\
+         <input type=\"text\" id=\"title\" name=\"title\" value=\"{title}\" required maxlength=\"{max_title}\">\n\
+         <label for=\"summary\">What is it about? (markdown)</label>\
+         <textarea id=\"summary\" name=\"summary\">{summary}</textarea>\n\
+         <button type=\"submit\">Create group</button>\n</form>\n",
+        problem = problem_html(problem),
+        csrf = escape(visitor.csrf_token()),
+        name = escape(&form.name),
+        title = escape(&form.title),
+        summary = escape(&form.summary),
+        domain = escape(&context.config.domain()),
+        max_title = directory::MAX_TITLE_LENGTH,
+    );
+    (status, page(context, visitor, "Create a group", &body)).into_response()
+}
+
+#[derive(Deserialize, Default)]
+pub struct ThreadForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn new_thread_page(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+) -> PageResult {
+    visitor.require()?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    Ok(thread_form(
+        &context,
+        &visitor,
+        &group,
+        &ThreadForm::default(),
+        None,
+        StatusCode::OK,
+    ))
+}
+
+pub async fn new_thread(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    Form(form): Form<ThreadForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let sent = create_or_update::send_new_post(
+        &context,
+        &signed_in.account.actor,
+        &group,
+        None,
+        posts::Draft {
+            title: Some(form.title.clone()),
+            markdown: form.body.clone(),
+        },
+    )
+    .await;
+    match sent {
+        Ok(thread) => Ok(Redirect::to(&format!("/posts/{}", thread.id)).into_response()),
+        Err(error) => {
+            let (status, reason) = error.status_and_reason();
+            if status.is_server_error() {
+                return Err(error.into());
+            }
+            Ok(thread_form(
+                &context,
+                &visitor,
+                &group,
+                &form,
+                Some(&reason),
+                status,
+            ))
+        }
+    }
+}
+
+fn thread_form(
+    context: &Context,
+    visitor: &Visitor,
+    group: &actor::Model,
+    form: &ThreadForm,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let body = format!(
+        "<h1>New thread in {group_title}</h1>\n{problem}\
+         <form method=\"post\" action=\"/groups/{name}/new-thread\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <label for=\"title\">Title</label>\
+         <input type=\"text\" id=\"title\" name=\"title\" value=\"{title}\" required maxlength=\"{max_title}\">\n\
+         <label for=\"body\">Text (markdown)</label>\
+         <textarea id=\"body\" name=\"body\">{text}</textarea>\n\
+         <button type=\"submit\">Post thread</button>\n</form>\n",
+        group_title = escape(
+            group
+                .display_name
+                .as_deref()
+                .unwrap_or(&group.preferred_username)
+        ),
+        problem = problem_html(problem),
+        name = escape(&group.preferred_username),
+        csrf = escape(visitor.csrf_token()),
+        title = escape(&form.title),
+        text = escape(&form.body),
+        max_title = posts::MAX_TITLE_LENGTH,
+    );
+    (status, page(context, visitor, "New thread", &body)).into_response()
+}
+
+/// `@name@domain` of a group, local or remote.
+pub fn handle_of(context: &Context, group: &actor::Model) -> String {
+    if group.local {
+        format!(
+            "@{}@{}",
+            group
+                .local_name
+                .as_deref()
+                .unwrap_or(&group.preferred_username),
+            context.config.domain()
+        )
+    } else {
+        let host = url::Url::parse(&group.ap_id)
+            .ok()
+            .and_then(|url| url.host_str().map(str::to_string))
+            .unwrap_or_default();
+        format!("@{}@{}", group.preferred_username, host)
+    }
+}

@@ -1,0 +1,449 @@
+//! Thread pages and what can be done on them: read a thread with its nested replies, reply,
+//! vote, edit and delete one's own posts.
+
+use crate::{
+    app::Context,
+    error::Error,
+    federation::activities::{create_or_update, delete, vote},
+    groups::posts,
+    html::escape,
+    http::web::{
+        accounts::problem_html,
+        groups::handle_of,
+        layout::{PageResult, page},
+        session::Visitor,
+    },
+};
+use axum::{
+    Form,
+    extract::Path,
+    http::StatusCode,
+    response::{IntoResponse, Redirect, Response},
+};
+use kindred_entities::{actor, post};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+/// Replies nest visually up to this depth; deeper ones line up with it.
+const MAX_VISUAL_DEPTH: usize = 6;
+
+/// `GET /posts/{id}` for browsers: the thread page (a reply shows within its thread).
+pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageResult {
+    let found = find_post(context, id).await?;
+    if let Some(thread_id) = found.thread_id {
+        return Ok(Redirect::to(&format!("/posts/{thread_id}#post-{id}")).into_response());
+    }
+    let thread = found;
+    let group = actor_by_id(context, thread.group_id).await?;
+    let all = posts::thread_with_replies(&context.db, &thread).await?;
+    let mut author_ids: Vec<i64> = all.iter().map(|post| post.author_id).collect();
+    author_ids.sort_unstable();
+    author_ids.dedup();
+    let authors: HashMap<i64, actor::Model> = actor::Entity::find()
+        .filter(actor::Column::Id.is_in(author_ids))
+        .all(&context.db)
+        .await?
+        .into_iter()
+        .map(|author| (author.id, author))
+        .collect();
+    let my_votes: HashMap<i64, i16> = match &visitor.signed_in {
+        Some(signed_in) => posts::votes_by(
+            &context.db,
+            signed_in.account.actor.id,
+            all.iter().map(|post| post.id).collect(),
+        )
+        .await?
+        .into_iter()
+        .collect(),
+        None => HashMap::new(),
+    };
+    let mut children: HashMap<Option<i64>, Vec<&post::Model>> = HashMap::new();
+    for reply in all.iter().skip(1) {
+        // A reply whose parent is gone hangs from the thread.
+        let parent = reply
+            .parent_id
+            .filter(|parent_id| all.iter().any(|post| post.id == *parent_id));
+        children
+            .entry(parent.or(Some(thread.id)))
+            .or_default()
+            .push(reply);
+    }
+    let rendering = Rendering {
+        visitor,
+        authors: &authors,
+        my_votes: &my_votes,
+        children: &children,
+    };
+    let title = thread
+        .title
+        .clone()
+        .unwrap_or_else(|| "(untitled)".to_string());
+    let mut body = format!(
+        "<p class=\"meta\"><a href=\"/groups/{}\">{}</a> <span class=\"handle\">{}</span></p>\n<h1>{}</h1>\n",
+        escape(&group.preferred_username),
+        escape(
+            group
+                .display_name
+                .as_deref()
+                .unwrap_or(&group.preferred_username)
+        ),
+        escape(&handle_of(context, &group)),
+        escape(&title),
+    );
+    if !group.local {
+        body = body.replace(
+            &format!("href=\"/groups/{}\"", escape(&group.preferred_username)),
+            &format!(
+                "href=\"{}\"",
+                escape(group.html_url.as_deref().unwrap_or(&group.ap_id))
+            ),
+        );
+    }
+    rendering.post(&mut body, &thread, 0);
+    body.push_str(&format!(
+        "<h2>{} {}</h2>\n",
+        thread.reply_count,
+        if thread.reply_count == 1 {
+            "reply"
+        } else {
+            "replies"
+        }
+    ));
+    rendering.replies(&mut body, thread.id, 1);
+    Ok(page(context, visitor, &title, &body).into_response())
+}
+
+struct Rendering<'a> {
+    visitor: &'a Visitor,
+    authors: &'a HashMap<i64, actor::Model>,
+    my_votes: &'a HashMap<i64, i16>,
+    children: &'a HashMap<Option<i64>, Vec<&'a post::Model>>,
+}
+
+impl Rendering<'_> {
+    fn replies(&self, body: &mut String, parent_id: i64, depth: usize) {
+        if let Some(replies) = self.children.get(&Some(parent_id)) {
+            for reply in replies {
+                self.post(body, reply, depth);
+                self.replies(body, reply.id, depth + 1);
+            }
+        }
+    }
+
+    fn post(&self, body: &mut String, post: &post::Model, depth: usize) {
+        let author = self.authors.get(&post.author_id);
+        let author_html = match author {
+            Some(author) if author.local => format!(
+                "<a href=\"/users/{name}\">{name}</a>",
+                name = escape(&author.preferred_username)
+            ),
+            Some(author) => format!(
+                "<a href=\"{}\">{}</a>",
+                escape(author.html_url.as_deref().unwrap_or(&author.ap_id)),
+                escape(&format!(
+                    "{}@{}",
+                    author.preferred_username,
+                    url::Url::parse(&author.ap_id)
+                        .ok()
+                        .and_then(|url| url.host_str().map(str::to_string))
+                        .unwrap_or_default()
+                ))
+            ),
+            None => "someone".to_string(),
+        };
+        let deleted = post.deleted_at.is_some();
+        let class = match (depth, deleted) {
+            (0, false) => "post",
+            (0, true) => "post deleted",
+            (_, false) => "post reply",
+            (_, true) => "post reply deleted",
+        };
+        let content = if deleted {
+            "<p>(deleted)</p>".to_string()
+        } else {
+            // Sanitised when it was stored, for local and remote posts alike.
+            post.content_html.clone()
+        };
+        let edited = post
+            .updated_at
+            .map(|at| format!(" · edited {}", at.format("%Y-%m-%d %H:%M")))
+            .unwrap_or_default();
+        body.push_str(&format!(
+            "<article class=\"{class}\" id=\"post-{id}\" style=\"--depth:{depth}\" aria-label=\"Post by {author_label}\">\n\
+             <p class=\"meta\">{author_html} · <time datetime=\"{published}\">{published_short}</time>{edited} · \
+             <span class=\"score\" data-likes=\"{likes}\" data-dislikes=\"{dislikes}\">{score} points</span></p>\n\
+             <div class=\"content\">{content}</div>\n",
+            id = post.id,
+            depth = depth.min(MAX_VISUAL_DEPTH),
+            author_label = escape(author.map_or("someone", |author| author.preferred_username.as_str())),
+            published = post.published_at.to_rfc3339(),
+            published_short = post.published_at.format("%Y-%m-%d %H:%M"),
+            likes = post.like_count,
+            dislikes = post.dislike_count,
+            score = post.like_count - post.dislike_count,
+        ));
+        if !deleted {
+            self.actions(body, post);
+        }
+        body.push_str("</article>\n");
+    }
+
+    fn actions(&self, body: &mut String, post: &post::Model) {
+        let Some(signed_in) = &self.visitor.signed_in else {
+            return;
+        };
+        let csrf = escape(self.visitor.csrf_token());
+        let mine = self.my_votes.get(&post.id).copied().unwrap_or(0);
+        let vote_button = |value: i16, label: &str, symbol: &str| {
+            let pressed = mine == value;
+            let sent = if pressed { 0 } else { value };
+            format!(
+                "<form method=\"post\" action=\"/posts/{id}/vote\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <input type=\"hidden\" name=\"value\" value=\"{sent}\">\
+                 <button type=\"submit\" class=\"vote\" aria-pressed=\"{pressed}\" aria-label=\"{label}\" title=\"{label}\">{symbol} {count}</button></form>",
+                id = post.id,
+                count = if value > 0 {
+                    post.like_count
+                } else {
+                    post.dislike_count
+                },
+            )
+        };
+        body.push_str("<div class=\"actions\">");
+        body.push_str(&vote_button(1, "Like", "▲"));
+        body.push_str(&vote_button(-1, "Dislike", "▼"));
+        if post.author_id == signed_in.account.actor.id {
+            body.push_str(&format!(
+                "<a href=\"/posts/{id}/edit\">Edit</a>\
+                 <form method=\"post\" action=\"/posts/{id}/delete\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                 <button type=\"submit\" class=\"secondary\">Delete</button></form>",
+                id = post.id
+            ));
+        }
+        body.push_str("</div>\n");
+        body.push_str(&format!(
+            "<details><summary>Reply</summary>\n\
+             <form method=\"post\" action=\"/posts/{id}/reply\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+             <label for=\"reply-{id}\">Your reply (markdown)</label>\
+             <textarea id=\"reply-{id}\" name=\"body\" required></textarea>\n\
+             <button type=\"submit\">Post reply</button></form>\n</details>\n",
+            id = post.id,
+        ));
+    }
+}
+
+/// `GET /posts/{id}` for browsers.
+pub async fn post_page(context: Context, visitor: Visitor, Path(id): Path<i64>) -> PageResult {
+    thread_page(&context, &visitor, id).await
+}
+
+#[derive(Deserialize)]
+pub struct ReplyForm {
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn reply(
+    context: Context,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<ReplyForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let parent = find_post(&context, id).await?;
+    let group = actor_by_id(&context, parent.group_id).await?;
+    let reply = create_or_update::send_new_post(
+        &context,
+        &signed_in.account.actor,
+        &group,
+        Some(&parent),
+        posts::Draft {
+            title: None,
+            markdown: form.body,
+        },
+    )
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/posts/{}#post-{}",
+        reply.thread_id.unwrap_or(reply.id),
+        reply.id
+    ))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct VoteForm {
+    value: i16,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn cast_vote(
+    context: Context,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<VoteForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let target = find_post(&context, id).await?;
+    vote::send_vote(&context, &signed_in.account.actor, &target, form.value).await?;
+    Ok(Redirect::to(&format!(
+        "/posts/{}#post-{}",
+        target.thread_id.unwrap_or(target.id),
+        target.id
+    ))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn remove(
+    context: Context,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let target = find_post(&context, id).await?;
+    let deleted = delete::send_delete(&context, &signed_in.account.actor, target).await?;
+    Ok(Redirect::to(&format!(
+        "/posts/{}#post-{}",
+        deleted.thread_id.unwrap_or(deleted.id),
+        deleted.id
+    ))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+pub struct EditForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn edit_page(context: Context, visitor: Visitor, Path(id): Path<i64>) -> PageResult {
+    let signed_in = visitor.require()?;
+    let target = find_post(&context, id).await?;
+    if target.author_id != signed_in.account.actor.id {
+        return Err(Error::Forbidden("only its author may edit a post".into()).into());
+    }
+    if target.deleted_at.is_some() {
+        return Err(Error::Gone("post".into()).into());
+    }
+    let form = EditForm {
+        title: target.title.clone().unwrap_or_default(),
+        body: target
+            .source_markdown
+            .clone()
+            .unwrap_or_else(|| crate::html::to_plain_text(&target.content_html)),
+        csrf: String::new(),
+    };
+    Ok(edit_form(
+        &context,
+        &visitor,
+        &target,
+        &form,
+        None,
+        StatusCode::OK,
+    ))
+}
+
+pub async fn edit(
+    context: Context,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<EditForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let target = find_post(&context, id).await?;
+    let is_reply = target.parent_id.is_some();
+    let edited = create_or_update::send_edit(
+        &context,
+        &signed_in.account.actor,
+        target.clone(),
+        posts::Draft {
+            title: (!is_reply).then(|| form.title.clone()),
+            markdown: form.body.clone(),
+        },
+    )
+    .await;
+    match edited {
+        Ok(edited) => Ok(Redirect::to(&format!(
+            "/posts/{}#post-{}",
+            edited.thread_id.unwrap_or(edited.id),
+            edited.id
+        ))
+        .into_response()),
+        Err(error) => {
+            let (status, reason) = error.status_and_reason();
+            if status.is_server_error() || status == StatusCode::FORBIDDEN {
+                return Err(error.into());
+            }
+            Ok(edit_form(
+                &context,
+                &visitor,
+                &target,
+                &form,
+                Some(&reason),
+                status,
+            ))
+        }
+    }
+}
+
+fn edit_form(
+    context: &Context,
+    visitor: &Visitor,
+    target: &post::Model,
+    form: &EditForm,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let title_field = if target.parent_id.is_none() {
+        format!(
+            "<label for=\"title\">Title</label>\
+             <input type=\"text\" id=\"title\" name=\"title\" value=\"{}\" required maxlength=\"{}\">\n",
+            escape(&form.title),
+            posts::MAX_TITLE_LENGTH
+        )
+    } else {
+        String::new()
+    };
+    let body = format!(
+        "<h1>Edit</h1>\n{problem}\
+         <form method=\"post\" action=\"/posts/{id}/edit\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n{title_field}\
+         <label for=\"body\">Text (markdown)</label>\
+         <textarea id=\"body\" name=\"body\">{text}</textarea>\n\
+         <button type=\"submit\">Save</button>\n</form>\n",
+        problem = problem_html(problem),
+        id = target.id,
+        csrf = escape(visitor.csrf_token()),
+        text = escape(&form.body),
+    );
+    (status, page(context, visitor, "Edit", &body)).into_response()
+}
+
+async fn find_post(context: &Context, id: i64) -> Result<post::Model, Error> {
+    post::Entity::find_by_id(id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("post"))
+}
+
+async fn actor_by_id(context: &Context, id: i64) -> Result<actor::Model, Error> {
+    actor::Entity::find_by_id(id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))
+}

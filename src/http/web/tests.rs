@@ -1,0 +1,687 @@
+//! Web tests through the whole router, as a browser without JavaScript would use the pages:
+//! cookies kept between requests, forms posted with the CSRF token read from the page.
+
+use crate::{app, config::RegistrationMode, testing};
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use http_body_util::BodyExt;
+use kindred_entities::{activity, actor, post};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use tower::ServiceExt;
+
+const PUBLIC_URL: &str = "http://kindred.test:8080";
+const DOMAIN: &str = "kindred.test:8080";
+
+/// A browser: one router, its own cookies.
+#[derive(Clone)]
+struct Browser {
+    router: Router,
+    cookies: BTreeMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    body: String,
+}
+
+impl Page {
+    /// The CSRF token of the first form on the page.
+    fn csrf(&self) -> String {
+        let marker = "name=\"csrf\" value=\"";
+        let start = self
+            .body
+            .find(marker)
+            .unwrap_or_else(|| panic!("no form on the page: {}", self.body))
+            + marker.len();
+        let end = self.body[start..].find('"').unwrap() + start;
+        self.body[start..end].to_string()
+    }
+}
+
+impl Browser {
+    fn new(router: &Router) -> Browser {
+        Browser {
+            router: router.clone(),
+            cookies: BTreeMap::new(),
+        }
+    }
+
+    async fn request(&mut self, request: http::request::Builder, body: Body) -> Page {
+        let cookie_header = self
+            .cookies
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut request = request.header(header::HOST, DOMAIN);
+        if !cookie_header.is_empty() {
+            request = request.header(header::COOKIE, cookie_header);
+        }
+        let response = self
+            .router
+            .clone()
+            .oneshot(request.body(body).unwrap())
+            .await
+            .unwrap();
+        for value in response.headers().get_all(header::SET_COOKIE) {
+            let text = value.to_str().unwrap();
+            let (pair, _) = text.split_once(';').unwrap_or((text, ""));
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        let status = response.status();
+        let location = response
+            .headers()
+            .get(header::LOCATION)
+            .map(|value| value.to_str().unwrap().to_string());
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        Page {
+            status,
+            location,
+            body: String::from_utf8_lossy(&bytes).to_string(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.request(
+            Request::builder()
+                .uri(path)
+                .header(header::ACCEPT, "text/html"),
+            Body::empty(),
+        )
+        .await
+    }
+
+    async fn get_json(&mut self, path: &str) -> (StatusCode, Value) {
+        let page = self
+            .request(
+                Request::builder()
+                    .uri(path)
+                    .header(header::ACCEPT, "application/activity+json"),
+                Body::empty(),
+            )
+            .await;
+        let json = serde_json::from_str(&page.body)
+            .unwrap_or_else(|error| panic!("{path}: not JSON ({error}): {}", page.body));
+        (page.status, json)
+    }
+
+    /// Posts a form the way a browser on our own site does (with an `Origin` header).
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Page {
+        self.post_from(path, fields, PUBLIC_URL).await
+    }
+
+    async fn post_from(&mut self, path: &str, fields: &[(&str, &str)], origin: &str) -> Page {
+        let body = fields
+            .iter()
+            .map(|(name, value)| format!("{name}={}", form_encode(value)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.request(
+            Request::builder()
+                .method("POST")
+                .uri(path)
+                .header(header::ORIGIN, origin)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            Body::from(body),
+        )
+        .await
+    }
+
+    /// Registers `name` and stays signed in.
+    async fn register(&mut self, name: &str) {
+        let form = self.get("/register").await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let csrf = form.csrf();
+        let done = self
+            .post(
+                "/register",
+                &[
+                    ("name", name),
+                    ("password", "a long password"),
+                    ("password_again", "a long password"),
+                    ("email", ""),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+        assert!(self.cookies.contains_key("kindred_session"));
+    }
+
+    /// The CSRF token of signed-in forms, read from the settings page.
+    async fn csrf(&mut self) -> String {
+        self.get("/settings").await.csrf()
+    }
+}
+
+fn form_encode(value: &str) -> String {
+    url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+async fn router(database: &testing::TestDatabase, registration: RegistrationMode) -> Router {
+    let mut config = testing::test_config(PUBLIC_URL).unwrap();
+    config.instance.registration = registration;
+    let federation = testing::test_federation(config, database).await.unwrap();
+    app::router(&federation)
+}
+
+#[tokio::test]
+async fn accounts_register_sign_in_change_password_and_sign_out() {
+    testing::for_each_database(async |database| {
+        let router = router(database, RegistrationMode::Open).await;
+        let mut ann = Browser::new(&router);
+
+        // A form without its token, or from another site, changes nothing.
+        ann.get("/register").await;
+        let forged = ann
+            .post(
+                "/register",
+                &[
+                    ("name", "ann"),
+                    ("password", "a long password"),
+                    ("password_again", "a long password"),
+                ],
+            )
+            .await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        let csrf = ann.get("/register").await.csrf();
+        let cross_site = ann
+            .post_from(
+                "/register",
+                &[
+                    ("name", "ann"),
+                    ("password", "a long password"),
+                    ("password_again", "a long password"),
+                    ("csrf", &csrf),
+                ],
+                "https://evil.example",
+            )
+            .await;
+        assert_eq!(cross_site.status, StatusCode::FORBIDDEN);
+        assert!(
+            crate::accounts::users::find_by_name(&database.connection, "ann")
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Mismatched passwords are shown on the form, with what was typed kept.
+        let mismatch = ann
+            .post(
+                "/register",
+                &[
+                    ("name", "ann"),
+                    ("password", "a long password"),
+                    ("password_again", "another one"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(mismatch.status, StatusCode::BAD_REQUEST);
+        assert!(mismatch.body.contains("the two passwords differ"));
+        assert!(mismatch.body.contains("value=\"ann\""));
+
+        ann.register("ann").await;
+        let home = ann.get("/").await;
+        assert!(home.body.contains("href=\"/users/ann\""), "{}", home.body);
+        assert!(home.body.contains("Sign out"));
+
+        // Change the password, sign out, sign in with the new one.
+        let csrf = ann.csrf().await;
+        let wrong = ann
+            .post(
+                "/settings/password",
+                &[
+                    ("current_password", "not the password"),
+                    ("new_password", "a newer password"),
+                    ("new_password_again", "a newer password"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+        assert!(wrong.body.contains("the current password is wrong"));
+        let changed = ann
+            .post(
+                "/settings/password",
+                &[
+                    ("current_password", "a long password"),
+                    ("new_password", "a newer password"),
+                    ("new_password_again", "a newer password"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(changed.status, StatusCode::OK);
+        assert!(changed.body.contains("Password changed"));
+        let out = ann.post("/logout", &[("csrf", &csrf)]).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        assert!(!ann.cookies.contains_key("kindred_session"));
+        assert_eq!(
+            ann.get("/settings").await.location.as_deref(),
+            Some("/login")
+        );
+
+        let csrf = ann.get("/login").await.csrf();
+        let refused = ann
+            .post(
+                "/login",
+                &[
+                    ("name", "ann"),
+                    ("password", "a long password"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert!(refused.body.contains("wrong name or password"));
+        let signed_in = ann
+            .post(
+                "/login",
+                &[
+                    ("name", "ANN"),
+                    ("password", "a newer password"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+        assert!(ann.get("/").await.body.contains("Sign out"));
+
+        // The account is a Person actor others can find and verify.
+        let (status, person) = ann.get_json("/users/ann").await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(person["type"], "Person");
+        assert_eq!(person["inbox"], format!("{PUBLIC_URL}/users/ann/inbox"));
+        assert!(
+            person["publicKey"]["publicKeyPem"]
+                .as_str()
+                .unwrap()
+                .contains("PUBLIC KEY")
+        );
+        let webfinger = ann
+            .get("/.well-known/webfinger?resource=acct:ann@kindred.test:8080")
+            .await;
+        assert!(webfinger.body.contains("\"Person\""), "{}", webfinger.body);
+        assert_eq!(ann.get_json("/users/ann/outbox").await.0, StatusCode::OK);
+        assert_eq!(ann.get("/users/ann").await.status, StatusCode::OK);
+        let nobody = ann
+            .request(
+                Request::builder()
+                    .uri("/users/nobody")
+                    .header(header::ACCEPT, "application/activity+json"),
+                Body::empty(),
+            )
+            .await;
+        assert_eq!(nobody.status, StatusCode::NOT_FOUND);
+        assert_eq!(nobody.body, "user not found");
+        // A group's name is not a person.
+        assert_eq!(ann.get("/users/repair").await.status, StatusCode::NOT_FOUND);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn closed_and_approval_registration() {
+    testing::for_each_database(async |database| {
+        let closed = router(database, RegistrationMode::Closed).await;
+        let mut visitor = Browser::new(&closed);
+        assert!(!visitor.get("/").await.body.contains("href=\"/register\""));
+        assert_eq!(visitor.get("/register").await.status, StatusCode::FORBIDDEN);
+
+        let approval = router(database, RegistrationMode::Approval).await;
+        let mut applicant = Browser::new(&approval);
+        let form = applicant.get("/register").await;
+        assert!(form.body.contains("Why do you want to join?"));
+        let done = applicant
+            .post(
+                "/register",
+                &[
+                    ("name", "cid"),
+                    ("password", "a long password"),
+                    ("password_again", "a long password"),
+                    ("application", "I fix bikes"),
+                    ("csrf", &form.csrf()),
+                ],
+            )
+            .await;
+        assert_eq!(done.status, StatusCode::OK);
+        assert!(done.body.contains("waits for an administrator"));
+        assert!(!applicant.cookies.contains_key("kindred_session"));
+        let csrf = applicant.get("/login").await.csrf();
+        let pending = applicant
+            .post(
+                "/login",
+                &[
+                    ("name", "cid"),
+                    ("password", "a long password"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(pending.status, StatusCode::FORBIDDEN);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn members_write_threads_reply_vote_edit_and_delete() {
+    testing::for_each_database(async |database| {
+        let router = router(database, RegistrationMode::Open).await;
+        let db = &database.connection;
+        let mut ann = Browser::new(&router);
+        let mut bob = Browser::new(&router);
+        let mut anonymous = Browser::new(&router);
+        ann.register("ann").await;
+        bob.register("bob").await;
+
+        // Ann creates a group and is its first member.
+        let csrf = ann.csrf().await;
+        assert_eq!(ann.get("/create-group").await.status, StatusCode::OK);
+        let created = ann
+            .post(
+                "/create-group",
+                &[
+                    ("name", "repair"),
+                    ("title", "Repair café"),
+                    ("summary", "We *fix* things"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(
+            created.location.as_deref(),
+            Some("/groups/repair"),
+            "{}",
+            created.body
+        );
+        let taken = ann
+            .post(
+                "/create-group",
+                &[("name", "bob"), ("title", "Taken"), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(taken.status, StatusCode::CONFLICT);
+        assert!(ann.get("/groups/repair").await.body.contains("New thread"));
+
+        let posted = ann
+            .post(
+                "/groups/repair/new-thread",
+                &[
+                    ("title", "Kettle <clicks>"),
+                    ("body", "It *clicks* but <script>alert(1)</script> no heat."),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+        let thread_path = posted.location.unwrap();
+        let thread_id: i64 = thread_path.trim_start_matches("/posts/").parse().unwrap();
+        let untitled = ann
+            .post(
+                "/groups/repair/new-thread",
+                &[("title", " "), ("body", "x"), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(untitled.status, StatusCode::BAD_REQUEST);
+        assert!(untitled.body.contains("a thread needs a title"));
+
+        // Bob is not a member yet: he may read but not reply.
+        let bob_csrf = bob.csrf().await;
+        let page = bob.get(&thread_path).await;
+        assert!(page.body.contains("Kettle &lt;clicks&gt;"));
+        assert!(page.body.contains("<em>clicks</em>"));
+        assert!(!page.body.contains("<script>alert"));
+        let refused = bob
+            .post(
+                &format!("{thread_path}/reply"),
+                &[("body", "Descale it"), ("csrf", &bob_csrf)],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.body.contains("join it first"));
+        bob.post("/groups/repair/join", &[("csrf", &bob_csrf)])
+            .await;
+        let replied = bob
+            .post(
+                &format!("{thread_path}/reply"),
+                &[("body", "Descale it **first**"), ("csrf", &bob_csrf)],
+            )
+            .await;
+        assert_eq!(replied.status, StatusCode::SEE_OTHER, "{}", replied.body);
+        let reply = post::Entity::find()
+            .filter(post::Column::ThreadId.eq(thread_id))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let nested = ann
+            .post(
+                &format!("/posts/{}/reply", reply.id),
+                &[("body", "Thanks!"), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(nested.status, StatusCode::SEE_OTHER);
+
+        // Everyone sees the replies, nested, and the count.
+        let page = anonymous.get(&thread_path).await;
+        assert!(
+            page.body.contains("Descale it <strong>first</strong>"),
+            "{}",
+            page.body
+        );
+        assert!(page.body.contains("Thanks!"));
+        assert!(page.body.contains("2 replies"));
+        assert!(page.body.contains("style=\"--depth:2\""));
+        assert!(!page.body.contains("/vote"), "votes need an account");
+
+        // Votes: like, like again (a toggle back to none), dislike.
+        let vote = |value: &'static str| [("value", value), ("csrf", bob_csrf.as_str())];
+        bob.post(&format!("{thread_path}/vote"), &vote("1")).await;
+        assert_eq!(post_by_id(db, thread_id).await.like_count, 1);
+        bob.post(&format!("{thread_path}/vote"), &vote("0")).await;
+        assert_eq!(post_by_id(db, thread_id).await.like_count, 0);
+        bob.post(&format!("{thread_path}/vote"), &vote("-1")).await;
+        let voted = post_by_id(db, thread_id).await;
+        assert_eq!((voted.like_count, voted.dislike_count), (0, 1));
+        assert!(
+            bob.get(&thread_path)
+                .await
+                .body
+                .contains("aria-pressed=\"true\" aria-label=\"Dislike\"")
+        );
+
+        // Only the author edits or deletes.
+        let edit_path = format!("/posts/{}/edit", reply.id);
+        assert_eq!(ann.get(&edit_path).await.status, StatusCode::FORBIDDEN);
+        let not_yours = ann
+            .post(&edit_path, &[("body", "hijacked"), ("csrf", &csrf)])
+            .await;
+        assert_eq!(not_yours.status, StatusCode::FORBIDDEN);
+        let edit_form = bob.get(&edit_path).await;
+        assert!(
+            edit_form.body.contains("Descale it **first**"),
+            "the markdown is edited"
+        );
+        let edited = bob
+            .post(
+                &edit_path,
+                &[("body", "Descale it with vinegar"), ("csrf", &bob_csrf)],
+            )
+            .await;
+        assert_eq!(edited.status, StatusCode::SEE_OTHER);
+        assert!(
+            post_by_id(db, reply.id)
+                .await
+                .content_html
+                .contains("vinegar")
+        );
+        let deleted = bob
+            .post(
+                &format!("/posts/{}/delete", reply.id),
+                &[("csrf", &bob_csrf)],
+            )
+            .await;
+        assert_eq!(deleted.status, StatusCode::SEE_OTHER);
+        let page = anonymous.get(&thread_path).await;
+        assert!(!page.body.contains("vinegar"));
+        assert!(page.body.contains("(deleted)"));
+        assert!(
+            page.body.contains("Thanks!"),
+            "answers to a deleted reply stay"
+        );
+
+        // The posts are ActivityPub objects at their ids.
+        let (status, page_json) = anonymous.get_json(&thread_path).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page_json["type"], "Page");
+        assert_eq!(page_json["id"], format!("{PUBLIC_URL}{thread_path}"));
+        assert_eq!(page_json["name"], "Kettle <clicks>");
+        assert_eq!(page_json["audience"], format!("{PUBLIC_URL}/groups/repair"));
+        assert_eq!(page_json["attributedTo"], format!("{PUBLIC_URL}/users/ann"));
+        assert_eq!(page_json["source"]["mediaType"], "text/markdown");
+        let (status, tombstone) = anonymous.get_json(&format!("/posts/{}", reply.id)).await;
+        assert_eq!(status, StatusCode::GONE);
+        assert_eq!(tombstone["type"], "Tombstone");
+        let answer = post::Entity::find()
+            .filter(post::Column::ParentId.eq(reply.id))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, note) = anonymous.get_json(&format!("/posts/{}", answer.id)).await;
+        assert_eq!(note["type"], "Note");
+        assert_eq!(
+            note["inReplyTo"],
+            format!("{PUBLIC_URL}/posts/{}", reply.id)
+        );
+        assert_eq!(note["context"], format!("{PUBLIC_URL}{thread_path}"));
+        assert_eq!(note["tag"][0]["href"], format!("{PUBLIC_URL}/users/bob"));
+
+        // Each action is in its author's outbox and relayed by the group (FEP-1b12).
+        let group = crate::groups::directory::find_local_group(db, "repair")
+            .await
+            .unwrap();
+        let announced: Vec<String> = activity::Entity::find()
+            .filter(activity::Column::ActorId.eq(group.id))
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|row| {
+                let json: Value = serde_json::from_str(&row.json).unwrap();
+                json["object"]["type"]
+                    .as_str()
+                    .unwrap_or("boost")
+                    .to_string()
+            })
+            .collect();
+        for kind in [
+            "Create", "Update", "Delete", "Like", "Dislike", "Undo", "boost",
+        ] {
+            assert!(
+                announced.iter().any(|announced| announced == kind),
+                "{kind}: {announced:?}"
+            );
+        }
+        let ann_actor = actor::Entity::find()
+            .filter(actor::Column::ApId.eq(format!("{PUBLIC_URL}/users/ann")))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap();
+        let (_, outbox) = anonymous.get_json("/users/ann/outbox?page=1").await;
+        assert_eq!(
+            outbox["orderedItems"].as_array().unwrap().len(),
+            2,
+            "{outbox}"
+        );
+        assert!(ann_actor.local);
+
+        // Leaving works; a left member may no longer post.
+        bob.post("/groups/repair/leave", &[("csrf", &bob_csrf)])
+            .await;
+        let after = bob
+            .post(
+                &format!("{thread_path}/reply"),
+                &[("body", "again"), ("csrf", &bob_csrf)],
+            )
+            .await;
+        assert_eq!(after.status, StatusCode::FORBIDDEN);
+
+        // The front page lists and searches groups.
+        assert!(
+            anonymous
+                .get("/?q=REPAIR")
+                .await
+                .body
+                .contains("Repair café")
+        );
+        assert!(anonymous.get("/?q=fix").await.body.contains("Repair café"));
+        assert!(
+            anonymous
+                .get("/?q=knitting")
+                .await
+                .body
+                .contains("No group matches")
+        );
+        let sorted = anonymous.get("/groups/repair?sort=top").await;
+        assert!(sorted.body.contains("Kettle &lt;clicks&gt;"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn signed_out_visitors_are_sent_to_sign_in_and_errors_are_pages() {
+    testing::for_each_database(async |database| {
+        let router = router(database, RegistrationMode::Open).await;
+        let mut anonymous = Browser::new(&router);
+        for path in ["/settings", "/create-group"] {
+            let page = anonymous.get(path).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}");
+            assert_eq!(page.location.as_deref(), Some("/login"));
+        }
+        let vote = anonymous
+            .post("/posts/1/vote", &[("value", "1"), ("csrf", "x")])
+            .await;
+        assert_eq!(vote.location.as_deref(), Some("/login"));
+        let missing = anonymous.get("/posts/999").await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert!(
+            missing.body.contains("<h1>Not Found</h1>"),
+            "{}",
+            missing.body
+        );
+        assert!(missing.body.contains("post not found"));
+        let missing_json = anonymous
+            .request(
+                Request::builder()
+                    .uri("/posts/999")
+                    .header(header::ACCEPT, "application/activity+json"),
+                Body::empty(),
+            )
+            .await;
+        assert_eq!(missing_json.status, StatusCode::NOT_FOUND);
+        assert_eq!(missing_json.body, "post not found");
+    })
+    .await;
+}
+
+async fn post_by_id(database: &sea_orm::DatabaseConnection, id: i64) -> post::Model {
+    post::Entity::find_by_id(id)
+        .one(database)
+        .await
+        .unwrap()
+        .unwrap()
+}
