@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod peer;
+pub mod webdriver;
 
 use activitypub_federation::config::{Data, FederationConfig};
 use kindred::{

@@ -17,7 +17,7 @@ header.site{background:#234;color:#fff;padding:.5rem 1rem;display:flex;flex-wrap
 header.site a,header.site button{color:#fff;text-decoration:none;font-weight:600}\
 header.site nav{display:flex;gap:1rem;align-items:center;flex-wrap:wrap}\
 header.site form{display:inline;margin:0}\
-header.site button{background:none;border:0;padding:0;font:inherit;cursor:pointer;text-decoration:underline}\
+header.site button{background:none;border:0;margin:0;padding:0;font:inherit;cursor:pointer}\
 a{color:var(--accent)}\
 .handle,.meta{color:var(--muted)}\
 code{background:#eee;padding:0 .25em;border-radius:3px}\
@@ -26,7 +26,7 @@ article.post.reply{margin-left:clamp(0rem,calc(var(--depth,0)*1.25rem),8rem);bor
 article.post .content{overflow-wrap:anywhere}\
 article.post.deleted .content{color:var(--muted);font-style:italic}\
 .actions{display:flex;flex-wrap:wrap;gap:.5rem;align-items:center}\
-.actions form{display:inline;margin:0}\
+.actions form{display:inline;margin:0}.actions button{margin:0}\
 ul{padding-left:1.2rem}\
 label{display:block;font-weight:600;margin-top:.75rem}\
 input[type=text],input[type=password],input[type=email],input[type=search],textarea{width:100%;padding:.45rem;border:1px solid #889;border-radius:4px;font:inherit;background:#fff;color:var(--ink)}\

@@ -172,7 +172,7 @@ impl Rendering<'_> {
         body.push_str(&format!(
             "<article class=\"{class}\" id=\"post-{id}\" style=\"--depth:{depth}\" aria-label=\"Post by {author_label}\">\n\
              <p class=\"meta\">{author_html} · <time datetime=\"{published}\">{published_short}</time>{edited} · \
-             <span class=\"score\" data-likes=\"{likes}\" data-dislikes=\"{dislikes}\">{score} points</span></p>\n\
+             <span class=\"score\" data-likes=\"{likes}\" data-dislikes=\"{dislikes}\">{score} {points}</span></p>\n\
              <div class=\"content\">{content}</div>\n",
             id = post.id,
             depth = depth.min(MAX_VISUAL_DEPTH),
@@ -182,6 +182,7 @@ impl Rendering<'_> {
             likes = post.like_count,
             dislikes = post.dislike_count,
             score = post.like_count - post.dislike_count,
+            points = if (post.like_count - post.dislike_count).abs() == 1 { "point" } else { "points" },
         ));
         if !deleted {
             self.actions(body, post);
