@@ -164,6 +164,40 @@ pub async fn list_local_groups(database: &impl ConnectionTrait) -> Result<Vec<ac
         .await?)
 }
 
+/// Groups this instance knows (local ones first, then remote ones by name) whose name, title
+/// or summary contains `search` (case-insensitive); every group when `search` is empty.
+pub async fn search_groups(
+    database: &impl ConnectionTrait,
+    search: &str,
+    limit: u64,
+) -> Result<Vec<actor::Model>> {
+    use sea_orm::{
+        QuerySelect,
+        sea_query::{Expr, ExprTrait, Func},
+    };
+    let mut finder = actor::Entity::find()
+        .filter(actor::Column::Kind.eq(ActorKind::Group))
+        .filter(actor::Column::DeletedAt.is_null());
+    let search = search.trim();
+    if !search.is_empty() {
+        // LIKE wildcards in the search are taken literally by dropping them.
+        let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_', '\\'], ""));
+        let lowered = |column: actor::Column| Expr::expr(Func::lower(Expr::col(column)));
+        finder = finder.filter(
+            Condition::any()
+                .add(lowered(actor::Column::PreferredUsername).like(pattern.clone()))
+                .add(lowered(actor::Column::DisplayName).like(pattern.clone()))
+                .add(lowered(actor::Column::SummaryHtml).like(pattern)),
+        );
+    }
+    Ok(finder
+        .order_by_desc(actor::Column::Local)
+        .order_by_asc(actor::Column::PreferredUsername)
+        .limit(limit)
+        .all(database)
+        .await?)
+}
+
 /// The local person or group with this handle (case-insensitive), if any.
 pub async fn find_local_actor_by_name(
     database: &impl ConnectionTrait,

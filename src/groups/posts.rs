@@ -210,6 +210,43 @@ async fn recount_votes(database: &impl ConnectionTrait, post_id: i64) -> Result<
     Ok(())
 }
 
+/// How a group's threads are listed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ThreadOrder {
+    /// Newest first.
+    #[default]
+    New,
+    /// Most recent reply first.
+    Active,
+    /// Highest score (likes minus dislikes) first.
+    Top,
+}
+
+/// A group's threads (not deleted) in `order`, at most `limit`.
+pub async fn list_threads(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+    order: ThreadOrder,
+    limit: u64,
+) -> Result<Vec<post::Model>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    let threads = post::Entity::find()
+        .filter(post::Column::GroupId.eq(group_id))
+        .filter(post::Column::ParentId.is_null())
+        .filter(post::Column::DeletedAt.is_null());
+    let threads = match order {
+        ThreadOrder::New => threads.order_by_desc(post::Column::PublishedAt),
+        ThreadOrder::Active => threads.order_by_desc(post::Column::LastActivityAt),
+        ThreadOrder::Top => threads
+            .order_by_desc(
+                Expr::col(post::Column::LikeCount).sub(Expr::col(post::Column::DislikeCount)),
+            )
+            .order_by_desc(post::Column::PublishedAt),
+    };
+    Ok(threads.limit(limit).all(database).await?)
+}
+
 /// The longest thread title, in characters (Lemmy's limit).
 pub const MAX_TITLE_LENGTH: usize = 200;
 /// The longest body of a post, in characters of markdown.

@@ -8,7 +8,8 @@ use crate::{
     federation::activities::create_or_update,
     groups::{
         directory::{self, NewGroup},
-        membership, posts,
+        membership,
+        posts::{self, ThreadOrder},
     },
     html::escape,
     http::web::{
@@ -23,29 +24,8 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use kindred_entities::{
-    actor::{self, ActorKind},
-    membership::MembershipState,
-    post,
-};
-use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::{Expr, ExprTrait, Func},
-};
+use kindred_entities::{actor, membership::MembershipState};
 use serde::Deserialize;
-
-/// How threads on a group page are ordered.
-#[derive(Clone, Copy, Deserialize, Default, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum ThreadOrder {
-    /// Newest first.
-    #[default]
-    New,
-    /// Most recent reply first.
-    Active,
-    /// Most liked first.
-    Top,
-}
 
 #[derive(Deserialize)]
 pub struct DirectoryQuery {
@@ -62,25 +42,7 @@ pub async fn home(
 ) -> PageResult {
     let config = &context.config;
     let search = query.q.trim();
-    let mut finder = actor::Entity::find()
-        .filter(actor::Column::Kind.eq(ActorKind::Group))
-        .filter(actor::Column::DeletedAt.is_null());
-    if !search.is_empty() {
-        let pattern = format!("%{}%", search.to_lowercase().replace(['%', '_'], ""));
-        let lowered = |column: actor::Column| Expr::expr(Func::lower(Expr::col(column)));
-        finder = finder.filter(
-            Condition::any()
-                .add(lowered(actor::Column::PreferredUsername).like(pattern.clone()))
-                .add(lowered(actor::Column::DisplayName).like(pattern.clone()))
-                .add(lowered(actor::Column::SummaryHtml).like(pattern)),
-        );
-    }
-    let groups = finder
-        .order_by_desc(actor::Column::Local)
-        .order_by_asc(actor::Column::PreferredUsername)
-        .limit(200)
-        .all(&context.db)
-        .await?;
+    let groups = directory::search_groups(&context.db, search, 200).await?;
 
     let mut body = format!(
         "<h1>{}</h1>\n<p>{}</p>\n",
@@ -149,22 +111,7 @@ pub async fn group_page(
         .clone()
         .unwrap_or_else(|| group.preferred_username.clone());
     let members = membership::member_count(&context.db, group.id).await?;
-    let threads = post::Entity::find()
-        .filter(post::Column::GroupId.eq(group.id))
-        .filter(post::Column::ParentId.is_null())
-        .filter(post::Column::DeletedAt.is_null());
-    let threads = match order {
-        ThreadOrder::New => threads.order_by_desc(post::Column::PublishedAt),
-        ThreadOrder::Active => threads.order_by_desc(post::Column::LastActivityAt),
-        ThreadOrder::Top => threads
-            .order_by_desc(
-                Expr::col(post::Column::LikeCount).sub(Expr::col(post::Column::DislikeCount)),
-            )
-            .order_by_desc(post::Column::PublishedAt),
-    }
-    .limit(50)
-    .all(&context.db)
-    .await?;
+    let threads = posts::list_threads(&context.db, group.id, order, 50).await?;
 
     let mut body = format!(
         "<h1>{}</h1>\n<p class=\"handle\">{}</p>\n",
