@@ -22,7 +22,10 @@ pub enum Error {
     /// 400: the request is malformed or breaks a protocol rule.
     #[error("bad request: {0}")]
     BadRequest(String),
-    /// 401: a signature or digest did not verify.
+    /// 422: what a person typed breaks a rule (an empty title, a short password, a bad name).
+    #[error("invalid: {0}")]
+    Invalid(String),
+    /// 401: a signature or digest did not verify, or no one is signed in.
     #[error("unauthorized: {0}")]
     Unauthorized(String),
     /// 403: the sender is known but not allowed to do this.
@@ -53,6 +56,10 @@ impl Error {
         Error::BadRequest(why.into())
     }
 
+    pub fn invalid(why: impl Into<String>) -> Self {
+        Error::Invalid(why.into())
+    }
+
     pub fn internal(why: impl std::fmt::Display) -> Self {
         Error::Internal(why.to_string())
     }
@@ -63,6 +70,7 @@ impl Error {
             Error::NotFound(what) => (StatusCode::NOT_FOUND, format!("{what} not found")),
             Error::Gone(what) => (StatusCode::GONE, format!("{what} was deleted")),
             Error::BadRequest(why) => (StatusCode::BAD_REQUEST, why.clone()),
+            Error::Invalid(why) => (StatusCode::UNPROCESSABLE_ENTITY, why.clone()),
             Error::Unauthorized(why) => (StatusCode::UNAUTHORIZED, why.clone()),
             Error::Forbidden(why) => (StatusCode::FORBIDDEN, why.clone()),
             Error::Conflict(why) => (StatusCode::CONFLICT, why.clone()),
@@ -75,6 +83,23 @@ impl Error {
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal server error".to_string(),
             ),
+        }
+    }
+}
+
+impl Error {
+    /// A stable, machine-readable name for the kind of error, for the JSON API.
+    pub fn code(&self) -> &'static str {
+        match self.status_and_reason().0 {
+            StatusCode::NOT_FOUND => "not_found",
+            StatusCode::GONE => "gone",
+            StatusCode::BAD_REQUEST => "bad_request",
+            StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+            StatusCode::UNAUTHORIZED => "unauthorized",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            _ => "internal",
         }
     }
 }

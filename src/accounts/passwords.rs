@@ -16,12 +16,12 @@ pub const MAX_PASSWORD_LENGTH: usize = 1000;
 pub fn check_password_rules(password: &str) -> Result<()> {
     let length = password.chars().count();
     if length < MIN_PASSWORD_LENGTH {
-        return Err(Error::bad_request(format!(
+        return Err(Error::invalid(format!(
             "a password has at least {MIN_PASSWORD_LENGTH} characters"
         )));
     }
     if length > MAX_PASSWORD_LENGTH {
-        return Err(Error::bad_request(format!(
+        return Err(Error::invalid(format!(
             "a password has at most {MAX_PASSWORD_LENGTH} characters"
         )));
     }

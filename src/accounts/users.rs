@@ -57,14 +57,14 @@ pub async fn create_user(
     if let Some(email) = email
         && (email.len() > 254 || !email.contains('@') || email.contains(char::is_whitespace))
     {
-        return Err(Error::bad_request("the email address is not valid"));
+        return Err(Error::invalid("the email address is not valid"));
     }
     let application_text = new_user
         .application_text
         .map(str::trim)
         .filter(|text| !text.is_empty());
     if application_text.is_some_and(|text| text.chars().count() > MAX_APPLICATION_LENGTH) {
-        return Err(Error::bad_request(format!(
+        return Err(Error::invalid(format!(
             "the application has at most {MAX_APPLICATION_LENGTH} characters"
         )));
     }
@@ -299,9 +299,9 @@ mod tests {
             let taken = register(db, &config, &keys, new_user("cid", "long enough")).await;
             assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
             let short = register(db, &config, &keys, new_user("dan", "short")).await;
-            assert!(matches!(short, Err(Error::BadRequest(_))), "{short:?}");
+            assert!(matches!(short, Err(Error::Invalid(_))), "{short:?}");
             let bad_name = register(db, &config, &keys, new_user("d an", "long enough")).await;
-            assert!(matches!(bad_name, Err(Error::BadRequest(_))));
+            assert!(matches!(bad_name, Err(Error::Invalid(_))));
         })
         .await;
     }

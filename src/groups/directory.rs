@@ -32,7 +32,7 @@ pub struct NewGroup<'a> {
 /// digits and underscores, as Lemmy and Mastodon accept.
 pub fn validate_name(name: &str) -> Result<()> {
     if name.is_empty() || name.len() > MAX_NAME_LENGTH {
-        return Err(Error::bad_request(format!(
+        return Err(Error::invalid(format!(
             "a name has 1 to {MAX_NAME_LENGTH} characters"
         )));
     }
@@ -40,7 +40,7 @@ pub fn validate_name(name: &str) -> Result<()> {
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     {
-        return Err(Error::bad_request(
+        return Err(Error::invalid(
             "a name may use only a-z, 0-9 and _ (try it in lower case)",
         ));
     }
@@ -118,7 +118,7 @@ pub async fn create_group(
     validate_name(new_group.name)?;
     let title = new_group.title.trim();
     if title.is_empty() || title.chars().count() > MAX_TITLE_LENGTH {
-        return Err(Error::bad_request(format!(
+        return Err(Error::invalid(format!(
             "a group title has 1 to {MAX_TITLE_LENGTH} characters"
         )));
     }
@@ -127,7 +127,7 @@ pub async fn create_group(
         .map(str::trim)
         .filter(|summary| !summary.is_empty());
     if summary_markdown.is_some_and(|summary| summary.len() > MAX_SUMMARY_LENGTH) {
-        return Err(Error::bad_request(format!(
+        return Err(Error::invalid(format!(
             "a group summary has at most {MAX_SUMMARY_LENGTH} characters"
         )));
     }
@@ -298,7 +298,7 @@ mod tests {
                 },
             )
             .await;
-            assert!(matches!(empty_title, Err(Error::BadRequest(_))));
+            assert!(matches!(empty_title, Err(Error::Invalid(_))));
 
             let groups = list_local_groups(&database.connection).await.unwrap();
             assert_eq!(groups.len(), 1);

@@ -269,20 +269,20 @@ impl Draft {
             .filter(|title| !title.is_empty());
         let markdown = self.markdown.trim().to_string();
         match (&title, is_reply) {
-            (None, false) => return Err(Error::bad_request("a thread needs a title")),
-            (Some(_), true) => return Err(Error::bad_request("a reply has no title")),
+            (None, false) => return Err(Error::invalid("a thread needs a title")),
+            (Some(_), true) => return Err(Error::invalid("a reply has no title")),
             (Some(title), false) if title.chars().count() > MAX_TITLE_LENGTH => {
-                return Err(Error::bad_request(format!(
+                return Err(Error::invalid(format!(
                     "a title has at most {MAX_TITLE_LENGTH} characters"
                 )));
             }
             _ => {}
         }
         if is_reply && markdown.is_empty() {
-            return Err(Error::bad_request("a reply needs some text"));
+            return Err(Error::invalid("a reply needs some text"));
         }
         if markdown.chars().count() > MAX_BODY_LENGTH {
-            return Err(Error::bad_request(format!(
+            return Err(Error::invalid(format!(
                 "a post has at most {MAX_BODY_LENGTH} characters"
             )));
         }
@@ -367,10 +367,7 @@ mod draft_tests {
             (draft(None, &"b".repeat(MAX_BODY_LENGTH + 1)), true),
         ] {
             assert!(
-                matches!(
-                    bad.clone().into_content(is_reply),
-                    Err(Error::BadRequest(_))
-                ),
+                matches!(bad.clone().into_content(is_reply), Err(Error::Invalid(_))),
                 "{bad:?}"
             );
         }

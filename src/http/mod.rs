@@ -2,6 +2,7 @@
 //! function, respond. Every failure goes through `crate::error::Error`.
 
 pub mod activitypub;
+pub mod api;
 pub mod negotiation;
 pub mod web;
 pub mod well_known;
@@ -79,6 +80,7 @@ pub fn routes(config: Arc<Config>) -> Router {
         )
         .route("/healthz", get(web::health))
         .route("/metrics", get(web::metrics))
+        .nest("/api/v1", api::routes())
         .fallback(|| async { Error::not_found("page") })
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
 }

@@ -147,7 +147,7 @@ pub async fn register(
     let attempt = async {
         visitor.check_signed_out_form(&context, &form.csrf)?;
         if form.password != form.password_again {
-            return Err(Error::bad_request("the two passwords differ"));
+            return Err(Error::invalid("the two passwords differ"));
         }
         let account = users::register(
             &context.db,
@@ -295,7 +295,7 @@ pub async fn change_password(
     let signed_in = visitor.check_form(&context, &form.csrf)?;
     let attempt = async {
         if form.new_password != form.new_password_again {
-            return Err(Error::bad_request("the two new passwords differ"));
+            return Err(Error::invalid("the two new passwords differ"));
         }
         users::change_password(
             &context.db,

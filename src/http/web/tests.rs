@@ -228,7 +228,7 @@ async fn accounts_register_sign_in_change_password_and_sign_out() {
                 ],
             )
             .await;
-        assert_eq!(mismatch.status, StatusCode::BAD_REQUEST);
+        assert_eq!(mismatch.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(mismatch.body.contains("the two passwords differ"));
         assert!(mismatch.body.contains("value=\"ann\""));
 
@@ -434,7 +434,7 @@ async fn members_write_threads_reply_vote_edit_and_delete() {
                 &[("title", " "), ("body", "x"), ("csrf", &csrf)],
             )
             .await;
-        assert_eq!(untitled.status, StatusCode::BAD_REQUEST);
+        assert_eq!(untitled.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(untitled.body.contains("a thread needs a title"));
 
         // Bob is not a member yet: he may read but not reply.

@@ -1,0 +1,136 @@
+//! The API's edges: who is calling (a bearer token), JSON bodies that fail with JSON errors,
+//! and the error body every endpoint answers with.
+
+use crate::{
+    accounts::sessions::{self, SignedIn},
+    app::AppState,
+    error::Error,
+};
+use activitypub_federation::config::Data;
+use axum::{
+    Json,
+    extract::{FromRequest, FromRequestParts, Request, rejection::JsonRejection},
+    http::{StatusCode, header, request::Parts},
+    response::{IntoResponse, Response},
+};
+use kindred_entities::session::SessionKind;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// An API error: `{"error": {"code": "...", "message": "..."}}` with the status of the one
+/// mapping in `error.rs`.
+#[derive(Debug)]
+pub struct ApiError(pub Error);
+
+impl<E: Into<Error>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        ApiError(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, message) = self.0.status_and_reason();
+        if status.is_server_error() {
+            tracing::error!(error = %self.0, "API request failed");
+        }
+        let mut response = (
+            status,
+            Json(json!({ "error": { "code": self.0.code(), "message": message } })),
+        )
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"kindred\""),
+            );
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+/// The caller, signed in with `Authorization: Bearer <token>`; 401 without a valid token.
+pub struct ApiUser(pub SignedIn);
+
+/// The caller if a valid token was sent, nobody otherwise (a wrong token is still a 401).
+pub struct MaybeApiUser(pub Option<SignedIn>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+            return Ok(MaybeApiUser(None));
+        };
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|value| {
+                value
+                    .strip_prefix("Bearer ")
+                    .or_else(|| value.strip_prefix("bearer "))
+            })
+            .map(|token| token.trim().to_string())
+            .ok_or_else(|| Error::Unauthorized("use Authorization: Bearer <token>".into()))?;
+        let context = Data::<AppState>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| Error::internal("federation middleware missing"))?;
+        let signed_in = sessions::find_session(&context.db, &token, SessionKind::Api)
+            .await?
+            .ok_or_else(|| {
+                Error::Unauthorized("the token is unknown, expired or revoked".into())
+            })?;
+        Ok(MaybeApiUser(Some(signed_in)))
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match MaybeApiUser::from_request_parts(parts, state).await? {
+            MaybeApiUser(Some(signed_in)) => Ok(ApiUser(signed_in)),
+            MaybeApiUser(None) => {
+                Err(Error::Unauthorized("this needs a bearer token".into()).into())
+            }
+        }
+    }
+}
+
+/// A JSON request body whose problems are JSON errors: malformed JSON is 400, a missing or
+/// mistyped field 422, another content type 415.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let (status, code) = match &rejection {
+                    JsonRejection::JsonDataError(_) => {
+                        (StatusCode::UNPROCESSABLE_ENTITY, "invalid")
+                    }
+                    JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+                    JsonRejection::MissingJsonContentType(_) => {
+                        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+                    }
+                    _ => (rejection.status(), "bad_request"),
+                };
+                let code = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                    "payload_too_large"
+                } else {
+                    code
+                };
+                Err((
+                    status,
+                    Json(json!({ "error": { "code": code, "message": rejection.body_text() } })),
+                )
+                    .into_response())
+            }
+        }
+    }
+}

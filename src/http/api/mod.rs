@@ -1,0 +1,624 @@
+//! The JSON client API under `/api/v1`: the same actions as the web pages, for apps and
+//! scripts. Bearer tokens come from `POST /api/v1/auth/token`; errors are
+//! `{"error": {"code", "message"}}`; `openapi.rs` documents every route.
+
+pub mod auth;
+pub mod openapi;
+
+use crate::{
+    accounts::{
+        sessions,
+        users::{self, NewUser},
+    },
+    app::Context,
+    config::GroupCreation,
+    error::Error,
+    federation::activities::{create_or_update, delete, vote},
+    groups::{
+        directory::{self, NewGroup},
+        membership,
+        posts::{self, ThreadOrder},
+    },
+};
+use auth::{ApiJson, ApiResult, ApiUser, MaybeApiUser};
+use axum::{
+    Json, Router,
+    extract::{Path, Query},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    routing::{get, post},
+};
+use chrono::{DateTime, Utc};
+use kindred_entities::{actor, membership::MembershipState, post, session::SessionKind};
+use sea_orm::EntityTrait;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+
+/// Every API route; mounted under `/api/v1` by `http/mod.rs`.
+pub fn routes() -> Router {
+    Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .route("/auth/token", post(create_token).delete(revoke_token))
+        .route("/accounts", post(register))
+        .route("/me", get(me))
+        .route("/groups", get(list_groups).post(create_group))
+        .route("/groups/{name}", get(group))
+        .route(
+            "/groups/{name}/membership",
+            post(join_group).delete(leave_group),
+        )
+        .route(
+            "/groups/{name}/threads",
+            get(list_threads).post(create_thread),
+        )
+        .route(
+            "/posts/{id}",
+            get(thread).patch(edit_post).delete(delete_post),
+        )
+        .route("/posts/{id}/replies", post(reply))
+        .route("/posts/{id}/vote", axum::routing::put(cast_vote))
+        .fallback(|| async { auth::ApiError(Error::not_found("API endpoint")) })
+}
+
+#[derive(Deserialize)]
+pub struct TokenRequest {
+    name: String,
+    password: String,
+    /// A name for the token, to recognise it later.
+    label: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct TokenResponse {
+    token: String,
+    expires_at: DateTime<Utc>,
+    user: UserJson,
+}
+
+#[derive(Serialize)]
+pub struct UserJson {
+    name: String,
+    handle: String,
+    url: String,
+    is_admin: bool,
+}
+
+fn user_json(context: &Context, account: &users::UserWithActor) -> UserJson {
+    UserJson {
+        name: account.user.name.clone(),
+        handle: format!("@{}@{}", account.user.name, context.config.domain()),
+        url: account.actor.ap_id.clone(),
+        is_admin: account.user.is_admin,
+    }
+}
+
+async fn create_token(
+    context: Context,
+    ApiJson(request): ApiJson<TokenRequest>,
+) -> ApiResult<Response> {
+    let account = users::authenticate(&context.db, &request.name, &request.password).await?;
+    let label = request
+        .label
+        .as_deref()
+        .map(str::trim)
+        .filter(|label| !label.is_empty());
+    if label.is_some_and(|label| label.chars().count() > 100) {
+        return Err(Error::invalid("a token label has at most 100 characters").into());
+    }
+    let created =
+        sessions::create_session(&context.db, account.user.id, SessionKind::Api, label).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(TokenResponse {
+            token: created.token,
+            expires_at: created.session.expires_at,
+            user: user_json(&context, &account),
+        }),
+    )
+        .into_response())
+}
+
+async fn revoke_token(context: Context, ApiUser(caller): ApiUser) -> ApiResult<StatusCode> {
+    sessions::revoke(&context.db, caller.account.user.id, caller.session.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct RegisterRequest {
+    name: String,
+    password: String,
+    email: Option<String>,
+    application: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct RegisterResponse {
+    user: UserJson,
+    /// "active", or "pending" while an administrator has not approved the account.
+    state: &'static str,
+}
+
+async fn register(
+    context: Context,
+    ApiJson(request): ApiJson<RegisterRequest>,
+) -> ApiResult<Response> {
+    let account = users::register(
+        &context.db,
+        &context.config,
+        &context.keys,
+        NewUser {
+            name: &request.name,
+            password: &request.password,
+            email: request.email.as_deref(),
+            application_text: request.application.as_deref(),
+        },
+    )
+    .await?;
+    let state = match account.user.state {
+        kindred_entities::user::UserState::Active => "active",
+        _ => "pending",
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(RegisterResponse {
+            user: user_json(&context, &account),
+            state,
+        }),
+    )
+        .into_response())
+}
+
+async fn me(context: Context, ApiUser(caller): ApiUser) -> Json<UserJson> {
+    Json(user_json(&context, &caller.account))
+}
+
+#[derive(Serialize)]
+pub struct GroupJson {
+    name: String,
+    handle: String,
+    title: String,
+    summary_html: Option<String>,
+    summary_markdown: Option<String>,
+    url: String,
+    local: bool,
+    member_count: u64,
+    /// The caller's membership: "accepted", "pending" or null.
+    membership: Option<&'static str>,
+}
+
+async fn group_json(
+    context: &Context,
+    caller: Option<&sessions::SignedIn>,
+    group: actor::Model,
+) -> Result<GroupJson, Error> {
+    let member_count = membership::member_count(&context.db, group.id).await?;
+    let membership = match caller {
+        Some(caller) => membership::find(&context.db, group.id, caller.account.actor.id)
+            .await?
+            .map(|found| match found.state {
+                MembershipState::Accepted => "accepted",
+                MembershipState::Pending => "pending",
+            }),
+        None => None,
+    };
+    let handle = crate::http::web::groups::handle_of(context, &group);
+    Ok(GroupJson {
+        name: group.preferred_username.clone(),
+        handle,
+        title: group
+            .display_name
+            .clone()
+            .unwrap_or_else(|| group.preferred_username.clone()),
+        summary_html: group.summary_html,
+        summary_markdown: group.summary_source,
+        url: group.ap_id,
+        local: group.local,
+        member_count,
+        membership,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+}
+
+async fn list_groups(
+    context: Context,
+    MaybeApiUser(caller): MaybeApiUser,
+    Query(query): Query<SearchQuery>,
+) -> ApiResult<Json<Vec<GroupJson>>> {
+    let mut listed = Vec::new();
+    for group in directory::search_groups(&context.db, &query.q, 200).await? {
+        listed.push(group_json(&context, caller.as_ref(), group).await?);
+    }
+    Ok(Json(listed))
+}
+
+#[derive(Deserialize)]
+pub struct CreateGroupRequest {
+    name: String,
+    title: String,
+    summary: Option<String>,
+}
+
+async fn create_group(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    ApiJson(request): ApiJson<CreateGroupRequest>,
+) -> ApiResult<Response> {
+    if context.config.instance.group_creation == GroupCreation::Admins
+        && !caller.account.user.is_admin
+    {
+        return Err(
+            Error::Forbidden("only administrators create groups on this instance".into()).into(),
+        );
+    }
+    let group = directory::create_group(
+        &context.db,
+        &context.config,
+        &context.keys,
+        NewGroup {
+            name: request.name.trim(),
+            title: &request.title,
+            summary_markdown: request.summary.as_deref(),
+        },
+    )
+    .await?;
+    membership::join(&context.db, &group, &caller.account.actor, None).await?;
+    let body = group_json(&context, Some(&caller), group).await?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn group(
+    context: Context,
+    MaybeApiUser(caller): MaybeApiUser,
+    Path(name): Path<String>,
+) -> ApiResult<Json<GroupJson>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    Ok(Json(group_json(&context, caller.as_ref(), group).await?))
+}
+
+async fn join_group(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+) -> ApiResult<Json<GroupJson>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    membership::join(&context.db, &group, &caller.account.actor, None).await?;
+    Ok(Json(group_json(&context, Some(&caller), group).await?))
+}
+
+async fn leave_group(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    if !membership::leave(&context.db, group.id, caller.account.actor.id).await? {
+        return Err(Error::not_found("membership").into());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub struct PostJson {
+    id: i64,
+    url: String,
+    group: String,
+    author: AuthorJson,
+    parent_id: Option<i64>,
+    thread_id: Option<i64>,
+    title: Option<String>,
+    content_html: String,
+    content_markdown: Option<String>,
+    published: DateTime<Utc>,
+    updated: Option<DateTime<Utc>>,
+    deleted: bool,
+    likes: i32,
+    dislikes: i32,
+    reply_count: i32,
+    /// The caller's vote: 1, -1, or 0.
+    my_vote: i16,
+}
+
+#[derive(Serialize, Clone)]
+pub struct AuthorJson {
+    name: String,
+    url: String,
+    local: bool,
+}
+
+/// Posts as JSON, with their authors and the caller's votes loaded in two queries.
+async fn posts_json(
+    context: &Context,
+    caller: Option<&sessions::SignedIn>,
+    group_name: &str,
+    listed: Vec<post::Model>,
+) -> Result<Vec<PostJson>, Error> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let author_ids: Vec<i64> = listed.iter().map(|post| post.author_id).collect();
+    let authors: HashMap<i64, actor::Model> = actor::Entity::find()
+        .filter(actor::Column::Id.is_in(author_ids))
+        .all(&context.db)
+        .await?
+        .into_iter()
+        .map(|author| (author.id, author))
+        .collect();
+    let votes: HashMap<i64, i16> = match caller {
+        Some(caller) => posts::votes_by(
+            &context.db,
+            caller.account.actor.id,
+            listed.iter().map(|post| post.id).collect(),
+        )
+        .await?
+        .into_iter()
+        .collect(),
+        None => HashMap::new(),
+    };
+    Ok(listed
+        .into_iter()
+        .map(|post| {
+            let author = authors.get(&post.author_id).map_or(
+                AuthorJson {
+                    name: String::new(),
+                    url: String::new(),
+                    local: false,
+                },
+                |author| AuthorJson {
+                    name: author.preferred_username.clone(),
+                    url: author.ap_id.clone(),
+                    local: author.local,
+                },
+            );
+            let deleted = post.deleted_at.is_some();
+            PostJson {
+                id: post.id,
+                url: post.ap_id.clone(),
+                group: group_name.to_string(),
+                author,
+                parent_id: post.parent_id,
+                thread_id: post.thread_id,
+                title: post.title,
+                content_html: post.content_html,
+                content_markdown: post.source_markdown,
+                published: post.published_at,
+                updated: post.updated_at,
+                deleted,
+                likes: post.like_count,
+                dislikes: post.dislike_count,
+                reply_count: post.reply_count,
+                my_vote: votes.get(&post.id).copied().unwrap_or(0),
+            }
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+pub struct ThreadsQuery {
+    #[serde(default)]
+    sort: ThreadOrder,
+}
+
+async fn list_threads(
+    context: Context,
+    MaybeApiUser(caller): MaybeApiUser,
+    Path(name): Path<String>,
+    Query(query): Query<ThreadsQuery>,
+) -> ApiResult<Json<Vec<PostJson>>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let threads = posts::list_threads(&context.db, group.id, query.sort, 50).await?;
+    Ok(Json(
+        posts_json(
+            &context,
+            caller.as_ref(),
+            &group.preferred_username,
+            threads,
+        )
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ThreadRequest {
+    title: String,
+    #[serde(default)]
+    body: String,
+}
+
+async fn create_thread(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<ThreadRequest>,
+) -> ApiResult<Response> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let thread = create_or_update::send_new_post(
+        &context,
+        &caller.account.actor,
+        &group,
+        None,
+        posts::Draft {
+            title: Some(request.title),
+            markdown: request.body,
+        },
+    )
+    .await?;
+    let mut body = posts_json(
+        &context,
+        Some(&caller),
+        &group.preferred_username,
+        vec![thread],
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(body.remove(0))).into_response())
+}
+
+#[derive(Serialize)]
+pub struct ThreadJson {
+    thread: PostJson,
+    /// Every reply, oldest first; `parent_id` gives the nesting.
+    replies: Vec<PostJson>,
+}
+
+async fn thread(
+    context: Context,
+    MaybeApiUser(caller): MaybeApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ThreadJson>> {
+    let found = find_post(&context, &id).await?;
+    let thread = match found.thread_id {
+        Some(thread_id) => post::Entity::find_by_id(thread_id)
+            .one(&context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("post"))?,
+        None => found,
+    };
+    let group = actor::Entity::find_by_id(thread.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    let all = posts::thread_with_replies(&context.db, &thread).await?;
+    let mut listed = posts_json(&context, caller.as_ref(), &group.preferred_username, all).await?;
+    let thread = listed.remove(0);
+    Ok(Json(ThreadJson {
+        thread,
+        replies: listed,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ReplyRequest {
+    body: String,
+}
+
+async fn reply(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ReplyRequest>,
+) -> ApiResult<Response> {
+    let parent = find_post(&context, &id).await?;
+    let group = actor::Entity::find_by_id(parent.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    let created = create_or_update::send_new_post(
+        &context,
+        &caller.account.actor,
+        &group,
+        Some(&parent),
+        posts::Draft {
+            title: None,
+            markdown: request.body,
+        },
+    )
+    .await?;
+    let mut body = posts_json(
+        &context,
+        Some(&caller),
+        &group.preferred_username,
+        vec![created],
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(body.remove(0))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct EditRequest {
+    title: Option<String>,
+    body: String,
+}
+
+async fn edit_post(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<EditRequest>,
+) -> ApiResult<Json<PostJson>> {
+    let existing = find_post(&context, &id).await?;
+    let group = actor::Entity::find_by_id(existing.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    // A thread keeps its title when the edit leaves it out.
+    let title = match (existing.parent_id, request.title) {
+        (Some(_), title) => title,
+        (None, Some(title)) => Some(title),
+        (None, None) => existing.title.clone(),
+    };
+    let edited = create_or_update::send_edit(
+        &context,
+        &caller.account.actor,
+        existing,
+        posts::Draft {
+            title,
+            markdown: request.body,
+        },
+    )
+    .await?;
+    let mut body = posts_json(
+        &context,
+        Some(&caller),
+        &group.preferred_username,
+        vec![edited],
+    )
+    .await?;
+    Ok(Json(body.remove(0)))
+}
+
+async fn delete_post(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let existing = find_post(&context, &id).await?;
+    delete::send_delete(&context, &caller.account.actor, existing).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct VoteRequest {
+    /// 1 (like), -1 (dislike) or 0 (no vote).
+    value: i16,
+}
+
+#[derive(Serialize)]
+pub struct VoteResponse {
+    likes: i32,
+    dislikes: i32,
+    my_vote: i16,
+}
+
+async fn cast_vote(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<VoteRequest>,
+) -> ApiResult<Json<VoteResponse>> {
+    if !matches!(request.value, -1..=1) {
+        return Err(Error::invalid("a vote is 1, -1 or 0").into());
+    }
+    let target = find_post(&context, &id).await?;
+    vote::send_vote(&context, &caller.account.actor, &target, request.value).await?;
+    let counted = find_post(&context, &id).await?;
+    Ok(Json(VoteResponse {
+        likes: counted.like_count,
+        dislikes: counted.dislike_count,
+        my_vote: request.value,
+    }))
+}
+
+/// The post with this id; an id that is not a number is simply not found.
+async fn find_post(context: &Context, id: &str) -> Result<post::Model, Error> {
+    let id: i64 = id.parse().map_err(|_| Error::not_found("post"))?;
+    post::Entity::find_by_id(id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("post"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests;

@@ -1,0 +1,271 @@
+//! The OpenAPI 3.1 description of `/api/v1`, served at `/api/v1/openapi.json`. A test walks
+//! every path and method listed here against the router, so the document cannot drift from
+//! the routes.
+
+use crate::app::Context;
+use axum::Json;
+use serde_json::{Value, json};
+
+pub async fn document(context: Context) -> Json<Value> {
+    Json(openapi(&context.config.instance.public_url))
+}
+
+fn error_response(description: &str) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+    })
+}
+
+fn json_body(schema: &str) -> Value {
+    json!({
+        "required": true,
+        "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } }
+    })
+}
+
+fn json_response(description: &str, schema: Value) -> Value {
+    json!({
+        "description": description,
+        "content": { "application/json": { "schema": schema } }
+    })
+}
+
+fn reference(schema: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{schema}") })
+}
+
+fn path_parameter(name: &str, description: &str, kind: &str) -> Value {
+    json!({ "name": name, "in": "path", "required": true, "description": description, "schema": { "type": kind } })
+}
+
+/// The whole document; `public_url` is the server it describes.
+pub fn openapi(public_url: &url::Url) -> Value {
+    let bearer = json!([{ "bearer": [] }]);
+    let optional_bearer = json!([{}, { "bearer": [] }]);
+    let group_name = path_parameter(
+        "name",
+        "The group's name (the part before the @).",
+        "string",
+    );
+    let post_id = path_parameter("id", "The post's number, as in /posts/{id}.", "integer");
+    let unauthorized = error_response("No valid bearer token.");
+    let forbidden = error_response("Signed in, but not allowed to do this.");
+    let not_found = error_response("No such group or post.");
+    let invalid =
+        error_response("A field is missing, of the wrong type, or breaks a rule (code `invalid`).");
+    let mut paths = serde_json::Map::new();
+    paths.insert("/auth/token".to_string(), json!({
+                "post": {
+                    "summary": "Sign in: exchange a name and password for a bearer token",
+                    "operationId": "createToken",
+                    "requestBody": json_body("TokenRequest"),
+                    "responses": {
+                        "201": json_response("A new token; it is shown only once.", reference("TokenResponse")),
+                        "401": error_response("Wrong name or password."),
+                        "403": error_response("The account waits for approval or is disabled."),
+                        "422": invalid
+                    }
+                },
+                "delete": {
+                    "summary": "Sign out: revoke the token used for this request",
+                    "operationId": "revokeToken",
+                    "security": bearer,
+                    "responses": { "204": { "description": "Revoked." }, "401": unauthorized }
+                }
+            }));
+    paths.insert("/accounts".to_string(), json!({
+                "post": {
+                    "summary": "Register an account (as instance.registration allows)",
+                    "operationId": "register",
+                    "requestBody": json_body("RegisterRequest"),
+                    "responses": {
+                        "201": json_response("Created; `state` is `pending` until an administrator approves it.", reference("RegisterResponse")),
+                        "403": error_response("This instance does not take new accounts."),
+                        "409": error_response("The name is taken."),
+                        "422": invalid
+                    }
+                }
+            }));
+    paths.insert("/me".to_string(), json!({
+                "get": {
+                    "summary": "The signed-in account",
+                    "operationId": "me",
+                    "security": bearer,
+                    "responses": { "200": json_response("The account.", reference("User")), "401": unauthorized }
+                }
+            }));
+    paths.insert("/groups".to_string(), json!({
+                "get": {
+                    "summary": "The group directory, local groups first",
+                    "operationId": "listGroups",
+                    "security": optional_bearer,
+                    "parameters": [{ "name": "q", "in": "query", "required": false, "description": "Search in names, titles and summaries.", "schema": { "type": "string" } }],
+                    "responses": { "200": json_response("Groups.", json!({ "type": "array", "items": reference("Group") })) }
+                },
+                "post": {
+                    "summary": "Create a group; the creator is its first member",
+                    "operationId": "createGroup",
+                    "security": bearer,
+                    "requestBody": json_body("CreateGroupRequest"),
+                    "responses": {
+                        "201": json_response("The new group.", reference("Group")),
+                        "401": unauthorized,
+                        "403": forbidden,
+                        "409": error_response("The name is taken by a group or a person."),
+                        "422": invalid
+                    }
+                }
+            }));
+    paths.insert("/groups/{name}".to_string(), json!({
+                "get": {
+                    "summary": "One local group",
+                    "operationId": "getGroup",
+                    "security": optional_bearer,
+                    "parameters": [group_name],
+                    "responses": { "200": json_response("The group.", reference("Group")), "404": not_found }
+                }
+            }));
+    paths.insert("/groups/{name}/membership".to_string(), json!({
+                "post": {
+                    "summary": "Join the group (pending when it approves members by hand)",
+                    "operationId": "joinGroup",
+                    "security": bearer,
+                    "parameters": [group_name],
+                    "responses": { "200": json_response("The group, with `membership` set.", reference("Group")), "401": unauthorized, "404": not_found }
+                },
+                "delete": {
+                    "summary": "Leave the group (or withdraw a request)",
+                    "operationId": "leaveGroup",
+                    "security": bearer,
+                    "parameters": [group_name],
+                    "responses": { "204": { "description": "Left." }, "401": unauthorized, "404": not_found }
+                }
+            }));
+    paths.insert("/groups/{name}/threads".to_string(), json!({
+                "get": {
+                    "summary": "The group's threads",
+                    "operationId": "listThreads",
+                    "security": optional_bearer,
+                    "parameters": [group_name, { "name": "sort", "in": "query", "required": false, "schema": { "type": "string", "enum": ["new", "active", "top"], "default": "new" } }],
+                    "responses": { "200": json_response("Threads.", json!({ "type": "array", "items": reference("Post") })), "404": not_found }
+                },
+                "post": {
+                    "summary": "Start a thread (members only)",
+                    "operationId": "createThread",
+                    "security": bearer,
+                    "parameters": [group_name],
+                    "requestBody": json_body("ThreadRequest"),
+                    "responses": { "201": json_response("The thread.", reference("Post")), "401": unauthorized, "403": forbidden, "404": not_found, "422": invalid }
+                }
+            }));
+    paths.insert("/posts/{id}".to_string(), json!({
+                "get": {
+                    "summary": "A thread with all its replies (for a reply: its whole thread)",
+                    "operationId": "getThread",
+                    "security": optional_bearer,
+                    "parameters": [post_id],
+                    "responses": { "200": json_response("The thread.", reference("Thread")), "404": not_found }
+                },
+                "patch": {
+                    "summary": "Edit one's own post",
+                    "operationId": "editPost",
+                    "security": bearer,
+                    "parameters": [post_id],
+                    "requestBody": json_body("EditRequest"),
+                    "responses": { "200": json_response("The edited post.", reference("Post")), "401": unauthorized, "403": forbidden, "404": not_found, "410": error_response("The post was deleted."), "422": invalid }
+                },
+                "delete": {
+                    "summary": "Delete one's own post (a tombstone stays so replies keep their place)",
+                    "operationId": "deletePost",
+                    "security": bearer,
+                    "parameters": [post_id],
+                    "responses": { "204": { "description": "Deleted." }, "401": unauthorized, "403": forbidden, "404": not_found, "410": error_response("Already deleted.") }
+                }
+            }));
+    paths.insert("/posts/{id}/replies".to_string(), json!({
+                "post": {
+                    "summary": "Reply to a post (members of its group only)",
+                    "operationId": "reply",
+                    "security": bearer,
+                    "parameters": [post_id],
+                    "requestBody": json_body("ReplyRequest"),
+                    "responses": { "201": json_response("The reply.", reference("Post")), "401": unauthorized, "403": forbidden, "404": not_found, "410": error_response("The post was deleted."), "422": invalid }
+                }
+            }));
+    paths.insert("/posts/{id}/vote".to_string(), json!({
+                "put": {
+                    "summary": "Like (1), dislike (-1) or take back one's vote (0)",
+                    "operationId": "vote",
+                    "security": bearer,
+                    "parameters": [post_id],
+                    "requestBody": json_body("VoteRequest"),
+                    "responses": { "200": json_response("The new counts.", reference("VoteResponse")), "401": unauthorized, "404": not_found, "410": error_response("The post was deleted."), "422": invalid }
+                }
+            }));
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Kindred client API",
+            "version": "1",
+            "description": "Read and write in the groups of a Kindred instance: accounts, groups, threads, replies and votes. Write actions federate like the same action on the web pages.",
+            "license": { "name": "AGPL-3.0-or-later", "identifier": "AGPL-3.0-or-later" }
+        },
+        "servers": [{ "url": format!("{}api/v1", public_url) }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "description": "A token from POST /auth/token." }
+            },
+            "schemas": schemas()
+        }
+    })
+}
+
+fn schemas() -> Value {
+    let mut schemas = serde_json::Map::new();
+    schemas.insert("Error".to_string(), json!({
+                    "type": "object", "required": ["error"],
+                    "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
+                        "code": { "type": "string", "enum": ["not_found", "gone", "bad_request", "invalid", "unauthorized", "forbidden", "conflict", "payload_too_large", "unsupported_media_type", "internal"] },
+                        "message": { "type": "string" } } } }
+                }));
+    schemas.insert("TokenRequest".to_string(), json!({ "type": "object", "required": ["name", "password"], "properties": {
+                    "name": { "type": "string" }, "password": { "type": "string" }, "label": { "type": "string", "maxLength": 100 } } }));
+    schemas.insert("TokenResponse".to_string(), json!({ "type": "object", "required": ["token", "expires_at", "user"], "properties": {
+                    "token": { "type": "string" }, "expires_at": { "type": "string", "format": "date-time" }, "user": reference("User") } }));
+    schemas.insert("RegisterRequest".to_string(), json!({ "type": "object", "required": ["name", "password"], "properties": {
+                    "name": { "type": "string", "pattern": "^[a-z0-9_]{1,64}$" }, "password": { "type": "string", "minLength": 8, "maxLength": 1000 },
+                    "email": { "type": ["string", "null"] }, "application": { "type": ["string", "null"], "maxLength": 2000 } } }));
+    schemas.insert("RegisterResponse".to_string(), json!({ "type": "object", "required": ["user", "state"], "properties": {
+                    "user": reference("User"), "state": { "type": "string", "enum": ["active", "pending"] } } }));
+    schemas.insert("User".to_string(), json!({ "type": "object", "required": ["name", "handle", "url", "is_admin"], "properties": {
+                    "name": { "type": "string" }, "handle": { "type": "string" }, "url": { "type": "string", "format": "uri" }, "is_admin": { "type": "boolean" } } }));
+    schemas.insert("CreateGroupRequest".to_string(), json!({ "type": "object", "required": ["name", "title"], "properties": {
+                    "name": { "type": "string", "pattern": "^[a-z0-9_]{1,64}$" }, "title": { "type": "string", "maxLength": 200 }, "summary": { "type": ["string", "null"], "description": "Markdown." } } }));
+    schemas.insert("Group".to_string(), json!({ "type": "object", "required": ["name", "handle", "title", "url", "local", "member_count"], "properties": {
+                    "name": { "type": "string" }, "handle": { "type": "string" }, "title": { "type": "string" },
+                    "summary_html": { "type": ["string", "null"] }, "summary_markdown": { "type": ["string", "null"] },
+                    "url": { "type": "string", "format": "uri" }, "local": { "type": "boolean" }, "member_count": { "type": "integer" },
+                    "membership": { "type": ["string", "null"], "enum": ["accepted", "pending", null] } } }));
+    schemas.insert("ThreadRequest".to_string(), json!({ "type": "object", "required": ["title"], "properties": {
+                    "title": { "type": "string", "maxLength": 200 }, "body": { "type": "string", "description": "Markdown.", "maxLength": 50000 } } }));
+    schemas.insert("ReplyRequest".to_string(), json!({ "type": "object", "required": ["body"], "properties": { "body": { "type": "string", "maxLength": 50000 } } }));
+    schemas.insert("EditRequest".to_string(), json!({ "type": "object", "required": ["body"], "properties": {
+                    "title": { "type": ["string", "null"], "description": "Threads only; left out, the title stays." }, "body": { "type": "string" } } }));
+    schemas.insert("VoteRequest".to_string(), json!({ "type": "object", "required": ["value"], "properties": { "value": { "type": "integer", "enum": [-1, 0, 1] } } }));
+    schemas.insert("VoteResponse".to_string(), json!({ "type": "object", "required": ["likes", "dislikes", "my_vote"], "properties": {
+                    "likes": { "type": "integer" }, "dislikes": { "type": "integer" }, "my_vote": { "type": "integer", "enum": [-1, 0, 1] } } }));
+    schemas.insert("Author".to_string(), json!({ "type": "object", "required": ["name", "url", "local"], "properties": {
+                    "name": { "type": "string" }, "url": { "type": "string", "format": "uri" }, "local": { "type": "boolean" } } }));
+    schemas.insert("Post".to_string(), json!({ "type": "object", "required": ["id", "url", "group", "author", "content_html", "published", "deleted", "likes", "dislikes", "reply_count", "my_vote"], "properties": {
+                    "id": { "type": "integer" }, "url": { "type": "string", "format": "uri" }, "group": { "type": "string" }, "author": reference("Author"),
+                    "parent_id": { "type": ["integer", "null"] }, "thread_id": { "type": ["integer", "null"] }, "title": { "type": ["string", "null"] },
+                    "content_html": { "type": "string", "description": "Sanitised HTML." }, "content_markdown": { "type": ["string", "null"] },
+                    "published": { "type": "string", "format": "date-time" }, "updated": { "type": ["string", "null"], "format": "date-time" },
+                    "deleted": { "type": "boolean" }, "likes": { "type": "integer" }, "dislikes": { "type": "integer" },
+                    "reply_count": { "type": "integer" }, "my_vote": { "type": "integer", "enum": [-1, 0, 1] } } }));
+    schemas.insert("Thread".to_string(), json!({ "type": "object", "required": ["thread", "replies"], "properties": {
+                    "thread": reference("Post"), "replies": { "type": "array", "items": reference("Post") } } }));
+    Value::Object(schemas)
+}

@@ -1,0 +1,690 @@
+//! API tests through the router: every endpoint, the permission matrix (anonymous, member,
+//! other user, administrator, author) and bad input, and the OpenAPI document against the
+//! routes.
+
+use crate::{
+    accounts::users::{self, NewUser},
+    app,
+    config::{GroupCreation, RegistrationMode},
+    testing,
+};
+use axum::{
+    Router,
+    body::Body,
+    http::{Method, Request, StatusCode, header},
+};
+use http_body_util::BodyExt;
+use kindred_entities::user::UserState;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const PUBLIC_URL: &str = "http://kindred.test:8080";
+
+struct Answer {
+    status: StatusCode,
+    json: Value,
+}
+
+async fn call(
+    router: &Router,
+    method: Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<Value>,
+) -> Answer {
+    let mut request = Request::builder()
+        .method(method)
+        .uri(format!("/api/v1{path}"))
+        .header(header::HOST, "kindred.test:8080");
+    if let Some(token) = token {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    let body = match body {
+        Some(body) => {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+            Body::from(body.to_string())
+        }
+        None => Body::empty(),
+    };
+    let response = router
+        .clone()
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let json = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| panic!("{path}: not JSON: {}", String::from_utf8_lossy(&bytes)))
+    };
+    Answer { status, json }
+}
+
+async fn raw(router: &Router, path: &str, token: &str, content_type: &str, body: &str) -> Answer {
+    let response = router
+        .clone()
+        .oneshot(
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!("/api/v1{path}"))
+                .header(header::CONTENT_TYPE, content_type)
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::from(body.to_string()))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
+}
+
+async fn router_with(
+    database: &testing::TestDatabase,
+    registration: RegistrationMode,
+    group_creation: GroupCreation,
+) -> Router {
+    let mut config = testing::test_config(PUBLIC_URL).unwrap();
+    config.instance.registration = registration;
+    config.instance.group_creation = group_creation;
+    let federation = testing::test_federation(config, database).await.unwrap();
+    app::router(&federation)
+}
+
+/// Creates an account directly and signs it in through the API.
+async fn account(
+    router: &Router,
+    database: &testing::TestDatabase,
+    name: &str,
+    admin: bool,
+) -> String {
+    let config = testing::test_config(PUBLIC_URL).unwrap();
+    users::create_user(
+        &database.connection,
+        &config,
+        &testing::test_key_source(),
+        NewUser {
+            name,
+            password: "a long password",
+            email: None,
+            application_text: None,
+        },
+        UserState::Active,
+        admin,
+    )
+    .await
+    .unwrap();
+    let answer = call(
+        router,
+        Method::POST,
+        "/auth/token",
+        None,
+        Some(json!({ "name": name, "password": "a long password", "label": "tests" })),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json);
+    answer.json["token"].as_str().unwrap().to_string()
+}
+
+fn assert_error(answer: &Answer, status: StatusCode, code: &str) {
+    assert_eq!(answer.status, status, "{}", answer.json);
+    assert_eq!(answer.json["error"]["code"], code, "{}", answer.json);
+    assert!(answer.json["error"]["message"].as_str().is_some());
+}
+
+#[tokio::test]
+async fn tokens_accounts_and_the_signed_in_user() {
+    testing::for_each_database(async |database| {
+        let router = router_with(database, RegistrationMode::Open, GroupCreation::Anyone).await;
+        assert_error(
+            &call(&router, Method::GET, "/me", None, None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        assert_error(
+            &call(&router, Method::GET, "/me", Some("forged"), None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        let wrong = call(
+            &router,
+            Method::POST,
+            "/auth/token",
+            None,
+            Some(json!({ "name": "nobody", "password": "whatever it is" })),
+        )
+        .await;
+        assert_error(&wrong, StatusCode::UNAUTHORIZED, "unauthorized");
+
+        let registered = call(
+            &router,
+            Method::POST,
+            "/accounts",
+            None,
+            Some(json!({ "name": "dee", "password": "a long password" })),
+        )
+        .await;
+        assert_eq!(
+            registered.status,
+            StatusCode::CREATED,
+            "{}",
+            registered.json
+        );
+        assert_eq!(registered.json["state"], "active");
+        assert_eq!(registered.json["user"]["handle"], "@dee@kindred.test:8080");
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/accounts",
+                None,
+                Some(json!({ "name": "dee", "password": "a long password" })),
+            )
+            .await,
+            StatusCode::CONFLICT,
+            "conflict",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/accounts",
+                None,
+                Some(json!({ "name": "Bad Name", "password": "a long password" })),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/accounts",
+                None,
+                Some(json!({ "name": "eve", "password": "short" })),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/accounts",
+                None,
+                Some(json!({ "name": "eve" })),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        );
+
+        let token = account(&router, database, "ann", false).await;
+        let me = call(&router, Method::GET, "/me", Some(&token), None).await;
+        assert_eq!(me.status, StatusCode::OK);
+        assert_eq!(me.json["name"], "ann");
+        assert_eq!(me.json["url"], format!("{PUBLIC_URL}/users/ann"));
+        let revoked = call(&router, Method::DELETE, "/auth/token", Some(&token), None).await;
+        assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+        assert_error(
+            &call(&router, Method::GET, "/me", Some(&token), None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+
+        let closed = router_with(database, RegistrationMode::Closed, GroupCreation::Anyone).await;
+        assert_error(
+            &call(
+                &closed,
+                Method::POST,
+                "/accounts",
+                None,
+                Some(json!({ "name": "fay", "password": "a long password" })),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_permission_matrix_of_groups_threads_replies_votes_edits_and_deletes() {
+    testing::for_each_database(async |database| {
+        let router = router_with(database, RegistrationMode::Open, GroupCreation::Anyone).await;
+        let admin = account(&router, database, "ada", true).await;
+        let ann = account(&router, database, "ann", false).await;
+        let bob = account(&router, database, "bob", false).await;
+        let cid = account(&router, database, "cid", false).await;
+        let new_group = json!({ "name": "repair", "title": "Repair café", "summary": "We *fix*" });
+
+        // Creating a group.
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/groups",
+                None,
+                Some(new_group.clone()),
+            )
+            .await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        let created = call(
+            &router,
+            Method::POST,
+            "/groups",
+            Some(&ann),
+            Some(new_group.clone()),
+        )
+        .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+        assert_eq!(created.json["membership"], "accepted");
+        assert_eq!(created.json["summary_html"], "<p>We <em>fix</em></p>\n");
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/groups",
+                Some(&bob),
+                Some(new_group),
+            )
+            .await,
+            StatusCode::CONFLICT,
+            "conflict",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/groups",
+                Some(&bob),
+                Some(json!({ "name": "x", "title": "t".repeat(201) })),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        );
+        assert_error(
+            &raw(&router, "/groups", &bob, "application/json", "{not json").await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        );
+        assert_error(
+            &raw(&router, "/groups", &bob, "text/plain", "{}").await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        );
+
+        // Reading is open to everyone.
+        let listed = call(&router, Method::GET, "/groups?q=fix", None, None).await;
+        assert_eq!(listed.json.as_array().unwrap().len(), 1);
+        assert_eq!(listed.json[0]["membership"], Value::Null);
+        let seen_by_ann = call(&router, Method::GET, "/groups/repair", Some(&ann), None).await;
+        assert_eq!(seen_by_ann.json["member_count"], 1);
+        assert_error(
+            &call(&router, Method::GET, "/groups/nothing", None, None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            &call(&router, Method::GET, "/no/such/endpoint", None, None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+
+        // Starting a thread: members only.
+        let thread =
+            json!({ "title": "Kettle clicks", "body": "No heat. <img src=x onerror=alert(1)>" });
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/groups/repair/threads",
+                None,
+                Some(thread.clone()),
+            )
+            .await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/groups/repair/threads",
+                Some(&cid),
+                Some(thread.clone()),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/groups/repair/threads",
+                Some(&admin),
+                Some(thread.clone()),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/groups/nothing/threads",
+                Some(&ann),
+                Some(thread.clone()),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/groups/repair/threads",
+                Some(&ann),
+                Some(json!({ "title": "", "body": "x" })),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        );
+        let started = call(
+            &router,
+            Method::POST,
+            "/groups/repair/threads",
+            Some(&ann),
+            Some(thread),
+        )
+        .await;
+        assert_eq!(started.status, StatusCode::CREATED, "{}", started.json);
+        let thread_id = started.json["id"].as_i64().unwrap();
+        assert_eq!(
+            started.json["url"],
+            format!("{PUBLIC_URL}/posts/{thread_id}")
+        );
+        assert!(
+            !started.json["content_html"]
+                .as_str()
+                .unwrap()
+                .contains("onerror")
+        );
+        assert_eq!(started.json["author"]["name"], "ann");
+
+        // Replying: bob joins first; cid is not a member.
+        let joined = call(
+            &router,
+            Method::POST,
+            "/groups/repair/membership",
+            Some(&bob),
+            None,
+        )
+        .await;
+        assert_eq!(joined.json["membership"], "accepted");
+        let replies = format!("/posts/{thread_id}/replies");
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                &replies,
+                Some(&cid),
+                Some(json!({ "body": "hi" })),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                &replies,
+                Some(&bob),
+                Some(json!({ "body": "  " })),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/posts/abc/replies",
+                Some(&bob),
+                Some(json!({ "body": "hi" })),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        let reply = call(
+            &router,
+            Method::POST,
+            &replies,
+            Some(&bob),
+            Some(json!({ "body": "Descale it" })),
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        let reply_id = reply.json["id"].as_i64().unwrap();
+
+        // Votes: any signed-in person, values -1..1.
+        let vote = format!("/posts/{thread_id}/vote");
+        assert_error(
+            &call(
+                &router,
+                Method::PUT,
+                &vote,
+                None,
+                Some(json!({ "value": 1 })),
+            )
+            .await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::PUT,
+                &vote,
+                Some(&cid),
+                Some(json!({ "value": 5 })),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        );
+        let voted = call(
+            &router,
+            Method::PUT,
+            &vote,
+            Some(&cid),
+            Some(json!({ "value": 1 })),
+        )
+        .await;
+        assert_eq!(
+            voted.json,
+            json!({ "likes": 1, "dislikes": 0, "my_vote": 1 })
+        );
+        call(
+            &router,
+            Method::PUT,
+            &vote,
+            Some(&bob),
+            Some(json!({ "value": -1 })),
+        )
+        .await;
+        let whole = call(
+            &router,
+            Method::GET,
+            &format!("/posts/{reply_id}"),
+            Some(&cid),
+            None,
+        )
+        .await;
+        assert_eq!(whole.status, StatusCode::OK);
+        assert_eq!(whole.json["thread"]["id"], thread_id);
+        assert_eq!(whole.json["thread"]["likes"], 1);
+        assert_eq!(whole.json["thread"]["dislikes"], 1);
+        assert_eq!(whole.json["thread"]["my_vote"], 1);
+        assert_eq!(whole.json["thread"]["reply_count"], 1);
+        assert_eq!(whole.json["replies"][0]["parent_id"], thread_id);
+        let top = call(
+            &router,
+            Method::GET,
+            "/groups/repair/threads?sort=top",
+            None,
+            None,
+        )
+        .await;
+        assert_eq!(top.json[0]["id"], thread_id);
+
+        // Editing and deleting: the author only (not another member, not an administrator).
+        let post_path = format!("/posts/{thread_id}");
+        let edit = json!({ "body": "No heat at all." });
+        for (token, who) in [(&bob, "member"), (&cid, "other user"), (&admin, "admin")] {
+            let refused = call(
+                &router,
+                Method::PATCH,
+                &post_path,
+                Some(token),
+                Some(edit.clone()),
+            )
+            .await;
+            assert_error(&refused, StatusCode::FORBIDDEN, "forbidden");
+            let refused = call(&router, Method::DELETE, &post_path, Some(token), None).await;
+            assert_eq!(refused.status, StatusCode::FORBIDDEN, "{who}");
+        }
+        assert_error(
+            &call(&router, Method::PATCH, &post_path, None, Some(edit.clone())).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        let edited = call(&router, Method::PATCH, &post_path, Some(&ann), Some(edit)).await;
+        assert_eq!(edited.status, StatusCode::OK, "{}", edited.json);
+        assert_eq!(edited.json["title"], "Kettle clicks", "the title stays");
+        assert_eq!(edited.json["content_markdown"], "No heat at all.");
+        assert!(edited.json["updated"].is_string());
+        let deleted = call(&router, Method::DELETE, &post_path, Some(&ann), None).await;
+        assert_eq!(deleted.status, StatusCode::NO_CONTENT);
+        assert_error(
+            &call(&router, Method::DELETE, &post_path, Some(&ann), None).await,
+            StatusCode::GONE,
+            "gone",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::PUT,
+                &vote,
+                Some(&cid),
+                Some(json!({ "value": -1 })),
+            )
+            .await,
+            StatusCode::GONE,
+            "gone",
+        );
+
+        // Leaving.
+        assert_eq!(
+            call(
+                &router,
+                Method::DELETE,
+                "/groups/repair/membership",
+                Some(&bob),
+                None
+            )
+            .await
+            .status,
+            StatusCode::NO_CONTENT
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::DELETE,
+                "/groups/repair/membership",
+                Some(&bob),
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+
+        // When only administrators create groups.
+        let admins_only =
+            router_with(database, RegistrationMode::Open, GroupCreation::Admins).await;
+        let group = json!({ "name": "study", "title": "Study" });
+        assert_error(
+            &call(
+                &admins_only,
+                Method::POST,
+                "/groups",
+                Some(&cid),
+                Some(group.clone()),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        assert_eq!(
+            call(
+                &admins_only,
+                Method::POST,
+                "/groups",
+                Some(&admin),
+                Some(group)
+            )
+            .await
+            .status,
+            StatusCode::CREATED
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_documented_operation_is_routed() {
+    testing::for_each_database(async |database| {
+        let router = router_with(database, RegistrationMode::Open, GroupCreation::Anyone).await;
+        let document = call(&router, Method::GET, "/openapi.json", None, None).await;
+        assert_eq!(document.status, StatusCode::OK);
+        assert_eq!(document.json["openapi"], "3.1.0");
+        let paths = document.json["paths"].as_object().unwrap();
+        assert!(paths.len() >= 10);
+        for (path, operations) in paths {
+            let concrete = path.replace("{name}", "nothing").replace("{id}", "999999");
+            for method in operations.as_object().unwrap().keys() {
+                let method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+                let answer = call(&router, method.clone(), &concrete, None, Some(json!({}))).await;
+                assert_ne!(
+                    answer.status,
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "{method} {path}"
+                );
+                assert_ne!(
+                    answer.json["error"]["message"], "API endpoint not found",
+                    "{method} {path} is documented but not routed"
+                );
+            }
+        }
+    })
+    .await;
+}
