@@ -2,7 +2,7 @@
 //! and its groups.
 
 use crate::{
-    app::Context,
+    app::{AppState, Context},
     config::{Config, RegistrationMode},
     error::{Error, Result},
     groups::directory,
@@ -156,6 +156,54 @@ pub fn host_meta(config: &Config) -> String {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  <Link rel=\"lrdd\" template=\"{}\"/>\n</XRD>\n",
         crate::html::escape(&template)
     )
+}
+
+/// Finds the group `address` names, fetching it from its server when it is not known yet:
+/// `!name@host` (Lemmy's way), `@name@host` (Mastodon's), `name@host`, a bare local `name`,
+/// or the group's URL. Anything that is not a group is not found.
+pub async fn resolve_group(context: &Context, address: &str) -> Result<actor::Model> {
+    use crate::federation::objects::actor::ApubActor;
+    use activitypub_federation::fetch::{object_id::ObjectId, webfinger::webfinger_resolve_actor};
+    let address = address.trim();
+    let found = if address.starts_with("https://") || address.starts_with("http://") {
+        let url = Url::parse(address).map_err(|_| Error::invalid("that is not a valid URL"))?;
+        match directory::find_local_actor_by_url(&context.db, &url).await? {
+            Some(local) => local,
+            None => {
+                ObjectId::<ApubActor>::from(url)
+                    .dereference(context)
+                    .await
+                    .map_err(|_| Error::not_found("group at that address"))?
+                    .row
+            }
+        }
+    } else {
+        let handle = address.trim_start_matches(['!', '@']);
+        let local_name = match handle.split_once('@') {
+            None => Some(handle),
+            Some((name, domain)) if domain.eq_ignore_ascii_case(&context.config.domain()) => {
+                Some(name)
+            }
+            Some(_) => None,
+        };
+        if let Some(name) = local_name {
+            directory::find_local_group(&context.db, name).await?
+        } else if let Some(known) = directory::find_group_by_handle(&context.db, handle).await? {
+            known
+        } else {
+            let (name, domain) = parse_acct(handle).map_err(|_| {
+                Error::invalid("write a group as !name@host, @name@host or its URL")
+            })?;
+            webfinger_resolve_actor::<AppState, ApubActor>(&format!("{name}@{domain}"), context)
+                .await
+                .map_err(|_| Error::not_found("group at that address"))?
+                .row
+        }
+    };
+    if found.kind != ActorKind::Group || found.deleted_at.is_some() {
+        return Err(Error::not_found("group at that address"));
+    }
+    Ok(found)
 }
 
 #[cfg(test)]

@@ -227,6 +227,60 @@ pub async fn find_local_actor_by_url(
         .await?)
 }
 
+/// The group a handle names: `name` for a local group, `name@host` for a remote group this
+/// instance already knows (`host` with its port, if it has one). `None` when unknown.
+pub async fn find_group_by_handle(
+    database: &impl ConnectionTrait,
+    handle: &str,
+) -> Result<Option<actor::Model>> {
+    let handle = handle.trim().trim_start_matches(['!', '@']);
+    let Some((name, host)) = handle.split_once('@') else {
+        return Ok(find_local_actor_by_name(database, handle)
+            .await?
+            .filter(|row| row.kind == ActorKind::Group));
+    };
+    let candidates = actor::Entity::find()
+        .filter(actor::Column::Kind.eq(ActorKind::Group))
+        .filter(actor::Column::Local.eq(false))
+        .filter(actor::Column::DeletedAt.is_null())
+        .filter(actor::Column::ApId.contains(host.to_lowercase()))
+        .all(database)
+        .await?;
+    Ok(candidates.into_iter().find(|group| {
+        group.preferred_username.eq_ignore_ascii_case(name)
+            && url::Url::parse(&group.ap_id).is_ok_and(|url| {
+                let authority = match url.port() {
+                    Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+                    None => url.host_str().unwrap_or_default().to_string(),
+                };
+                authority.eq_ignore_ascii_case(host)
+            })
+    }))
+}
+
+/// The group a handle names (see [`find_group_by_handle`]), or a 404.
+pub async fn find_group(database: &impl ConnectionTrait, handle: &str) -> Result<actor::Model> {
+    find_group_by_handle(database, handle)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))
+}
+
+/// The handle by which this instance's pages and API name a group: `name` when local,
+/// `name@host` when remote.
+pub fn group_handle(group: &actor::Model) -> String {
+    if group.local {
+        return group.preferred_username.clone();
+    }
+    let host = url::Url::parse(&group.ap_id)
+        .ok()
+        .map(|url| match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        })
+        .unwrap_or_default();
+    format!("{}@{host}", group.preferred_username)
+}
+
 /// The local group with this name, or a 404.
 pub async fn find_local_group(database: &impl ConnectionTrait, name: &str) -> Result<actor::Model> {
     find_local_actor_by_name(database, name)

@@ -49,6 +49,78 @@ pub async fn join(
     .await?)
 }
 
+/// Records a local person's request to join a remote group with the Follow `follow_ap_id`:
+/// pending until the group's `Accept` arrives. An accepted membership stays accepted.
+pub async fn request_remote(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    member: &actor::Model,
+    follow_ap_id: &str,
+) -> Result<membership::Model> {
+    let now = Utc::now();
+    if let Some(existing) = find(database, group.id, member.id).await? {
+        let mut update: membership::ActiveModel = existing.into();
+        update.follow_activity_ap_id = Set(Some(follow_ap_id.to_string()));
+        update.updated_at = Set(now);
+        return Ok(update.update(database).await?);
+    }
+    Ok(membership::ActiveModel {
+        group_id: Set(group.id),
+        member_id: Set(member.id),
+        state: Set(MembershipState::Pending),
+        follow_activity_ap_id: Set(Some(follow_ap_id.to_string())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(database)
+    .await?)
+}
+
+/// The remote group accepted the Follow `follow_ap_id` (or, when the Accept names no id we
+/// know, the pending request of `member_id`). Returns the membership, if one was waiting.
+pub async fn accept_remote(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+    member_id: Option<i64>,
+    follow_ap_id: &str,
+) -> Result<Option<membership::Model>> {
+    let by_follow = membership::Entity::find()
+        .filter(membership::Column::GroupId.eq(group_id))
+        .filter(membership::Column::FollowActivityApId.eq(follow_ap_id))
+        .one(database)
+        .await?;
+    let found = match (by_follow, member_id) {
+        (Some(found), _) => Some(found),
+        (None, Some(member_id)) => find(database, group_id, member_id).await?,
+        (None, None) => None,
+    };
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    let mut update: membership::ActiveModel = found.into();
+    update.state = Set(MembershipState::Accepted);
+    update.updated_at = Set(Utc::now());
+    Ok(Some(update.update(database).await?))
+}
+
+/// How many local people belong to a (remote) group: a remote group's announcements are taken
+/// only while someone here follows it.
+pub async fn local_member_count(database: &impl ConnectionTrait, group_id: i64) -> Result<u64> {
+    use sea_orm::PaginatorTrait;
+    let local_people = Query::select()
+        .column(actor::Column::Id)
+        .from(actor::Entity)
+        .and_where(actor::Column::Local.eq(true))
+        .to_owned();
+    Ok(membership::Entity::find()
+        .filter(membership::Column::GroupId.eq(group_id))
+        .filter(membership::Column::State.eq(MembershipState::Accepted))
+        .filter(membership::Column::MemberId.in_subquery(local_people))
+        .count(database)
+        .await?)
+}
+
 /// Ends a membership (or a pending request). Returns whether there was one.
 pub async fn leave(database: &impl ConnectionTrait, group_id: i64, member_id: i64) -> Result<bool> {
     let result = membership::Entity::delete_many()

@@ -94,7 +94,8 @@ pub async fn group(
             },
         )
     } else {
-        let group = directory::find_local_group(&context.db, &name).await?;
+        // Remote groups this instance knows have pages too, at /groups/name@host.
+        let group = directory::find_group(&context.db, &name).await?;
         web::groups::group_page(&context, &visitor, group, query.sort).await
     }
 }

@@ -65,6 +65,7 @@ pub fn routes(config: Arc<Config>) -> Router {
             "/create-group",
             get(web::groups::create_group_page).post(web::groups::create_group),
         )
+        .route("/join-remote", post(web::groups::join_remote))
         .route("/groups/{name}/join", post(web::groups::join))
         .route("/groups/{name}/leave", post(web::groups::leave))
         .route(

@@ -1,20 +1,25 @@
-//! `Announce`: how a group relays (FEP-1b12). Every accepted activity is wrapped, exactly as
-//! received, in an Announce to Public and the group's followers, one delivery per shared
-//! inbox. A new thread is also boosted by id, so Mastodon followers see it in their timelines.
+//! `Announce`: how a group relays (FEP-1b12). A local group wraps every accepted activity,
+//! exactly as received, in an Announce to Public and its followers, one delivery per shared
+//! inbox; a new thread is also boosted by id, so Mastodon followers see it in their timelines.
+//! A remote group's Announce brings what happened in it to its members here.
 
 use crate::{
-    app::Context,
-    error::Result,
+    app::{AppState, Context},
+    error::{Error, Result},
     federation::{
-        activities::new_activity_id,
+        activities::{create_or_update, delete, new_activity_id, parse, sender, undo, vote},
         context::object_context,
         delivery::{self, OutgoingActivity},
+        inbox::{id_of, record_received},
+        instances::host_of,
         objects::post::PUBLIC,
     },
-    groups::membership,
+    groups::{membership, posts},
 };
-use kindred_entities::actor;
-use sea_orm::ConnectionTrait;
+use activitypub_federation::{error::Error as FederationError, fetch::fetch_object_http};
+use kindred_entities::actor::{self, ActorKind};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 
@@ -93,4 +98,168 @@ fn announce(group: &actor::Model, id: &Url, object: Value) -> Value {
         "object": object,
         "published": chrono::Utc::now(),
     })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Announce {
+    pub id: Url,
+    pub actor: Url,
+    pub object: Value,
+}
+
+/// The receiving side of FEP-1b12: a remote group that someone here follows announces what
+/// happened in it. The announcer must be that group; an activity or object from another
+/// server than the group's is fetched again from its origin rather than trusted as embedded;
+/// what this instance itself sent comes back too and is skipped.
+pub async fn receive(context: &Context, announce: Announce, _json: Value) -> Result<()> {
+    let group = sender(context, &announce.actor).await?;
+    if group.kind != ActorKind::Group || group.local {
+        return Err(Error::bad_request(
+            "only a remote group's announcements are taken here",
+        ));
+    }
+    if membership::local_member_count(&context.db, group.id).await? == 0 {
+        return Err(Error::Forbidden(
+            "no one on this instance follows that group".into(),
+        ));
+    }
+    if let Some(inner) = verified_inner(context, &group, &announce.object).await? {
+        let kind = inner
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        match kind {
+            "Create" | "Update" => {
+                create_or_update::receive_announced(context, &group, parse(&inner)?).await?
+            }
+            "Delete" => delete::receive_announced(context, &group, parse(&inner)?).await?,
+            "Like" | "Dislike" => vote::receive_announced(context, &group, parse(&inner)?).await?,
+            "Undo" => undo::receive_announced(context, &group, parse(&inner)?).await?,
+            _ => {}
+        }
+    }
+    let transaction = context.db.begin().await?;
+    record_received(&transaction, &announce.id, &announce.actor, "Announce").await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// The announced activity, checked: `None` when there is nothing to do (our own activity come
+/// back, a type Kindred does not follow yet, an object that could not be confirmed).
+async fn verified_inner(
+    context: &Context,
+    group: &actor::Model,
+    object: &Value,
+) -> Result<Option<Value>> {
+    let group_host = host_of(&Url::parse(&group.ap_id)?)?;
+    let local_host = context.config.domain();
+    let Some(inner_id) = id_of(object).and_then(|id| Url::parse(&id).ok()) else {
+        return Err(Error::bad_request("the Announce names no object"));
+    };
+    if host_of(&inner_id)? == local_host {
+        return Ok(None);
+    }
+    let Value::Object(map) = object else {
+        // A boost by id (Guppe, Kindred's own boosts): a post we may not have yet.
+        if posts::find_by_ap_id(&context.db, inner_id.as_str())
+            .await?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        let Ok(fetched) = fetch_object_http::<AppState, Value>(&inner_id, context).await else {
+            tracing::info!(object = %inner_id, "an announced object could not be fetched");
+            return Ok(None);
+        };
+        let fetched = fetched.object;
+        let author = fetched
+            .get("attributedTo")
+            .and_then(id_of)
+            .ok_or_else(|| Error::bad_request("the announced object has no author"))?;
+        return Ok(Some(json!({
+            "id": format!("{inner_id}#announced"),
+            "type": "Create",
+            "actor": author,
+            "object": fetched,
+        })));
+    };
+    let kind = map.get("type").and_then(Value::as_str).unwrap_or_default();
+    let from_the_group = host_of(&inner_id)? == group_host;
+    match kind {
+        "Create" | "Update" => {
+            let Some(object_id) = map
+                .get("object")
+                .and_then(id_of)
+                .and_then(|id| Url::parse(&id).ok())
+            else {
+                return Err(Error::bad_request("the announced activity has no object"));
+            };
+            if host_of(&object_id)? == local_host {
+                return Ok(None);
+            }
+            let embedded = map.get("object").is_some_and(Value::is_object);
+            if from_the_group && host_of(&object_id)? == group_host && embedded {
+                return Ok(Some(object.clone()));
+            }
+            // From elsewhere: take the object as its own server serves it now.
+            let Ok(fetched) = fetch_object_http::<AppState, Value>(&object_id, context).await
+            else {
+                tracing::info!(object = %object_id, "an announced post could not be fetched");
+                return Ok(None);
+            };
+            if id_of(&fetched.object).as_deref() != Some(object_id.as_str()) {
+                return Ok(None);
+            }
+            let mut confirmed = object.clone();
+            confirmed["object"] = fetched.object;
+            Ok(Some(confirmed))
+        }
+        "Delete" => {
+            let Some(object_id) = map
+                .get("object")
+                .and_then(id_of)
+                .and_then(|id| Url::parse(&id).ok())
+            else {
+                return Err(Error::bad_request("the announced Delete has no object"));
+            };
+            if from_the_group || host_of(&object_id)? == group_host {
+                return Ok(Some(object.clone()));
+            }
+            // Confirm with the object's own server that it is gone.
+            match fetch_object_http::<AppState, Value>(&object_id, context).await {
+                Err(FederationError::NotFound | FederationError::ObjectDeleted(_)) => {
+                    Ok(Some(object.clone()))
+                }
+                Ok(fetched)
+                    if fetched.object.get("type").and_then(Value::as_str) == Some("Tombstone") =>
+                {
+                    Ok(Some(object.clone()))
+                }
+                _ => {
+                    tracing::info!(object = %object_id, "an announced Delete was not confirmed");
+                    Ok(None)
+                }
+            }
+        }
+        "Like" | "Dislike" | "Undo" => {
+            if from_the_group {
+                return Ok(Some(object.clone()));
+            }
+            match fetch_object_http::<AppState, Value>(&inner_id, context).await {
+                Ok(fetched)
+                    if fetched.object.get("type") == map.get("type")
+                        && fetched.object.get("actor").and_then(id_of)
+                            == map.get("actor").and_then(id_of) =>
+                {
+                    Ok(Some(fetched.object))
+                }
+                _ => {
+                    tracing::info!(activity = %inner_id, "an announced vote was not confirmed");
+                    Ok(None)
+                }
+            }
+        }
+        // Moderation (Add, Remove, Block, Lock, …) arrives with moderation support.
+        _ => Ok(None),
+    }
 }

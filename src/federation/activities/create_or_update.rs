@@ -13,7 +13,7 @@ use crate::{
     federation::{
         activities::{
             announce::{self, Boost},
-            local_activity, publish_in_local_group, require_same_actor, sender,
+            local_activity, publish_in_group, require_same_actor, sender,
         },
         delivery::wake_delivery_worker,
         inbox::record_received,
@@ -138,6 +138,76 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
     Ok(())
 }
 
+/// A post created or edited in a remote group a local person follows, as the group announced
+/// it (already checked by `announce::receive`). Stored without relaying: the group did that.
+/// A reply to a post this instance does not hold is skipped.
+pub async fn receive_announced(
+    context: &Context,
+    group: &actor::Model,
+    activity: CreateOrUpdate,
+) -> Result<()> {
+    let object = &activity.object;
+    if !POST_KINDS.contains(&object.kind.as_str()) {
+        return Ok(());
+    }
+    let author_id = object
+        .author()
+        .ok_or_else(|| Error::bad_request("the post has no attributedTo"))?;
+    require_same_actor(&activity.actor, &author_id, "create or edit a post")?;
+    if host_of(&object.id)? != host_of(&activity.actor)? || !object.is_public() {
+        return Ok(());
+    }
+    let existing = posts::find_by_ap_id(&context.db, object.id.as_str()).await?;
+    let reply_to = object.in_reply_to();
+    let parent = match &reply_to {
+        Some(parent_id) => posts::find_by_ap_id(&context.db, parent_id.as_str()).await?,
+        None => None,
+    };
+    if reply_to.is_some() && parent.is_none() && existing.is_none() {
+        tracing::info!(post = %object.id, "a reply to a post not held here was skipped");
+        return Ok(());
+    }
+    if parent
+        .as_ref()
+        .is_some_and(|parent| parent.group_id != group.id)
+    {
+        return Err(Error::bad_request("the reply is in another group"));
+    }
+    let author = sender(context, &activity.actor).await?;
+    let content = post_content(object, group, reply_to.is_some());
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &activity.id, &activity.actor, &activity.kind).await? {
+        return Ok(());
+    }
+    match existing {
+        Some(existing) if activity.kind == "Update" => {
+            if existing.author_id != author.id || existing.group_id != group.id {
+                return Err(Error::Forbidden("only its author may edit a post".into()));
+            }
+            let updated_at = object.updated.unwrap_or_else(chrono::Utc::now);
+            posts::edit_post(&transaction, existing, content, updated_at).await?;
+        }
+        Some(_) => {}
+        None => {
+            posts::add_post(
+                &transaction,
+                group,
+                &author,
+                posts::NewPost {
+                    ap_id: object.id.as_str(),
+                    parent: parent.as_ref(),
+                    content,
+                    published_at: object.published.unwrap_or_else(chrono::Utc::now),
+                    local: false,
+                },
+            )
+            .await?;
+        }
+    }
+    transaction.commit().await?;
+    Ok(())
+}
+
 /// A local person writes a thread (no `parent`) or a reply in a group they belong to. The post
 /// is stored and its `Create` published in one transaction; the group relays it as it relays
 /// a remote member's post.
@@ -185,7 +255,7 @@ pub async fn send_new_post(
     } else {
         Boost::No
     };
-    publish_in_local_group(
+    publish_in_group(
         &transaction,
         context,
         author,
@@ -219,7 +289,7 @@ pub async fn send_edit(
     let edited = posts::edit_post(&transaction, existing, content, chrono::Utc::now()).await?;
     let document = without_context(document_of(&transaction, &edited).await?);
     let (id, update) = local_activity(&context.config, "Update", editor, &group, document);
-    publish_in_local_group(
+    publish_in_group(
         &transaction,
         context,
         editor,

@@ -5,7 +5,7 @@ use crate::{
     app::Context,
     error::{Error, Result},
     federation::{
-        activities::{announce, local_activity, publish_in_local_group, sender},
+        activities::{announce, local_activity, publish_in_group, sender},
         delivery::wake_delivery_worker,
         inbox::{id_of, record_received},
     },
@@ -73,6 +73,39 @@ pub async fn receive(context: &Context, delete: Delete, json: Value) -> Result<(
     Ok(())
 }
 
+/// A post deleted in a remote group a local person follows, as the group announced it. Only
+/// its author's Delete counts (moderators' removals come with moderation).
+pub async fn receive_announced(
+    context: &Context,
+    group: &actor::Model,
+    delete: Delete,
+) -> Result<()> {
+    let Some(object_id) = id_of(&delete.object) else {
+        return Err(Error::bad_request("the Delete names no object"));
+    };
+    let Some(target) = posts::find_by_ap_id(&context.db, &object_id).await? else {
+        return Ok(());
+    };
+    if target.group_id != group.id || target.deleted_at.is_some() {
+        return Ok(());
+    }
+    let author = actor::Entity::find_by_id(target.author_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("author"))?;
+    if author.ap_id != delete.actor.as_str() {
+        tracing::info!(post = %target.ap_id, "an announced Delete by someone other than the author was skipped");
+        return Ok(());
+    }
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &delete.id, &delete.actor, "Delete").await? {
+        return Ok(());
+    }
+    posts::delete_post(&transaction, target).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
 /// A local person deletes their post: a tombstone stays, and the group relays the `Delete`.
 pub async fn send_delete(
     context: &Context,
@@ -99,7 +132,7 @@ pub async fn send_delete(
     );
     let transaction = context.db.begin().await?;
     let deleted = posts::delete_post(&transaction, target).await?;
-    publish_in_local_group(
+    publish_in_group(
         &transaction,
         context,
         author,

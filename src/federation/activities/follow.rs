@@ -1,20 +1,26 @@
-//! `Follow`: a remote person joins a local group. The membership is stored and, unless the
-//! group approves members by hand, the group's `Accept` is enqueued in the same transaction.
+//! `Follow`: a remote person joins a local group (the membership is stored and, unless the
+//! group approves members by hand, the group's `Accept` is enqueued in the same transaction),
+//! and a local person joins a group: at once when it is local, by a `Follow` sent to its inbox
+//! when it is remote (pending until its `Accept` arrives).
 
 use crate::{
     app::Context,
     error::{Error, Result},
     federation::{
-        activities::{accept, find_local_group_by_id, sender},
-        delivery::wake_delivery_worker,
+        activities::{accept, find_local_group_by_id, new_activity_id, sender},
+        context::object_context,
+        delivery::{self, OutgoingActivity, wake_delivery_worker},
         inbox::{id_of, record_received},
     },
     groups::membership,
 };
-use kindred_entities::membership::MembershipState;
+use kindred_entities::{
+    actor,
+    membership::{self as membership_entity, MembershipState},
+};
 use sea_orm::TransactionTrait;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use url::Url;
 
 #[derive(Debug, Deserialize)]
@@ -46,4 +52,50 @@ pub async fn receive(context: &Context, follow: Follow) -> Result<()> {
     wake_delivery_worker(context);
     tracing::info!(group = %group.ap_id, follower = %follower.ap_id, state = ?stored.state, "follow received");
     Ok(())
+}
+
+/// A local person joins `group`. A local group takes them at once (or keeps the request for
+/// its moderators); a remote group gets a `Follow`, and the membership waits for its `Accept`.
+pub async fn send_follow(
+    context: &Context,
+    person: &actor::Model,
+    group: &actor::Model,
+) -> Result<membership_entity::Model> {
+    if group.local {
+        return membership::join(&context.db, group, person, None).await;
+    }
+    if let Some(existing) = membership::find(&context.db, group.id, person.id).await?
+        && existing.state == MembershipState::Accepted
+    {
+        return Ok(existing);
+    }
+    let id = new_activity_id(&context.config);
+    let follow = json!({
+        "@context": object_context(),
+        "id": id,
+        "type": "Follow",
+        "actor": person.ap_id,
+        "object": group.ap_id,
+        "to": [group.ap_id],
+    });
+    let transaction = context.db.begin().await?;
+    let stored = membership::request_remote(&transaction, group, person, id.as_str()).await?;
+    delivery::enqueue(
+        &transaction,
+        &context.config,
+        &[OutgoingActivity {
+            sender: person,
+            ap_id: &id,
+            kind: "Follow",
+            object_ap_id: Some(&group.ap_id),
+            json: &follow,
+            in_outbox: false,
+            ordering_key: Some(&group.ap_id),
+        }],
+        [Url::parse(&group.inbox_url)?],
+    )
+    .await?;
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(stored)
 }

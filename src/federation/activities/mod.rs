@@ -6,6 +6,7 @@ pub mod announce;
 pub mod create_or_update;
 pub mod delete;
 pub mod follow;
+pub mod reject;
 pub mod undo;
 pub mod vote;
 
@@ -37,12 +38,15 @@ pub async fn dispatch(context: &Context, json: Value) -> Result<()> {
         .to_string();
     match kind.as_str() {
         "Follow" => follow::receive(context, parse(&json)?).await,
+        "Accept" => accept::receive(context, parse(&json)?).await,
+        "Reject" => reject::receive(context, parse(&json)?).await,
+        "Announce" => announce::receive(context, parse(&json)?, json).await,
         "Undo" => undo::receive(context, parse(&json)?, json).await,
         "Create" | "Update" => create_or_update::receive(context, parse(&json)?, json).await,
         "Delete" => delete::receive(context, parse(&json)?, json).await,
         "Like" | "Dislike" => vote::receive(context, parse(&json)?, json).await,
         other => Err(Error::bad_request(format!(
-            "a group does not take {other} activities"
+            "Kindred does not take {other} activities"
         ))),
     }
 }
@@ -114,10 +118,11 @@ pub fn local_activity(
     (id, document)
 }
 
-/// Publishes a local person's activity about a post, in `transaction`: it is stored in the
-/// person's outbox (served at its id), and the group relays it to its members exactly as a
-/// remote member's activity would be relayed.
-pub async fn publish_in_local_group(
+/// Publishes a local person's activity about a post, in `transaction`. It is stored in the
+/// person's outbox (served at its id). In a local group, the group relays it to its members
+/// exactly as a remote member's activity would be relayed; a remote group gets it in its inbox
+/// and relays it itself.
+pub async fn publish_in_group(
     transaction: &impl ConnectionTrait,
     context: &Context,
     person: &actor::Model,
@@ -127,15 +132,15 @@ pub async fn publish_in_local_group(
     boost: Boost,
 ) -> Result<()> {
     let (id, document) = activity;
-    if !group.local {
-        return Err(Error::bad_request(
-            "this group is on another server; posting there comes with joining remote groups",
-        ));
-    }
     let kind = document
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or("Activity");
+    let inboxes = if group.local {
+        Vec::new()
+    } else {
+        vec![Url::parse(&group.inbox_url)?]
+    };
     delivery::enqueue(
         transaction,
         &context.config,
@@ -148,10 +153,13 @@ pub async fn publish_in_local_group(
             in_outbox: true,
             ordering_key: Some(post_ap_id),
         }],
-        std::iter::empty(),
+        inboxes,
     )
     .await?;
-    announce::relay(transaction, context, group, document, post_ap_id, boost).await
+    if group.local {
+        announce::relay(transaction, context, group, document, post_ap_id, boost).await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -47,6 +47,90 @@ pub async fn receive(context: &Context, undo: Undo, json: Value) -> Result<()> {
     }
 }
 
+/// A vote taken back in a remote group a local person follows, as the group announced it.
+/// Other Undos (of follows, of moderation) change nothing here.
+pub async fn receive_announced(context: &Context, group: &actor::Model, undo: Undo) -> Result<()> {
+    let Value::Object(inner) = &undo.object else {
+        return Ok(());
+    };
+    if !matches!(
+        inner.get("type").and_then(Value::as_str),
+        Some("Like" | "Dislike")
+    ) {
+        return Ok(());
+    }
+    if let Some(inner_actor) = inner.get("actor").and_then(id_of) {
+        require_same_actor(&undo.actor, &Url::parse(&inner_actor)?, "undo a vote")?;
+    }
+    let Some(post_ap_id) = inner.get("object").and_then(id_of) else {
+        return Ok(());
+    };
+    let Some(target) = posts::find_by_ap_id(&context.db, &post_ap_id).await? else {
+        return Ok(());
+    };
+    if target.group_id != group.id {
+        return Ok(());
+    }
+    let voter = sender(context, &undo.actor).await?;
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &undo.id, &undo.actor, "Undo").await? {
+        return Ok(());
+    }
+    posts::remove_vote(&transaction, &target, &voter).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// A local person leaves `group` (or withdraws a request). A remote group gets an
+/// `Undo{Follow}` naming the Follow it accepted. Returns whether there was a membership.
+pub async fn send_leave(
+    context: &Context,
+    person: &actor::Model,
+    group: &actor::Model,
+) -> Result<bool> {
+    let Some(existing) = membership::find(&context.db, group.id, person.id).await? else {
+        return Ok(false);
+    };
+    let transaction = context.db.begin().await?;
+    membership::leave(&transaction, group.id, person.id).await?;
+    if !group.local
+        && let Some(follow_id) = &existing.follow_activity_ap_id
+    {
+        let id = crate::federation::activities::new_activity_id(&context.config);
+        let undo = json!({
+            "@context": crate::federation::context::object_context(),
+            "id": id,
+            "type": "Undo",
+            "actor": person.ap_id,
+            "to": [group.ap_id],
+            "object": {
+                "id": follow_id,
+                "type": "Follow",
+                "actor": person.ap_id,
+                "object": group.ap_id,
+            },
+        });
+        crate::federation::delivery::enqueue(
+            &transaction,
+            &context.config,
+            &[crate::federation::delivery::OutgoingActivity {
+                sender: person,
+                ap_id: &id,
+                kind: "Undo",
+                object_ap_id: Some(follow_id),
+                json: &undo,
+                in_outbox: false,
+                ordering_key: Some(&group.ap_id),
+            }],
+            [Url::parse(&group.inbox_url)?],
+        )
+        .await?;
+    }
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(true)
+}
+
 /// The `Undo` of a local person's earlier vote, embedding the vote as it was sent.
 pub fn undo_vote_activity(
     config: &Config,

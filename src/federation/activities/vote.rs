@@ -5,7 +5,7 @@ use crate::{
     app::Context,
     error::{Error, Result},
     federation::{
-        activities::{announce, local_activity, publish_in_local_group, sender, undo},
+        activities::{announce, local_activity, publish_in_group, sender, undo},
         delivery::wake_delivery_worker,
         inbox::{id_of, record_received},
     },
@@ -63,6 +63,28 @@ pub async fn receive(context: &Context, vote: Vote, json: Value) -> Result<()> {
     Ok(())
 }
 
+/// A vote in a remote group a local person follows, as the group announced it.
+pub async fn receive_announced(context: &Context, group: &actor::Model, vote: Vote) -> Result<()> {
+    let Some(post_ap_id) = id_of(&vote.object) else {
+        return Err(Error::bad_request("the vote names no post"));
+    };
+    let Some(target) = posts::find_by_ap_id(&context.db, &post_ap_id).await? else {
+        return Ok(());
+    };
+    if target.group_id != group.id || target.deleted_at.is_some() {
+        return Ok(());
+    }
+    let voter = sender(context, &vote.actor).await?;
+    let value = if vote.kind == "Dislike" { -1 } else { 1 };
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &vote.id, &vote.actor, &vote.kind).await? {
+        return Ok(());
+    }
+    posts::set_vote(&transaction, &target, &voter, value, vote.id.as_str()).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
 /// A local person likes (+1) or dislikes (-1) a post, or takes their vote back (0, an
 /// `Undo` of the earlier vote). Voting the same way twice changes nothing.
 pub async fn send_vote(
@@ -94,7 +116,7 @@ pub async fn send_vote(
         // Lemmy and Mbin expect the old vote undone before a new one replaces it.
         let (id, undo) = undo::undo_vote_activity(&context.config, voter, &group, target, earlier);
         posts::remove_vote(&transaction, target, voter).await?;
-        publish_in_local_group(
+        publish_in_group(
             &transaction,
             context,
             voter,
@@ -115,7 +137,7 @@ pub async fn send_vote(
             Value::String(target.ap_id.clone()),
         );
         posts::set_vote(&transaction, target, voter, value, id.as_str()).await?;
-        publish_in_local_group(
+        publish_in_group(
             &transaction,
             context,
             voter,

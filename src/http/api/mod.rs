@@ -13,7 +13,10 @@ use crate::{
     app::Context,
     config::GroupCreation,
     error::Error,
-    federation::activities::{create_or_update, delete, vote},
+    federation::{
+        activities::{create_or_update, delete, follow, undo, vote},
+        discovery,
+    },
     groups::{
         directory::{self, NewGroup},
         membership,
@@ -191,7 +194,11 @@ async fn group_json(
     caller: Option<&sessions::SignedIn>,
     group: actor::Model,
 ) -> Result<GroupJson, Error> {
-    let member_count = membership::member_count(&context.db, group.id).await?;
+    let member_count = if group.local {
+        membership::member_count(&context.db, group.id).await?
+    } else {
+        membership::local_member_count(&context.db, group.id).await?
+    };
     let membership = match caller {
         Some(caller) => membership::find(&context.db, group.id, caller.account.actor.id)
             .await?
@@ -203,7 +210,7 @@ async fn group_json(
     };
     let handle = crate::http::web::groups::handle_of(context, &group);
     Ok(GroupJson {
-        name: group.preferred_username.clone(),
+        name: directory::group_handle(&group),
         handle,
         title: group
             .display_name
@@ -276,7 +283,7 @@ async fn group(
     MaybeApiUser(caller): MaybeApiUser,
     Path(name): Path<String>,
 ) -> ApiResult<Json<GroupJson>> {
-    let group = directory::find_local_group(&context.db, &name).await?;
+    let group = directory::find_group(&context.db, &name).await?;
     Ok(Json(group_json(&context, caller.as_ref(), group).await?))
 }
 
@@ -285,8 +292,13 @@ async fn join_group(
     ApiUser(caller): ApiUser,
     Path(name): Path<String>,
 ) -> ApiResult<Json<GroupJson>> {
-    let group = directory::find_local_group(&context.db, &name).await?;
-    membership::join(&context.db, &group, &caller.account.actor, None).await?;
+    // A remote group not known yet is looked up on its server first.
+    let group = match directory::find_group_by_handle(&context.db, &name).await? {
+        Some(group) => group,
+        None if name.contains('@') => discovery::resolve_group(&context, &name).await?,
+        None => return Err(Error::not_found("group").into()),
+    };
+    follow::send_follow(&context, &caller.account.actor, &group).await?;
     Ok(Json(group_json(&context, Some(&caller), group).await?))
 }
 
@@ -295,8 +307,8 @@ async fn leave_group(
     ApiUser(caller): ApiUser,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let group = directory::find_local_group(&context.db, &name).await?;
-    if !membership::leave(&context.db, group.id, caller.account.actor.id).await? {
+    let group = directory::find_group(&context.db, &name).await?;
+    if !undo::send_leave(&context, &caller.account.actor, &group).await? {
         return Err(Error::not_found("membership").into());
     }
     Ok(StatusCode::NO_CONTENT)
@@ -407,13 +419,13 @@ async fn list_threads(
     Path(name): Path<String>,
     Query(query): Query<ThreadsQuery>,
 ) -> ApiResult<Json<Vec<PostJson>>> {
-    let group = directory::find_local_group(&context.db, &name).await?;
+    let group = directory::find_group(&context.db, &name).await?;
     let threads = posts::list_threads(&context.db, group.id, query.sort, 50).await?;
     Ok(Json(
         posts_json(
             &context,
             caller.as_ref(),
-            &group.preferred_username,
+            &directory::group_handle(&group),
             threads,
         )
         .await?,
@@ -433,7 +445,7 @@ async fn create_thread(
     Path(name): Path<String>,
     ApiJson(request): ApiJson<ThreadRequest>,
 ) -> ApiResult<Response> {
-    let group = directory::find_local_group(&context.db, &name).await?;
+    let group = directory::find_group(&context.db, &name).await?;
     let thread = create_or_update::send_new_post(
         &context,
         &caller.account.actor,
@@ -448,7 +460,7 @@ async fn create_thread(
     let mut body = posts_json(
         &context,
         Some(&caller),
-        &group.preferred_username,
+        &directory::group_handle(&group),
         vec![thread],
     )
     .await?;
@@ -480,7 +492,13 @@ async fn thread(
         .await?
         .ok_or_else(|| Error::not_found("group"))?;
     let all = posts::thread_with_replies(&context.db, &thread).await?;
-    let mut listed = posts_json(&context, caller.as_ref(), &group.preferred_username, all).await?;
+    let mut listed = posts_json(
+        &context,
+        caller.as_ref(),
+        &directory::group_handle(&group),
+        all,
+    )
+    .await?;
     let thread = listed.remove(0);
     Ok(Json(ThreadJson {
         thread,
@@ -518,7 +536,7 @@ async fn reply(
     let mut body = posts_json(
         &context,
         Some(&caller),
-        &group.preferred_username,
+        &directory::group_handle(&group),
         vec![created],
     )
     .await?;
@@ -561,7 +579,7 @@ async fn edit_post(
     let mut body = posts_json(
         &context,
         Some(&caller),
-        &group.preferred_username,
+        &directory::group_handle(&group),
         vec![edited],
     )
     .await?;

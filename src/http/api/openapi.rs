@@ -45,7 +45,7 @@ pub fn openapi(public_url: &url::Url) -> Value {
     let optional_bearer = json!([{}, { "bearer": [] }]);
     let group_name = path_parameter(
         "name",
-        "The group's name (the part before the @).",
+        "A local group's name, or name@host for a group on another server (joining looks an unknown one up on its server).",
         "string",
     );
     let post_id = path_parameter("id", "The post's number, as in /posts/{id}.", "integer");
@@ -128,7 +128,7 @@ pub fn openapi(public_url: &url::Url) -> Value {
             }));
     paths.insert("/groups/{name}/membership".to_string(), json!({
                 "post": {
-                    "summary": "Join the group (pending when it approves members by hand)",
+                    "summary": "Join the group: at once, or pending while a moderator or the remote group's server has not accepted",
                     "operationId": "joinGroup",
                     "security": bearer,
                     "parameters": [group_name],

@@ -5,7 +5,10 @@ use crate::{
     app::Context,
     config::GroupCreation,
     error::Error,
-    federation::activities::create_or_update,
+    federation::{
+        activities::{create_or_update, follow, undo},
+        discovery,
+    },
     groups::{
         directory::{self, NewGroup},
         membership,
@@ -59,6 +62,17 @@ pub async fn home(
     }) {
         body.push_str("<p><a class=\"button\" href=\"/create-group\">Create a group</a></p>\n");
     }
+    if visitor.signed_in.is_some() {
+        body.push_str(&format!(
+            "<form method=\"post\" action=\"/join-remote\" class=\"card\">\n\
+             <input type=\"hidden\" name=\"csrf\" value=\"{}\">\n\
+             <label for=\"address\">Join a group on another server</label>\
+             <input type=\"text\" id=\"address\" name=\"address\" placeholder=\"!name@example.org\" aria-describedby=\"address-hint\" required>\n\
+             <p class=\"hint\" id=\"address-hint\">A Lemmy community, a Kindred group or any fediverse group: !name@host, @name@host or its address.</p>\n\
+             <button type=\"submit\">Join</button>\n</form>\n",
+            escape(visitor.csrf_token())
+        ));
+    }
     body.push_str("<h2>Groups</h2>\n");
     if groups.is_empty() {
         body.push_str(if search.is_empty() {
@@ -110,7 +124,11 @@ pub async fn group_page(
         .display_name
         .clone()
         .unwrap_or_else(|| group.preferred_username.clone());
-    let members = membership::member_count(&context.db, group.id).await?;
+    let members = if group.local {
+        membership::member_count(&context.db, group.id).await?
+    } else {
+        membership::local_member_count(&context.db, group.id).await?
+    };
     let threads = posts::list_threads(&context.db, group.id, order, 50).await?;
 
     let mut body = format!(
@@ -123,11 +141,19 @@ pub async fn group_page(
         body.push_str(&format!("<div class=\"summary\">{summary}</div>\n"));
     }
     body.push_str(&format!(
-        "<p>{members} {}</p>\n",
-        if members == 1 { "member" } else { "members" }
+        "<p>{members} {}{}</p>\n",
+        if members == 1 { "member" } else { "members" },
+        if group.local { "" } else { " on this instance" }
     ));
     body.push_str(&membership_controls(context, visitor, &group).await?);
-    body.push_str(&format!(
+    if !group.local {
+        body.push_str(&format!(
+            "<p class=\"meta\">This group lives on another server; <a href=\"{}\">see it there</a>. \
+             What its members write reaches this instance while someone here follows it.</p>\n",
+            escape(group.html_url.as_deref().unwrap_or(&group.ap_id)),
+        ));
+    } else {
+        body.push_str(&format!(
         "<section class=\"card join\">\n<h2>Join from elsewhere in the fediverse</h2>\n\
          <p>From Mastodon or another microblog: search for <code>{handle}</code> and press <em>Follow</em>. \
          Posts that mention <code>{handle}</code> are shared with every member.</p>\n\
@@ -135,13 +161,15 @@ pub async fn group_page(
         handle = escape(&handle),
         bare = escape(handle.trim_start_matches('@')),
     ));
+    }
+    let group_path = directory::group_handle(&group);
     let sort_link = |value: &str, label: &str, this: ThreadOrder| {
         if this == order {
             format!("<strong aria-current=\"true\">{label}</strong>")
         } else {
             format!(
                 "<a href=\"/groups/{}?sort={value}\">{label}</a>",
-                escape(&group.preferred_username)
+                escape(&group_path)
             )
         }
     };
@@ -185,10 +213,10 @@ async fn membership_controls(
     let Some(signed_in) = &visitor.signed_in else {
         return Ok(format!(
             "<p><a href=\"/login\">Sign in</a> to join {} and write here.</p>\n",
-            escape(&group.preferred_username)
+            escape(&directory::group_handle(group))
         ));
     };
-    let name = escape(&group.preferred_username);
+    let name = escape(&directory::group_handle(group));
     let csrf = escape(visitor.csrf_token());
     let state = membership::find(&context.db, group.id, signed_in.account.actor.id)
         .await?
@@ -200,9 +228,14 @@ async fn membership_controls(
              <button type=\"submit\" class=\"secondary\">Leave group</button></form></div>\n"
         ),
         Some(MembershipState::Pending) => format!(
-            "<div class=\"actions\"><p class=\"notice\">Your request to join waits for a moderator.</p>\
+            "<div class=\"actions\"><p class=\"notice\">Your request to join waits for {}.</p>\
              <form method=\"post\" action=\"/groups/{name}/leave\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <button type=\"submit\" class=\"secondary\">Withdraw request</button></form></div>\n"
+             <button type=\"submit\" class=\"secondary\">Withdraw request</button></form></div>\n",
+            if group.local {
+                "a moderator"
+            } else {
+                "the group's server to answer"
+            }
         ),
         None => format!(
             "<form method=\"post\" action=\"/groups/{name}/join\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
@@ -224,9 +257,9 @@ pub async fn join(
     Form(form): Form<CsrfForm>,
 ) -> PageResult {
     let signed_in = visitor.check_form(&context, &form.csrf)?;
-    let group = directory::find_local_group(&context.db, &name).await?;
-    membership::join(&context.db, &group, &signed_in.account.actor, None).await?;
-    Ok(Redirect::to(&format!("/groups/{}", group.preferred_username)).into_response())
+    let group = directory::find_group(&context.db, &name).await?;
+    follow::send_follow(&context, &signed_in.account.actor, &group).await?;
+    Ok(Redirect::to(&format!("/groups/{}", directory::group_handle(&group))).into_response())
 }
 
 pub async fn leave(
@@ -236,9 +269,30 @@ pub async fn leave(
     Form(form): Form<CsrfForm>,
 ) -> PageResult {
     let signed_in = visitor.check_form(&context, &form.csrf)?;
-    let group = directory::find_local_group(&context.db, &name).await?;
-    membership::leave(&context.db, group.id, signed_in.account.actor.id).await?;
-    Ok(Redirect::to(&format!("/groups/{}", group.preferred_username)).into_response())
+    let group = directory::find_group(&context.db, &name).await?;
+    undo::send_leave(&context, &signed_in.account.actor, &group).await?;
+    Ok(Redirect::to(&format!("/groups/{}", directory::group_handle(&group))).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct JoinRemoteForm {
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /join-remote`: finds the group (asking its server when it is not known yet) and
+/// joins it; the membership is pending until the group accepts.
+pub async fn join_remote(
+    context: Context,
+    visitor: Visitor,
+    Form(form): Form<JoinRemoteForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let group = discovery::resolve_group(&context, &form.address).await?;
+    follow::send_follow(&context, &signed_in.account.actor, &group).await?;
+    Ok(Redirect::to(&format!("/groups/{}", directory::group_handle(&group))).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -362,7 +416,7 @@ pub async fn new_thread_page(
     Path(name): Path<String>,
 ) -> PageResult {
     visitor.require()?;
-    let group = directory::find_local_group(&context.db, &name).await?;
+    let group = directory::find_group(&context.db, &name).await?;
     Ok(thread_form(
         &context,
         &visitor,
@@ -380,7 +434,7 @@ pub async fn new_thread(
     Form(form): Form<ThreadForm>,
 ) -> PageResult {
     let signed_in = visitor.check_form(&context, &form.csrf)?;
-    let group = directory::find_local_group(&context.db, &name).await?;
+    let group = directory::find_group(&context.db, &name).await?;
     let sent = create_or_update::send_new_post(
         &context,
         &signed_in.account.actor,
@@ -435,7 +489,7 @@ fn thread_form(
                 .unwrap_or(&group.preferred_username)
         ),
         problem = problem_html(problem),
-        name = escape(&group.preferred_username),
+        name = escape(&directory::group_handle(group)),
         csrf = escape(visitor.csrf_token()),
         title = escape(&form.title),
         text = escape(&form.body),

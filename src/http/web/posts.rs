@@ -81,7 +81,7 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
         .unwrap_or_else(|| "(untitled)".to_string());
     let mut body = format!(
         "<p class=\"meta\"><a href=\"/groups/{}\">{}</a> <span class=\"handle\">{}</span></p>\n<h1>{}</h1>\n",
-        escape(&group.preferred_username),
+        escape(&crate::groups::directory::group_handle(&group)),
         escape(
             group
                 .display_name
@@ -91,15 +91,6 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
         escape(&handle_of(context, &group)),
         escape(&title),
     );
-    if !group.local {
-        body = body.replace(
-            &format!("href=\"/groups/{}\"", escape(&group.preferred_username)),
-            &format!(
-                "href=\"{}\"",
-                escape(group.html_url.as_deref().unwrap_or(&group.ap_id))
-            ),
-        );
-    }
     rendering.post(&mut body, &thread, 0);
     body.push_str(&format!(
         "<h2>{} {}</h2>\n",

@@ -1,0 +1,350 @@
+//! Two Kindred instances, cross-instance discussion both ways: a person on alpha joins a group
+//! on beta through alpha's API, and from then on threads, replies, edits, votes and deletions
+//! made on either side show up on the other (alpha → beta by Create/Update/Like/Delete to the
+//! group's inbox; beta → alpha by the group's Announce).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use kindred::{
+    accounts::users::{self, NewUser},
+    testing,
+};
+use kindred_entities::{post, user::UserState};
+use kindred_federation_tests::{TestInstance, TestNetwork, wait_for_empty_queue};
+use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// A signed-in API client of one instance.
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn sign_up(network: &TestNetwork, instance: &TestInstance, name: &str) -> Api {
+        let context = instance.context();
+        users::create_user(
+            &instance.database.connection,
+            &context.config,
+            &context.keys,
+            NewUser {
+                name,
+                password: "a long password",
+                email: None,
+                application_text: None,
+            },
+            UserState::Active,
+            false,
+        )
+        .await
+        .unwrap();
+        let client = network.client();
+        let base = format!("{}api/v1", instance.public_url);
+        let answer: Value = client
+            .post(format!("{base}/auth/token"))
+            .json(&json!({ "name": name, "password": "a long password" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Api {
+            client,
+            base,
+            token: answer["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let (status, json) = self.call(Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {json}");
+        json
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<Value>, expected: u16) -> Value {
+        let (status, json) = self.call(method.clone(), path, body).await;
+        assert_eq!(status, expected, "{method} {path}: {json}");
+        json
+    }
+}
+
+/// Polls `check` until it is true, or panics with `what` after 20 seconds.
+async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        if tokio::time::Instant::now() > deadline {
+            panic!("never happened: {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The local row id of the post with ActivityPub id `url` on `instance`, once it is there.
+async fn local_id(instance: &TestInstance, url: &str) -> i64 {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        if let Some(found) = post::Entity::find()
+            .filter(post::Column::ApId.eq(url))
+            .one(&instance.database.connection)
+            .await
+            .unwrap()
+        {
+            return found.id;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("{url} never reached {}", instance.name);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn post_row(instance: &TestInstance, id: i64) -> post::Model {
+    post::Entity::find_by_id(id)
+        .one(&instance.database.connection)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_person_on_one_instance_takes_part_in_a_group_on_another() {
+    for backend in testing::backends_under_test() {
+        let network = TestNetwork::start(&["alpha", "beta"], backend).await;
+        let alpha = network.instance("alpha");
+        let beta = network.instance("beta");
+        let ann = Api::sign_up(&network, alpha, "ann").await;
+        let bob = Api::sign_up(&network, beta, "bob").await;
+        bob.send(
+            Method::POST,
+            "/groups",
+            Some(json!({ "name": "repair", "title": "Repair café", "summary": "We *fix* things" })),
+            201,
+        )
+        .await;
+
+        // Ann joins by handle; alpha looks the group up and follows it; beta accepts.
+        let remote = format!("repair@{}", beta.domain);
+        let joined = ann
+            .send(
+                Method::POST,
+                &format!("/groups/!{remote}/membership"),
+                None,
+                200,
+            )
+            .await;
+        assert_eq!(joined["name"], remote);
+        assert_eq!(joined["local"], false);
+        eventually("beta accepts ann", || async {
+            ann.get(&format!("/groups/{remote}")).await["membership"] == "accepted"
+        })
+        .await;
+        assert_eq!(bob.get("/groups/repair").await["member_count"], 2);
+
+        // Bob's thread on beta reaches alpha through the group's Announce.
+        let thread = bob
+            .send(
+                Method::POST,
+                "/groups/repair/threads",
+                Some(json!({ "title": "Kettle clicks", "body": "It clicks but does not *heat*." })),
+                201,
+            )
+            .await;
+        let thread_url = thread["url"].as_str().unwrap().to_string();
+        let thread_on_alpha = local_id(alpha, &thread_url).await;
+        let listed = ann.get(&format!("/groups/{remote}/threads")).await;
+        assert_eq!(listed[0]["title"], "Kettle clicks");
+        assert!(
+            listed[0]["content_html"]
+                .as_str()
+                .unwrap()
+                .contains("<em>heat</em>")
+        );
+        assert!(
+            listed[0]["author"]["url"]
+                .as_str()
+                .unwrap()
+                .contains(&beta.domain)
+        );
+
+        // Ann replies from alpha; beta stores the reply under bob's thread.
+        let reply = ann
+            .send(
+                Method::POST,
+                &format!("/posts/{thread_on_alpha}/replies"),
+                Some(json!({ "body": "Check the thermostat." })),
+                201,
+            )
+            .await;
+        let reply_url = reply["url"].as_str().unwrap().to_string();
+        assert!(reply_url.contains(&alpha.domain));
+        let reply_on_beta = local_id(beta, &reply_url).await;
+        let seen = bob.get(&format!("/posts/{}", thread["id"])).await;
+        assert_eq!(seen["replies"][0]["author"]["name"], "ann");
+        assert_eq!(seen["replies"][0]["parent_id"], thread["id"]);
+
+        // Ann starts a thread from alpha; bob answers on beta; ann sees the answer.
+        let own = ann
+            .send(
+                Method::POST,
+                &format!("/groups/{remote}/threads"),
+                Some(json!({ "title": "Bike lights", "body": "Dynamo or battery?" })),
+                201,
+            )
+            .await;
+        let own_url = own["url"].as_str().unwrap().to_string();
+        let own_on_beta = local_id(beta, &own_url).await;
+        assert_eq!(
+            post_row(beta, own_on_beta).await.title.as_deref(),
+            Some("Bike lights")
+        );
+        let answer = bob
+            .send(
+                Method::POST,
+                &format!("/posts/{own_on_beta}/replies"),
+                Some(json!({ "body": "Dynamo, **always**." })),
+                201,
+            )
+            .await;
+        let answer_on_alpha = local_id(alpha, answer["url"].as_str().unwrap()).await;
+        assert!(
+            post_row(alpha, answer_on_alpha)
+                .await
+                .content_html
+                .contains("<strong>always</strong>")
+        );
+        assert_eq!(
+            post_row(alpha, answer_on_alpha).await.parent_id,
+            Some(own["id"].as_i64().unwrap())
+        );
+
+        // Edits flow both ways.
+        bob.send(
+            Method::PATCH,
+            &format!("/posts/{}", thread["id"]),
+            Some(json!({ "body": "It clicks; the element is dead." })),
+            200,
+        )
+        .await;
+        eventually("bob's edit reaches alpha", || async {
+            post_row(alpha, thread_on_alpha)
+                .await
+                .content_html
+                .contains("element is dead")
+        })
+        .await;
+        ann.send(
+            Method::PATCH,
+            &format!("/posts/{}", reply["id"]),
+            Some(json!({ "body": "Check the thermostat, then the element." })),
+            200,
+        )
+        .await;
+        eventually("ann's edit reaches beta", || async {
+            post_row(beta, reply_on_beta)
+                .await
+                .content_html
+                .contains("then the element")
+        })
+        .await;
+
+        // Votes flow both ways.
+        bob.send(
+            Method::PUT,
+            &format!("/posts/{reply_on_beta}/vote"),
+            Some(json!({ "value": 1 })),
+            200,
+        )
+        .await;
+        let reply_on_alpha = reply["id"].as_i64().unwrap();
+        eventually("bob's like reaches alpha", || async {
+            post_row(alpha, reply_on_alpha).await.like_count == 1
+        })
+        .await;
+        ann.send(
+            Method::PUT,
+            &format!("/posts/{thread_on_alpha}/vote"),
+            Some(json!({ "value": -1 })),
+            200,
+        )
+        .await;
+        let thread_on_beta = thread["id"].as_i64().unwrap();
+        eventually("ann's dislike reaches beta", || async {
+            post_row(beta, thread_on_beta).await.dislike_count == 1
+        })
+        .await;
+        ann.send(
+            Method::PUT,
+            &format!("/posts/{thread_on_alpha}/vote"),
+            Some(json!({ "value": 0 })),
+            200,
+        )
+        .await;
+        eventually("ann's withdrawn vote reaches beta", || async {
+            post_row(beta, thread_on_beta).await.dislike_count == 0
+        })
+        .await;
+
+        // Deletions flow both ways.
+        ann.send(
+            Method::DELETE,
+            &format!("/posts/{reply_on_alpha}"),
+            None,
+            204,
+        )
+        .await;
+        eventually("ann's deletion reaches beta", || async {
+            post_row(beta, reply_on_beta).await.deleted_at.is_some()
+        })
+        .await;
+        bob.send(
+            Method::DELETE,
+            &format!("/posts/{}", answer["id"]),
+            None,
+            204,
+        )
+        .await;
+        eventually("bob's deletion reaches alpha", || async {
+            post_row(alpha, answer_on_alpha).await.deleted_at.is_some()
+        })
+        .await;
+
+        // Ann leaves: beta ends the membership, and stops relaying to alpha.
+        ann.send(
+            Method::DELETE,
+            &format!("/groups/{remote}/membership"),
+            None,
+            204,
+        )
+        .await;
+        eventually("beta sees ann leave", || async {
+            bob.get("/groups/repair").await["member_count"] == 1
+        })
+        .await;
+
+        wait_for_empty_queue(alpha, Duration::from_secs(20)).await;
+        wait_for_empty_queue(beta, Duration::from_secs(20)).await;
+        network.stop().await;
+    }
+}
