@@ -8,6 +8,7 @@ pub mod actor;
 pub mod delivery;
 pub mod instance;
 pub mod membership;
+pub mod notification;
 pub mod post;
 pub mod received_activity;
 pub mod session;
@@ -21,6 +22,7 @@ pub mod prelude {
     pub use crate::delivery::Entity as Delivery;
     pub use crate::instance::Entity as Instance;
     pub use crate::membership::Entity as Membership;
+    pub use crate::notification::Entity as Notification;
     pub use crate::post::Entity as Post;
     pub use crate::received_activity::Entity as ReceivedActivity;
     pub use crate::session::Entity as Session;

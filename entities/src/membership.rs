@@ -13,6 +13,17 @@ pub enum MembershipState {
     Accepted,
 }
 
+/// What a member may do in the group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum MembershipRole {
+    #[sea_orm(string_value = "member")]
+    Member,
+    /// Founded the group: may edit it.
+    #[sea_orm(string_value = "owner")]
+    Owner,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "memberships")]
 pub struct Model {
@@ -25,6 +36,7 @@ pub struct Model {
     pub follow_activity_ap_id: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    pub role: MembershipRole,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -330,6 +330,19 @@ async fn a_person_on_one_instance_takes_part_in_a_group_on_another() {
         })
         .await;
 
+        // The group's profile edits reach alpha as Update{Group}.
+        bob.send(
+            Method::PATCH,
+            "/groups/repair",
+            Some(json!({ "title": "Repair café Lyon", "summary": "Every *Saturday*" })),
+            200,
+        )
+        .await;
+        eventually("the group's new title reaches alpha", || async {
+            ann.get(&format!("/groups/{remote}")).await["title"] == "Repair café Lyon"
+        })
+        .await;
+
         // Ann leaves: beta ends the membership, and stops relaying to alpha.
         ann.send(
             Method::DELETE,

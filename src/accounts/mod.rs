@@ -4,6 +4,7 @@
 //! Like `groups/`, this never imports `federation/`: it changes rows, and the callers decide
 //! what federates.
 
+pub mod notifications;
 pub mod passwords;
 pub mod sessions;
 pub mod users;

@@ -153,6 +153,56 @@ pub async fn create_group(
     Ok(row.insert(database).await?)
 }
 
+/// What the owner of a group may change about it.
+pub struct GroupProfile<'a> {
+    pub title: &'a str,
+    pub summary_markdown: Option<&'a str>,
+    pub icon_url: Option<&'a str>,
+}
+
+/// Checks and applies a new title, summary and icon to a local group.
+pub async fn update_group(
+    database: &impl ConnectionTrait,
+    group: actor::Model,
+    profile: GroupProfile<'_>,
+) -> Result<actor::Model> {
+    let title = profile.title.trim();
+    if title.is_empty() || title.chars().count() > MAX_TITLE_LENGTH {
+        return Err(Error::invalid(format!(
+            "a group title has 1 to {MAX_TITLE_LENGTH} characters"
+        )));
+    }
+    let summary_markdown = profile
+        .summary_markdown
+        .map(str::trim)
+        .filter(|summary| !summary.is_empty());
+    if summary_markdown.is_some_and(|summary| summary.len() > MAX_SUMMARY_LENGTH) {
+        return Err(Error::invalid(format!(
+            "a group summary has at most {MAX_SUMMARY_LENGTH} characters"
+        )));
+    }
+    let icon_url = profile
+        .icon_url
+        .map(str::trim)
+        .filter(|icon| !icon.is_empty());
+    if let Some(icon) = icon_url {
+        let parsed =
+            url::Url::parse(icon).map_err(|_| Error::invalid("the icon must be a web address"))?;
+        if !matches!(parsed.scheme(), "https" | "http") || icon.len() > 2000 {
+            return Err(Error::invalid(
+                "the icon must be an http or https address of at most 2000 characters",
+            ));
+        }
+    }
+    let mut update: actor::ActiveModel = group.into();
+    update.display_name = Set(Some(title.to_string()));
+    update.summary_html = Set(summary_markdown.map(html::markdown_to_html));
+    update.summary_source = Set(summary_markdown.map(str::to_string));
+    update.icon_url = Set(icon_url.map(str::to_string));
+    update.updated_at = Set(Some(Utc::now()));
+    Ok(update.update(database).await?)
+}
+
 /// Every local group, by name.
 pub async fn list_local_groups(database: &impl ConnectionTrait) -> Result<Vec<actor::Model>> {
     Ok(actor::Entity::find()

@@ -5,7 +5,7 @@ use crate::error::Result;
 use chrono::Utc;
 use kindred_entities::{
     actor,
-    membership::{self, MembershipState},
+    membership::{self, MembershipRole, MembershipState},
 };
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
@@ -41,12 +41,37 @@ pub async fn join(
         member_id: Set(member.id),
         state: Set(state),
         follow_activity_ap_id: Set(follow_ap_id.map(str::to_string)),
+        role: Set(MembershipRole::Member),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     }
     .insert(database)
     .await?)
+}
+
+/// The founder of a new local group becomes its first member and its owner.
+pub async fn found(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    founder: &actor::Model,
+) -> Result<membership::Model> {
+    let joined = join(database, group, founder, None).await?;
+    let mut update: membership::ActiveModel = joined.into();
+    update.state = Set(MembershipState::Accepted);
+    update.role = Set(MembershipRole::Owner);
+    Ok(update.update(database).await?)
+}
+
+/// True when `member_id` owns the group.
+pub async fn is_owner(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+    member_id: i64,
+) -> Result<bool> {
+    Ok(find(database, group_id, member_id)
+        .await?
+        .is_some_and(|found| found.role == MembershipRole::Owner))
 }
 
 /// Records a local person's request to join a remote group with the Follow `follow_ap_id`:
@@ -71,6 +96,7 @@ pub async fn request_remote(
         follow_activity_ap_id: Set(Some(follow_ap_id.to_string())),
         created_at: Set(now),
         updated_at: Set(now),
+        role: Set(MembershipRole::Member),
         ..Default::default()
     }
     .insert(database)

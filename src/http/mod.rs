@@ -60,6 +60,12 @@ pub fn routes(config: Arc<Config>) -> Router {
         )
         .route("/logout", post(web::accounts::logout))
         .route("/settings", get(web::accounts::settings_page))
+        .route("/notifications", get(web::accounts::notifications_page))
+        .route("/admin", get(web::accounts::admin_page))
+        .route(
+            "/admin/users/{name}/{decision}",
+            post(web::accounts::decide_registration),
+        )
         .route("/settings/password", post(web::accounts::change_password))
         .route(
             "/create-group",
@@ -68,6 +74,11 @@ pub fn routes(config: Arc<Config>) -> Router {
         .route("/join-remote", post(web::groups::join_remote))
         .route("/groups/{name}/join", post(web::groups::join))
         .route("/groups/{name}/leave", post(web::groups::leave))
+        .route(
+            "/groups/{name}/edit",
+            get(web::groups::edit_group_page).post(web::groups::edit_group),
+        )
+        .route("/groups/{name}/feed.atom", get(web::groups::atom_feed))
         .route(
             "/groups/{name}/new-thread",
             get(web::groups::new_thread_page).post(web::groups::new_thread),

@@ -8,6 +8,7 @@
 //! actor.
 
 use crate::{
+    accounts::notifications,
     app::Context,
     error::{Error, Result},
     federation::{
@@ -125,6 +126,7 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
                 },
             )
             .await?;
+            notifications::notify_about_new_post(&transaction, &stored, &object.mentions()).await?;
             let boost = if stored.parent_id.is_none() {
                 Boost::NewThread
             } else {
@@ -189,7 +191,7 @@ pub async fn receive_announced(
         }
         Some(_) => {}
         None => {
-            posts::add_post(
+            let stored = posts::add_post(
                 &transaction,
                 group,
                 &author,
@@ -202,6 +204,7 @@ pub async fn receive_announced(
                 },
             )
             .await?;
+            notifications::notify_about_new_post(&transaction, &stored, &object.mentions()).await?;
         }
     }
     transaction.commit().await?;
@@ -228,6 +231,16 @@ pub async fn send_new_post(
     {
         return Err(Error::Gone("post".into()));
     }
+    let mentioned: Vec<String> =
+        notifications::local_mentions(&draft.markdown, &context.config.domain())
+            .into_iter()
+            .map(|name| {
+                context
+                    .config
+                    .url_for(&format!("/users/{name}"))
+                    .to_string()
+            })
+            .collect();
     let content = draft.into_content(parent.is_some())?;
     // A local post's id is its page, `/posts/<row id>`, as on Lemmy: the row is inserted
     // under a unique placeholder and named once its id is known, in the same transaction.
@@ -248,6 +261,7 @@ pub async fn send_new_post(
     .await?;
     let ap_id = context.config.url_for(&format!("/posts/{}", stored.id));
     let stored = posts::assign_ap_id(&transaction, stored, ap_id.as_str()).await?;
+    notifications::notify_about_new_post(&transaction, &stored, &mentioned).await?;
     let document = without_context(document_of(&transaction, &stored).await?);
     let (id, create) = local_activity(&context.config, "Create", author, group, document);
     let boost = if parent.is_none() {
@@ -302,6 +316,68 @@ pub async fn send_edit(
     transaction.commit().await?;
     wake_delivery_worker(context);
     Ok(edited)
+}
+
+/// The owner (or an administrator) edited a local group: the new profile is stored, and the group sends
+/// `Update{Group}` to its members' servers (as Lemmy and Mastodon refresh a profile), in one
+/// transaction.
+pub async fn send_group_update(
+    context: &Context,
+    editor: &actor::Model,
+    group: actor::Model,
+    profile: crate::groups::directory::GroupProfile<'_>,
+) -> Result<actor::Model> {
+    if !group.local {
+        return Err(Error::bad_request("only a local group can be edited here"));
+    }
+    let is_admin = crate::accounts::users::find_by_actor_id(&context.db, editor.id)
+        .await?
+        .is_some_and(|account| account.is_admin);
+    if !is_admin && !membership::is_owner(&context.db, group.id, editor.id).await? {
+        return Err(Error::Forbidden(
+            "only the group's owner or an administrator may edit it".into(),
+        ));
+    }
+    let transaction = context.db.begin().await?;
+    let updated = crate::groups::directory::update_group(&transaction, group, profile).await?;
+    let document = without_context(
+        crate::federation::objects::actor::ApubActor::from_row(updated.clone())?.to_json_ld()?,
+    );
+    let id = crate::federation::activities::new_activity_id(&context.config);
+    let update = serde_json::json!({
+        "@context": crate::federation::context::object_context(),
+        "id": id,
+        "type": "Update",
+        "actor": updated.ap_id,
+        "to": [crate::federation::objects::post::PUBLIC],
+        "cc": [updated.followers_url],
+        "object": document,
+    });
+    let inboxes = membership::member_inboxes(&transaction, updated.id)
+        .await?
+        .into_iter()
+        .filter_map(|inbox| Url::parse(&inbox).ok());
+    crate::federation::delivery::enqueue(
+        &transaction,
+        &context.config,
+        &[crate::federation::delivery::OutgoingActivity {
+            sender: &updated,
+            ap_id: &id,
+            kind: "Update",
+            object_ap_id: Some(&updated.ap_id),
+            json: &update,
+            in_outbox: true,
+            ordering_key: Some(&updated.ap_id),
+        }],
+        inboxes,
+    )
+    .await?;
+    transaction.commit().await?;
+    context
+        .actor_documents
+        .invalidate(updated.local_name.as_deref().unwrap_or_default());
+    wake_delivery_worker(context);
+    Ok(updated)
 }
 
 /// An object embedded in an activity leaves its `@context` to the activity.

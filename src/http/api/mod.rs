@@ -45,7 +45,9 @@ pub fn routes() -> Router {
         .route("/accounts", post(register))
         .route("/me", get(me))
         .route("/groups", get(list_groups).post(create_group))
-        .route("/groups/{name}", get(group))
+        .route("/groups/{name}", get(group).patch(edit_group))
+        .route("/notifications", get(list_notifications))
+        .route("/notifications/read", post(read_notifications))
         .route(
             "/groups/{name}/membership",
             post(join_group).delete(leave_group),
@@ -273,7 +275,7 @@ async fn create_group(
         },
     )
     .await?;
-    membership::join(&context.db, &group, &caller.account.actor, None).await?;
+    membership::found(&context.db, &group, &caller.account.actor).await?;
     let body = group_json(&context, Some(&caller), group).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -311,6 +313,86 @@ async fn leave_group(
     if !undo::send_leave(&context, &caller.account.actor, &group).await? {
         return Err(Error::not_found("membership").into());
     }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct EditGroupRequest {
+    title: String,
+    summary: Option<String>,
+    icon_url: Option<String>,
+}
+
+async fn edit_group(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<EditGroupRequest>,
+) -> ApiResult<Json<GroupJson>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    // A field left out keeps its value; an empty string clears it.
+    let summary = request.summary.or_else(|| group.summary_source.clone());
+    let icon_url = request.icon_url.or_else(|| group.icon_url.clone());
+    let edited = create_or_update::send_group_update(
+        &context,
+        &caller.account.actor,
+        group,
+        directory::GroupProfile {
+            title: &request.title,
+            summary_markdown: summary.as_deref(),
+            icon_url: icon_url.as_deref(),
+        },
+    )
+    .await?;
+    Ok(Json(group_json(&context, Some(&caller), edited).await?))
+}
+
+#[derive(Serialize)]
+pub struct NotificationJson {
+    id: i64,
+    /// "reply" or "mention".
+    kind: &'static str,
+    read: bool,
+    created_at: DateTime<Utc>,
+    post: PostJson,
+}
+
+async fn list_notifications(
+    context: Context,
+    ApiUser(caller): ApiUser,
+) -> ApiResult<Json<Vec<NotificationJson>>> {
+    use kindred_entities::notification::NotificationKind;
+    let listed =
+        crate::accounts::notifications::list(&context.db, caller.account.user.id, 100).await?;
+    let mut answer = Vec::with_capacity(listed.len());
+    for (notification, about) in listed {
+        let group = actor::Entity::find_by_id(about.group_id)
+            .one(&context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
+        let mut post = posts_json(
+            &context,
+            Some(&caller),
+            &directory::group_handle(&group),
+            vec![about],
+        )
+        .await?;
+        answer.push(NotificationJson {
+            id: notification.id,
+            kind: match notification.kind {
+                NotificationKind::Reply => "reply",
+                NotificationKind::Mention => "mention",
+            },
+            read: notification.read_at.is_some(),
+            created_at: notification.created_at,
+            post: post.remove(0),
+        });
+    }
+    Ok(Json(answer))
+}
+
+async fn read_notifications(context: Context, ApiUser(caller): ApiUser) -> ApiResult<StatusCode> {
+    crate::accounts::notifications::mark_all_read(&context.db, caller.account.user.id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

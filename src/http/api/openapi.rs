@@ -119,13 +119,40 @@ pub fn openapi(public_url: &url::Url) -> Value {
             }));
     paths.insert("/groups/{name}".to_string(), json!({
                 "get": {
-                    "summary": "One local group",
+                    "summary": "One group: local by name, or a remote one this instance knows by name@host",
                     "operationId": "getGroup",
                     "security": optional_bearer,
                     "parameters": [group_name],
                     "responses": { "200": json_response("The group.", reference("Group")), "404": not_found }
+                },
+                "patch": {
+                    "summary": "Edit a local group's title, summary and icon (its owner or an administrator); members' servers get Update{Group}",
+                    "operationId": "editGroup",
+                    "security": bearer,
+                    "parameters": [group_name],
+                    "requestBody": json_body("EditGroupRequest"),
+                    "responses": { "200": json_response("The edited group.", reference("Group")), "401": unauthorized, "403": forbidden, "404": not_found, "422": invalid }
                 }
             }));
+    paths.insert("/notifications".to_string(), json!({
+        "get": {
+            "summary": "Replies to the caller's posts and mentions of the caller, newest first",
+            "operationId": "listNotifications",
+            "security": bearer,
+            "responses": { "200": json_response("Notifications.", json!({ "type": "array", "items": reference("Notification") })), "401": unauthorized }
+        }
+    }));
+    paths.insert(
+        "/notifications/read".to_string(),
+        json!({
+            "post": {
+                "summary": "Mark every notification read",
+                "operationId": "readNotifications",
+                "security": bearer,
+                "responses": { "204": { "description": "Done." }, "401": unauthorized }
+            }
+        }),
+    );
     paths.insert("/groups/{name}/membership".to_string(), json!({
                 "post": {
                     "summary": "Join the group: at once, or pending while a moderator or the remote group's server has not accepted",
@@ -267,5 +294,11 @@ fn schemas() -> Value {
                     "reply_count": { "type": "integer" }, "my_vote": { "type": "integer", "enum": [-1, 0, 1] } } }));
     schemas.insert("Thread".to_string(), json!({ "type": "object", "required": ["thread", "replies"], "properties": {
                     "thread": reference("Post"), "replies": { "type": "array", "items": reference("Post") } } }));
+    schemas.insert("EditGroupRequest".to_string(), json!({ "type": "object", "required": ["title"], "properties": {
+        "title": { "type": "string", "maxLength": 200 }, "summary": { "type": ["string", "null"], "description": "Markdown; left out keeps it, empty clears it." },
+        "icon_url": { "type": ["string", "null"], "format": "uri" } } }));
+    schemas.insert("Notification".to_string(), json!({ "type": "object", "required": ["id", "kind", "read", "created_at", "post"], "properties": {
+        "id": { "type": "integer" }, "kind": { "type": "string", "enum": ["reply", "mention"] }, "read": { "type": "boolean" },
+        "created_at": { "type": "string", "format": "date-time" }, "post": reference("Post") } }));
     Value::Object(schemas)
 }

@@ -326,7 +326,7 @@ async fn the_permission_matrix_of_groups_threads_replies_votes_edits_and_deletes
         );
 
         // Reading is open to everyone.
-        let listed = call(&router, Method::GET, "/groups?q=fix", None, None).await;
+        let listed = call(&router, Method::GET, "/groups?q=FIX", None, None).await;
         assert_eq!(listed.json.as_array().unwrap().len(), 1);
         assert_eq!(listed.json[0]["membership"], Value::Null);
         let seen_by_ann = call(&router, Method::GET, "/groups/repair", Some(&ann), None).await;
@@ -484,6 +484,34 @@ async fn the_permission_matrix_of_groups_threads_replies_votes_edits_and_deletes
         .await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
         let reply_id = reply.json["id"].as_i64().unwrap();
+
+        // Ann hears of bob's reply.
+        assert_error(&call(&router, Method::GET, "/notifications", None, None).await, StatusCode::UNAUTHORIZED, "unauthorized");
+        let heard = call(&router, Method::GET, "/notifications", Some(&ann), None).await;
+        assert_eq!(heard.json.as_array().unwrap().len(), 1, "{}", heard.json);
+        assert_eq!(heard.json[0]["kind"], "reply");
+        assert_eq!(heard.json[0]["read"], false);
+        assert_eq!(heard.json[0]["post"]["id"], reply_id);
+        assert_eq!(call(&router, Method::POST, "/notifications/read", Some(&ann), None).await.status, StatusCode::NO_CONTENT);
+        assert_eq!(call(&router, Method::GET, "/notifications", Some(&ann), None).await.json[0]["read"], true);
+        assert!(call(&router, Method::GET, "/notifications", Some(&bob), None).await.json.as_array().unwrap().is_empty());
+
+        // Editing the group: its owner or an administrator.
+        let group_edit = json!({ "title": "Repair café Lyon", "summary": "Saturdays", "icon_url": "https://images.example/i.png" });
+        assert_error(&call(&router, Method::PATCH, "/groups/repair", None, Some(group_edit.clone())).await, StatusCode::UNAUTHORIZED, "unauthorized");
+        assert_error(&call(&router, Method::PATCH, "/groups/repair", Some(&bob), Some(group_edit.clone())).await, StatusCode::FORBIDDEN, "forbidden");
+        assert_error(&call(&router, Method::PATCH, "/groups/repair", Some(&cid), Some(group_edit.clone())).await, StatusCode::FORBIDDEN, "forbidden");
+        assert_error(
+            &call(&router, Method::PATCH, "/groups/repair", Some(&ann), Some(json!({ "title": "x", "icon_url": "ftp://x" }))).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        );
+        let edited_group = call(&router, Method::PATCH, "/groups/repair", Some(&ann), Some(group_edit)).await;
+        assert_eq!(edited_group.status, StatusCode::OK, "{}", edited_group.json);
+        assert_eq!(edited_group.json["title"], "Repair café Lyon");
+        let by_admin = call(&router, Method::PATCH, "/groups/repair", Some(&admin), Some(json!({ "title": "Repair café" }))).await;
+        assert_eq!(by_admin.status, StatusCode::OK, "{}", by_admin.json);
+        assert_eq!(by_admin.json["summary_html"], "<p>Saturdays</p>\n", "left out, kept");
 
         // Votes: any signed-in person, values -1..1.
         let vote = format!("/posts/{thread_id}/vote");

@@ -2,7 +2,7 @@
 
 use crate::{
     accounts::{
-        sessions,
+        notifications, sessions,
         users::{self, NewUser},
     },
     app::Context,
@@ -22,7 +22,9 @@ use axum::{
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
-use kindred_entities::{post, session::SessionKind, user::UserState};
+use kindred_entities::{
+    notification::NotificationKind, post, session::SessionKind, user::UserState,
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde::Deserialize;
 
@@ -438,4 +440,100 @@ fn with_form_cookie(
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+/// `GET /notifications`: replies to your posts and mentions of you, newest first. Seeing them
+/// marks them read.
+pub async fn notifications_page(context: Context, visitor: Visitor) -> PageResult {
+    let signed_in = visitor.require()?;
+    let listed = notifications::list(&context.db, signed_in.account.user.id, 100).await?;
+    let mut body = String::from("<h1>Notifications</h1>\n");
+    if listed.is_empty() {
+        body.push_str(
+            "<p>Nothing yet. Replies to your posts and mentions of you show up here.</p>\n",
+        );
+    } else {
+        body.push_str("<ul class=\"notifications\">\n");
+        for (notification, about) in &listed {
+            let author = kindred_entities::actor::Entity::find_by_id(about.author_id)
+                .one(&context.db)
+                .await?
+                .map(|author| author.preferred_username)
+                .unwrap_or_default();
+            let what = match notification.kind {
+                NotificationKind::Reply => "replied to you",
+                NotificationKind::Mention => "mentioned you",
+            };
+            let text = crate::html::to_plain_text(&about.content_html);
+            let excerpt: String = text.chars().take(120).collect();
+            body.push_str(&format!(
+                "<li class=\"{class}\"><a href=\"/posts/{thread}#post-{id}\">{author} {what}</a>: {excerpt} \
+                 <span class=\"meta\">{at}</span></li>\n",
+                class = if notification.read_at.is_none() { "unread" } else { "read" },
+                thread = about.thread_id.unwrap_or(about.id),
+                id = about.id,
+                author = escape(&author),
+                excerpt = escape(&excerpt),
+                at = notification.created_at.format("%Y-%m-%d %H:%M"),
+            ));
+        }
+        body.push_str("</ul>\n");
+    }
+    notifications::mark_all_read(&context.db, signed_in.account.user.id).await?;
+    Ok(page(&context, &visitor, "Notifications", &body).into_response())
+}
+
+/// `GET /admin`: registrations waiting for approval (administrators only).
+pub async fn admin_page(context: Context, visitor: Visitor) -> PageResult {
+    let signed_in = visitor.require()?;
+    if !signed_in.account.user.is_admin {
+        return Err(Error::Forbidden("only administrators see this page".into()).into());
+    }
+    let pending: Vec<_> = users::list(&context.db)
+        .await?
+        .into_iter()
+        .filter(|user| user.state == UserState::Pending)
+        .collect();
+    let csrf = escape(visitor.csrf_token());
+    let mut body =
+        String::from("<h1>Administration</h1>\n<h2>Registrations waiting for approval</h2>\n");
+    if pending.is_empty() {
+        body.push_str("<p>None.</p>\n");
+    }
+    for applicant in &pending {
+        body.push_str(&format!(
+            "<section class=\"card\"><h3>{name}</h3><p class=\"meta\">{email} · applied {at}</p>\
+             <blockquote>{application}</blockquote>\
+             <div class=\"actions\">\
+             <form method=\"post\" action=\"/admin/users/{name}/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Approve</button></form>\
+             <form method=\"post\" action=\"/admin/users/{name}/refuse\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Refuse</button></form>\
+             </div></section>\n",
+            name = escape(&applicant.name),
+            email = escape(applicant.email.as_deref().unwrap_or("no email")),
+            at = applicant.created_at.format("%Y-%m-%d"),
+            application = escape(applicant.application_text.as_deref().unwrap_or("(nothing written)")),
+        ));
+    }
+    Ok(page(&context, &visitor, "Administration", &body).into_response())
+}
+
+/// `POST /admin/users/{name}/approve` and `/refuse`: an administrator decides on a
+/// registration. A refused account is disabled (its name stays taken).
+pub async fn decide_registration(
+    context: Context,
+    visitor: Visitor,
+    Path((name, decision)): Path<(String, String)>,
+    Form(form): Form<CsrfOnlyForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    if !signed_in.account.user.is_admin {
+        return Err(Error::Forbidden("only administrators decide on registrations".into()).into());
+    }
+    let state = match decision.as_str() {
+        "approve" => UserState::Active,
+        "refuse" => UserState::Disabled,
+        _ => return Err(Error::not_found("page").into()),
+    };
+    users::set_state(&context.db, &name, state).await?;
+    Ok(Redirect::to("/admin").into_response())
 }

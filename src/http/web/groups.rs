@@ -28,6 +28,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use kindred_entities::{actor, membership::MembershipState};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -131,11 +132,31 @@ pub async fn group_page(
     };
     let threads = posts::list_threads(&context.db, group.id, order, 50).await?;
 
+    let icon = group
+        .icon_url
+        .as_deref()
+        .map(|icon| {
+            format!(
+                "<img class=\"icon\" src=\"{}\" alt=\"\" width=\"64\" height=\"64\" referrerpolicy=\"no-referrer\"> ",
+                escape(icon)
+            )
+        })
+        .unwrap_or_default();
     let mut body = format!(
-        "<h1>{}</h1>\n<p class=\"handle\">{}</p>\n",
+        "<h1>{icon}{}</h1>\n<p class=\"handle\">{} · <a href=\"/groups/{}/feed.atom\">Atom feed</a></p>\n",
         escape(&title),
-        escape(&handle)
+        escape(&handle),
+        escape(&directory::group_handle(&group)),
     );
+    if let Some(signed_in) = &visitor.signed_in
+        && group.local
+        && may_edit(context, signed_in, &group).await?
+    {
+        body.push_str(&format!(
+            "<p><a href=\"/groups/{}/edit\">Edit group</a></p>\n",
+            escape(&group.preferred_username)
+        ));
+    }
     if let Some(summary) = &group.summary_html {
         // Sanitised when it was stored.
         body.push_str(&format!("<div class=\"summary\">{summary}</div>\n"));
@@ -339,7 +360,7 @@ pub async fn create_group(
     match created {
         Ok(group) => {
             // The founder is the first member.
-            membership::join(&context.db, &group, &signed_in.account.actor, None).await?;
+            membership::found(&context.db, &group, &signed_in.account.actor).await?;
             Ok(Redirect::to(&format!("/groups/{}", group.preferred_username)).into_response())
         }
         Err(error) => {
@@ -516,4 +537,200 @@ pub fn handle_of(context: &Context, group: &actor::Model) -> String {
             .unwrap_or_default();
         format!("@{}@{}", group.preferred_username, host)
     }
+}
+
+async fn may_edit(
+    context: &Context,
+    signed_in: &crate::accounts::sessions::SignedIn,
+    group: &actor::Model,
+) -> Result<bool, Error> {
+    Ok(signed_in.account.user.is_admin
+        || membership::is_owner(&context.db, group.id, signed_in.account.actor.id).await?)
+}
+
+#[derive(Deserialize, Default)]
+pub struct EditGroupForm {
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    icon_url: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn edit_group_page(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+) -> PageResult {
+    let signed_in = visitor.require()?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    if !may_edit(&context, signed_in, &group).await? {
+        return Err(Error::Forbidden(
+            "only the group's owner or an administrator may edit it".into(),
+        )
+        .into());
+    }
+    let form = EditGroupForm {
+        title: group.display_name.clone().unwrap_or_default(),
+        summary: group.summary_source.clone().unwrap_or_default(),
+        icon_url: group.icon_url.clone().unwrap_or_default(),
+        csrf: String::new(),
+    };
+    Ok(edit_group_form(
+        &context,
+        &visitor,
+        &group,
+        &form,
+        None,
+        StatusCode::OK,
+    ))
+}
+
+pub async fn edit_group(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    Form(form): Form<EditGroupForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let edited = create_or_update::send_group_update(
+        &context,
+        &signed_in.account.actor,
+        group.clone(),
+        directory::GroupProfile {
+            title: &form.title,
+            summary_markdown: Some(&form.summary),
+            icon_url: Some(&form.icon_url),
+        },
+    )
+    .await;
+    match edited {
+        Ok(group) => {
+            Ok(Redirect::to(&format!("/groups/{}", group.preferred_username)).into_response())
+        }
+        Err(error) => {
+            let (status, reason) = error.status_and_reason();
+            if status.is_server_error() || status == StatusCode::FORBIDDEN {
+                return Err(error.into());
+            }
+            Ok(edit_group_form(
+                &context,
+                &visitor,
+                &group,
+                &form,
+                Some(&reason),
+                status,
+            ))
+        }
+    }
+}
+
+fn edit_group_form(
+    context: &Context,
+    visitor: &Visitor,
+    group: &actor::Model,
+    form: &EditGroupForm,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let body = format!(
+        "<h1>Edit {name}</h1>\n{problem}\
+         <form method=\"post\" action=\"/groups/{name}/edit\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <label for=\"title\">Title</label>\
+         <input type=\"text\" id=\"title\" name=\"title\" value=\"{title}\" required maxlength=\"{max_title}\">\n\
+         <label for=\"summary\">What is it about? (markdown)</label>\
+         <textarea id=\"summary\" name=\"summary\">{summary}</textarea>\n\
+         <label for=\"icon_url\">Icon (address of an image)</label>\
+         <input type=\"text\" id=\"icon_url\" name=\"icon_url\" value=\"{icon}\" inputmode=\"url\">\n\
+         <button type=\"submit\">Save</button>\n</form>\n",
+        name = escape(&group.preferred_username),
+        problem = problem_html(problem),
+        csrf = escape(visitor.csrf_token()),
+        title = escape(&form.title),
+        summary = escape(&form.summary),
+        icon = escape(&form.icon_url),
+        max_title = directory::MAX_TITLE_LENGTH,
+    );
+    (status, page(context, visitor, "Edit group", &body)).into_response()
+}
+
+/// `GET /groups/{name}/feed.atom`: the group's newest threads as an Atom feed, for feed
+/// readers (RFC 4287).
+pub async fn atom_feed(context: Context, Path(name): Path<String>) -> PageResult {
+    let group = directory::find_group(&context.db, &name).await?;
+    let threads = posts::list_threads(&context.db, group.id, ThreadOrder::New, 30).await?;
+    let page_url = context
+        .config
+        .url_for(&format!("/groups/{}", directory::group_handle(&group)));
+    let feed_url = context.config.url_for(&format!(
+        "/groups/{}/feed.atom",
+        directory::group_handle(&group)
+    ));
+    let updated = threads
+        .iter()
+        .map(|thread| thread.updated_at.unwrap_or(thread.published_at))
+        .max()
+        .or(group.updated_at)
+        .or(group.published_at)
+        .unwrap_or(group.created_at);
+    let mut authors = std::collections::HashMap::new();
+    for author in kindred_entities::actor::Entity::find()
+        .filter(
+            kindred_entities::actor::Column::Id
+                .is_in(threads.iter().map(|thread| thread.author_id)),
+        )
+        .all(&context.db)
+        .await?
+    {
+        authors.insert(author.id, author.preferred_username);
+    }
+    let mut feed = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
+         <id>{id}</id>\n<title>{title}</title>\n<updated>{updated}</updated>\n\
+         <link rel=\"alternate\" type=\"text/html\" href=\"{page}\"/>\n<link rel=\"self\" href=\"{feed}\"/>\n",
+        id = escape(&group.ap_id),
+        title = escape(
+            group
+                .display_name
+                .as_deref()
+                .unwrap_or(&group.preferred_username)
+        ),
+        updated = updated.to_rfc3339(),
+        page = escape(page_url.as_str()),
+        feed = escape(feed_url.as_str()),
+    );
+    if let Some(summary) = &group.summary_html {
+        feed.push_str(&format!(
+            "<subtitle type=\"html\">{}</subtitle>\n",
+            escape(summary)
+        ));
+    }
+    for thread in &threads {
+        let link = context.config.url_for(&format!("/posts/{}", thread.id));
+        feed.push_str(&format!(
+            "<entry>\n<id>{id}</id>\n<title>{title}</title>\n<link rel=\"alternate\" type=\"text/html\" href=\"{link}\"/>\n\
+             <published>{published}</published>\n<updated>{updated}</updated>\n<author><name>{author}</name></author>\n\
+             <content type=\"html\">{content}</content>\n</entry>\n",
+            id = escape(&thread.ap_id),
+            title = escape(thread.title.as_deref().unwrap_or("(untitled)")),
+            link = escape(link.as_str()),
+            published = thread.published_at.to_rfc3339(),
+            updated = thread.updated_at.unwrap_or(thread.published_at).to_rfc3339(),
+            author = escape(authors.get(&thread.author_id).map_or("someone", String::as_str)),
+            // Sanitised HTML, escaped once more to sit inside XML.
+            content = escape(&thread.content_html),
+        ));
+    }
+    feed.push_str("</feed>\n");
+    let mut response = feed.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/atom+xml; charset=utf-8"),
+    );
+    Ok(response)
 }

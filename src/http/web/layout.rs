@@ -38,6 +38,9 @@ button.vote[aria-pressed=true]{background:#dfe9f5;border-color:var(--accent);fon
 .notice{padding:.5rem 1rem;border-radius:4px;background:#e8f1e4;border:1px solid #9c9}\
 .problem{padding:.5rem 1rem;border-radius:4px;background:#fbe9e7;border:1px solid #d88}\
 .hint{color:var(--muted);font-size:.9em;margin:.2rem 0}\
+.badge{display:inline-block;min-width:1.4em;padding:0 .35em;border-radius:1em;background:#f5a623;color:#1d1d1f;text-align:center;font-size:.85em}\
+li.unread{font-weight:600}\
+h1 img.icon{vertical-align:middle;border-radius:8px;object-fit:cover}\
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
 ";
 
@@ -46,11 +49,22 @@ button.vote[aria-pressed=true]{background:#dfe9f5;border-color:var(--accent);fon
 pub fn page(context: &Context, visitor: &Visitor, title: &str, body: &str) -> Html<String> {
     let navigation = match &visitor.signed_in {
         Some(signed_in) => format!(
-            "<a href=\"/users/{name}\">{name}</a> <a href=\"/settings\">Settings</a> \
+            "<a href=\"/users/{name}\">{name}</a> <a href=\"/notifications\">{notifications}</a> {admin}<a href=\"/settings\">Settings</a> \
              <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
              <button type=\"submit\">Sign out</button></form>",
             name = escape(&signed_in.account.user.name),
             csrf = escape(visitor.csrf_token()),
+            admin = if signed_in.account.user.is_admin {
+                "<a href=\"/admin\">Admin</a> "
+            } else {
+                ""
+            },
+            notifications = match visitor.unread_notifications {
+                0 => "Notifications".to_string(),
+                unread => format!(
+                    "Notifications <span class=\"badge\" aria-label=\"{unread} unread\">{unread}</span>"
+                ),
+            },
         ),
         None => {
             let register = if context.config.instance.registration == RegistrationMode::Closed {

@@ -7,7 +7,10 @@
 //! came from (`Origin`, else `Referer`).
 
 use crate::{
-    accounts::sessions::{self, SignedIn, random_token, secrets_equal},
+    accounts::{
+        notifications,
+        sessions::{self, SignedIn, random_token, secrets_equal},
+    },
     app::{AppState, Context},
     error::{Error, Result},
 };
@@ -27,6 +30,8 @@ pub const FORM_COOKIE: &str = "kindred_form";
 /// The person (or nobody) making a web request.
 pub struct Visitor {
     pub signed_in: Option<SignedIn>,
+    /// How many notifications the signed-in person has not seen, for the navigation.
+    pub unread_notifications: u64,
     /// The double-submit cookie sent with this request, for signed-out forms.
     form_cookie: Option<String>,
     /// Where the request says it came from, for the same-origin check on POSTs.
@@ -114,6 +119,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
                 .map_err(IntoResponse::into_response)?,
             None => None,
         };
+        let unread_notifications = match &signed_in {
+            Some(signed_in) => notifications::unread_count(&context.db, signed_in.account.user.id)
+                .await
+                .map_err(IntoResponse::into_response)?,
+            None => 0,
+        };
         let origin = parts
             .headers
             .get(header::ORIGIN)
@@ -123,6 +134,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
             .map(str::to_string);
         Ok(Visitor {
             signed_in,
+            unread_notifications,
             form_cookie: cookie(&parts.headers, FORM_COOKIE),
             origin,
         })

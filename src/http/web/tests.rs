@@ -371,6 +371,62 @@ async fn closed_and_approval_registration() {
             )
             .await;
         assert_eq!(pending.status, StatusCode::FORBIDDEN);
+
+        // An administrator approves the registration from the admin page.
+        let config = testing::test_config(PUBLIC_URL).unwrap();
+        for (name, admin) in [("ada", true), ("dan", false)] {
+            crate::accounts::users::create_user(
+                &database.connection,
+                &config,
+                &testing::test_key_source(),
+                crate::accounts::users::NewUser {
+                    name,
+                    password: "a long password",
+                    email: None,
+                    application_text: None,
+                },
+                kindred_entities::user::UserState::Active,
+                admin,
+            )
+            .await
+            .unwrap();
+        }
+        let sign_in = async |browser: &mut Browser, name: &str| {
+            let csrf = browser.get("/login").await.csrf();
+            browser
+                .post(
+                    "/login",
+                    &[
+                        ("name", name),
+                        ("password", "a long password"),
+                        ("csrf", &csrf),
+                    ],
+                )
+                .await
+        };
+        let mut dan = Browser::new(&approval);
+        sign_in(&mut dan, "dan").await;
+        assert_eq!(dan.get("/admin").await.status, StatusCode::FORBIDDEN);
+        let dan_csrf = dan.csrf().await;
+        let not_admin = dan
+            .post("/admin/users/cid/approve", &[("csrf", &dan_csrf)])
+            .await;
+        assert_eq!(not_admin.status, StatusCode::FORBIDDEN);
+        let mut ada = Browser::new(&approval);
+        sign_in(&mut ada, "ada").await;
+        let admin_page = ada.get("/admin").await;
+        assert!(
+            admin_page.body.contains("I fix bikes"),
+            "{}",
+            admin_page.body
+        );
+        let ada_csrf = ada.csrf().await;
+        let approved = ada
+            .post("/admin/users/cid/approve", &[("csrf", &ada_csrf)])
+            .await;
+        assert_eq!(approved.location.as_deref(), Some("/admin"));
+        let signed_in = sign_in(&mut applicant, "cid").await;
+        assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
     })
     .await;
 }
@@ -485,6 +541,48 @@ async fn members_write_threads_reply_vote_edit_and_delete() {
         assert!(page.body.contains("2 replies"));
         assert!(page.body.contains("style=\"--depth:2\""));
         assert!(!page.body.contains("/vote"), "votes need an account");
+
+        // Ann hears of the replies to her thread; bob of ann's answer to him.
+        let home = ann.get("/").await;
+        assert!(
+            home.body.contains("aria-label=\"1 unread\""),
+            "{}",
+            home.body
+        );
+        let notifications = ann.get("/notifications").await;
+        assert!(
+            notifications.body.contains("bob replied to you"),
+            "{}",
+            notifications.body
+        );
+        assert!(notifications.body.contains("class=\"unread\""));
+        assert!(
+            !ann.get("/").await.body.contains("unread\""),
+            "seen notifications are read"
+        );
+        assert!(
+            bob.get("/notifications")
+                .await
+                .body
+                .contains("ann replied to you")
+        );
+        // A mention of bob in a new thread reaches him too.
+        ann.post(
+            "/groups/repair/new-thread",
+            &[
+                ("title", "Tools"),
+                ("body", "@bob, can you bring a multimeter?"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+        assert!(
+            bob.get("/notifications")
+                .await
+                .body
+                .contains("ann mentioned you")
+        );
+        assert!(!ann.get("/notifications").await.body.contains("mentioned"));
 
         // Votes: like, like again (a toggle back to none), dislike.
         let vote = |value: &'static str| [("value", value), ("csrf", bob_csrf.as_str())];
@@ -601,10 +699,11 @@ async fn members_write_threads_reply_vote_edit_and_delete() {
             .await
             .unwrap()
             .unwrap();
+        // Her two threads and her reply (votes by others are in their outboxes).
         let (_, outbox) = anonymous.get_json("/users/ann/outbox?page=1").await;
         assert_eq!(
             outbox["orderedItems"].as_array().unwrap().len(),
-            2,
+            3,
             "{outbox}"
         );
         assert!(ann_actor.local);
@@ -620,6 +719,68 @@ async fn members_write_threads_reply_vote_edit_and_delete() {
             .await;
         assert_eq!(after.status, StatusCode::FORBIDDEN);
 
+        // The owner edits the group; nobody else may.
+        assert_eq!(
+            bob.get("/groups/repair/edit").await.status,
+            StatusCode::FORBIDDEN
+        );
+        let not_owner = bob
+            .post(
+                "/groups/repair/edit",
+                &[("title", "Mine"), ("csrf", &bob_csrf)],
+            )
+            .await;
+        assert_eq!(not_owner.status, StatusCode::FORBIDDEN);
+        assert!(ann.get("/groups/repair").await.body.contains("Edit group"));
+        let bad_icon = ann
+            .post(
+                "/groups/repair/edit",
+                &[
+                    ("title", "Repair café"),
+                    ("icon_url", "javascript:alert(1)"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(bad_icon.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let edited = ann
+            .post(
+                "/groups/repair/edit",
+                &[
+                    ("title", "Repair café Lyon"),
+                    ("summary", "Every *Saturday*"),
+                    ("icon_url", "https://images.example/wrench.png"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.body);
+        let group_page = anonymous.get("/groups/repair").await;
+        assert!(group_page.body.contains("Repair café Lyon"));
+        assert!(group_page.body.contains("<em>Saturday</em>"));
+        assert!(
+            group_page
+                .body
+                .contains("src=\"https://images.example/wrench.png\"")
+        );
+        let (_, group_json) = anonymous.get_json("/groups/repair").await;
+        assert_eq!(
+            group_json["name"], "Repair café Lyon",
+            "the cached actor was refreshed"
+        );
+
+        // The Atom feed lists the threads, with their HTML escaped inside the XML.
+        let feed = anonymous.get("/groups/repair/feed.atom").await;
+        assert_eq!(feed.status, StatusCode::OK);
+        assert!(feed.body.starts_with("<?xml"));
+        assert!(
+            feed.body.contains("<title>Kettle &lt;clicks&gt;</title>"),
+            "{}",
+            feed.body
+        );
+        assert!(feed.body.contains("&lt;em&gt;clicks&lt;/em&gt;"));
+        assert!(!feed.body.contains("<script"));
+
         // The front page lists and searches groups.
         assert!(
             anonymous
@@ -628,7 +789,13 @@ async fn members_write_threads_reply_vote_edit_and_delete() {
                 .body
                 .contains("Repair café")
         );
-        assert!(anonymous.get("/?q=fix").await.body.contains("Repair café"));
+        assert!(
+            anonymous
+                .get("/?q=saturday")
+                .await
+                .body
+                .contains("Repair café")
+        );
         assert!(
             anonymous
                 .get("/?q=knitting")

@@ -1,0 +1,176 @@
+//! Notifications: a local person hears of replies to their posts and of posts that mention
+//! them, wherever those were written. Written in the same transaction as the post.
+
+use crate::error::Result;
+use chrono::Utc;
+use kindred_entities::{
+    actor::{self, ActorKind},
+    notification::{self, NotificationKind},
+    post, user,
+};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, sea_query::OnConflict,
+};
+
+/// Notifies the author of the post `stored` answers, and every local person among
+/// `mentioned_ap_ids` (the `href`s of its Mention tags, or the local names written as
+/// `@name`), except its own author.
+pub async fn notify_about_new_post(
+    database: &impl ConnectionTrait,
+    stored: &post::Model,
+    mentioned_ap_ids: &[String],
+) -> Result<()> {
+    let mut wanted: Vec<(i64, NotificationKind)> = Vec::new();
+    if let Some(parent_id) = stored.parent_id
+        && let Some(parent) = post::Entity::find_by_id(parent_id).one(database).await?
+        && parent.author_id != stored.author_id
+        && let Some(account) = account_of(database, parent.author_id).await?
+    {
+        wanted.push((account, NotificationKind::Reply));
+    }
+    if !mentioned_ap_ids.is_empty() {
+        let mentioned: Vec<i64> = actor::Entity::find()
+            .select_only()
+            .column(actor::Column::Id)
+            .filter(actor::Column::ApId.is_in(mentioned_ap_ids.iter().cloned()))
+            .filter(actor::Column::Local.eq(true))
+            .filter(actor::Column::Kind.eq(ActorKind::Person))
+            .filter(actor::Column::Id.ne(stored.author_id))
+            .into_tuple()
+            .all(database)
+            .await?;
+        for actor_id in mentioned {
+            if let Some(account) = account_of(database, actor_id).await?
+                && !wanted.iter().any(|(already, _)| *already == account)
+            {
+                wanted.push((account, NotificationKind::Mention));
+            }
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let now = Utc::now();
+    notification::Entity::insert_many(wanted.into_iter().map(|(user_id, kind)| {
+        notification::ActiveModel {
+            user_id: Set(user_id),
+            kind: Set(kind),
+            post_id: Set(stored.id),
+            created_at: Set(now),
+            read_at: Set(None),
+            ..Default::default()
+        }
+    }))
+    .on_conflict(
+        OnConflict::columns([
+            notification::Column::UserId,
+            notification::Column::PostId,
+            notification::Column::Kind,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(database)
+    .await?;
+    Ok(())
+}
+
+/// The local names a markdown text mentions as `@name` or `@name@domain` (this domain only).
+pub fn local_mentions(markdown: &str, domain: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    for word in markdown.split(|c: char| c.is_whitespace() || "()[],;:!?\"'".contains(c)) {
+        let Some(handle) = word.strip_prefix('@') else {
+            continue;
+        };
+        let handle = handle.trim_end_matches('.');
+        let name = match handle.split_once('@') {
+            Some((name, host)) if host.eq_ignore_ascii_case(domain) => name,
+            Some(_) => continue,
+            None => handle,
+        };
+        let name = name.to_lowercase();
+        if !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+            && !names.contains(&name)
+        {
+            names.push(name);
+        }
+    }
+    names
+}
+
+/// A person's notifications, newest first, with the posts they are about.
+pub async fn list(
+    database: &impl ConnectionTrait,
+    user_id: i64,
+    limit: u64,
+) -> Result<Vec<(notification::Model, post::Model)>> {
+    let notifications = notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user_id))
+        .order_by_desc(notification::Column::Id)
+        .limit(limit)
+        .all(database)
+        .await?;
+    let posts = post::Entity::find()
+        .filter(post::Column::Id.is_in(notifications.iter().map(|found| found.post_id)))
+        .all(database)
+        .await?;
+    Ok(notifications
+        .into_iter()
+        .filter_map(|found| {
+            let about = posts.iter().find(|post| post.id == found.post_id)?.clone();
+            Some((found, about))
+        })
+        .collect())
+}
+
+pub async fn unread_count(database: &impl ConnectionTrait, user_id: i64) -> Result<u64> {
+    Ok(notification::Entity::find()
+        .filter(notification::Column::UserId.eq(user_id))
+        .filter(notification::Column::ReadAt.is_null())
+        .count(database)
+        .await?)
+}
+
+pub async fn mark_all_read(database: &impl ConnectionTrait, user_id: i64) -> Result<()> {
+    notification::Entity::update_many()
+        .col_expr(
+            notification::Column::ReadAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
+        .filter(notification::Column::UserId.eq(user_id))
+        .filter(notification::Column::ReadAt.is_null())
+        .exec(database)
+        .await?;
+    Ok(())
+}
+
+/// The account of a local person actor, if it is one.
+async fn account_of(database: &impl ConnectionTrait, actor_id: i64) -> Result<Option<i64>> {
+    Ok(user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::ActorId.eq(actor_id))
+        .into_tuple()
+        .one(database)
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mentions_of_local_people_are_found_in_markdown() {
+        assert_eq!(
+            local_mentions(
+                "Thanks @ann, and @Bob@k.example! Not @cid@other.example or a@b or @ or @x-y.",
+                "k.example"
+            ),
+            vec!["ann".to_string(), "bob".to_string()]
+        );
+    }
+}
