@@ -67,6 +67,11 @@ pub fn routes(config: Arc<Config>) -> Router {
             post(web::accounts::decide_registration),
         )
         .route("/settings/password", post(web::accounts::change_password))
+        .route("/settings/tokens", post(web::accounts::create_api_token))
+        .route(
+            "/settings/tokens/{id}/revoke",
+            post(web::accounts::revoke_api_token),
+        )
         .route(
             "/create-group",
             get(web::groups::create_group_page).post(web::groups::create_group),

@@ -42,6 +42,11 @@ pub fn routes() -> Router {
     Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/auth/token", post(create_token).delete(revoke_token))
+        .route("/auth/tokens", get(list_tokens))
+        .route(
+            "/auth/tokens/{id}",
+            axum::routing::delete(revoke_token_by_id),
+        )
         .route("/accounts", post(register))
         .route("/me", get(me))
         .route("/groups", get(list_groups).post(create_group))
@@ -125,6 +130,57 @@ async fn create_token(
 
 async fn revoke_token(context: Context, ApiUser(caller): ApiUser) -> ApiResult<StatusCode> {
     sessions::revoke(&context.db, caller.account.user.id, caller.session.id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub struct TokenInfo {
+    id: i64,
+    label: Option<String>,
+    created_at: DateTime<Utc>,
+    last_used_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    /// Whether this is the token of the request itself.
+    current: bool,
+}
+
+async fn list_tokens(
+    context: Context,
+    ApiUser(caller): ApiUser,
+) -> ApiResult<Json<Vec<TokenInfo>>> {
+    let listed =
+        sessions::list_for_user(&context.db, caller.account.user.id, SessionKind::Api).await?;
+    Ok(Json(
+        listed
+            .into_iter()
+            .map(|session| TokenInfo {
+                current: session.id == caller.session.id,
+                id: session.id,
+                label: session.label,
+                created_at: session.created_at,
+                last_used_at: session.last_used_at,
+                expires_at: session.expires_at,
+            })
+            .collect(),
+    ))
+}
+
+async fn revoke_token_by_id(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id: i64 = id.parse().map_err(|_| Error::not_found("session"))?;
+    // Only one's own tokens: another person's id is simply not found.
+    let is_api_token =
+        sessions::list_for_user(&context.db, caller.account.user.id, SessionKind::Api)
+            .await?
+            .iter()
+            .any(|session| session.id == id);
+    if !is_api_token {
+        return Err(Error::not_found("token").into());
+    }
+    sessions::revoke(&context.db, caller.account.user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -134,6 +134,23 @@ pub fn openapi(public_url: &url::Url) -> Value {
                     "responses": { "200": json_response("The edited group.", reference("Group")), "401": unauthorized, "403": forbidden, "404": not_found, "422": invalid }
                 }
             }));
+    paths.insert("/auth/tokens".to_string(), json!({
+        "get": {
+            "summary": "The caller's API tokens (not their secrets)",
+            "operationId": "listTokens",
+            "security": bearer,
+            "responses": { "200": json_response("Tokens, newest first.", json!({ "type": "array", "items": reference("TokenInfo") })), "401": unauthorized }
+        }
+    }));
+    paths.insert("/auth/tokens/{id}".to_string(), json!({
+        "delete": {
+            "summary": "Revoke one of the caller's API tokens",
+            "operationId": "revokeTokenById",
+            "security": bearer,
+            "parameters": [path_parameter("id", "The token's id, from GET /auth/tokens.", "integer")],
+            "responses": { "204": { "description": "Revoked." }, "401": unauthorized, "404": error_response("No such token of the caller's.") }
+        }
+    }));
     paths.insert("/notifications".to_string(), json!({
         "get": {
             "summary": "Replies to the caller's posts and mentions of the caller, newest first",
@@ -300,5 +317,9 @@ fn schemas() -> Value {
     schemas.insert("Notification".to_string(), json!({ "type": "object", "required": ["id", "kind", "read", "created_at", "post"], "properties": {
         "id": { "type": "integer" }, "kind": { "type": "string", "enum": ["reply", "mention"] }, "read": { "type": "boolean" },
         "created_at": { "type": "string", "format": "date-time" }, "post": reference("Post") } }));
+    schemas.insert("TokenInfo".to_string(), json!({ "type": "object", "required": ["id", "created_at", "last_used_at", "expires_at", "current"], "properties": {
+        "id": { "type": "integer" }, "label": { "type": ["string", "null"] }, "created_at": { "type": "string", "format": "date-time" },
+        "last_used_at": { "type": "string", "format": "date-time" }, "expires_at": { "type": "string", "format": "date-time" },
+        "current": { "type": "boolean" } } }));
     Value::Object(schemas)
 }

@@ -227,6 +227,56 @@ async fn tokens_accounts_and_the_signed_in_user() {
         );
 
         let token = account(&router, database, "ann", false).await;
+        let other_token = account(&router, database, "bob", false).await;
+        let second = call(
+            &router,
+            Method::POST,
+            "/auth/token",
+            None,
+            Some(json!({ "name": "ann", "password": "a long password", "label": "phone" })),
+        )
+        .await;
+        let second_token = second.json["token"].as_str().unwrap().to_string();
+        let tokens = call(&router, Method::GET, "/auth/tokens", Some(&token), None).await;
+        assert_eq!(tokens.json.as_array().unwrap().len(), 2, "{}", tokens.json);
+        assert_eq!(tokens.json[0]["label"], "phone");
+        assert_eq!(tokens.json[0]["current"], false);
+        assert_eq!(tokens.json[1]["current"], true);
+        assert!(
+            tokens.json[0].get("token").is_none(),
+            "secrets are never listed"
+        );
+        let phone_id = tokens.json[0]["id"].as_i64().unwrap();
+        // Bob cannot revoke ann's token.
+        assert_error(
+            &call(
+                &router,
+                Method::DELETE,
+                &format!("/auth/tokens/{phone_id}"),
+                Some(&other_token),
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_eq!(
+            call(
+                &router,
+                Method::DELETE,
+                &format!("/auth/tokens/{phone_id}"),
+                Some(&token),
+                None
+            )
+            .await
+            .status,
+            StatusCode::NO_CONTENT
+        );
+        assert_error(
+            &call(&router, Method::GET, "/me", Some(&second_token), None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
         let me = call(&router, Method::GET, "/me", Some(&token), None).await;
         assert_eq!(me.status, StatusCode::OK);
         assert_eq!(me.json["name"], "ann");

@@ -268,13 +268,72 @@ pub async fn logout(
 
 pub async fn settings_page(context: Context, visitor: Visitor) -> PageResult {
     visitor.require()?;
+    Ok(settings_form(&context, &visitor, None, None, StatusCode::OK).await?)
+}
+
+#[derive(Deserialize)]
+pub struct NewTokenForm {
+    #[serde(default)]
+    label: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /settings/tokens`: a new API token, shown once.
+pub async fn create_api_token(
+    context: Context,
+    visitor: Visitor,
+    Form(form): Form<NewTokenForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let label = form.label.trim();
+    if label.chars().count() > 100 {
+        return Ok(settings_form(
+            &context,
+            &visitor,
+            None,
+            Some("a token label has at most 100 characters"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+        .await?);
+    }
+    let created = sessions::create_session(
+        &context.db,
+        signed_in.account.user.id,
+        SessionKind::Api,
+        (!label.is_empty()).then_some(label),
+    )
+    .await?;
     Ok(settings_form(
         &context,
         &visitor,
-        None,
+        Some(&format!(
+            "Your new API token (copy it now, it is not shown again): {}",
+            created.token
+        )),
         None,
         StatusCode::OK,
-    ))
+    )
+    .await?)
+}
+
+/// `POST /settings/tokens/{id}/revoke`.
+pub async fn revoke_api_token(
+    context: Context,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<CsrfOnlyForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let owned = sessions::list_for_user(&context.db, signed_in.account.user.id, SessionKind::Api)
+        .await?
+        .iter()
+        .any(|session| session.id == id);
+    if !owned {
+        return Err(Error::not_found("token").into());
+    }
+    sessions::revoke(&context.db, signed_in.account.user.id, id).await?;
+    Ok(Redirect::to("/settings").into_response())
 }
 
 #[derive(Deserialize)]
@@ -315,33 +374,47 @@ pub async fn change_password(
             Some("Password changed. Every other session was signed out."),
             None,
             StatusCode::OK,
-        )),
+        )
+        .await?),
         Err(error) => {
             let (status, reason) = error.status_and_reason();
             if status.is_server_error() {
                 return Err(error.into());
             }
-            Ok(settings_form(
-                &context,
-                &visitor,
-                None,
-                Some(&reason),
-                status,
-            ))
+            Ok(settings_form(&context, &visitor, None, Some(&reason), status).await?)
         }
     }
 }
 
-fn settings_form(
+async fn settings_form(
     context: &Context,
     visitor: &Visitor,
     notice: Option<&str>,
     problem: Option<&str>,
     status: StatusCode,
-) -> Response {
+) -> Result<Response, Error> {
+    let signed_in = visitor.require()?;
+    let tokens =
+        sessions::list_for_user(&context.db, signed_in.account.user.id, SessionKind::Api).await?;
     let notice = notice
         .map(|text| format!("<p class=\"notice\" role=\"status\">{}</p>\n", escape(text)))
         .unwrap_or_default();
+    let csrf = escape(visitor.csrf_token());
+    let mut token_rows = String::new();
+    for token in &tokens {
+        token_rows.push_str(&format!(
+            "<li>{label} <span class=\"meta\">created {created}, last used {used}</span> \
+             <form method=\"post\" action=\"/settings/tokens/{id}/revoke\" style=\"display:inline\">\
+             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Revoke</button></form></li>\n",
+            label = escape(token.label.as_deref().unwrap_or("(no label)")),
+            created = token.created_at.format("%Y-%m-%d"),
+            used = token.last_used_at.format("%Y-%m-%d"),
+            id = token.id,
+        ));
+    }
+    if token_rows.is_empty() {
+        token_rows.push_str("<li>None.</li>\n");
+    }
     let body = format!(
         "<h1>Settings</h1>\n{notice}{problem}\
          <section class=\"card\">\n<h2>Change password</h2>\n\
@@ -353,11 +426,15 @@ fn settings_form(
          <input type=\"password\" id=\"new_password\" name=\"new_password\" autocomplete=\"new-password\" minlength=\"8\" required>\n\
          <label for=\"new_password_again\">New password again</label>\
          <input type=\"password\" id=\"new_password_again\" name=\"new_password_again\" autocomplete=\"new-password\" minlength=\"8\" required>\n\
-         <button type=\"submit\">Change password</button>\n</form>\n</section>\n",
+         <button type=\"submit\">Change password</button>\n</form>\n</section>\n\
+         <section class=\"card\">\n<h2>API tokens</h2>\n<p class=\"hint\">For apps and scripts using the <a href=\"/api/v1/openapi.json\">client API</a>.</p>\n\
+         <ul class=\"tokens\">\n{token_rows}</ul>\n\
+         <form method=\"post\" action=\"/settings/tokens\">\n<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <label for=\"label\">New token's label</label><input type=\"text\" id=\"label\" name=\"label\" maxlength=\"100\">\n\
+         <button type=\"submit\">Create token</button>\n</form>\n</section>\n",
         problem = problem_html(problem),
-        csrf = escape(visitor.csrf_token()),
     );
-    (status, page(context, visitor, "Settings", &body)).into_response()
+    Ok((status, page(context, visitor, "Settings", &body)).into_response())
 }
 
 /// A local person's profile page: who they are and what they wrote lately.

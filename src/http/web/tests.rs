@@ -265,6 +265,39 @@ async fn accounts_register_sign_in_change_password_and_sign_out() {
             .await;
         assert_eq!(changed.status, StatusCode::OK);
         assert!(changed.body.contains("Password changed"));
+        // An API token made on the settings page works once, shown once, and can be revoked.
+        let made = ann
+            .post("/settings/tokens", &[("label", "laptop"), ("csrf", &csrf)])
+            .await;
+        assert_eq!(made.status, StatusCode::OK);
+        let marker = "not shown again): ";
+        let start = made.body.find(marker).unwrap() + marker.len();
+        let token: String = made.body[start..]
+            .chars()
+            .take_while(|c| *c != '<')
+            .collect();
+        let me = ann
+            .request(
+                Request::builder()
+                    .uri("/api/v1/me")
+                    .header(header::AUTHORIZATION, format!("Bearer {token}")),
+                Body::empty(),
+            )
+            .await;
+        assert_eq!(me.status, StatusCode::OK, "{}", me.body);
+        let settings = ann.get("/settings").await;
+        assert!(settings.body.contains("laptop"));
+        assert!(!settings.body.contains(&token));
+        let revoke_marker = "action=\"/settings/tokens/";
+        let start = settings.body.find(revoke_marker).unwrap() + revoke_marker.len();
+        let id: String = settings.body[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        ann.post(&format!("/settings/tokens/{id}/revoke"), &[("csrf", &csrf)])
+            .await;
+        assert!(!ann.get("/settings").await.body.contains("laptop"));
+
         let out = ann.post("/logout", &[("csrf", &csrf)]).await;
         assert_eq!(out.status, StatusCode::SEE_OTHER);
         assert!(!ann.cookies.contains_key("kindred_session"));
@@ -707,6 +740,39 @@ async fn members_write_threads_reply_vote_edit_and_delete() {
             "{outbox}"
         );
         assert!(ann_actor.local);
+
+        // Joining by address: a local group by its handle; an unreachable server is a clear error.
+        let cid_token = {
+            let mut cid = Browser::new(&router);
+            cid.register("cid").await;
+            let cid_csrf = cid.csrf().await;
+            let joined = cid
+                .post(
+                    "/join-remote",
+                    &[
+                        ("address", "!repair@kindred.test:8080"),
+                        ("csrf", &cid_csrf),
+                    ],
+                )
+                .await;
+            assert_eq!(joined.location.as_deref(), Some("/groups/repair"));
+            assert!(cid.get("/groups/repair").await.body.contains("Leave group"));
+            let unreachable = cid
+                .post(
+                    "/join-remote",
+                    &[("address", "!nothing@127.0.0.1:1"), ("csrf", &cid_csrf)],
+                )
+                .await;
+            assert_eq!(
+                unreachable.status,
+                StatusCode::NOT_FOUND,
+                "{}",
+                unreachable.body
+            );
+            assert!(unreachable.body.contains("group at that address not found"));
+            cid_csrf
+        };
+        assert!(!cid_token.is_empty());
 
         // Leaving works; a left member may no longer post.
         bob.post("/groups/repair/leave", &[("csrf", &bob_csrf)])
