@@ -84,6 +84,16 @@ pub fn to_plain_text(html: &str) -> String {
     decode_basic_entities(&without_tags).trim().to_string()
 }
 
+/// Tidies a plain-text field from another server (a title, a display name; ActivityStreams
+/// `name` is plain text, not HTML): control characters dropped, runs of whitespace made one
+/// space, trimmed. It is kept as written — `<` included — and escaped wherever it is shown.
+pub fn plain_text_field(text: &str) -> String {
+    text.split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Escapes text for use inside HTML element content or a double-quoted attribute.
 pub fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());

@@ -44,6 +44,8 @@ struct Person {
     path: String,
     private_key: RsaPrivateKey,
     public_key_pem: String,
+    /// Fields that replace the defaults of the actor document (a hostile name, a Group type).
+    profile: serde_json::Map<String, Value>,
 }
 
 struct PeerState {
@@ -143,9 +145,20 @@ impl MastodonPeer {
                 path: path.to_string(),
                 private_key,
                 public_key_pem: public_key_pem.to_string(),
+                profile: serde_json::Map::new(),
             },
         );
         self.actor_id(name)
+    }
+
+    /// Replaces fields of a person's actor document (`name`, `summary`, `icon`, even `type`).
+    pub fn set_profile(&self, name: &str, fields: Value) {
+        if let (Some(person), Value::Object(fields)) = (
+            self.state.people.lock().expect("lock").get_mut(name),
+            fields,
+        ) {
+            person.profile.extend(fields);
+        }
     }
 
     pub fn actor_id(&self, name: &str) -> String {
@@ -360,7 +373,7 @@ async fn person_document(
     }
     let id = format!("{}{}", state.base_url, person.path.trim_start_matches('/'));
     let inbox = format!("{}/inbox", id.trim_end_matches('/'));
-    let document = json!({
+    let mut document = json!({
         "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
         "id": id,
         "type": "Person",
@@ -378,6 +391,9 @@ async fn person_document(
         "endpoints": { "sharedInbox": format!("{}inbox", state.base_url) },
         "publicKey": { "id": format!("{id}#main-key"), "owner": id, "publicKeyPem": person.public_key_pem },
     });
+    if let Value::Object(map) = &mut document {
+        map.extend(person.profile.clone());
+    }
     activity_json(document)
 }
 

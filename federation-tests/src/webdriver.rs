@@ -230,6 +230,16 @@ impl Browser {
         .to_string()
     }
 
+    /// Runs `script` (a function body; `return` gives the result) in the page.
+    pub async fn execute(&self, script: &str) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
     /// Saves a PNG screenshot of the window at `path`.
     pub async fn screenshot(&self, path: &Path) {
         let encoded = self

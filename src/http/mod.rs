@@ -11,9 +11,15 @@ use crate::{config::Config, error::Error};
 use axum::{
     Router,
     extract::DefaultBodyLimit,
+    http::{HeaderValue, header},
     routing::{get, post},
 };
 use std::sync::Arc;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+/// No scripts, no plugins, no frames, forms only to this site; styles inline (the one
+/// stylesheet is in the page) and images from anywhere (group icons live on other servers).
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
 pub fn routes(config: Arc<Config>) -> Router {
     Router::new()
@@ -100,6 +106,24 @@ pub fn routes(config: Arc<Config>) -> Router {
         .nest("/api/v1", api::routes())
         .fallback(|| async { Error::not_found("page") })
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
+        // Defence in depth for pages that show other servers' content: Kindred's pages use no
+        // script at all, so none may run, and nothing may frame them.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
 }
 
 #[cfg(test)]

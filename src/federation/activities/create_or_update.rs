@@ -450,7 +450,7 @@ async fn target_group(
 /// of its text with the group's mention taken out.
 fn post_content(object: &PostJson, group: &actor::Model, is_reply: bool) -> posts::PostContent {
     let content_html = html::sanitize(object.content.as_deref().unwrap_or_default());
-    let title = match object.name.as_deref().map(html::to_plain_text) {
+    let title = match object.name.as_deref().map(html::plain_text_field) {
         Some(name) if !name.is_empty() => Some(shorten(&name)),
         _ if is_reply => None,
         _ => Some(title_from_first_line(
@@ -468,7 +468,9 @@ fn post_content(object: &PostJson, group: &actor::Model, is_reply: bool) -> post
         title,
         content_html,
         source_markdown,
-        url: object.web_url(),
+        url: object
+            .web_url()
+            .filter(|url| crate::federation::objects::actor::is_web_url(url)),
         sensitive: object.sensitive.unwrap_or(false),
     }
 }

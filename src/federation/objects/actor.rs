@@ -273,6 +273,12 @@ fn local_actor_json(row: &actor::Model) -> Result<ActorJson> {
     })
 }
 
+/// True for an absolute `http` or `https` URL: the only kind of remote link or image address
+/// Kindred stores (a `javascript:` or `data:` address is dropped).
+pub fn is_web_url(text: &str) -> bool {
+    Url::parse(text).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
+}
+
 /// The first URL found in an `icon`/`image`/`url` value: a string, an object with `url` or
 /// `href`, or an array of either.
 fn first_url(value: &Option<Value>) -> Option<String> {
@@ -367,11 +373,11 @@ pub async fn store_remote_actor(data: &Data<AppState>, json: ActorJson) -> Resul
         local: Set(false),
         local_name: Set(None),
         preferred_username: Set(preferred_username),
-        display_name: Set(json.name.as_deref().map(html::to_plain_text)),
+        display_name: Set(json.name.as_deref().map(html::plain_text_field)),
         summary_html: Set(json.summary.as_deref().map(html::sanitize)),
         summary_source: Set(json.source.map(|source| source.content)),
-        icon_url: Set(first_url(&json.icon)),
-        image_url: Set(first_url(&json.image)),
+        icon_url: Set(first_url(&json.icon).filter(|url| is_web_url(url))),
+        image_url: Set(first_url(&json.image).filter(|url| is_web_url(url))),
         inbox_url: Set(json.inbox.to_string()),
         shared_inbox_url: Set(json
             .endpoints
@@ -381,7 +387,7 @@ pub async fn store_remote_actor(data: &Data<AppState>, json: ActorJson) -> Resul
         followers_url: Set(json.followers.map(|url| url.to_string())),
         featured_url: Set(json.featured.map(|url| url.to_string())),
         moderators_url: Set(moderators_collection(&json.attributed_to)),
-        html_url: Set(first_url(&json.url)),
+        html_url: Set(first_url(&json.url).filter(|url| is_web_url(url))),
         public_key_pem: Set(json.public_key.public_key_pem),
         private_key_pem: Set(None),
         manually_approves_followers: Set(json.manually_approves_followers.unwrap_or(false)),

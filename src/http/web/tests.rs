@@ -233,6 +233,17 @@ async fn accounts_register_sign_in_change_password_and_sign_out() {
         assert!(mismatch.body.contains("value=\"ann\""));
 
         ann.register("ann").await;
+        let csp = ann
+            .router
+            .clone()
+            .oneshot(Request::builder().uri("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(
+            csp.headers()[header::CONTENT_SECURITY_POLICY],
+            crate::http::CONTENT_SECURITY_POLICY
+        );
+        assert_eq!(csp.headers()[header::X_FRAME_OPTIONS], "DENY");
         let home = ann.get("/").await;
         assert!(home.body.contains("href=\"/users/ann\""), "{}", home.body);
         assert!(home.body.contains("Sign out"));
