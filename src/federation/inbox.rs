@@ -38,6 +38,15 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
     let json: Value = serde_json::from_slice(&bytes)
         .map_err(|_| Error::bad_request("the body is not valid JSON"))?;
     let summary = ActivitySummary::of(&json)?;
+    // An activity's id lives on its actor's server; otherwise a sender could claim another
+    // server's ids and have the real activities dropped as duplicates.
+    if crate::federation::instances::host_of(&summary.id)?
+        != crate::federation::instances::host_of(&summary.actor)?
+    {
+        return Err(Error::bad_request(
+            "the activity's id is on another server than its actor",
+        ));
+    }
     if !parts.headers.contains_key("signature") {
         return Err(Error::Unauthorized(
             "the request has no HTTP signature".into(),

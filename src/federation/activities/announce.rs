@@ -184,6 +184,23 @@ async fn verified_inner(
         })));
     };
     let kind = map.get("type").and_then(Value::as_str).unwrap_or_default();
+    // Whoever the activity names as its actor must be on the server its id is on: a group can
+    // vouch for what happened on its own server, never for what someone elsewhere did. What
+    // people here did is known here already; a group cannot speak for them.
+    let Some(inner_actor) = map
+        .get("actor")
+        .and_then(id_of)
+        .and_then(|id| Url::parse(&id).ok())
+    else {
+        return Err(Error::bad_request("the announced activity has no actor"));
+    };
+    if host_of(&inner_actor)? == local_host {
+        return Ok(None);
+    }
+    if host_of(&inner_actor)? != host_of(&inner_id)? {
+        tracing::info!(activity = %inner_id, actor = %inner_actor, "an announced activity whose id is not on its actor's server was skipped");
+        return Ok(None);
+    }
     let from_the_group = host_of(&inner_id)? == group_host;
     match kind {
         "Create" | "Update" => {
