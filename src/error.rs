@@ -34,6 +34,9 @@ pub enum Error {
     /// 409: the request conflicts with what exists (a name already taken).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// 429: too many attempts; try again after this long (sent as `Retry-After`).
+    #[error("too many requests")]
+    TooManyRequests(std::time::Duration),
     /// 413: the body is larger than `http.max_body_bytes`.
     #[error("payload too large")]
     PayloadTooLarge,
@@ -74,6 +77,13 @@ impl Error {
             Error::Unauthorized(why) => (StatusCode::UNAUTHORIZED, why.clone()),
             Error::Forbidden(why) => (StatusCode::FORBIDDEN, why.clone()),
             Error::Conflict(why) => (StatusCode::CONFLICT, why.clone()),
+            Error::TooManyRequests(wait) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many attempts; try again in {} seconds",
+                    wait.as_secs().max(1)
+                ),
+            ),
             Error::PayloadTooLarge => (
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "request body is too large".to_string(),
@@ -88,6 +98,16 @@ impl Error {
 }
 
 impl Error {
+    /// The `Retry-After` header a 429 carries.
+    pub fn retry_after(&self) -> Option<HeaderValue> {
+        match self {
+            Error::TooManyRequests(wait) => {
+                HeaderValue::from_str(&wait.as_secs().max(1).to_string()).ok()
+            }
+            _ => None,
+        }
+    }
+
     /// A stable, machine-readable name for the kind of error, for the JSON API.
     pub fn code(&self) -> &'static str {
         match self.status_and_reason().0 {
@@ -99,6 +119,7 @@ impl Error {
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::CONFLICT => "conflict",
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
             _ => "internal",
         }
     }
@@ -144,11 +165,17 @@ impl IntoResponse for Error {
         } else {
             tracing::info!(%status, error = %self, "request refused");
         }
+        let retry_after = self.retry_after();
         let mut response = (status, reason).into_response();
         response.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("text/plain; charset=utf-8"),
         );
+        if let Some(retry_after) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after);
+        }
         response
     }
 }

@@ -94,6 +94,19 @@ pub fn plain_text_field(text: &str) -> String {
         .join(" ")
 }
 
+/// Escapes text for XML (the Atom feed): as [`escape`], and characters XML 1.0 forbids (most
+/// control characters) are dropped, so one remote title cannot make the feed unreadable.
+pub fn escape_xml(text: &str) -> String {
+    let allowed: String = text
+        .chars()
+        .filter(|c| {
+            matches!(c, '\t' | '\n' | '\r')
+                || (!c.is_control() && !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+        })
+        .collect();
+    escape(&allowed)
+}
+
 /// Escapes text for use inside HTML element content or a double-quoted attribute.
 pub fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());

@@ -28,8 +28,19 @@ pub fn check_password_rules(password: &str) -> Result<()> {
     Ok(())
 }
 
+/// At most this many hashes are computed at once, so a flood of sign-in attempts queues
+/// instead of taking every core from the server.
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(
+        std::thread::available_parallelism()
+            .map(|cores| cores.get())
+            .unwrap_or(2),
+    )
+});
+
 /// The Argon2id hash of `password` with a fresh salt, in PHC string format.
 pub async fn hash_password(password: &str) -> Result<String> {
+    let _permit = HASHING.acquire().await.map_err(Error::internal)?;
     let password = password.to_string();
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
@@ -44,6 +55,7 @@ pub async fn hash_password(password: &str) -> Result<String> {
 
 /// True when `password` matches `stored_hash`. A malformed stored hash is an internal error.
 pub async fn verify_password(password: &str, stored_hash: &str) -> Result<bool> {
+    let _permit = HASHING.acquire().await.map_err(Error::internal)?;
     let password = password.to_string();
     let stored_hash = stored_hash.to_string();
     tokio::task::spawn_blocking(move || {

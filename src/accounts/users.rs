@@ -127,6 +127,69 @@ pub async fn authenticate(
     name: &str,
     password: &str,
 ) -> Result<UserWithActor> {
+    let throttle_key = name.trim().to_lowercase();
+    SIGN_IN_FAILURES.check(&throttle_key)?;
+    let result = check_credentials(database, name, password).await;
+    match &result {
+        Err(Error::Unauthorized(_)) => SIGN_IN_FAILURES.record_failure(&throttle_key),
+        Ok(_) => SIGN_IN_FAILURES.clear(&throttle_key),
+        Err(_) => {}
+    }
+    result
+}
+
+/// Wrong passwords tolerated per name in [`FAILURE_WINDOW`] before sign-in is refused (429)
+/// until the window has passed: password guessing gets ten tries a quarter of an hour.
+pub const MAX_SIGN_IN_FAILURES: u32 = 10;
+pub const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Failed sign-ins by account name, in this process.
+static SIGN_IN_FAILURES: std::sync::LazyLock<FailureThrottle> =
+    std::sync::LazyLock::new(FailureThrottle::default);
+
+#[derive(Default)]
+struct FailureThrottle {
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+}
+
+impl FailureThrottle {
+    fn check(&self, key: &str) -> Result<()> {
+        let Ok(failures) = self.failures.lock() else {
+            return Ok(());
+        };
+        match failures.get(key) {
+            Some((count, since))
+                if *count >= MAX_SIGN_IN_FAILURES && since.elapsed() < FAILURE_WINDOW =>
+            {
+                Err(Error::TooManyRequests(FAILURE_WINDOW - since.elapsed()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn record_failure(&self, key: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            // Forget windows that are over, so the map cannot grow without bound.
+            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+            let entry = failures
+                .entry(key.to_string())
+                .or_insert((0, std::time::Instant::now()));
+            entry.0 += 1;
+        }
+    }
+
+    fn clear(&self, key: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(key);
+        }
+    }
+}
+
+async fn check_credentials(
+    database: &impl ConnectionTrait,
+    name: &str,
+    password: &str,
+) -> Result<UserWithActor> {
     let found = find_by_name(database, name).await?;
     let Some(found) = found else {
         // Spend the time a real check takes.
@@ -355,10 +418,33 @@ mod tests {
             assert!(authenticate(db, "ann", "first password").await.is_err());
             authenticate(db, "ann", "second password").await.unwrap();
 
+            // Ten wrong passwords in a row, and even the right one waits. (A name no other
+            // test signs in with: the throttle is per process.)
+            let name = format!("zed_{:?}", database.backend).to_lowercase();
+            create_user(
+                db,
+                &config,
+                &keys,
+                new_user(&name, "zed's password"),
+                UserState::Active,
+                false,
+            )
+            .await
+            .unwrap();
+            for _ in 0..MAX_SIGN_IN_FAILURES {
+                assert!(authenticate(db, &name, "guess").await.is_err());
+            }
+            let throttled = authenticate(db, &name, "zed's password").await;
+            assert!(
+                matches!(throttled, Err(Error::TooManyRequests(_))),
+                "{throttled:?}"
+            );
+            assert_eq!(throttled.unwrap_err().status_and_reason().0.as_u16(), 429);
+
             set_state(db, "ann", UserState::Disabled).await.unwrap();
             let disabled = authenticate(db, "ann", "second password").await;
             assert!(matches!(disabled, Err(Error::Forbidden(_))));
-            assert_eq!(list(db).await.unwrap().len(), 1);
+            assert_eq!(list(db).await.unwrap().len(), 2, "ann and the throttled one");
         })
         .await;
     }

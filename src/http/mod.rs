@@ -67,6 +67,10 @@ pub fn routes(config: Arc<Config>) -> Router {
         .route("/logout", post(web::accounts::logout))
         .route("/settings", get(web::accounts::settings_page))
         .route("/notifications", get(web::accounts::notifications_page))
+        .route(
+            "/notifications/read",
+            post(web::accounts::mark_notifications_read),
+        )
         .route("/admin", get(web::accounts::admin_page))
         .route(
             "/admin/users/{name}/{decision}",
@@ -106,6 +110,7 @@ pub fn routes(config: Arc<Config>) -> Router {
         .nest("/api/v1", api::routes())
         .fallback(|| async { Error::not_found("page") })
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
+        .layer(axum::middleware::from_fn(web::error_pages_for_browsers))
         // Defence in depth for pages that show other servers' content: Kindred's pages use no
         // script at all, so none may run, and nothing may frame them.
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -68,6 +68,7 @@ pub fn routes() -> Router {
         .route("/posts/{id}/replies", post(reply))
         .route("/posts/{id}/vote", axum::routing::put(cast_vote))
         .fallback(|| async { auth::ApiError(Error::not_found("API endpoint")) })
+        .layer(axum::middleware::map_response(auth::json_errors))
 }
 
 #[derive(Deserialize)]

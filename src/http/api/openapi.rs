@@ -271,7 +271,7 @@ fn schemas() -> Value {
     schemas.insert("Error".to_string(), json!({
                     "type": "object", "required": ["error"],
                     "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
-                        "code": { "type": "string", "enum": ["not_found", "gone", "bad_request", "invalid", "unauthorized", "forbidden", "conflict", "payload_too_large", "unsupported_media_type", "internal"] },
+                        "code": { "type": "string", "enum": ["not_found", "gone", "bad_request", "invalid", "unauthorized", "forbidden", "conflict", "payload_too_large", "unsupported_media_type", "method_not_allowed", "internal"] },
                         "message": { "type": "string" } } } }
                 }));
     schemas.insert("TokenRequest".to_string(), json!({ "type": "object", "required": ["name", "password"], "properties": {

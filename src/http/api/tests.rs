@@ -391,6 +391,16 @@ async fn the_permission_matrix_of_groups_threads_replies_votes_edits_and_deletes
             StatusCode::NOT_FOUND,
             "not_found",
         );
+        assert_error(
+            &call(&router, Method::GET, "/groups/repair/threads?sort=bogus", None, None).await,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+        );
+        assert_error(
+            &call(&router, Method::PUT, "/groups", Some(&bob), None).await,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+        );
 
         // Starting a thread: members only.
         let thread =

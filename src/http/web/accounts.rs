@@ -519,8 +519,8 @@ fn with_form_cookie(
     response
 }
 
-/// `GET /notifications`: replies to your posts and mentions of you, newest first. Seeing them
-/// marks them read.
+/// `GET /notifications`: replies to your posts and mentions of you, newest first, unread ones
+/// marked, with a button to mark them all read.
 pub async fn notifications_page(context: Context, visitor: Visitor) -> PageResult {
     let signed_in = visitor.require()?;
     let listed = notifications::list(&context.db, signed_in.account.user.id, 100).await?;
@@ -556,8 +556,25 @@ pub async fn notifications_page(context: Context, visitor: Visitor) -> PageResul
         }
         body.push_str("</ul>\n");
     }
-    notifications::mark_all_read(&context.db, signed_in.account.user.id).await?;
+    if visitor.unread_notifications > 0 {
+        body.push_str(&format!(
+            "<form method=\"post\" action=\"/notifications/read\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+             <button type=\"submit\">Mark all as read</button></form>\n",
+            escape(visitor.csrf_token())
+        ));
+    }
     Ok(page(&context, &visitor, "Notifications", &body).into_response())
+}
+
+/// `POST /notifications/read`.
+pub async fn mark_notifications_read(
+    context: Context,
+    visitor: Visitor,
+    Form(form): Form<CsrfOnlyForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    notifications::mark_all_read(&context.db, signed_in.account.user.id).await?;
+    Ok(Redirect::to("/notifications").into_response())
 }
 
 /// `GET /admin`: registrations waiting for approval (administrators only).

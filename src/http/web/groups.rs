@@ -14,7 +14,7 @@ use crate::{
         membership,
         posts::{self, ThreadOrder},
     },
-    html::escape,
+    html::{escape, escape_xml},
     http::web::{
         accounts::problem_html,
         layout::{PageResult, page},
@@ -217,7 +217,14 @@ pub async fn group_page(
         }
         body.push_str("</ul>\n");
     }
-    let mut response = page(context, visitor, &title, &body).into_response();
+    let feed_link = format!(
+        "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{}\" href=\"/groups/{}/feed.atom\">\n",
+        escape(&title),
+        escape(&directory::group_handle(&group)),
+    );
+    let mut response =
+        crate::http::web::page_with_head(context, visitor, &title, &feed_link, &body)
+            .into_response();
     response.headers_mut().insert(
         axum::http::header::VARY,
         axum::http::HeaderValue::from_static("Accept"),
@@ -693,21 +700,21 @@ pub async fn atom_feed(context: Context, Path(name): Path<String>) -> PageResult
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n\
          <id>{id}</id>\n<title>{title}</title>\n<updated>{updated}</updated>\n\
          <link rel=\"alternate\" type=\"text/html\" href=\"{page}\"/>\n<link rel=\"self\" href=\"{feed}\"/>\n",
-        id = escape(&group.ap_id),
-        title = escape(
+        id = escape_xml(&group.ap_id),
+        title = escape_xml(
             group
                 .display_name
                 .as_deref()
                 .unwrap_or(&group.preferred_username)
         ),
         updated = updated.to_rfc3339(),
-        page = escape(page_url.as_str()),
-        feed = escape(feed_url.as_str()),
+        page = escape_xml(page_url.as_str()),
+        feed = escape_xml(feed_url.as_str()),
     );
     if let Some(summary) = &group.summary_html {
         feed.push_str(&format!(
             "<subtitle type=\"html\">{}</subtitle>\n",
-            escape(summary)
+            escape_xml(summary)
         ));
     }
     for thread in &threads {
@@ -716,14 +723,14 @@ pub async fn atom_feed(context: Context, Path(name): Path<String>) -> PageResult
             "<entry>\n<id>{id}</id>\n<title>{title}</title>\n<link rel=\"alternate\" type=\"text/html\" href=\"{link}\"/>\n\
              <published>{published}</published>\n<updated>{updated}</updated>\n<author><name>{author}</name></author>\n\
              <content type=\"html\">{content}</content>\n</entry>\n",
-            id = escape(&thread.ap_id),
-            title = escape(thread.title.as_deref().unwrap_or("(untitled)")),
-            link = escape(link.as_str()),
+            id = escape_xml(&thread.ap_id),
+            title = escape_xml(thread.title.as_deref().unwrap_or("(untitled)")),
+            link = escape_xml(link.as_str()),
             published = thread.published_at.to_rfc3339(),
             updated = thread.updated_at.unwrap_or(thread.published_at).to_rfc3339(),
-            author = escape(authors.get(&thread.author_id).map_or("someone", String::as_str)),
+            author = escape_xml(authors.get(&thread.author_id).map_or("someone", String::as_str)),
             // Sanitised HTML, escaped once more to sit inside XML.
-            content = escape(&thread.content_html),
+            content = escape_xml(&thread.content_html),
         ));
     }
     feed.push_str("</feed>\n");

@@ -47,6 +47,17 @@ h1 img.icon{vertical-align:middle;border-radius:8px;object-fit:cover}\
 /// A complete page around `body` (which must already be safe HTML), with the navigation for
 /// `visitor`.
 pub fn page(context: &Context, visitor: &Visitor, title: &str, body: &str) -> Html<String> {
+    page_with_head(context, visitor, title, "", body)
+}
+
+/// As [`page`], with extra (already safe) elements for the `<head>`, such as a feed link.
+pub fn page_with_head(
+    context: &Context,
+    visitor: &Visitor,
+    title: &str,
+    head: &str,
+    body: &str,
+) -> Html<String> {
     let navigation = match &visitor.signed_in {
         Some(signed_in) => format!(
             "<a href=\"/users/{name}\">{name}</a> <a href=\"/notifications\">{notifications}</a> {admin}<a href=\"/settings\">Settings</a> \
@@ -82,7 +93,8 @@ pub fn page(context: &Context, visitor: &Visitor, title: &str, body: &str) -> Ht
             escape(&context.config.instance.name)
         ),
         body,
-    ))
+    )
+    .replacen("</head>", &format!("{head}</head>"), 1))
 }
 
 fn skeleton(title: &str, header: &str, body: &str) -> String {
@@ -115,28 +127,73 @@ impl IntoResponse for PageError {
         if status.is_server_error() {
             tracing::error!(error = %self.0, "page failed");
         }
-        let title = status.canonical_reason().unwrap_or("Error");
-        let body = format!(
-            "<h1>{}</h1>\n<p class=\"problem\">{}</p>\n<p><a href=\"/\">Back to the front page</a></p>\n",
-            escape(title),
-            escape(&reason)
-        );
-        let mut response = (
-            status,
-            Html(skeleton(
-                title,
-                "<header class=\"site\"><a href=\"/\">Kindred</a></header>",
-                &body,
-            )),
-        )
-            .into_response();
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            axum::http::HeaderValue::from_static("no-store"),
-        );
+        let retry_after = self.0.retry_after();
+        let mut response = error_page(status, &reason);
+        if let Some(retry_after) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after);
+        }
         response
     }
 }
 
 /// The result of a web page handler.
 pub type PageResult<T = Response> = std::result::Result<T, PageError>;
+
+/// Shows a browser an error page where a handler or axum itself answered a plain-text error
+/// (a malformed path, a form with a missing field, an unknown page). Servers and API clients,
+/// which do not ask for HTML, keep the plain text.
+pub async fn error_pages_for_browsers(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let wants_html = request
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/html"));
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_plain_text = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/plain"));
+    if !wants_html || !is_plain_text || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default();
+    let reason = if status.is_server_error() || text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_string()
+    } else {
+        text
+    };
+    error_page(status, &reason)
+}
+
+fn error_page(status: StatusCode, reason: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = format!(
+        "<h1>{}</h1>\n<p class=\"problem\">{}</p>\n<p><a href=\"/\">Back to the front page</a></p>\n",
+        escape(title),
+        escape(reason)
+    );
+    let mut response = (
+        status,
+        Html(skeleton(
+            title,
+            "<header class=\"site\"><a href=\"/\">Kindred</a></header>",
+            &body,
+        )),
+    )
+        .into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}

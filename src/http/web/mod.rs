@@ -12,7 +12,7 @@ use crate::{app::Context, error::Result};
 use axum::response::{IntoResponse, Response};
 use sea_orm::ConnectionTrait;
 
-pub use layout::{PageError, PageResult, page};
+pub use layout::{PageError, PageResult, error_pages_for_browsers, page, page_with_head};
 pub use session::Visitor;
 
 #[cfg(test)]

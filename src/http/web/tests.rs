@@ -601,9 +601,12 @@ async fn members_write_threads_reply_vote_edit_and_delete() {
         );
         assert!(notifications.body.contains("class=\"unread\""));
         assert!(
-            !ann.get("/").await.body.contains("unread\""),
-            "seen notifications are read"
+            ann.get("/").await.body.contains("1 unread"),
+            "reading is not marking read"
         );
+        let marked = ann.post("/notifications/read", &[("csrf", &csrf)]).await;
+        assert_eq!(marked.location.as_deref(), Some("/notifications"));
+        assert!(!ann.get("/").await.body.contains("unread\""));
         assert!(
             bob.get("/notifications")
                 .await
@@ -845,6 +848,65 @@ async fn members_write_threads_reply_vote_edit_and_delete() {
             group_json["name"], "Repair café Lyon",
             "the cached actor was refreshed"
         );
+
+        assert!(group_page.body.contains("type=\"application/atom+xml\""));
+
+        // Every form refuses a POST without its token, and one from another site.
+        let post_routes = [
+            "/logout".to_string(),
+            "/settings/password".to_string(),
+            "/settings/tokens".to_string(),
+            "/settings/tokens/1/revoke".to_string(),
+            "/notifications/read".to_string(),
+            "/create-group".to_string(),
+            "/join-remote".to_string(),
+            "/groups/repair/join".to_string(),
+            "/groups/repair/leave".to_string(),
+            "/groups/repair/edit".to_string(),
+            "/groups/repair/new-thread".to_string(),
+            format!("{thread_path}/reply"),
+            format!("{thread_path}/vote"),
+            format!("{thread_path}/edit"),
+            format!("{thread_path}/delete"),
+            "/admin/users/bob/approve".to_string(),
+        ];
+        for route in &post_routes {
+            let fields = [
+                ("value", "1"),
+                ("title", "t"),
+                ("body", "b"),
+                ("address", "repair"),
+            ];
+            let without_token = ann.post(route, &fields).await;
+            assert_eq!(without_token.status, StatusCode::FORBIDDEN, "{route}");
+            assert!(
+                without_token.body.contains("form expired"),
+                "{route}: {}",
+                without_token.body
+            );
+            let mut with_token = fields.to_vec();
+            with_token.push(("csrf", &csrf));
+            let cross_site = ann
+                .post_from(route, &with_token, "https://evil.example")
+                .await;
+            assert_eq!(cross_site.status, StatusCode::FORBIDDEN, "{route}");
+            assert!(cross_site.body.contains("another site"), "{route}");
+        }
+        assert_eq!(
+            post_by_id(db, thread_id).await.title.as_deref(),
+            Some("Kettle <clicks>")
+        );
+
+        // Malformed requests from a browser get an error page, not a bare text.
+        let malformed = anonymous.get("/posts/not-a-number").await;
+        assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+        assert!(
+            malformed.body.contains("<h1>Bad Request</h1>"),
+            "{}",
+            malformed.body
+        );
+        let missing = anonymous.get("/no/such/page").await;
+        assert!(missing.body.contains("<h1>Not Found</h1>"));
 
         // The Atom feed lists the threads, with their HTML escaped inside the XML.
         let feed = anonymous.get("/groups/repair/feed.atom").await;
