@@ -239,6 +239,37 @@ async fn a_person_on_one_instance_takes_part_in_a_group_on_another() {
             Some(own["id"].as_i64().unwrap())
         );
 
+        // Ann mentions bob from alpha: the post carries a Mention tag and bob hears of it.
+        let mention = ann
+            .send(
+                Method::POST,
+                &format!("/posts/{}/replies", own["id"]),
+                Some(json!({ "body": format!("Thanks @bob@{}, dynamo it is.", beta.domain) })),
+                201,
+            )
+            .await;
+        let mention_document = network
+            .fetch_activity_json(mention["url"].as_str().unwrap())
+            .await;
+        assert_eq!(
+            mention_document["tag"][0]["type"], "Mention",
+            "{mention_document}"
+        );
+        assert!(
+            mention_document["tag"][0]["href"]
+                .as_str()
+                .unwrap()
+                .ends_with("/users/bob"),
+            "{mention_document}"
+        );
+        eventually("bob is told of the mention", || async {
+            bob.get("/notifications")
+                .await
+                .as_array()
+                .is_some_and(|all| all.iter().any(|one| one["kind"] == "mention"))
+        })
+        .await;
+
         // Edits flow both ways.
         bob.send(
             Method::PATCH,

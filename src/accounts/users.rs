@@ -444,7 +444,11 @@ mod tests {
             set_state(db, "ann", UserState::Disabled).await.unwrap();
             let disabled = authenticate(db, "ann", "second password").await;
             assert!(matches!(disabled, Err(Error::Forbidden(_))));
-            assert_eq!(list(db).await.unwrap().len(), 2, "ann and the throttled one");
+            assert_eq!(
+                list(db).await.unwrap().len(),
+                2,
+                "ann and the throttled one"
+            );
         })
         .await;
     }

@@ -118,6 +118,39 @@ pub fn local_activity(
     (id, document)
 }
 
+/// The inboxes of the remote people an activity's object mentions (`Mention` tags).
+async fn mentioned_inboxes(database: &impl ConnectionTrait, document: &Value) -> Result<Vec<Url>> {
+    let mentioned: Vec<String> = document["object"]["tag"]
+        .as_array()
+        .map(|tags| {
+            tags.iter()
+                .filter(|tag| tag["type"] == "Mention")
+                .filter_map(|tag| tag["href"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    if mentioned.is_empty() {
+        return Ok(Vec::new());
+    }
+    let people = actor::Entity::find()
+        .filter(actor::Column::ApId.is_in(mentioned))
+        .filter(actor::Column::Local.eq(false))
+        .all(database)
+        .await?;
+    Ok(people
+        .into_iter()
+        .filter_map(|person| {
+            Url::parse(
+                person
+                    .shared_inbox_url
+                    .as_deref()
+                    .unwrap_or(&person.inbox_url),
+            )
+            .ok()
+        })
+        .collect())
+}
+
 /// Publishes a local person's activity about a post, in `transaction`. It is stored in the
 /// person's outbox (served at its id). In a local group, the group relays it to its members
 /// exactly as a remote member's activity would be relayed; a remote group gets it in its inbox
@@ -136,11 +169,13 @@ pub async fn publish_in_group(
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or("Activity");
-    let inboxes = if group.local {
+    let mut inboxes = if group.local {
         Vec::new()
     } else {
         vec![Url::parse(&group.inbox_url)?]
     };
+    // People on other servers the post mentions get it too, so their servers tell them.
+    inboxes.extend(mentioned_inboxes(transaction, document).await?);
     delivery::enqueue(
         transaction,
         &context.config,

@@ -233,7 +233,7 @@ pub async fn document_of(
         None => None,
     }
     .unwrap_or_else(|| post.ap_id.clone());
-    Ok(local_post_document(
+    let mut document = local_post_document(
         post,
         &LocalPostLinks {
             group: &group,
@@ -241,7 +241,78 @@ pub async fn document_of(
             parent: parent.as_ref().zip(parent_author.as_ref()),
             thread_ap_id: &thread_ap_id,
         },
-    ))
+    );
+    if let Some(markdown) = &post.source_markdown {
+        add_mentions(database, &mut document, markdown, &host_of_url(&post.ap_id)).await?;
+    }
+    Ok(document)
+}
+
+/// Adds a `Mention` tag (and a `cc`) for every person the markdown names as `@name` (here) or
+/// `@name@host` (anyone this instance knows), so their servers tell them.
+async fn add_mentions(
+    database: &impl ConnectionTrait,
+    document: &mut Value,
+    markdown: &str,
+    local_host: &str,
+) -> crate::error::Result<()> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    for (name, host) in mentioned_handles(markdown) {
+        let host = host.unwrap_or_else(|| local_host.to_string());
+        let candidates = actor::Entity::find()
+            .filter(actor::Column::Kind.eq(actor::ActorKind::Person))
+            .filter(actor::Column::PreferredUsername.eq(name.clone()))
+            .filter(actor::Column::DeletedAt.is_null())
+            .all(database)
+            .await?;
+        let Some(person) = candidates
+            .into_iter()
+            .find(|person| host_of_url(&person.ap_id).eq_ignore_ascii_case(&host))
+        else {
+            continue;
+        };
+        let already = document["tag"]
+            .as_array()
+            .is_some_and(|tags| tags.iter().any(|tag| tag["href"] == json!(person.ap_id)));
+        if already {
+            continue;
+        }
+        let tag =
+            json!({ "type": "Mention", "href": person.ap_id, "name": format!("@{name}@{host}") });
+        match document["tag"].as_array_mut() {
+            Some(tags) => tags.push(tag),
+            None => document["tag"] = json!([tag]),
+        }
+        if let Some(cc) = document["cc"].as_array_mut() {
+            cc.push(json!(person.ap_id));
+        }
+    }
+    Ok(())
+}
+
+/// The `@name` and `@name@host` handles in a text, in order, without repeats.
+pub fn mentioned_handles(text: &str) -> Vec<(String, Option<String>)> {
+    let mut found = Vec::new();
+    for word in text.split(|c: char| c.is_whitespace() || "()[],;!?\"'<>".contains(c)) {
+        let Some(handle) = word.strip_prefix('@') else {
+            continue;
+        };
+        let handle = handle.trim_end_matches(['.', ':']);
+        let (name, host) = match handle.split_once('@') {
+            Some((name, host)) if !host.is_empty() => (name, Some(host.to_lowercase())),
+            Some(_) => continue,
+            None => (handle, None),
+        };
+        let valid_name = !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-');
+        let entry = (name.to_string(), host);
+        if valid_name && !found.contains(&entry) {
+            found.push(entry);
+        }
+    }
+    found
 }
 
 /// A deleted local post, as Lemmy and Mastodon show one.
@@ -328,6 +399,17 @@ mod tests {
             Some("Lemmy post into remote group 1795761549")
         );
         assert!(page.source.unwrap().content.contains("**group**"));
+    }
+
+    #[test]
+    fn handles_are_found_in_markdown() {
+        assert_eq!(
+            mentioned_handles("Hi @ann, ask @Bob@lemmy.example: and @ann again. Not a@b or @."),
+            vec![
+                ("ann".to_string(), None),
+                ("Bob".to_string(), Some("lemmy.example".to_string())),
+            ]
+        );
     }
 
     #[test]
