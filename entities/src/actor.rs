@@ -19,6 +19,21 @@ pub enum ActorKind {
     Organization,
 }
 
+/// Who may start threads and reply in a local group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum PostingMode {
+    /// Anyone, member or not.
+    #[sea_orm(string_value = "open")]
+    Open,
+    /// Accepted members (the default).
+    #[sea_orm(string_value = "members")]
+    Members,
+    /// Only the owner and moderators (`postingRestrictedToMods`).
+    #[sea_orm(string_value = "moderators")]
+    Moderators,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "actors")]
 pub struct Model {
@@ -57,6 +72,8 @@ pub struct Model {
     pub last_refreshed_at: DateTimeUtc,
     pub deleted_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
+    /// For local groups: who may post.
+    pub posting_mode: PostingMode,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

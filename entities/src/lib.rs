@@ -8,6 +8,7 @@ pub mod actor;
 pub mod delivery;
 pub mod instance;
 pub mod membership;
+pub mod moderation_log;
 pub mod notification;
 pub mod post;
 pub mod received_activity;
@@ -22,6 +23,7 @@ pub mod prelude {
     pub use crate::delivery::Entity as Delivery;
     pub use crate::instance::Entity as Instance;
     pub use crate::membership::Entity as Membership;
+    pub use crate::moderation_log::Entity as ModerationLog;
     pub use crate::notification::Entity as Notification;
     pub use crate::post::Entity as Post;
     pub use crate::received_activity::Entity as ReceivedActivity;

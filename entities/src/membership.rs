@@ -19,9 +19,12 @@ pub enum MembershipState {
 pub enum MembershipRole {
     #[sea_orm(string_value = "member")]
     Member,
-    /// Founded the group: may edit it.
+    /// Founded the group: may edit it and appoint moderators.
     #[sea_orm(string_value = "owner")]
     Owner,
+    /// Appointed by the owner: may approve members, remove and restore posts, lock threads.
+    #[sea_orm(string_value = "moderator")]
+    Moderator,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

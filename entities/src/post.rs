@@ -33,6 +33,10 @@ pub struct Model {
     pub reply_count: i32,
     pub last_activity_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
+    /// Set when a moderator removed the post; a moderator can restore it.
+    pub removed_at: Option<DateTimeUtc>,
+    /// A locked thread takes no new replies.
+    pub locked: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

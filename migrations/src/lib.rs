@@ -9,6 +9,7 @@ mod m20261127_000002_delivery_scheduling;
 mod m20261127_000003_fan_out_by_reference;
 mod m20261127_000004_accounts;
 mod m20261127_000005_notifications_and_group_roles;
+mod m20261127_000006_moderation;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_fan_out_by_reference::Migration),
             Box::new(m20261127_000004_accounts::Migration),
             Box::new(m20261127_000005_notifications_and_group_roles::Migration),
+            Box::new(m20261127_000006_moderation::Migration),
         ]
     }
 }

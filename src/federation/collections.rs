@@ -96,11 +96,22 @@ pub async fn followers(database: &impl ConnectionTrait, group: &actor::Model) ->
     }))
 }
 
-/// The moderators collection. Kindred has no moderator roles yet, so the list is empty; the
-/// collection must still answer, since Lemmy fetches it with the group.
-pub async fn moderators(group: &actor::Model) -> Result<Value> {
+/// The moderators collection the Group's `attributedTo` names: its owner and moderators, as
+/// Lemmy reads it.
+pub async fn moderators(database: &impl ConnectionTrait, group: &actor::Model) -> Result<Value> {
     let id = collection_url(group, &group.moderators_url)?;
-    Ok(empty_ordered_collection(&id))
+    let people: Vec<String> = crate::groups::moderation::moderators(database, group.id)
+        .await?
+        .into_iter()
+        .map(|(_, person)| person.ap_id)
+        .collect();
+    Ok(json!({
+        "@context": object_context(),
+        "id": id,
+        "type": "OrderedCollection",
+        "totalItems": people.len(),
+        "orderedItems": people,
+    }))
 }
 
 /// The featured (pinned posts) collection; nothing can be pinned yet.

@@ -158,6 +158,8 @@ pub struct GroupProfile<'a> {
     pub title: &'a str,
     pub summary_markdown: Option<&'a str>,
     pub icon_url: Option<&'a str>,
+    /// Whether join requests wait for a moderator; `None` leaves it as it is.
+    pub manually_approves_followers: Option<bool>,
 }
 
 /// Checks and applies a new title, summary and icon to a local group.
@@ -199,6 +201,9 @@ pub async fn update_group(
     update.summary_html = Set(summary_markdown.map(html::markdown_to_html));
     update.summary_source = Set(summary_markdown.map(str::to_string));
     update.icon_url = Set(icon_url.map(str::to_string));
+    if let Some(manual) = profile.manually_approves_followers {
+        update.manually_approves_followers = Set(manual);
+    }
     update.updated_at = Set(Some(Utc::now()));
     Ok(update.update(database).await?)
 }

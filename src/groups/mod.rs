@@ -3,4 +3,5 @@
 
 pub mod directory;
 pub mod membership;
+pub mod moderation;
 pub mod posts;

@@ -234,7 +234,8 @@ pub async fn list_threads(
     let threads = post::Entity::find()
         .filter(post::Column::GroupId.eq(group_id))
         .filter(post::Column::ParentId.is_null())
-        .filter(post::Column::DeletedAt.is_null());
+        .filter(post::Column::DeletedAt.is_null())
+        .filter(post::Column::RemovedAt.is_null());
     let threads = match order {
         ThreadOrder::New => threads.order_by_desc(post::Column::PublishedAt),
         ThreadOrder::Active => threads.order_by_desc(post::Column::LastActivityAt),

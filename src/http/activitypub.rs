@@ -179,7 +179,7 @@ pub async fn post_object(
     Ok(match found.await {
         Ok((stored, document)) => {
             let mut response = activity_json(&headers, document);
-            if stored.deleted_at.is_some() {
+            if stored.deleted_at.is_some() || stored.removed_at.is_some() {
                 *response.status_mut() = StatusCode::GONE;
             }
             response
@@ -263,7 +263,7 @@ pub async fn group_moderators(
     let group = directory::find_local_group(&context.db, &name).await?;
     Ok(activity_json(
         &headers,
-        collections::moderators(&group).await?,
+        collections::moderators(&context.db, &group).await?,
     ))
 }
 

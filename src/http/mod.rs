@@ -95,12 +95,30 @@ pub fn routes(config: Arc<Config>) -> Router {
         )
         .route("/groups/{name}/feed.atom", get(web::groups::atom_feed))
         .route(
+            "/groups/{name}/moderation",
+            get(web::moderation::moderation_page),
+        )
+        .route("/groups/{name}/modlog", get(web::moderation::log_page))
+        .route(
+            "/groups/{name}/requests/{member}/{decision}",
+            post(web::moderation::decide_request),
+        )
+        .route("/groups/{name}/moderators", post(web::moderation::appoint))
+        .route(
+            "/groups/{name}/moderators/{member}/dismiss",
+            post(web::moderation::dismiss),
+        )
+        .route(
             "/groups/{name}/new-thread",
             get(web::groups::new_thread_page).post(web::groups::new_thread),
         )
         .route("/posts/{id}/reply", post(web::posts::reply))
         .route("/posts/{id}/vote", post(web::posts::cast_vote))
         .route("/posts/{id}/delete", post(web::posts::remove))
+        .route(
+            "/posts/{id}/moderate/{action}",
+            post(web::moderation::post_action),
+        )
         .route(
             "/posts/{id}/edit",
             get(web::posts::edit_page).post(web::posts::edit),

@@ -24,7 +24,7 @@ use crate::{
             post::{POST_KINDS, PostJson, document_of},
         },
     },
-    groups::{membership, posts},
+    groups::{membership, moderation, posts},
     html,
 };
 use kindred_entities::{actor, post};
@@ -84,10 +84,15 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
         ));
     }
     let author = sender(context, &activity.actor).await?;
-    if !membership::is_member(&context.db, group.id, author.id).await? {
-        return Err(Error::Forbidden(
-            "only members may post in this group: follow it first".into(),
-        ));
+    if existing.is_none() {
+        let thread = thread_of(&context.db, parent.as_ref()).await?;
+        moderation::may_post(&context.db, &group, &author, thread.as_ref()).await?;
+        if parent
+            .as_ref()
+            .is_some_and(|parent| parent.removed_at.is_some() || parent.deleted_at.is_some())
+        {
+            return Err(Error::Gone("the post this replies to".into()));
+        }
     }
     let content = post_content(object, &group, reply_to.is_some());
 
@@ -221,13 +226,10 @@ pub async fn send_new_post(
     parent: Option<&post::Model>,
     draft: posts::Draft,
 ) -> Result<post::Model> {
-    if !membership::is_member(&context.db, group.id, author.id).await? {
-        return Err(Error::Forbidden(
-            "only members may post in this group: join it first".into(),
-        ));
-    }
+    let thread = thread_of(&context.db, parent).await?;
+    moderation::may_post(&context.db, group, author, thread.as_ref()).await?;
     if let Some(parent) = parent
-        && parent.deleted_at.is_some()
+        && (parent.deleted_at.is_some() || parent.removed_at.is_some())
     {
         return Err(Error::Gone("post".into()));
     }
@@ -326,6 +328,7 @@ pub async fn send_group_update(
     editor: &actor::Model,
     group: actor::Model,
     profile: crate::groups::directory::GroupProfile<'_>,
+    posting_mode: Option<actor::PostingMode>,
 ) -> Result<actor::Model> {
     if !group.local {
         return Err(Error::bad_request("only a local group can be edited here"));
@@ -339,7 +342,10 @@ pub async fn send_group_update(
         ));
     }
     let transaction = context.db.begin().await?;
-    let updated = crate::groups::directory::update_group(&transaction, group, profile).await?;
+    let mut updated = crate::groups::directory::update_group(&transaction, group, profile).await?;
+    if let Some(mode) = posting_mode {
+        updated = moderation::set_posting_mode(&transaction, updated, mode, editor).await?;
+    }
     let document = without_context(
         crate::federation::objects::actor::ApubActor::from_row(updated.clone())?.to_json_ld()?,
     );
@@ -386,6 +392,20 @@ fn without_context(mut document: Value) -> Value {
         map.remove("@context");
     }
     document
+}
+
+/// The thread a reply to `parent` joins: the parent itself when it is the thread.
+async fn thread_of(
+    database: &impl ConnectionTrait,
+    parent: Option<&post::Model>,
+) -> Result<Option<post::Model>> {
+    match parent {
+        None => Ok(None),
+        Some(parent) => match parent.thread_id {
+            None => Ok(Some(parent.clone())),
+            Some(thread_id) => Ok(post::Entity::find_by_id(thread_id).one(database).await?),
+        },
+    }
 }
 
 /// The actor types whose profile updates Mastodon and others send to every follower's server.

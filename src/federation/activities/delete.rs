@@ -147,6 +147,59 @@ pub async fn send_delete(
     Ok(deleted)
 }
 
+/// A moderator removes a post from a local group (restorable): hidden here, and the group
+/// relays `Delete{actor: moderator, object: post, summary: reason}`, as Lemmy federates a
+/// removal.
+pub async fn send_removal(
+    context: &Context,
+    moderator: &actor::Model,
+    target: post::Model,
+    reason: Option<&str>,
+) -> Result<post::Model> {
+    let group = actor::Entity::find_by_id(target.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    crate::federation::activities::require_moderator(context, &group, moderator).await?;
+    if target.deleted_at.is_some() {
+        return Err(Error::Gone("post".into()));
+    }
+    let post_ap_id = target.ap_id.clone();
+    let (id, mut delete) = local_activity(
+        &context.config,
+        "Delete",
+        moderator,
+        &group,
+        Value::String(post_ap_id.clone()),
+    );
+    if let Some(reason) = reason.map(str::trim).filter(|reason| !reason.is_empty()) {
+        delete["summary"] = Value::String(reason.to_string());
+    }
+    let transaction = context.db.begin().await?;
+    let removed = crate::groups::moderation::set_removed(
+        &transaction,
+        &group,
+        target,
+        true,
+        moderator,
+        reason,
+    )
+    .await?;
+    publish_in_group(
+        &transaction,
+        context,
+        moderator,
+        &group,
+        (&id, &delete),
+        &post_ap_id,
+        announce::Boost::No,
+    )
+    .await?;
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(removed)
+}
+
 /// The account deleted itself: mark it deleted and end its memberships. Its posts stay until
 /// moderators remove them, as on Lemmy.
 async fn delete_account(context: &Context, delete: &Delete) -> Result<()> {

@@ -99,3 +99,41 @@ pub async fn send_follow(
     wake_delivery_worker(context);
     Ok(stored)
 }
+
+/// A moderator decides a join request: approved, the member is in (a remote one gets the
+/// group's `Accept`); refused, the request ends (a remote one gets a `Reject`).
+pub async fn send_join_decision(
+    context: &Context,
+    moderator: &actor::Model,
+    group: &actor::Model,
+    member: &actor::Model,
+    approve: bool,
+) -> Result<()> {
+    crate::federation::activities::require_moderator(context, group, moderator).await?;
+    let transaction = context.db.begin().await?;
+    let request =
+        crate::groups::moderation::decide_request(&transaction, group, member, approve, moderator)
+            .await?;
+    if !member.local
+        && let Some(follow_id) = request
+            .follow_activity_ap_id
+            .as_deref()
+            .and_then(|id| Url::parse(id).ok())
+    {
+        if approve {
+            accept::send(&transaction, context, group, member, &follow_id).await?;
+        } else {
+            crate::federation::activities::reject::send(
+                &transaction,
+                context,
+                group,
+                member,
+                &follow_id,
+            )
+            .await?;
+        }
+    }
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(())
+}

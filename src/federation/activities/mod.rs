@@ -2,10 +2,12 @@
 //! `dispatch` routes a verified inbound activity to its file by `type`.
 
 pub mod accept;
+pub mod add_or_remove;
 pub mod announce;
 pub mod create_or_update;
 pub mod delete;
 pub mod follow;
+pub mod lock;
 pub mod reject;
 pub mod undo;
 pub mod vote;
@@ -116,6 +118,18 @@ pub fn local_activity(
         "published": chrono::Utc::now(),
     });
     (id, document)
+}
+
+/// Refuses unless `person` moderates the local `group` or is an instance administrator.
+pub async fn require_moderator(
+    context: &Context,
+    group: &actor::Model,
+    person: &actor::Model,
+) -> Result<()> {
+    let is_admin = crate::accounts::users::find_by_actor_id(&context.db, person.id)
+        .await?
+        .is_some_and(|account| account.is_admin);
+    crate::groups::moderation::require_moderator(&context.db, group, person.id, is_admin).await
 }
 
 /// The inboxes of the remote people an activity's object mentions (`Mention` tags).

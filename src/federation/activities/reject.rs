@@ -1,5 +1,5 @@
-//! `Reject{Follow}`: a remote group refused (or later removed) a local person; the request or
-//! membership ends.
+//! `Reject{Follow}`: a remote group refused (or later removed) a local person, and the request
+//! or membership ends; a local group's moderator refuses a remote person's request.
 
 use crate::{
     app::Context,
@@ -9,11 +9,51 @@ use crate::{
         inbox::{id_of, record_received},
     },
 };
-use kindred_entities::membership;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use kindred_entities::{actor, membership};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 use url::Url;
+
+/// Enqueues the group's Reject of `follower`'s Follow `follow_id`, in the caller's
+/// transaction.
+pub async fn send(
+    transaction: &impl ConnectionTrait,
+    context: &Context,
+    group: &actor::Model,
+    follower: &actor::Model,
+    follow_id: &Url,
+) -> Result<()> {
+    let id = crate::federation::activities::new_activity_id(&context.config);
+    let reject = json!({
+        "@context": crate::federation::context::object_context(),
+        "id": id,
+        "type": "Reject",
+        "actor": group.ap_id,
+        "to": [follower.ap_id],
+        "object": {
+            "id": follow_id,
+            "type": "Follow",
+            "actor": follower.ap_id,
+            "object": group.ap_id,
+        },
+    });
+    crate::federation::delivery::enqueue(
+        transaction,
+        &context.config,
+        &[crate::federation::delivery::OutgoingActivity {
+            sender: group,
+            ap_id: &id,
+            kind: "Reject",
+            object_ap_id: Some(follow_id.as_str()),
+            json: &reject,
+            in_outbox: false,
+            ordering_key: None,
+        }],
+        [Url::parse(&follower.inbox_url)?],
+    )
+    .await
+}
 
 #[derive(Debug, Deserialize)]
 pub struct Reject {

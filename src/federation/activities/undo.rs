@@ -81,6 +81,51 @@ pub async fn receive_announced(context: &Context, group: &actor::Model, undo: Un
     Ok(())
 }
 
+/// A moderator restores a removed post: shown again here, and the group relays
+/// `Undo{Delete}` of the removal.
+pub async fn send_restore(
+    context: &Context,
+    moderator: &actor::Model,
+    target: post::Model,
+) -> Result<post::Model> {
+    let group = actor::Entity::find_by_id(target.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    crate::federation::activities::require_moderator(context, &group, moderator).await?;
+    let post_ap_id = target.ap_id.clone();
+    let removal = json!({
+        "type": "Delete",
+        "actor": moderator.ap_id,
+        "object": post_ap_id,
+        "audience": group.ap_id,
+    });
+    let (id, undo) = local_activity(&context.config, "Undo", moderator, &group, removal);
+    let transaction = context.db.begin().await?;
+    let restored = crate::groups::moderation::set_removed(
+        &transaction,
+        &group,
+        target,
+        false,
+        moderator,
+        None,
+    )
+    .await?;
+    crate::federation::activities::publish_in_group(
+        &transaction,
+        context,
+        moderator,
+        &group,
+        (&id, &undo),
+        &post_ap_id,
+        announce::Boost::No,
+    )
+    .await?;
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(restored)
+}
+
 /// A local person leaves `group` (or withdraws a request). A remote group gets an
 /// `Undo{Follow}` naming the Follow it accepted. Returns whether there was a membership.
 pub async fn send_leave(

@@ -203,7 +203,7 @@ pub async fn document_of(
     database: &impl ConnectionTrait,
     post: &post::Model,
 ) -> crate::error::Result<Value> {
-    if post.deleted_at.is_some() {
+    if post.deleted_at.is_some() || post.removed_at.is_some() {
         return Ok(tombstone_document(post));
     }
     let actor_by_id = async |id: i64| -> crate::error::Result<actor::Model> {
@@ -322,7 +322,7 @@ pub fn tombstone_document(post: &post::Model) -> Value {
         "id": post.ap_id,
         "type": "Tombstone",
         "formerType": post.kind,
-        "deleted": post.deleted_at,
+        "deleted": post.deleted_at.or(post.removed_at),
     })
 }
 

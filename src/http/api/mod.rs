@@ -66,6 +66,18 @@ pub fn routes() -> Router {
             get(thread).patch(edit_post).delete(delete_post),
         )
         .route("/posts/{id}/replies", post(reply))
+        .route("/posts/{id}/moderate/{action}", post(moderate_post))
+        .route("/groups/{name}/requests", get(list_requests))
+        .route(
+            "/groups/{name}/requests/{member}/{decision}",
+            post(decide_request),
+        )
+        .route("/groups/{name}/moderators", get(list_moderators))
+        .route(
+            "/groups/{name}/moderators/{member}",
+            axum::routing::put(appoint_moderator).delete(dismiss_moderator),
+        )
+        .route("/groups/{name}/modlog", get(moderation_log))
         .route("/posts/{id}/vote", axum::routing::put(cast_vote))
         .fallback(|| async { auth::ApiError(Error::not_found("API endpoint")) })
         .layer(axum::middleware::map_response(auth::json_errors))
@@ -88,6 +100,8 @@ pub struct TokenResponse {
 
 #[derive(Serialize)]
 pub struct UserJson {
+    /// The id of the person in this instance's lists (join requests, moderators).
+    id: i64,
     name: String,
     handle: String,
     url: String,
@@ -96,6 +110,7 @@ pub struct UserJson {
 
 fn user_json(context: &Context, account: &users::UserWithActor) -> UserJson {
     UserJson {
+        id: account.actor.id,
         name: account.user.name.clone(),
         handle: format!("@{}@{}", account.user.name, context.config.domain()),
         url: account.actor.ap_id.clone(),
@@ -246,6 +261,10 @@ pub struct GroupJson {
     member_count: u64,
     /// The caller's membership: "accepted", "pending" or null.
     membership: Option<&'static str>,
+    /// The caller's role when a member: "owner", "moderator" or "member".
+    role: Option<&'static str>,
+    posting_mode: ApiPostingMode,
+    manually_approves_followers: bool,
 }
 
 async fn group_json(
@@ -258,15 +277,22 @@ async fn group_json(
     } else {
         membership::local_member_count(&context.db, group.id).await?
     };
-    let membership = match caller {
-        Some(caller) => membership::find(&context.db, group.id, caller.account.actor.id)
-            .await?
-            .map(|found| match found.state {
-                MembershipState::Accepted => "accepted",
-                MembershipState::Pending => "pending",
-            }),
+    let found = match caller {
+        Some(caller) => membership::find(&context.db, group.id, caller.account.actor.id).await?,
         None => None,
     };
+    let membership = found.as_ref().map(|found| match found.state {
+        MembershipState::Accepted => "accepted",
+        MembershipState::Pending => "pending",
+    });
+    let role = found
+        .as_ref()
+        .filter(|found| found.state == MembershipState::Accepted)
+        .map(|found| match found.role {
+            kindred_entities::membership::MembershipRole::Owner => "owner",
+            kindred_entities::membership::MembershipRole::Moderator => "moderator",
+            kindred_entities::membership::MembershipRole::Member => "member",
+        });
     let handle = crate::http::web::groups::handle_of(context, &group);
     Ok(GroupJson {
         name: directory::group_handle(&group),
@@ -281,6 +307,9 @@ async fn group_json(
         local: group.local,
         member_count,
         membership,
+        role,
+        posting_mode: group.posting_mode.into(),
+        manually_approves_followers: group.manually_approves_followers,
     })
 }
 
@@ -378,6 +407,36 @@ pub struct EditGroupRequest {
     title: String,
     summary: Option<String>,
     icon_url: Option<String>,
+    posting_mode: Option<ApiPostingMode>,
+    manually_approves_followers: Option<bool>,
+}
+
+#[derive(Deserialize, Serialize, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+pub enum ApiPostingMode {
+    Open,
+    Members,
+    Moderators,
+}
+
+impl From<ApiPostingMode> for actor::PostingMode {
+    fn from(mode: ApiPostingMode) -> Self {
+        match mode {
+            ApiPostingMode::Open => actor::PostingMode::Open,
+            ApiPostingMode::Members => actor::PostingMode::Members,
+            ApiPostingMode::Moderators => actor::PostingMode::Moderators,
+        }
+    }
+}
+
+impl From<actor::PostingMode> for ApiPostingMode {
+    fn from(mode: actor::PostingMode) -> Self {
+        match mode {
+            actor::PostingMode::Open => ApiPostingMode::Open,
+            actor::PostingMode::Members => ApiPostingMode::Members,
+            actor::PostingMode::Moderators => ApiPostingMode::Moderators,
+        }
+    }
 }
 
 async fn edit_group(
@@ -398,7 +457,9 @@ async fn edit_group(
             title: &request.title,
             summary_markdown: summary.as_deref(),
             icon_url: icon_url.as_deref(),
+            manually_approves_followers: request.manually_approves_followers,
         },
+        request.posting_mode.map(Into::into),
     )
     .await?;
     Ok(Json(group_json(&context, Some(&caller), edited).await?))
@@ -467,6 +528,9 @@ pub struct PostJson {
     published: DateTime<Utc>,
     updated: Option<DateTime<Utc>>,
     deleted: bool,
+    /// Removed by a moderator: its content is withheld.
+    removed: bool,
+    locked: bool,
     likes: i32,
     dislikes: i32,
     reply_count: i32,
@@ -524,6 +588,12 @@ async fn posts_json(
                 },
             );
             let deleted = post.deleted_at.is_some();
+            let removed = post.removed_at.is_some();
+            let (content_html, content_markdown) = if removed {
+                (String::new(), None)
+            } else {
+                (post.content_html, post.source_markdown)
+            };
             PostJson {
                 id: post.id,
                 url: post.ap_id.clone(),
@@ -532,11 +602,13 @@ async fn posts_json(
                 parent_id: post.parent_id,
                 thread_id: post.thread_id,
                 title: post.title,
-                content_html: post.content_html,
-                content_markdown: post.source_markdown,
+                content_html,
+                content_markdown,
                 published: post.published_at,
                 updated: post.updated_at,
                 deleted,
+                removed,
+                locked: post.locked,
                 likes: post.like_count,
                 dislikes: post.dislike_count,
                 reply_count: post.reply_count,
@@ -765,6 +837,242 @@ async fn cast_vote(
         dislikes: counted.dislike_count,
         my_vote: request.value,
     }))
+}
+
+#[derive(Serialize)]
+pub struct PersonJson {
+    id: i64,
+    name: String,
+    url: String,
+    local: bool,
+}
+
+fn person_json(person: &actor::Model) -> PersonJson {
+    PersonJson {
+        id: person.id,
+        name: person.preferred_username.clone(),
+        url: person.ap_id.clone(),
+        local: person.local,
+    }
+}
+
+#[derive(Serialize)]
+pub struct RequestJson {
+    person: PersonJson,
+    requested_at: DateTime<Utc>,
+}
+
+async fn require_moderator_of(
+    context: &Context,
+    caller: &sessions::SignedIn,
+    group: &actor::Model,
+) -> Result<(), Error> {
+    crate::groups::moderation::require_moderator(
+        &context.db,
+        group,
+        caller.account.actor.id,
+        caller.account.user.is_admin,
+    )
+    .await
+}
+
+async fn list_requests(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<RequestJson>>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    require_moderator_of(&context, &caller, &group).await?;
+    let pending = crate::groups::moderation::pending_requests(&context.db, group.id).await?;
+    Ok(Json(
+        pending
+            .into_iter()
+            .map(|(request, person)| RequestJson {
+                person: person_json(&person),
+                requested_at: request.created_at,
+            })
+            .collect(),
+    ))
+}
+
+async fn decide_request(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((name, member, decision)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let member = find_actor(&context, &member).await?;
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "refuse" => false,
+        _ => return Err(Error::not_found("API endpoint").into()),
+    };
+    follow::send_join_decision(&context, &caller.account.actor, &group, &member, approve).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub struct ModeratorJson {
+    person: PersonJson,
+    /// "owner" or "moderator".
+    role: &'static str,
+}
+
+async fn list_moderators(
+    context: Context,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<ModeratorJson>>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let listed = crate::groups::moderation::moderators(&context.db, group.id).await?;
+    Ok(Json(
+        listed
+            .into_iter()
+            .map(|(role, person)| ModeratorJson {
+                person: person_json(&person),
+                role: if role == kindred_entities::membership::MembershipRole::Owner {
+                    "owner"
+                } else {
+                    "moderator"
+                },
+            })
+            .collect(),
+    ))
+}
+
+async fn appoint_moderator(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((name, member)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    change_moderator(context, caller, name, member, true).await
+}
+
+async fn dismiss_moderator(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((name, member)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    change_moderator(context, caller, name, member, false).await
+}
+
+async fn change_moderator(
+    context: Context,
+    caller: sessions::SignedIn,
+    name: String,
+    member: String,
+    appoint: bool,
+) -> ApiResult<StatusCode> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let member = find_actor(&context, &member).await?;
+    crate::federation::activities::add_or_remove::send_moderator_change(
+        &context,
+        &caller.account.actor,
+        &group,
+        &member,
+        appoint,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub struct LogEntryJson {
+    action: String,
+    moderator: PersonJson,
+    target_person: Option<PersonJson>,
+    target_post_id: Option<i64>,
+    reason: Option<String>,
+    created_at: DateTime<Utc>,
+}
+
+async fn moderation_log(
+    context: Context,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<LogEntryJson>>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let entries = crate::groups::moderation::log_entries(&context.db, group.id, 200).await?;
+    let mut listed = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let moderator = actor::Entity::find_by_id(entry.moderator_id)
+            .one(&context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("moderator"))?;
+        let target_person = match entry.target_actor_id {
+            Some(id) => actor::Entity::find_by_id(id)
+                .one(&context.db)
+                .await?
+                .map(|person| person_json(&person)),
+            None => None,
+        };
+        listed.push(LogEntryJson {
+            action: entry.action,
+            moderator: person_json(&moderator),
+            target_person,
+            target_post_id: entry.target_post_id,
+            reason: entry.reason,
+            created_at: entry.created_at,
+        });
+    }
+    Ok(Json(listed))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ModerateRequest {
+    reason: Option<String>,
+}
+
+/// `POST /posts/{id}/moderate/{remove|restore|lock|unlock}`; a body (with a `reason`) is
+/// optional.
+async fn moderate_post(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<PostJson>> {
+    let request: ModerateRequest = if body.is_empty() {
+        ModerateRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|error| Error::invalid(format!("malformed body: {error}")))?
+    };
+    let target = find_post(&context, &id).await?;
+    let moderator = &caller.account.actor;
+    let changed = match action.as_str() {
+        "remove" => {
+            delete::send_removal(&context, moderator, target, request.reason.as_deref()).await?
+        }
+        "restore" => undo::send_restore(&context, moderator, target).await?,
+        "lock" => {
+            crate::federation::activities::lock::send_lock(&context, moderator, target, true)
+                .await?
+        }
+        "unlock" => {
+            crate::federation::activities::lock::send_lock(&context, moderator, target, false)
+                .await?
+        }
+        _ => return Err(Error::not_found("API endpoint").into()),
+    };
+    let group = actor::Entity::find_by_id(changed.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    let mut body = posts_json(
+        &context,
+        Some(&caller),
+        &directory::group_handle(&group),
+        vec![changed],
+    )
+    .await?;
+    Ok(Json(body.remove(0)))
+}
+
+/// A person by row id (as listed by the requests and moderators endpoints).
+async fn find_actor(context: &Context, id: &str) -> Result<actor::Model, Error> {
+    let id: i64 = id.parse().map_err(|_| Error::not_found("person"))?;
+    actor::Entity::find_by_id(id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("person"))
 }
 
 /// The post with this id; an id that is not a number is simply not found.

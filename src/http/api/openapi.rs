@@ -151,6 +151,71 @@ pub fn openapi(public_url: &url::Url) -> Value {
             "responses": { "204": { "description": "Revoked." }, "401": unauthorized, "404": error_response("No such token of the caller's.") }
         }
     }));
+    let member_id = path_parameter(
+        "member",
+        "The person's id, as the requests and moderators endpoints list it.",
+        "integer",
+    );
+    paths.insert("/groups/{name}/requests".to_string(), json!({
+        "get": {
+            "summary": "Join requests waiting for a moderator (moderators only)",
+            "operationId": "listJoinRequests",
+            "security": bearer,
+            "parameters": [group_name],
+            "responses": { "200": json_response("Requests, oldest first.", json!({ "type": "array", "items": reference("JoinRequest") })), "401": unauthorized, "403": forbidden, "404": not_found }
+        }
+    }));
+    paths.insert("/groups/{name}/requests/{member}/{decision}".to_string(), json!({
+        "post": {
+            "summary": "Approve or refuse a join request; a remote person's server gets Accept or Reject",
+            "operationId": "decideJoinRequest",
+            "security": bearer,
+            "parameters": [group_name, member_id, { "name": "decision", "in": "path", "required": true, "schema": { "type": "string", "enum": ["approve", "refuse"] } }],
+            "responses": { "204": { "description": "Decided." }, "401": unauthorized, "403": forbidden, "404": error_response("No such group or pending request.") }
+        }
+    }));
+    paths.insert("/groups/{name}/moderators".to_string(), json!({
+        "get": {
+            "summary": "The group's owner and moderators",
+            "operationId": "listModerators",
+            "parameters": [group_name],
+            "responses": { "200": json_response("Owner first.", json!({ "type": "array", "items": reference("Moderator") })), "404": not_found }
+        }
+    }));
+    paths.insert("/groups/{name}/moderators/{member}".to_string(), json!({
+        "put": {
+            "summary": "Appoint a member as moderator (the owner or an administrator); federated as Add",
+            "operationId": "appointModerator",
+            "security": bearer,
+            "parameters": [group_name, member_id],
+            "responses": { "204": { "description": "Appointed." }, "401": unauthorized, "403": forbidden, "404": not_found, "422": error_response("Not a member, or the owner.") }
+        },
+        "delete": {
+            "summary": "Dismiss a moderator (the owner or an administrator); federated as Remove",
+            "operationId": "dismissModerator",
+            "security": bearer,
+            "parameters": [group_name, member_id],
+            "responses": { "204": { "description": "Dismissed." }, "401": unauthorized, "403": forbidden, "404": not_found, "422": error_response("Not a member, or the owner.") }
+        }
+    }));
+    paths.insert("/groups/{name}/modlog".to_string(), json!({
+        "get": {
+            "summary": "The group's public moderation log, newest first",
+            "operationId": "moderationLog",
+            "parameters": [group_name],
+            "responses": { "200": json_response("Entries.", json!({ "type": "array", "items": reference("LogEntry") })), "404": not_found }
+        }
+    }));
+    paths.insert("/posts/{id}/moderate/{action}".to_string(), json!({
+        "post": {
+            "summary": "Remove (with an optional public reason) or restore a post, lock or unlock a thread (the group's moderators or an administrator)",
+            "operationId": "moderatePost",
+            "security": bearer,
+            "parameters": [post_id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["remove", "restore", "lock", "unlock"] } }],
+            "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "properties": { "reason": { "type": "string", "maxLength": 1000 } } } } } },
+            "responses": { "200": json_response("The post.", reference("Post")), "401": unauthorized, "403": forbidden, "404": not_found, "410": error_response("The author deleted it."), "422": invalid }
+        }
+    }));
     paths.insert("/notifications".to_string(), json!({
         "get": {
             "summary": "Replies to the caller's posts and mentions of the caller, newest first",
@@ -283,15 +348,18 @@ fn schemas() -> Value {
                     "email": { "type": ["string", "null"] }, "application": { "type": ["string", "null"], "maxLength": 2000 } } }));
     schemas.insert("RegisterResponse".to_string(), json!({ "type": "object", "required": ["user", "state"], "properties": {
                     "user": reference("User"), "state": { "type": "string", "enum": ["active", "pending"] } } }));
-    schemas.insert("User".to_string(), json!({ "type": "object", "required": ["name", "handle", "url", "is_admin"], "properties": {
-                    "name": { "type": "string" }, "handle": { "type": "string" }, "url": { "type": "string", "format": "uri" }, "is_admin": { "type": "boolean" } } }));
+    schemas.insert("User".to_string(), json!({ "type": "object", "required": ["id", "name", "handle", "url", "is_admin"], "properties": {
+                    "id": { "type": "integer" }, "name": { "type": "string" }, "handle": { "type": "string" }, "url": { "type": "string", "format": "uri" }, "is_admin": { "type": "boolean" } } }));
     schemas.insert("CreateGroupRequest".to_string(), json!({ "type": "object", "required": ["name", "title"], "properties": {
                     "name": { "type": "string", "pattern": "^[a-z0-9_]{1,64}$" }, "title": { "type": "string", "maxLength": 200 }, "summary": { "type": ["string", "null"], "description": "Markdown." } } }));
     schemas.insert("Group".to_string(), json!({ "type": "object", "required": ["name", "handle", "title", "url", "local", "member_count"], "properties": {
                     "name": { "type": "string" }, "handle": { "type": "string" }, "title": { "type": "string" },
                     "summary_html": { "type": ["string", "null"] }, "summary_markdown": { "type": ["string", "null"] },
                     "url": { "type": "string", "format": "uri" }, "local": { "type": "boolean" }, "member_count": { "type": "integer" },
-                    "membership": { "type": ["string", "null"], "enum": ["accepted", "pending", null] } } }));
+                    "membership": { "type": ["string", "null"], "enum": ["accepted", "pending", null] },
+                    "role": { "type": ["string", "null"], "enum": ["owner", "moderator", "member", null] },
+                    "posting_mode": { "type": "string", "enum": ["open", "members", "moderators"] },
+                    "manually_approves_followers": { "type": "boolean" } } }));
     schemas.insert("ThreadRequest".to_string(), json!({ "type": "object", "required": ["title"], "properties": {
                     "title": { "type": "string", "maxLength": 200 }, "body": { "type": "string", "description": "Markdown.", "maxLength": 50000 } } }));
     schemas.insert("ReplyRequest".to_string(), json!({ "type": "object", "required": ["body"], "properties": { "body": { "type": "string", "maxLength": 50000 } } }));
@@ -307,13 +375,15 @@ fn schemas() -> Value {
                     "parent_id": { "type": ["integer", "null"] }, "thread_id": { "type": ["integer", "null"] }, "title": { "type": ["string", "null"] },
                     "content_html": { "type": "string", "description": "Sanitised HTML." }, "content_markdown": { "type": ["string", "null"] },
                     "published": { "type": "string", "format": "date-time" }, "updated": { "type": ["string", "null"], "format": "date-time" },
-                    "deleted": { "type": "boolean" }, "likes": { "type": "integer" }, "dislikes": { "type": "integer" },
+                    "deleted": { "type": "boolean" }, "removed": { "type": "boolean", "description": "Removed by a moderator; content withheld." }, "locked": { "type": "boolean" }, "likes": { "type": "integer" }, "dislikes": { "type": "integer" },
                     "reply_count": { "type": "integer" }, "my_vote": { "type": "integer", "enum": [-1, 0, 1] } } }));
     schemas.insert("Thread".to_string(), json!({ "type": "object", "required": ["thread", "replies"], "properties": {
                     "thread": reference("Post"), "replies": { "type": "array", "items": reference("Post") } } }));
     schemas.insert("EditGroupRequest".to_string(), json!({ "type": "object", "required": ["title"], "properties": {
         "title": { "type": "string", "maxLength": 200 }, "summary": { "type": ["string", "null"], "description": "Markdown; left out keeps it, empty clears it." },
-        "icon_url": { "type": ["string", "null"], "format": "uri" } } }));
+        "icon_url": { "type": ["string", "null"], "format": "uri" },
+        "posting_mode": { "type": "string", "enum": ["open", "members", "moderators"] },
+        "manually_approves_followers": { "type": "boolean" } } }));
     schemas.insert("Notification".to_string(), json!({ "type": "object", "required": ["id", "kind", "read", "created_at", "post"], "properties": {
         "id": { "type": "integer" }, "kind": { "type": "string", "enum": ["reply", "mention"] }, "read": { "type": "boolean" },
         "created_at": { "type": "string", "format": "date-time" }, "post": reference("Post") } }));
@@ -321,5 +391,16 @@ fn schemas() -> Value {
         "id": { "type": "integer" }, "label": { "type": ["string", "null"] }, "created_at": { "type": "string", "format": "date-time" },
         "last_used_at": { "type": "string", "format": "date-time" }, "expires_at": { "type": "string", "format": "date-time" },
         "current": { "type": "boolean" } } }));
+    schemas.insert("Person".to_string(), json!({ "type": "object", "required": ["id", "name", "url", "local"], "properties": {
+        "id": { "type": "integer" }, "name": { "type": "string" }, "url": { "type": "string", "format": "uri" }, "local": { "type": "boolean" } } }));
+    schemas.insert("JoinRequest".to_string(), json!({ "type": "object", "required": ["person", "requested_at"], "properties": {
+        "person": reference("Person"), "requested_at": { "type": "string", "format": "date-time" } } }));
+    schemas.insert("Moderator".to_string(), json!({ "type": "object", "required": ["person", "role"], "properties": {
+        "person": reference("Person"), "role": { "type": "string", "enum": ["owner", "moderator"] } } }));
+    schemas.insert("LogEntry".to_string(), json!({ "type": "object", "required": ["action", "moderator", "created_at"], "properties": {
+        "action": { "type": "string", "enum": ["remove_post", "restore_post", "lock_thread", "unlock_thread", "approve_member", "refuse_member", "appoint_moderator", "dismiss_moderator", "posting_mode"] },
+        "moderator": reference("Person"), "target_person": { "oneOf": [reference("Person"), { "type": "null" }] },
+        "target_post_id": { "type": ["integer", "null"] }, "reason": { "type": ["string", "null"] },
+        "created_at": { "type": "string", "format": "date-time" } } }));
     Value::Object(schemas)
 }

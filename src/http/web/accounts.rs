@@ -445,6 +445,7 @@ pub async fn profile_page(context: &Context, visitor: &Visitor, name: &str) -> P
     let recent = post::Entity::find()
         .filter(post::Column::AuthorId.eq(account.actor.id))
         .filter(post::Column::DeletedAt.is_null())
+        .filter(post::Column::RemovedAt.is_null())
         .order_by_desc(post::Column::PublishedAt)
         .limit(20)
         .all(&context.db)

@@ -148,14 +148,33 @@ pub async fn group_page(
         escape(&handle),
         escape(&directory::group_handle(&group)),
     );
-    if let Some(signed_in) = &visitor.signed_in
-        && group.local
-        && may_edit(context, signed_in, &group).await?
-    {
-        body.push_str(&format!(
-            "<p><a href=\"/groups/{}/edit\">Edit group</a></p>\n",
+    if group.local {
+        let mut links = vec![format!(
+            "<a href=\"/groups/{}/modlog\">Moderation log</a>",
             escape(&group.preferred_username)
-        ));
+        )];
+        if let Some(signed_in) = &visitor.signed_in {
+            if signed_in.account.user.is_admin
+                || crate::groups::moderation::is_moderator(
+                    &context.db,
+                    group.id,
+                    signed_in.account.actor.id,
+                )
+                .await?
+            {
+                links.push(format!(
+                    "<a href=\"/groups/{}/moderation\">Moderation</a>",
+                    escape(&group.preferred_username)
+                ));
+            }
+            if may_edit(context, signed_in, &group).await? {
+                links.push(format!(
+                    "<a href=\"/groups/{}/edit\">Edit group</a>",
+                    escape(&group.preferred_username)
+                ));
+            }
+        }
+        body.push_str(&format!("<p class=\"actions\">{}</p>\n", links.join(" · ")));
     }
     if let Some(summary) = &group.summary_html {
         // Sanitised when it was stored.
@@ -206,9 +225,10 @@ pub async fn group_page(
         body.push_str("<ul class=\"threads\">\n");
         for thread in &threads {
             body.push_str(&format!(
-                "<li><a href=\"/posts/{}\">{}</a> <span class=\"meta\">{} points · {} {} · {}</span></li>\n",
+                "<li><a href=\"/posts/{}\">{}</a>{} <span class=\"meta\">{} points · {} {} · {}</span></li>\n",
                 thread.id,
                 escape(thread.title.as_deref().unwrap_or("(untitled)")),
+                if thread.locked { " <span class=\"meta\">(locked)</span>" } else { "" },
                 thread.like_count - thread.dislike_count,
                 thread.reply_count,
                 if thread.reply_count == 1 { "reply" } else { "replies" },
@@ -563,8 +583,32 @@ pub struct EditGroupForm {
     summary: String,
     #[serde(default)]
     icon_url: String,
+    /// "open", "members" or "moderators".
+    #[serde(default)]
+    posting_mode: String,
+    /// Present (any value) when join requests wait for a moderator.
+    #[serde(default)]
+    approval: Option<String>,
     #[serde(default)]
     csrf: String,
+}
+
+fn posting_mode_value(mode: actor::PostingMode) -> &'static str {
+    match mode {
+        actor::PostingMode::Open => "open",
+        actor::PostingMode::Members => "members",
+        actor::PostingMode::Moderators => "moderators",
+    }
+}
+
+fn parse_posting_mode(value: &str) -> Result<Option<actor::PostingMode>, Error> {
+    Ok(match value {
+        "" => None,
+        "open" => Some(actor::PostingMode::Open),
+        "members" => Some(actor::PostingMode::Members),
+        "moderators" => Some(actor::PostingMode::Moderators),
+        _ => return Err(Error::invalid("posting is open, members or moderators")),
+    })
 }
 
 pub async fn edit_group_page(
@@ -584,6 +628,8 @@ pub async fn edit_group_page(
         title: group.display_name.clone().unwrap_or_default(),
         summary: group.summary_source.clone().unwrap_or_default(),
         icon_url: group.icon_url.clone().unwrap_or_default(),
+        posting_mode: posting_mode_value(group.posting_mode).to_string(),
+        approval: group.manually_approves_followers.then(|| "on".to_string()),
         csrf: String::new(),
     };
     Ok(edit_group_form(
@@ -604,17 +650,24 @@ pub async fn edit_group(
 ) -> PageResult {
     let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_local_group(&context.db, &name).await?;
-    let edited = create_or_update::send_group_update(
-        &context,
-        &signed_in.account.actor,
-        group.clone(),
-        directory::GroupProfile {
-            title: &form.title,
-            summary_markdown: Some(&form.summary),
-            icon_url: Some(&form.icon_url),
-        },
-    )
-    .await;
+    let edited = match parse_posting_mode(&form.posting_mode) {
+        Ok(posting_mode) => {
+            create_or_update::send_group_update(
+                &context,
+                &signed_in.account.actor,
+                group.clone(),
+                directory::GroupProfile {
+                    title: &form.title,
+                    summary_markdown: Some(&form.summary),
+                    icon_url: Some(&form.icon_url),
+                    manually_approves_followers: Some(form.approval.is_some()),
+                },
+                posting_mode,
+            )
+            .await
+        }
+        Err(error) => Err(error),
+    };
     match edited {
         Ok(group) => {
             Ok(Redirect::to(&format!("/groups/{}", group.preferred_username)).into_response())
@@ -654,6 +707,9 @@ fn edit_group_form(
          <textarea id=\"summary\" name=\"summary\">{summary}</textarea>\n\
          <label for=\"icon_url\">Icon (address of an image)</label>\
          <input type=\"text\" id=\"icon_url\" name=\"icon_url\" value=\"{icon}\" inputmode=\"url\">\n\
+         <label for=\"posting_mode\">Who may post</label>\
+         <select id=\"posting_mode\" name=\"posting_mode\">{modes}</select>\n\
+         <label><input type=\"checkbox\" name=\"approval\"{approval}> Join requests wait for a moderator's approval</label>\n\
          <button type=\"submit\">Save</button>\n</form>\n",
         name = escape(&group.preferred_username),
         problem = problem_html(problem),
@@ -662,6 +718,26 @@ fn edit_group_form(
         summary = escape(&form.summary),
         icon = escape(&form.icon_url),
         max_title = directory::MAX_TITLE_LENGTH,
+        modes = [
+            ("open", "Anyone"),
+            ("members", "Members"),
+            ("moderators", "Moderators only")
+        ]
+        .iter()
+        .map(|(value, label)| format!(
+            "<option value=\"{value}\"{}>{label}</option>",
+            if form.posting_mode == *value {
+                " selected"
+            } else {
+                ""
+            }
+        ))
+        .collect::<String>(),
+        approval = if form.approval.is_some() {
+            " checked"
+        } else {
+            ""
+        },
     );
     (status, page(context, visitor, "Edit group", &body)).into_response()
 }

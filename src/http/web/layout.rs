@@ -41,6 +41,8 @@ button.vote[aria-pressed=true]{background:#dfe9f5;border-color:var(--accent);fon
 .badge{display:inline-block;min-width:1.4em;padding:0 .35em;border-radius:1em;background:#f5a623;color:#1d1d1f;text-align:center;font-size:.85em}\
 li.unread{font-weight:600}\
 h1 img.icon{vertical-align:middle;border-radius:8px;object-fit:cover}\
+.visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
+.actions input[type=text]{width:auto;display:inline-block;padding:.2rem .4rem}\
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
 ";
 

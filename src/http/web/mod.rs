@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod groups;
 mod layout;
+pub mod moderation;
 pub mod posts;
 pub mod session;
 

@@ -69,8 +69,22 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
             .or_default()
             .push(reply);
     }
+    let moderating = match &visitor.signed_in {
+        Some(signed_in) if group.local => {
+            signed_in.account.user.is_admin
+                || crate::groups::moderation::is_moderator(
+                    &context.db,
+                    group.id,
+                    signed_in.account.actor.id,
+                )
+                .await?
+        }
+        _ => false,
+    };
     let rendering = Rendering {
         visitor,
+        moderating,
+        locked: thread.locked,
         authors: &authors,
         my_votes: &my_votes,
         children: &children,
@@ -107,6 +121,10 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
 
 struct Rendering<'a> {
     visitor: &'a Visitor,
+    /// The visitor moderates this (local) group, or administers the instance.
+    moderating: bool,
+    /// The thread is locked: no reply forms, except for moderators.
+    locked: bool,
     authors: &'a HashMap<i64, actor::Model>,
     my_votes: &'a HashMap<i64, i16>,
     children: &'a HashMap<Option<i64>, Vec<&'a post::Model>>,
@@ -144,7 +162,9 @@ impl Rendering<'_> {
             None => "someone".to_string(),
         };
         let deleted = post.deleted_at.is_some();
-        let class = match (depth, deleted) {
+        let removed = post.removed_at.is_some();
+        let hidden = deleted || (removed && !self.moderating);
+        let class = match (depth, hidden) {
             (0, false) => "post",
             (0, true) => "post deleted",
             (_, false) => "post reply",
@@ -152,6 +172,14 @@ impl Rendering<'_> {
         };
         let content = if deleted {
             "<p>(deleted)</p>".to_string()
+        } else if removed && !self.moderating {
+            "<p>(removed by a moderator)</p>".to_string()
+        } else if removed {
+            // Moderators still see what they removed, to restore it.
+            format!(
+                "<p class=\"problem\">Removed by a moderator.</p>{}",
+                post.content_html
+            )
         } else {
             // Sanitised when it was stored, for local and remote posts alike.
             post.content_html.clone()
@@ -175,7 +203,7 @@ impl Rendering<'_> {
             score = post.like_count - post.dislike_count,
             points = if (post.like_count - post.dislike_count).abs() == 1 { "point" } else { "points" },
         ));
-        if !deleted {
+        if !deleted && (!removed || self.moderating) {
             self.actions(body, post);
         }
         body.push_str("</article>\n");
@@ -213,7 +241,45 @@ impl Rendering<'_> {
                 id = post.id
             ));
         }
+        if self.moderating {
+            let moderate = |action: &str, label: &str, with_reason: bool| {
+                let reason = if with_reason {
+                    format!(
+                        "<label class=\"visually-hidden\" for=\"reason-{id}\">Reason</label>\
+                         <input type=\"text\" id=\"reason-{id}\" name=\"reason\" placeholder=\"Reason (public)\" maxlength=\"1000\">",
+                        id = post.id
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "<form method=\"post\" action=\"/posts/{id}/moderate/{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+                     {reason}<button type=\"submit\" class=\"secondary\">{label}</button></form>",
+                    id = post.id
+                )
+            };
+            body.push_str(&if post.removed_at.is_some() {
+                moderate("restore", "Restore", false)
+            } else {
+                moderate("remove", "Remove", true)
+            });
+            if post.parent_id.is_none() {
+                body.push_str(&if post.locked {
+                    moderate("unlock", "Unlock thread", false)
+                } else {
+                    moderate("lock", "Lock thread", false)
+                });
+            }
+        }
         body.push_str("</div>\n");
+        if self.locked && !self.moderating {
+            if post.parent_id.is_none() {
+                body.push_str(
+                    "<p class=\"notice\">This thread is locked: it takes no new replies.</p>\n",
+                );
+            }
+            return;
+        }
         body.push_str(&format!(
             "<details><summary>Reply</summary>\n\
              <form method=\"post\" action=\"/posts/{id}/reply\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\

@@ -1,0 +1,276 @@
+//! Moderating a local group with members on a Mastodon-like server: an approval-mode join
+//! stays pending until a moderator approves it (the peer then gets an Accept it can verify) or
+//! refuses it (a Reject); a moderator's removal, restoration, lock and appointment reach the
+//! members' servers as the group's Announce of Delete, Undo{Delete}, Lock and Add; posting
+//! restricted to moderators refuses a member's post.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use kindred::{
+    accounts::users::{self, NewUser},
+    federation::activities::{add_or_remove, delete, follow, lock, undo},
+    groups::{directory, membership, moderation, posts},
+    testing,
+};
+use kindred_entities::{actor::PostingMode, membership::MembershipState, user::UserState};
+use kindred_federation_tests::{
+    TestNetwork, mastodon,
+    peer::{MastodonPeer, Tampering},
+    wait_for_empty_queue,
+};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn add_person(peer: &MastodonPeer, name: &str, key_index: usize) -> String {
+    let keys = testing::test_keypairs();
+    let pair = &keys[key_index % keys.len()];
+    peer.add_person(name, &pair.private_key, &pair.public_key)
+}
+
+#[tokio::test]
+async fn moderation_reaches_the_members_servers() {
+    for backend in testing::backends_under_test() {
+        let network = TestNetwork::start_with_peers(&["home"], &["masto"], backend).await;
+        let home = network.instance("home");
+        let peer = network.peer(0);
+        let context = home.context();
+        let db = &home.database.connection;
+        let ann = users::create_user(
+            db,
+            &context.config,
+            &context.keys,
+            NewUser {
+                name: "ann",
+                password: "a long password",
+                email: None,
+                application_text: None,
+            },
+            UserState::Active,
+            false,
+        )
+        .await
+        .unwrap();
+        let group = home.create_group("repair").await;
+        membership::found(db, &group, &ann.actor).await.unwrap();
+        let group = directory::update_group(
+            db,
+            group,
+            directory::GroupProfile {
+                title: "Repair",
+                summary_markdown: None,
+                icon_url: None,
+                manually_approves_followers: Some(true),
+            },
+        )
+        .await
+        .unwrap();
+        let inbox = format!("{}/inbox", group.ap_id);
+        let alice = add_person(peer, "alice", 1);
+        let mallory = add_person(peer, "mallory", 2);
+
+        // Two join requests wait; nothing is sent until a moderator decides.
+        for (name, actor) in [("alice", &alice), ("mallory", &mallory)] {
+            let follow = mastodon::follow(actor, &group.ap_id, "1");
+            let (status, body) = peer
+                .send(name, &inbox, &follow, &Tampering::default())
+                .await;
+            assert!(status.is_success(), "{body}");
+        }
+        let alice_row =
+            kindred::federation::activities::sender(&context, &url::Url::parse(&alice).unwrap())
+                .await
+                .unwrap();
+        let mallory_row =
+            kindred::federation::activities::sender(&context, &url::Url::parse(&mallory).unwrap())
+                .await
+                .unwrap();
+        assert_eq!(
+            membership::find(db, group.id, alice_row.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .state,
+            MembershipState::Pending
+        );
+        let note = mastodon::note(
+            &alice,
+            &peer.url("/users/alice/statuses/1"),
+            &group.ap_id,
+            "repair",
+            "Hello?",
+        );
+        let (status, _) = peer
+            .send(
+                "alice",
+                &inbox,
+                &mastodon::create(&alice, &note),
+                &Tampering::default(),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 403, "a pending member cannot post");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(
+            peer.received()
+                .iter()
+                .all(|delivery| delivery.activity["type"] != "Accept")
+        );
+
+        follow::send_join_decision(&context, &ann.actor, &group, &alice_row, true)
+            .await
+            .unwrap();
+        follow::send_join_decision(&context, &ann.actor, &group, &mallory_row, false)
+            .await
+            .unwrap();
+        let received = peer
+            .wait_for("Accept and Reject", WAIT, |received| {
+                received.iter().any(|d| d.activity["type"] == "Accept")
+                    && received.iter().any(|d| d.activity["type"] == "Reject")
+            })
+            .await;
+        let accept = received
+            .iter()
+            .find(|d| d.activity["type"] == "Accept")
+            .unwrap();
+        assert!(accept.signature_verified, "{:?}", accept.verification_error);
+        assert_eq!(accept.activity["object"]["actor"], alice.as_str());
+        let reject = received
+            .iter()
+            .find(|d| d.activity["type"] == "Reject")
+            .unwrap();
+        assert!(reject.signature_verified);
+        assert_eq!(reject.activity["object"]["actor"], mallory.as_str());
+        assert!(
+            membership::find(db, group.id, mallory_row.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+
+        // Alice posts; ann removes it, restores it, locks it; alice's server hears each.
+        let (status, body) = peer
+            .send(
+                "alice",
+                &inbox,
+                &mastodon::create(&alice, &note),
+                &Tampering::default(),
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+        let thread = posts::find_by_ap_id(db, note["id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let thread = delete::send_removal(&context, &ann.actor, thread, Some("off topic"))
+            .await
+            .unwrap();
+        let thread = undo::send_restore(&context, &ann.actor, thread)
+            .await
+            .unwrap();
+        lock::send_lock(&context, &ann.actor, thread, true)
+            .await
+            .unwrap();
+        add_or_remove::send_moderator_change(&context, &ann.actor, &group, &alice_row, true)
+            .await
+            .unwrap();
+        let received = peer
+            .wait_for("the moderation announcements", WAIT, |received| {
+                let announced: Vec<&str> = received
+                    .iter()
+                    .filter(|d| d.activity["type"] == "Announce")
+                    .filter_map(|d| d.activity["object"]["type"].as_str())
+                    .collect();
+                ["Delete", "Undo", "Lock", "Add"]
+                    .iter()
+                    .all(|kind| announced.contains(kind))
+            })
+            .await;
+        for announce in received.iter().filter(|d| d.activity["type"] == "Announce") {
+            assert!(
+                announce.signature_verified,
+                "{:?}",
+                announce.verification_error
+            );
+            assert_eq!(announce.activity["actor"], group.ap_id.as_str());
+        }
+        let removal = received
+            .iter()
+            .find(|d| d.activity["object"]["type"] == "Delete")
+            .unwrap();
+        assert_eq!(
+            removal.activity["object"]["actor"],
+            ann.actor.ap_id.as_str()
+        );
+        assert_eq!(removal.activity["object"]["object"], note["id"]);
+        assert_eq!(removal.activity["object"]["summary"], "off topic");
+        let add = received
+            .iter()
+            .find(|d| d.activity["object"]["type"] == "Add")
+            .unwrap();
+        assert_eq!(add.activity["object"]["object"], alice.as_str());
+        assert_eq!(
+            add.activity["object"]["target"],
+            group.moderators_url.clone().unwrap().as_str()
+        );
+        let collection = network
+            .fetch_activity_json(group.moderators_url.as_deref().unwrap())
+            .await;
+        assert_eq!(collection["totalItems"], 2, "{collection}");
+
+        // Posting restricted to moderators: the group's Actor says so, and a member is refused.
+        let group = moderation::set_posting_mode(db, group, PostingMode::Moderators, &ann.actor)
+            .await
+            .unwrap();
+        context.actor_documents.invalidate("repair");
+        let document = network.fetch_activity_json(&group.ap_id).await;
+        assert_eq!(document["postingRestrictedToMods"], true);
+        let member = add_person(peer, "bea", 3);
+        let follow = mastodon::follow(&member, &group.ap_id, "2");
+        peer.send("bea", &inbox, &follow, &Tampering::default())
+            .await;
+        let bea_row =
+            kindred::federation::activities::sender(&context, &url::Url::parse(&member).unwrap())
+                .await
+                .unwrap();
+        follow::send_join_decision(&context, &ann.actor, &group, &bea_row, true)
+            .await
+            .unwrap();
+        let bea_note = mastodon::note(
+            &member,
+            &peer.url("/users/bea/statuses/1"),
+            &group.ap_id,
+            "repair",
+            "Me too",
+        );
+        let (status, body) = peer
+            .send(
+                "bea",
+                &inbox,
+                &mastodon::create(&member, &bea_note),
+                &Tampering::default(),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 403, "{body}");
+        assert!(body.contains("only the moderators post"));
+        // Alice, now a moderator, still may.
+        let alice_note = mastodon::note(
+            &alice,
+            &peer.url("/users/alice/statuses/2"),
+            &group.ap_id,
+            "repair",
+            "Rules",
+        );
+        let (status, body) = peer
+            .send(
+                "alice",
+                &inbox,
+                &mastodon::create(&alice, &alice_note),
+                &Tampering::default(),
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+
+        wait_for_empty_queue(home, WAIT).await;
+        network.stop().await;
+    }
+}

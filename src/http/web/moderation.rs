@@ -1,0 +1,302 @@
+//! Moderation pages and forms: a group's moderation page (join requests, moderators), its
+//! public moderation log, and removing, restoring, locking and unlocking posts.
+
+use crate::{
+    app::Context,
+    error::Error,
+    federation::activities::{add_or_remove, delete, follow, lock, undo},
+    groups::{directory, moderation},
+    html::escape,
+    http::web::{
+        layout::{PageResult, page},
+        session::Visitor,
+    },
+};
+use axum::{
+    Form,
+    extract::Path,
+    response::{IntoResponse, Redirect},
+};
+use kindred_entities::{actor, membership::MembershipRole, post};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+#[derive(Deserialize)]
+pub struct AppointForm {
+    #[serde(default)]
+    member: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `GET /groups/{name}/moderation`: join requests and moderators (moderators only).
+pub async fn moderation_page(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+) -> PageResult {
+    let signed_in = visitor.require()?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    moderation::require_moderator(
+        &context.db,
+        &group,
+        signed_in.account.actor.id,
+        signed_in.account.user.is_admin,
+    )
+    .await?;
+    let csrf = escape(visitor.csrf_token());
+    let name = escape(&group.preferred_username);
+    let mut body = format!(
+        "<h1>Moderating {}</h1>\n<p><a href=\"/groups/{name}\">Back to the group</a> · \
+         <a href=\"/groups/{name}/modlog\">Moderation log</a> · <a href=\"/groups/{name}/edit\">Settings</a></p>\n\
+         <h2>Join requests</h2>\n",
+        escape(
+            group
+                .display_name
+                .as_deref()
+                .unwrap_or(&group.preferred_username)
+        ),
+    );
+    let pending = moderation::pending_requests(&context.db, group.id).await?;
+    if pending.is_empty() {
+        body.push_str("<p>None waiting.</p>\n");
+    } else {
+        body.push_str("<ul class=\"requests\">\n");
+        for (request, person) in &pending {
+            body.push_str(&format!(
+                "<li>{who} <span class=\"meta\">asked {at}</span> <span class=\"actions\">\
+                 <form method=\"post\" action=\"/groups/{name}/requests/{id}/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Approve</button></form>\
+                 <form method=\"post\" action=\"/groups/{name}/requests/{id}/refuse\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Refuse</button></form>\
+                 </span></li>\n",
+                who = escape(&person_handle(person)),
+                at = request.created_at.format("%Y-%m-%d %H:%M"),
+                id = person.id,
+            ));
+        }
+        body.push_str("</ul>\n");
+    }
+    body.push_str("<h2>Moderators</h2>\n<ul class=\"moderators\">\n");
+    for (role, person) in moderation::moderators(&context.db, group.id).await? {
+        let dismiss = if role == MembershipRole::Moderator {
+            format!(
+                " <form method=\"post\" action=\"/groups/{name}/moderators/{id}/dismiss\" style=\"display:inline\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Dismiss</button></form>",
+                id = person.id
+            )
+        } else {
+            " <span class=\"meta\">(owner)</span>".to_string()
+        };
+        body.push_str(&format!(
+            "<li>{}{dismiss}</li>\n",
+            escape(&person_handle(&person))
+        ));
+    }
+    body.push_str(&format!(
+        "</ul>\n<form method=\"post\" action=\"/groups/{name}/moderators\">\n\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <label for=\"member\">Appoint a member as moderator</label>\
+         <input type=\"text\" id=\"member\" name=\"member\" placeholder=\"name, or name@host for someone on another server\" required>\n\
+         <button type=\"submit\">Appoint</button>\n</form>\n"
+    ));
+    Ok(page(&context, &visitor, "Moderation", &body).into_response())
+}
+
+/// `POST /groups/{name}/requests/{actor}/approve|refuse`.
+pub async fn decide_request(
+    context: Context,
+    visitor: Visitor,
+    Path((name, member_id, decision)): Path<(String, i64, String)>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let member = actor_by_id(&context, member_id).await?;
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "refuse" => false,
+        _ => return Err(Error::not_found("page").into()),
+    };
+    follow::send_join_decision(&context, &signed_in.account.actor, &group, &member, approve)
+        .await?;
+    Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
+}
+
+/// `POST /groups/{name}/moderators`: the owner appoints a member by handle.
+pub async fn appoint(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    Form(form): Form<AppointForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let member = find_person_by_handle(&context, &form.member).await?;
+    add_or_remove::send_moderator_change(&context, &signed_in.account.actor, &group, &member, true)
+        .await?;
+    Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
+}
+
+/// `POST /groups/{name}/moderators/{actor}/dismiss`.
+pub async fn dismiss(
+    context: Context,
+    visitor: Visitor,
+    Path((name, member_id)): Path<(String, i64)>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let member = actor_by_id(&context, member_id).await?;
+    add_or_remove::send_moderator_change(
+        &context,
+        &signed_in.account.actor,
+        &group,
+        &member,
+        false,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
+}
+
+/// `GET /groups/{name}/modlog`: every moderation action, public, newest first.
+pub async fn log_page(context: Context, visitor: Visitor, Path(name): Path<String>) -> PageResult {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let entries = moderation::log_entries(&context.db, group.id, 200).await?;
+    let mut body = format!(
+        "<h1>Moderation log of {}</h1>\n<p><a href=\"/groups/{}\">Back to the group</a></p>\n",
+        escape(
+            group
+                .display_name
+                .as_deref()
+                .unwrap_or(&group.preferred_username)
+        ),
+        escape(&group.preferred_username),
+    );
+    if entries.is_empty() {
+        body.push_str("<p>Nothing yet.</p>\n");
+    } else {
+        body.push_str("<ul class=\"modlog\">\n");
+        for entry in &entries {
+            let moderator = actor_by_id(&context, entry.moderator_id)
+                .await
+                .map(|person| person_handle(&person))
+                .unwrap_or_default();
+            let target = match (entry.target_post_id, entry.target_actor_id) {
+                (Some(post_id), _) => format!(" <a href=\"/posts/{post_id}\">#{post_id}</a>"),
+                (None, Some(actor_id)) => actor_by_id(&context, actor_id)
+                    .await
+                    .map(|person| format!(" {}", escape(&person_handle(&person))))
+                    .unwrap_or_default(),
+                (None, None) => String::new(),
+            };
+            let reason = entry
+                .reason
+                .as_deref()
+                .map(|reason| format!(" — {}", escape(reason)))
+                .unwrap_or_default();
+            body.push_str(&format!(
+                "<li><span class=\"meta\">{at}</span> {who} {what}{target}{reason}</li>\n",
+                at = entry.created_at.format("%Y-%m-%d %H:%M"),
+                who = escape(&moderator),
+                what = moderation::Action::describe(&entry.action),
+            ));
+        }
+        body.push_str("</ul>\n");
+    }
+    Ok(page(&context, &visitor, "Moderation log", &body).into_response())
+}
+
+/// `POST /posts/{id}/remove` (with an optional public reason), `/restore`, `/lock`,
+/// `/unlock`.
+pub async fn post_action(
+    context: Context,
+    visitor: Visitor,
+    Path((id, action)): Path<(i64, String)>,
+    Form(form): Form<ReasonForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let moderator = &signed_in.account.actor;
+    let target = post::Entity::find_by_id(id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("post"))?;
+    let changed = match action.as_str() {
+        "remove" => delete::send_removal(&context, moderator, target, Some(&form.reason)).await?,
+        "restore" => undo::send_restore(&context, moderator, target).await?,
+        "lock" => lock::send_lock(&context, moderator, target, true).await?,
+        "unlock" => lock::send_lock(&context, moderator, target, false).await?,
+        _ => return Err(Error::not_found("page").into()),
+    };
+    Ok(Redirect::to(&format!(
+        "/posts/{}#post-{}",
+        changed.thread_id.unwrap_or(changed.id),
+        changed.id
+    ))
+    .into_response())
+}
+
+async fn actor_by_id(context: &Context, id: i64) -> Result<actor::Model, Error> {
+    actor::Entity::find_by_id(id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("person"))
+}
+
+/// A person by handle: `name` here, or `name@host` (someone this instance knows).
+async fn find_person_by_handle(context: &Context, handle: &str) -> Result<actor::Model, Error> {
+    let handle = handle.trim().trim_start_matches('@');
+    let (name, host) = match handle.split_once('@') {
+        Some((name, host)) => (name, host.to_lowercase()),
+        None => (handle, context.config.domain()),
+    };
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    actor::Entity::find()
+        .filter(actor::Column::Kind.eq(actor::ActorKind::Person))
+        .filter(actor::Column::DeletedAt.is_null())
+        .filter(
+            Expr::expr(Func::lower(Expr::col(actor::Column::PreferredUsername)))
+                .eq(name.to_lowercase()),
+        )
+        .all(&context.db)
+        .await?
+        .into_iter()
+        .find(|person| {
+            person.preferred_username.eq_ignore_ascii_case(name)
+                && url::Url::parse(&person.ap_id).is_ok_and(|url| {
+                    let authority = match url.port() {
+                        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+                        None => url.host_str().unwrap_or_default().to_string(),
+                    };
+                    authority.eq_ignore_ascii_case(&host)
+                })
+        })
+        .ok_or_else(|| Error::not_found("person with that handle"))
+}
+
+/// `name` for people here, `name@host` for others.
+fn person_handle(person: &actor::Model) -> String {
+    if person.local {
+        return person.preferred_username.clone();
+    }
+    let host = url::Url::parse(&person.ap_id)
+        .ok()
+        .map(|url| match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        })
+        .unwrap_or_default();
+    format!("{}@{host}", person.preferred_username)
+}
