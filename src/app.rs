@@ -36,6 +36,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Rendered local actor documents, served for a few seconds without a database read.
     pub actor_documents: Arc<ActorDocumentCache>,
+    /// Blocked servers, read from the database every few seconds.
+    pub blocked_hosts: Arc<crate::federation::instances::BlockedHostsCache>,
+    /// Inbox POSTs per remote actor and per remote server.
+    pub inbox_limits: Arc<crate::federation::rate_limit::InboxRateLimiter>,
 }
 
 /// The federation crate's request data around our state; domain functions take it first.
@@ -119,6 +123,8 @@ pub async fn prepare_with_database(
         signing_keys: Arc::new(SigningKeyCache::default()),
         metrics: Arc::new(Metrics::default()),
         actor_documents: Arc::new(ActorDocumentCache::default()),
+        blocked_hosts: Arc::new(Default::default()),
+        inbox_limits: Arc::new(Default::default()),
     };
     let config = state.config.clone();
     FederationConfig::builder()

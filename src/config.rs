@@ -81,6 +81,16 @@ pub struct FederationConfig {
     #[serde(rename = "request_timeout_seconds", with = "whole_seconds")]
     pub request_timeout: Duration,
     pub resolve: BTreeMap<String, IpAddr>,
+    /// When not empty, the only servers (hosts, with the port if they have one) this instance
+    /// federates with; every other is refused in and out.
+    pub allowlist: Vec<String>,
+    /// A post that mentions more people than this is refused as spam.
+    pub max_mentions_per_post: usize,
+    /// Inbox POSTs one remote actor may make in a minute (a burst of that many, refilled
+    /// evenly); more are answered 429 with `Retry-After`.
+    pub inbox_limit_per_actor_per_minute: u32,
+    /// The same for all actors of one remote server together.
+    pub inbox_limit_per_instance_per_minute: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -133,6 +143,10 @@ impl Default for Config {
                 http_fetch_limit: 20,
                 request_timeout: Duration::from_secs(10),
                 resolve: BTreeMap::new(),
+                allowlist: Vec::new(),
+                max_mentions_per_post: 20,
+                inbox_limit_per_actor_per_minute: 120,
+                inbox_limit_per_instance_per_minute: 3000,
             },
             delivery: DeliveryConfig {
                 concurrency: 64,

@@ -54,6 +54,22 @@ enum Command {
     /// Create, list, approve and disable local accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Block or unblock other servers (see also federation.allowlist).
+    #[command(subcommand)]
+    Instance(InstanceCommand),
+}
+
+#[derive(Subcommand)]
+enum InstanceCommand {
+    /// Refuse a server: its requests get 403, nothing is delivered to it, its posts are hidden.
+    Block {
+        /// The host, with its port if it has one (lemmy.example).
+        host: String,
+    },
+    /// Federate with a blocked server again.
+    Unblock { host: String },
+    /// List blocked servers (and the allowlist, if one is set).
+    List,
 }
 
 #[derive(Subcommand)]
@@ -191,6 +207,36 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
             Ok(())
         }
         Command::User(command) => run_user_command(command, &config).await,
+        Command::Instance(command) => {
+            let db = database::connect(&config).await?;
+            database::migrate(&db).await?;
+            match command {
+                InstanceCommand::Block { host } => {
+                    kindred::federation::instances::set_blocked(&db, &host, true).await?;
+                    println!("{host} is blocked (running servers notice within seconds)");
+                }
+                InstanceCommand::Unblock { host } => {
+                    kindred::federation::instances::set_blocked(&db, &host, false).await?;
+                    println!("{host} is no longer blocked");
+                }
+                InstanceCommand::List => {
+                    if !config.federation.allowlist.is_empty() {
+                        println!(
+                            "allowlist mode: only {}",
+                            config.federation.allowlist.join(", ")
+                        );
+                    }
+                    let blocked = kindred::federation::instances::blocked_hosts(&db).await?;
+                    if blocked.is_empty() {
+                        println!("no blocked servers");
+                    }
+                    for host in blocked {
+                        println!("blocked\t{host}");
+                    }
+                }
+            }
+            Ok(())
+        }
         Command::Group(GroupCommand::List) => {
             let db = database::connect(&config).await?;
             database::migrate(&db).await?;
@@ -365,6 +411,8 @@ mod tests {
             vec!["kindred", "user", "list", "--help"],
             vec!["kindred", "user", "enable", "--help"],
             vec!["kindred", "user", "disable", "--help"],
+            vec!["kindred", "instance", "block", "--help"],
+            vec!["kindred", "instance", "list", "--help"],
         ] {
             let error = Cli::try_parse_from(&arguments).err().unwrap();
             assert_eq!(
@@ -425,10 +473,25 @@ mod tests {
             let cli = Cli::try_parse_from(&arguments).unwrap();
             run(cli.command, config.clone()).await.unwrap();
         }
+        for arguments in [
+            vec!["kindred", "instance", "block", "spam.example"],
+            vec!["kindred", "instance", "list"],
+        ] {
+            let cli = Cli::try_parse_from(&arguments).unwrap();
+            run(cli.command, config.clone()).await.unwrap();
+        }
+        let bad_host = Cli::try_parse_from(["kindred", "instance", "block", "not a host"]).unwrap();
+        assert!(run(bad_host.command, config.clone()).await.is_err());
         let taken = Cli::try_parse_from(["kindred", "user", "create", "zero_waste"]).unwrap();
         assert!(run(taken.command, config.clone()).await.is_err());
 
         let db = database::connect(&config).await.unwrap();
+        assert!(
+            kindred::federation::instances::blocked_hosts(&db)
+                .await
+                .unwrap()
+                .contains("spam.example")
+        );
         let ann = users::find_by_name(&db, "ann").await.unwrap().unwrap();
         assert!(ann.user.is_admin);
         assert_eq!(ann.user.state, UserState::Disabled);

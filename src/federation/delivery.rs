@@ -77,9 +77,22 @@ pub async fn enqueue(
     let mut targets = BTreeSet::new();
     for inbox in inboxes {
         if host_of(&inbox)? != local_domain {
-            targets.insert(inbox.to_string());
+            targets.insert(inbox);
         }
     }
+    // Blocked servers (and, in allowlist mode, all others) get nothing.
+    let blocked = if targets.is_empty() {
+        BTreeSet::new()
+    } else {
+        crate::federation::instances::blocked_hosts(transaction).await?
+    };
+    let mut allowed = BTreeSet::new();
+    for inbox in targets {
+        if crate::federation::instances::federates_with(config, &blocked, &host_of(&inbox)?) {
+            allowed.insert(inbox.to_string());
+        }
+    }
+    let targets = allowed;
     let has_targets = !targets.is_empty();
     let targets = serde_json::to_string(&targets)?;
     let now = Utc::now();

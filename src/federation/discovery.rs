@@ -203,6 +203,15 @@ pub async fn resolve_group(context: &Context, address: &str) -> Result<actor::Mo
     if found.kind != ActorKind::Group || found.deleted_at.is_some() {
         return Err(Error::not_found("group at that address"));
     }
+    if !found.local {
+        let blocked = context.blocked_hosts.get(&context.db).await?;
+        let host = crate::federation::instances::host_of(&Url::parse(&found.ap_id)?)?;
+        if !crate::federation::instances::federates_with(&context.config, &blocked, &host) {
+            return Err(Error::Forbidden(
+                "this instance does not federate with that server".into(),
+            ));
+        }
+    }
     Ok(found)
 }
 

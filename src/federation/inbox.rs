@@ -47,6 +47,27 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
             "the activity's id is on another server than its actor",
         ));
     }
+    let actor_host = crate::federation::instances::host_of(&summary.actor)?;
+    let blocked = context.blocked_hosts.get(&context.db).await?;
+    if !crate::federation::instances::federates_with(&context.config, &blocked, &actor_host) {
+        return Err(Error::Forbidden(
+            "this server does not federate with yours".into(),
+        ));
+    }
+    let limits = &context.config.federation;
+    context
+        .inbox_limits
+        .take(
+            summary.actor.as_str(),
+            limits.inbox_limit_per_actor_per_minute,
+        )
+        .and_then(|()| {
+            context.inbox_limits.take(
+                &format!("host:{actor_host}"),
+                limits.inbox_limit_per_instance_per_minute,
+            )
+        })
+        .map_err(Error::TooManyRequests)?;
     if !parts.headers.contains_key("signature") {
         return Err(Error::Unauthorized(
             "the request has no HTTP signature".into(),

@@ -44,3 +44,108 @@ pub async fn find_or_create(database: &impl ConnectionTrait, url: &Url) -> Resul
         .await?
         .ok_or_else(|| Error::internal("instance row vanished after insert"))
 }
+
+/// Blocks (or unblocks) a server: its actors' requests are refused, nothing is delivered to
+/// it, and its people's posts are hidden.
+pub async fn set_blocked(database: &impl ConnectionTrait, host: &str, blocked: bool) -> Result<()> {
+    let host = host.trim().to_lowercase();
+    if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
+        return Err(Error::invalid("give a host name, like lemmy.example"));
+    }
+    let url = Url::parse(&format!("https://{host}/"))
+        .map_err(|_| Error::invalid("give a host name, like lemmy.example"))?;
+    let row = find_or_create(database, &url).await?;
+    instance::Entity::update_many()
+        .col_expr(
+            instance::Column::Blocked,
+            sea_orm::sea_query::Expr::value(blocked),
+        )
+        .filter(instance::Column::Id.eq(row.id))
+        .exec(database)
+        .await?;
+    Ok(())
+}
+
+/// Every blocked server's host.
+pub async fn blocked_hosts(
+    database: &impl ConnectionTrait,
+) -> Result<std::collections::BTreeSet<String>> {
+    use sea_orm::QuerySelect;
+    let hosts: Vec<String> = instance::Entity::find()
+        .select_only()
+        .column(instance::Column::Host)
+        .filter(instance::Column::Blocked.eq(true))
+        .into_tuple()
+        .all(database)
+        .await?;
+    Ok(hosts.into_iter().collect())
+}
+
+/// Whether this instance federates with `host` under the allowlist (if any) and `blocked`.
+pub fn federates_with(
+    config: &crate::config::Config,
+    blocked: &std::collections::BTreeSet<String>,
+    host: &str,
+) -> bool {
+    let host = host.to_lowercase();
+    if !config.federation.allowlist.is_empty()
+        && !config
+            .federation
+            .allowlist
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(&host))
+    {
+        return false;
+    }
+    !blocked.contains(&host)
+}
+
+/// The blocked hosts, read from the database at most every few seconds, so checking an inbound
+/// request costs no query. A block takes effect on every process within that time.
+#[derive(Default)]
+pub struct BlockedHostsCache {
+    loaded: tokio::sync::RwLock<Option<(std::time::Instant, std::collections::BTreeSet<String>)>>,
+}
+
+/// How long the cached list of blocked hosts is trusted.
+const BLOCKED_HOSTS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl BlockedHostsCache {
+    pub async fn get(
+        &self,
+        database: &impl ConnectionTrait,
+    ) -> Result<std::collections::BTreeSet<String>> {
+        if let Some((at, hosts)) = &*self.loaded.read().await
+            && at.elapsed() < BLOCKED_HOSTS_TTL
+        {
+            return Ok(hosts.clone());
+        }
+        let hosts = blocked_hosts(database).await?;
+        *self.loaded.write().await = Some((std::time::Instant::now(), hosts.clone()));
+        Ok(hosts)
+    }
+
+    /// Forgets the cached list (after a block in this process).
+    pub async fn invalidate(&self) {
+        *self.loaded.write().await = None;
+    }
+}
+
+#[cfg(test)]
+mod policy_tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn blocked_servers_and_the_allowlist_decide_who_federates() {
+        let mut config = crate::config::Config::default();
+        let blocked: BTreeSet<String> = ["spam.example".to_string()].into();
+        assert!(federates_with(&config, &blocked, "lemmy.example"));
+        assert!(!federates_with(&config, &blocked, "SPAM.example"));
+        config.federation.allowlist = vec!["lemmy.example".into(), "friends.example:8443".into()];
+        assert!(federates_with(&config, &blocked, "lemmy.example"));
+        assert!(federates_with(&config, &blocked, "friends.example:8443"));
+        assert!(!federates_with(&config, &blocked, "friends.example"));
+        assert!(!federates_with(&config, &blocked, "mastodon.example"));
+    }
+}

@@ -9,4 +9,5 @@ pub mod discovery;
 pub mod inbox;
 pub mod instances;
 pub mod objects;
+pub mod rate_limit;
 pub mod signatures;

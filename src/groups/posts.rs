@@ -223,7 +223,27 @@ pub enum ThreadOrder {
     Top,
 }
 
-/// A group's threads (not deleted) in `order`, at most `limit`.
+/// People on blocked servers: their posts are hidden.
+fn authors_on_blocked_servers() -> sea_orm::sea_query::SelectStatement {
+    use kindred_entities::instance;
+    use sea_orm::sea_query::Query;
+    Query::select()
+        .column(actor::Column::Id)
+        .from(actor::Entity)
+        .and_where(
+            actor::Column::InstanceId.in_subquery(
+                Query::select()
+                    .column(instance::Column::Id)
+                    .from(instance::Entity)
+                    .and_where(instance::Column::Blocked.eq(true))
+                    .to_owned(),
+            ),
+        )
+        .to_owned()
+}
+
+/// A group's threads (not deleted, removed, or from blocked servers) in `order`, at most
+/// `limit`.
 pub async fn list_threads(
     database: &impl ConnectionTrait,
     group_id: i64,
@@ -235,7 +255,8 @@ pub async fn list_threads(
         .filter(post::Column::GroupId.eq(group_id))
         .filter(post::Column::ParentId.is_null())
         .filter(post::Column::DeletedAt.is_null())
-        .filter(post::Column::RemovedAt.is_null());
+        .filter(post::Column::RemovedAt.is_null())
+        .filter(post::Column::AuthorId.not_in_subquery(authors_on_blocked_servers()));
     let threads = match order {
         ThreadOrder::New => threads.order_by_desc(post::Column::PublishedAt),
         ThreadOrder::Active => threads.order_by_desc(post::Column::LastActivityAt),
@@ -298,7 +319,8 @@ impl Draft {
     }
 }
 
-/// Every post of a thread (the thread itself first, then its replies oldest first).
+/// Every post of a thread (the thread itself first, then its replies oldest first), without
+/// replies from blocked servers.
 pub async fn thread_with_replies(
     database: &impl ConnectionTrait,
     thread: &post::Model,
@@ -306,6 +328,7 @@ pub async fn thread_with_replies(
     use sea_orm::QueryOrder;
     let mut replies = post::Entity::find()
         .filter(post::Column::ThreadId.eq(thread.id))
+        .filter(post::Column::AuthorId.not_in_subquery(authors_on_blocked_servers()))
         .order_by_asc(post::Column::PublishedAt)
         .order_by_asc(post::Column::Id)
         .all(database)

@@ -70,6 +70,13 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
             "only public or unlisted posts are shared with a group".into(),
         ));
     }
+    let mentions = object.mentions().len();
+    if mentions > context.config.federation.max_mentions_per_post {
+        return Err(Error::Forbidden(format!(
+            "a post may mention at most {} people here; this one mentions {mentions}",
+            context.config.federation.max_mentions_per_post
+        )));
+    }
 
     let existing = posts::find_by_ap_id(&context.db, object.id.as_str()).await?;
     let reply_to = object.in_reply_to();
@@ -161,7 +168,10 @@ pub async fn receive_announced(
         .author()
         .ok_or_else(|| Error::bad_request("the post has no attributedTo"))?;
     require_same_actor(&activity.actor, &author_id, "create or edit a post")?;
-    if host_of(&object.id)? != host_of(&activity.actor)? || !object.is_public() {
+    if host_of(&object.id)? != host_of(&activity.actor)?
+        || !object.is_public()
+        || object.mentions().len() > context.config.federation.max_mentions_per_post
+    {
         return Ok(());
     }
     let existing = posts::find_by_ap_id(&context.db, object.id.as_str()).await?;
@@ -232,6 +242,13 @@ pub async fn send_new_post(
         && (parent.deleted_at.is_some() || parent.removed_at.is_some())
     {
         return Err(Error::Gone("post".into()));
+    }
+    let handles = crate::federation::objects::post::mentioned_handles(&draft.markdown).len();
+    if handles > context.config.federation.max_mentions_per_post {
+        return Err(Error::invalid(format!(
+            "a post may mention at most {} people",
+            context.config.federation.max_mentions_per_post
+        )));
     }
     let mentioned: Vec<String> =
         notifications::local_mentions(&draft.markdown, &context.config.domain())
