@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod actor;
 pub mod delivery;
+pub mod group_ban;
 pub mod instance;
 pub mod membership;
 pub mod moderation_log;
@@ -21,6 +22,7 @@ pub mod prelude {
     pub use crate::activity::Entity as Activity;
     pub use crate::actor::Entity as Actor;
     pub use crate::delivery::Entity as Delivery;
+    pub use crate::group_ban::Entity as GroupBan;
     pub use crate::instance::Entity as Instance;
     pub use crate::membership::Entity as Membership;
     pub use crate::moderation_log::Entity as ModerationLog;

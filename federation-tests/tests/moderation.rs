@@ -8,7 +8,7 @@
 
 use kindred::{
     accounts::users::{self, NewUser},
-    federation::activities::{add_or_remove, delete, follow, lock, undo},
+    federation::activities::{add_or_remove, block, delete, follow, lock, undo},
     groups::{directory, membership, moderation, posts},
     testing,
 };
@@ -269,6 +269,67 @@ async fn moderation_reaches_the_members_servers() {
             )
             .await;
         assert!(status.is_success(), "{body}");
+
+        // Bea is banned: her server hears the Block, and her next post is refused.
+        moderation::set_posting_mode(db, group.clone(), PostingMode::Members, &ann.actor)
+            .await
+            .unwrap();
+        block::send_ban(
+            &context,
+            &ann.actor,
+            &group,
+            moderation::BanTarget::Person(&bea_row),
+            moderation::Ban {
+                reason: Some("rude"),
+                expires_at: None,
+                remove_content: false,
+            },
+        )
+        .await
+        .unwrap();
+        let received = peer
+            .wait_for("the Block", WAIT, |received| {
+                received.iter().any(|d| {
+                    d.activity["type"] == "Block" || d.activity["object"]["type"] == "Block"
+                })
+            })
+            .await;
+        let block_activity = received
+            .iter()
+            .map(|d| {
+                if d.activity["type"] == "Block" {
+                    &d.activity
+                } else {
+                    &d.activity["object"]
+                }
+            })
+            .find(|activity| activity["type"] == "Block")
+            .unwrap();
+        assert_eq!(block_activity["object"], member.as_str());
+        assert_eq!(block_activity["target"], group.ap_id.as_str());
+        assert_eq!(block_activity["summary"], "rude");
+        let bea_again = mastodon::note(
+            &member,
+            &peer.url("/users/bea/statuses/2"),
+            &group.ap_id,
+            "repair",
+            "Let me in",
+        );
+        let (status, body) = peer
+            .send(
+                "bea",
+                &inbox,
+                &mastodon::create(&member, &bea_again),
+                &Tampering::default(),
+            )
+            .await;
+        assert_eq!(status.as_u16(), 403, "{body}");
+        assert!(body.contains("banned"));
+        let refollow = mastodon::follow(&member, &group.ap_id, "3");
+        let (status, _) = peer
+            .send("bea", &inbox, &refollow, &Tampering::default())
+            .await;
+        assert_eq!(status.as_u16(), 403);
 
         wait_for_empty_queue(home, WAIT).await;
         network.stop().await;

@@ -10,6 +10,7 @@ mod m20261127_000003_fan_out_by_reference;
 mod m20261127_000004_accounts;
 mod m20261127_000005_notifications_and_group_roles;
 mod m20261127_000006_moderation;
+mod m20261127_000007_group_bans;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_accounts::Migration),
             Box::new(m20261127_000005_notifications_and_group_roles::Migration),
             Box::new(m20261127_000006_moderation::Migration),
+            Box::new(m20261127_000007_group_bans::Migration),
         ]
     }
 }

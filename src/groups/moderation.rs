@@ -8,6 +8,7 @@ use crate::error::{Error, Result};
 use chrono::Utc;
 use kindred_entities::{
     actor::{self, PostingMode},
+    group_ban,
     membership::{self, MembershipRole, MembershipState},
     moderation_log, post,
 };
@@ -28,6 +29,8 @@ pub enum Action {
     AppointModerator,
     DismissModerator,
     ChangePostingMode,
+    Ban,
+    Unban,
 }
 
 impl Action {
@@ -42,6 +45,8 @@ impl Action {
             Action::AppointModerator => "appoint_moderator",
             Action::DismissModerator => "dismiss_moderator",
             Action::ChangePostingMode => "posting_mode",
+            Action::Ban => "ban",
+            Action::Unban => "unban",
         }
     }
 
@@ -57,6 +62,8 @@ impl Action {
             "appoint_moderator" => "appointed a moderator",
             "dismiss_moderator" => "dismissed a moderator",
             "posting_mode" => "changed who may post",
+            "ban" => "banned",
+            "unban" => "lifted the ban of",
             _ => "acted",
         }
     }
@@ -239,6 +246,226 @@ pub async fn decide_request(
     Ok(found)
 }
 
+/// Who or what a ban is for.
+pub enum BanTarget<'a> {
+    Person(&'a actor::Model),
+    /// Everyone on a server (host, with its port if it has one).
+    Server(&'a str),
+}
+
+/// What a moderator decides when banning.
+pub struct Ban<'a> {
+    pub reason: Option<&'a str>,
+    pub expires_at: Option<chrono::DateTime<Utc>>,
+    /// Also remove everything the person (or server) posted in the group.
+    pub remove_content: bool,
+}
+
+/// Bans a person or a server from a local group: their membership ends, their activities are
+/// refused until the ban ends, and with `remove_content` their posts there are removed. A
+/// group's moderators cannot be banned.
+pub async fn ban(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    target: BanTarget<'_>,
+    decision: Ban<'_>,
+    by: &actor::Model,
+) -> Result<group_ban::Model> {
+    let now = Utc::now();
+    if decision.expires_at.is_some_and(|at| at <= now) {
+        return Err(Error::invalid("a ban ends in the future"));
+    }
+    let reason = decision
+        .reason
+        .map(str::trim)
+        .filter(|reason| !reason.is_empty())
+        .map(|reason| reason.chars().take(MAX_REASON_LENGTH).collect::<String>());
+    let (actor_id, host, banned_people) = match target {
+        BanTarget::Person(person) => {
+            if is_moderator(database, group.id, person.id).await? {
+                return Err(Error::invalid(
+                    "a moderator cannot be banned; dismiss them first",
+                ));
+            }
+            (Some(person.id), None, vec![person.id])
+        }
+        BanTarget::Server(host) => {
+            let host = host.trim().to_lowercase();
+            if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
+                return Err(Error::invalid("give a host name, like spam.example"));
+            }
+            let people = people_on_server(database, &host).await?;
+            (None, Some(host), people)
+        }
+    };
+    lift_bans(database, group.id, actor_id, host.as_deref()).await?;
+    let stored = group_ban::ActiveModel {
+        group_id: Set(group.id),
+        actor_id: Set(actor_id),
+        host: Set(host),
+        banned_by: Set(by.id),
+        reason: Set(reason.clone()),
+        expires_at: Set(decision.expires_at),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(database)
+    .await?;
+    membership::Entity::delete_many()
+        .filter(membership::Column::GroupId.eq(group.id))
+        .filter(membership::Column::MemberId.is_in(banned_people.clone()))
+        .filter(membership::Column::Role.ne(MembershipRole::Owner))
+        .exec(database)
+        .await?;
+    if decision.remove_content {
+        post::Entity::update_many()
+            .col_expr(
+                post::Column::RemovedAt,
+                sea_orm::sea_query::Expr::value(now),
+            )
+            .filter(post::Column::GroupId.eq(group.id))
+            .filter(post::Column::AuthorId.is_in(banned_people))
+            .filter(post::Column::RemovedAt.is_null())
+            .exec(database)
+            .await?;
+    }
+    record(
+        database,
+        group,
+        by,
+        Action::Ban,
+        actor_id,
+        None,
+        reason.as_deref(),
+    )
+    .await?;
+    Ok(stored)
+}
+
+/// Lifts a ban; returns whether there was one.
+pub async fn unban(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    target: BanTarget<'_>,
+    by: &actor::Model,
+) -> Result<bool> {
+    let (actor_id, host) = match target {
+        BanTarget::Person(person) => (Some(person.id), None),
+        BanTarget::Server(host) => (None, Some(host.trim().to_lowercase())),
+    };
+    let lifted = lift_bans(database, group.id, actor_id, host.as_deref()).await?;
+    if lifted {
+        record(
+            database,
+            group,
+            by,
+            Action::Unban,
+            actor_id,
+            None,
+            host.as_deref(),
+        )
+        .await?;
+    }
+    Ok(lifted)
+}
+
+async fn lift_bans(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+    actor_id: Option<i64>,
+    host: Option<&str>,
+) -> Result<bool> {
+    let mut query =
+        group_ban::Entity::delete_many().filter(group_ban::Column::GroupId.eq(group_id));
+    query = match (actor_id, host) {
+        (Some(actor_id), _) => query.filter(group_ban::Column::ActorId.eq(actor_id)),
+        (None, Some(host)) => query.filter(group_ban::Column::Host.eq(host)),
+        (None, None) => return Ok(false),
+    };
+    Ok(query.exec(database).await?.rows_affected > 0)
+}
+
+/// The ban that applies to `person` in the group now (of them, or of their server), if any.
+pub async fn active_ban(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+    person: &actor::Model,
+) -> Result<Option<group_ban::Model>> {
+    let host = url::Url::parse(&person.ap_id)
+        .ok()
+        .map(|url| match url.port() {
+            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
+            None => url.host_str().unwrap_or_default().to_string(),
+        });
+    let mut target = sea_orm::Condition::any().add(group_ban::Column::ActorId.eq(person.id));
+    if let Some(host) = host.filter(|_| !person.local) {
+        target = target.add(group_ban::Column::Host.eq(host.to_lowercase()));
+    }
+    Ok(group_ban::Entity::find()
+        .filter(group_ban::Column::GroupId.eq(group_id))
+        .filter(target)
+        .filter(
+            sea_orm::Condition::any()
+                .add(group_ban::Column::ExpiresAt.is_null())
+                .add(group_ban::Column::ExpiresAt.gt(Utc::now())),
+        )
+        .one(database)
+        .await?)
+}
+
+/// Refuses (403) a person banned from the group.
+pub async fn require_not_banned(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    person: &actor::Model,
+) -> Result<()> {
+    match active_ban(database, group.id, person).await? {
+        None => Ok(()),
+        Some(ban) => Err(Error::Forbidden(match ban.expires_at {
+            Some(until) => format!(
+                "you are banned from this group until {}",
+                until.format("%Y-%m-%d %H:%M UTC")
+            ),
+            None => "you are banned from this group".to_string(),
+        })),
+    }
+}
+
+/// The group's bans in force, newest first.
+pub async fn bans(database: &impl ConnectionTrait, group_id: i64) -> Result<Vec<group_ban::Model>> {
+    Ok(group_ban::Entity::find()
+        .filter(group_ban::Column::GroupId.eq(group_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(group_ban::Column::ExpiresAt.is_null())
+                .add(group_ban::Column::ExpiresAt.gt(Utc::now())),
+        )
+        .order_by_desc(group_ban::Column::Id)
+        .all(database)
+        .await?)
+}
+
+/// Actors whose id is on `host`.
+async fn people_on_server(database: &impl ConnectionTrait, host: &str) -> Result<Vec<i64>> {
+    use kindred_entities::instance;
+    let ids: Vec<i64> = actor::Entity::find()
+        .select_only()
+        .column(actor::Column::Id)
+        .filter(
+            actor::Column::InstanceId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(instance::Column::Id)
+                    .from(instance::Entity)
+                    .and_where(instance::Column::Host.eq(host))
+                    .to_owned(),
+            ),
+        )
+        .into_tuple()
+        .all(database)
+        .await?;
+    Ok(ids)
+}
+
 /// Whether `author` may post in `group` under its posting mode (and, for a reply, whether the
 /// thread is open).
 pub async fn may_post(
@@ -247,6 +474,9 @@ pub async fn may_post(
     author: &actor::Model,
     thread: Option<&post::Model>,
 ) -> Result<()> {
+    if group.local {
+        require_not_banned(database, group, author).await?;
+    }
     if let Some(thread) = thread
         && thread.locked
         && !is_moderator(database, group.id, author.id).await?

@@ -104,6 +104,11 @@ pub fn routes(config: Arc<Config>) -> Router {
             post(web::moderation::decide_request),
         )
         .route("/groups/{name}/moderators", post(web::moderation::appoint))
+        .route("/groups/{name}/bans", post(web::moderation::ban))
+        .route(
+            "/groups/{name}/bans/{ban}/lift",
+            post(web::moderation::lift_ban),
+        )
         .route(
             "/groups/{name}/moderators/{member}/dismiss",
             post(web::moderation::dismiss),

@@ -40,6 +40,7 @@ pub async fn receive(context: &Context, follow: Follow) -> Result<()> {
         .await?
         .ok_or_else(|| Error::not_found("group"))?;
     let follower = sender(context, &follow.actor).await?;
+    crate::groups::moderation::require_not_banned(&context.db, &group, &follower).await?;
 
     let transaction = context.db.begin().await?;
     record_received(&transaction, &follow.id, &follow.actor, "Follow").await?;
@@ -62,6 +63,7 @@ pub async fn send_follow(
     group: &actor::Model,
 ) -> Result<membership_entity::Model> {
     if group.local {
+        crate::groups::moderation::require_not_banned(&context.db, group, person).await?;
         return membership::join(&context.db, group, person, None).await;
     }
     if let Some(existing) = membership::find(&context.db, group.id, person.id).await?

@@ -4,6 +4,7 @@
 pub mod accept;
 pub mod add_or_remove;
 pub mod announce;
+pub mod block;
 pub mod create_or_update;
 pub mod delete;
 pub mod follow;
@@ -178,6 +179,32 @@ pub async fn publish_in_group(
     post_ap_id: &str,
     boost: Boost,
 ) -> Result<()> {
+    publish_in_group_also_to(
+        transaction,
+        context,
+        person,
+        group,
+        activity,
+        post_ap_id,
+        boost,
+        &[],
+    )
+    .await
+}
+
+/// As [`publish_in_group`], also delivering the activity itself to `also_to` (the inbox of
+/// someone it concerns who is not a member, such as a banned person).
+#[allow(clippy::too_many_arguments)]
+pub async fn publish_in_group_also_to(
+    transaction: &impl ConnectionTrait,
+    context: &Context,
+    person: &actor::Model,
+    group: &actor::Model,
+    activity: (&Url, &Value),
+    post_ap_id: &str,
+    boost: Boost,
+    also_to: &[Url],
+) -> Result<()> {
     let (id, document) = activity;
     let kind = document
         .get("type")
@@ -190,6 +217,7 @@ pub async fn publish_in_group(
     };
     // People on other servers the post mentions get it too, so their servers tell them.
     inboxes.extend(mentioned_inboxes(transaction, document).await?);
+    inboxes.extend(also_to.iter().cloned());
     delivery::enqueue(
         transaction,
         &context.config,

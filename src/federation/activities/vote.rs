@@ -40,6 +40,9 @@ pub async fn receive(context: &Context, vote: Vote, json: Value) -> Result<()> {
         .await?
         .ok_or_else(|| Error::not_found("group"))?;
     let voter = sender(context, &vote.actor).await?;
+    if group.local {
+        crate::groups::moderation::require_not_banned(&context.db, &group, &voter).await?;
+    }
     let value = if vote.kind == "Dislike" { -1 } else { 1 };
 
     let transaction = context.db.begin().await?;
@@ -108,6 +111,9 @@ pub async fn send_vote(
         .filter(vote::Column::ActorId.eq(voter.id))
         .one(&context.db)
         .await?;
+    if group.local {
+        crate::groups::moderation::require_not_banned(&context.db, &group, voter).await?;
+    }
     if earlier.as_ref().map_or(0, |earlier| earlier.value) == value {
         return Ok(());
     }

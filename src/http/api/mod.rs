@@ -78,6 +78,8 @@ pub fn routes() -> Router {
             axum::routing::put(appoint_moderator).delete(dismiss_moderator),
         )
         .route("/groups/{name}/modlog", get(moderation_log))
+        .route("/groups/{name}/bans", get(list_bans).post(create_ban))
+        .route("/groups/{name}/bans/{ban}", axum::routing::delete(lift_ban))
         .route("/posts/{id}/vote", axum::routing::put(cast_vote))
         .fallback(|| async { auth::ApiError(Error::not_found("API endpoint")) })
         .layer(axum::middleware::map_response(auth::json_errors))
@@ -1064,6 +1066,146 @@ async fn moderate_post(
     )
     .await?;
     Ok(Json(body.remove(0)))
+}
+
+#[derive(Serialize)]
+pub struct BanJson {
+    id: i64,
+    person: Option<PersonJson>,
+    /// A server banned as a whole.
+    server: Option<String>,
+    reason: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+async fn list_bans(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<BanJson>>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    require_moderator_of(&context, &caller, &group).await?;
+    let mut listed = Vec::new();
+    for ban in crate::groups::moderation::bans(&context.db, group.id).await? {
+        let person = match ban.actor_id {
+            Some(id) => actor::Entity::find_by_id(id)
+                .one(&context.db)
+                .await?
+                .map(|person| person_json(&person)),
+            None => None,
+        };
+        listed.push(BanJson {
+            id: ban.id,
+            person,
+            server: ban.host,
+            reason: ban.reason,
+            expires_at: ban.expires_at,
+            created_at: ban.created_at,
+        });
+    }
+    Ok(Json(listed))
+}
+
+#[derive(Deserialize)]
+pub struct BanRequest {
+    /// A person, by the id the other endpoints list…
+    person_id: Option<i64>,
+    /// …or a whole server, by host.
+    server: Option<String>,
+    reason: Option<String>,
+    /// Left out: until lifted.
+    expires_in_days: Option<i64>,
+    #[serde(default)]
+    remove_content: bool,
+}
+
+async fn create_ban(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<BanRequest>,
+) -> ApiResult<StatusCode> {
+    use crate::groups::moderation::{Ban, BanTarget};
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let expires_at = match request.expires_in_days {
+        None => None,
+        Some(days) if (1..=36_500).contains(&days) => {
+            Some(Utc::now() + chrono::Duration::days(days))
+        }
+        Some(_) => return Err(Error::invalid("a ban lasts 1 to 36500 days").into()),
+    };
+    let decision = Ban {
+        reason: request.reason.as_deref(),
+        expires_at,
+        remove_content: request.remove_content,
+    };
+    let moderator = &caller.account.actor;
+    match (request.person_id, request.server.as_deref()) {
+        (Some(id), None) => {
+            let person = find_actor(&context, &id.to_string()).await?;
+            crate::federation::activities::block::send_ban(
+                &context,
+                moderator,
+                &group,
+                BanTarget::Person(&person),
+                decision,
+            )
+            .await?;
+        }
+        (None, Some(server)) => {
+            crate::federation::activities::block::send_ban(
+                &context,
+                moderator,
+                &group,
+                BanTarget::Server(server),
+                decision,
+            )
+            .await?;
+        }
+        _ => return Err(Error::invalid("give either person_id or server").into()),
+    }
+    Ok(StatusCode::CREATED)
+}
+
+async fn lift_ban(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((name, ban_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    use crate::groups::moderation::BanTarget;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    require_moderator_of(&context, &caller, &group).await?;
+    let ban_id: i64 = ban_id.parse().map_err(|_| Error::not_found("ban"))?;
+    let found = crate::groups::moderation::bans(&context.db, group.id)
+        .await?
+        .into_iter()
+        .find(|ban| ban.id == ban_id)
+        .ok_or_else(|| Error::not_found("ban"))?;
+    let moderator = &caller.account.actor;
+    match (found.actor_id, found.host) {
+        (Some(actor_id), _) => {
+            let person = find_actor(&context, &actor_id.to_string()).await?;
+            crate::federation::activities::block::send_unban(
+                &context,
+                moderator,
+                &group,
+                BanTarget::Person(&person),
+            )
+            .await?;
+        }
+        (None, Some(host)) => {
+            crate::federation::activities::block::send_unban(
+                &context,
+                moderator,
+                &group,
+                BanTarget::Server(&host),
+            )
+            .await?;
+        }
+        (None, None) => return Err(Error::not_found("ban").into()),
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A person by row id (as listed by the requests and moderators endpoints).

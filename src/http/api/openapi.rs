@@ -216,6 +216,32 @@ pub fn openapi(public_url: &url::Url) -> Value {
             "responses": { "200": json_response("The post.", reference("Post")), "401": unauthorized, "403": forbidden, "404": not_found, "410": error_response("The author deleted it."), "422": invalid }
         }
     }));
+    paths.insert("/groups/{name}/bans".to_string(), json!({
+        "get": {
+            "summary": "Bans in force (moderators only)",
+            "operationId": "listBans",
+            "security": bearer,
+            "parameters": [group_name],
+            "responses": { "200": json_response("Bans, newest first.", json!({ "type": "array", "items": reference("Ban") })), "401": unauthorized, "403": forbidden, "404": not_found }
+        },
+        "post": {
+            "summary": "Ban a person (federated as Block, announced and sent to their server) or a whole server; their membership ends, their activities are refused",
+            "operationId": "createBan",
+            "security": bearer,
+            "parameters": [group_name],
+            "requestBody": json_body("BanRequest"),
+            "responses": { "201": { "description": "Banned." }, "401": unauthorized, "403": forbidden, "404": not_found, "422": invalid }
+        }
+    }));
+    paths.insert("/groups/{name}/bans/{ban}".to_string(), json!({
+        "delete": {
+            "summary": "Lift a ban (federated as Undo{Block})",
+            "operationId": "liftBan",
+            "security": bearer,
+            "parameters": [group_name, path_parameter("ban", "The ban's id, from GET /groups/{name}/bans.", "integer")],
+            "responses": { "204": { "description": "Lifted." }, "401": unauthorized, "403": forbidden, "404": not_found }
+        }
+    }));
     paths.insert("/notifications".to_string(), json!({
         "get": {
             "summary": "Replies to the caller's posts and mentions of the caller, newest first",
@@ -398,9 +424,17 @@ fn schemas() -> Value {
     schemas.insert("Moderator".to_string(), json!({ "type": "object", "required": ["person", "role"], "properties": {
         "person": reference("Person"), "role": { "type": "string", "enum": ["owner", "moderator"] } } }));
     schemas.insert("LogEntry".to_string(), json!({ "type": "object", "required": ["action", "moderator", "created_at"], "properties": {
-        "action": { "type": "string", "enum": ["remove_post", "restore_post", "lock_thread", "unlock_thread", "approve_member", "refuse_member", "appoint_moderator", "dismiss_moderator", "posting_mode"] },
+        "action": { "type": "string", "enum": ["remove_post", "restore_post", "lock_thread", "unlock_thread", "approve_member", "refuse_member", "appoint_moderator", "dismiss_moderator", "posting_mode", "ban", "unban"] },
         "moderator": reference("Person"), "target_person": { "oneOf": [reference("Person"), { "type": "null" }] },
         "target_post_id": { "type": ["integer", "null"] }, "reason": { "type": ["string", "null"] },
         "created_at": { "type": "string", "format": "date-time" } } }));
+    schemas.insert("Ban".to_string(), json!({ "type": "object", "required": ["id", "created_at"], "properties": {
+        "id": { "type": "integer" }, "person": { "oneOf": [reference("Person"), { "type": "null" }] },
+        "server": { "type": ["string", "null"] }, "reason": { "type": ["string", "null"] },
+        "expires_at": { "type": ["string", "null"], "format": "date-time" }, "created_at": { "type": "string", "format": "date-time" } } }));
+    schemas.insert("BanRequest".to_string(), json!({ "type": "object", "properties": {
+        "person_id": { "type": "integer" }, "server": { "type": "string" }, "reason": { "type": "string", "maxLength": 1000 },
+        "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 36500 }, "remove_content": { "type": "boolean" } },
+        "description": "Give person_id or server." }));
     Value::Object(schemas)
 }

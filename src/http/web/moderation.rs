@@ -4,7 +4,7 @@
 use crate::{
     app::Context,
     error::Error,
-    federation::activities::{add_or_remove, delete, follow, lock, undo},
+    federation::activities::{add_or_remove, block, delete, follow, lock, undo},
     groups::{directory, moderation},
     html::escape,
     http::web::{
@@ -105,14 +105,171 @@ pub async fn moderation_page(
             escape(&person_handle(&person))
         ));
     }
+    body.push_str("</ul>\n");
+    body.push_str(&bans_section(&context, &group, &csrf).await?);
     body.push_str(&format!(
-        "</ul>\n<form method=\"post\" action=\"/groups/{name}/moderators\">\n\
+        "<h3>Appoint</h3>\n<form method=\"post\" action=\"/groups/{name}/moderators\">\n\
          <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
          <label for=\"member\">Appoint a member as moderator</label>\
          <input type=\"text\" id=\"member\" name=\"member\" placeholder=\"name, or name@host for someone on another server\" required>\n\
          <button type=\"submit\">Appoint</button>\n</form>\n"
     ));
     Ok(page(&context, &visitor, "Moderation", &body).into_response())
+}
+
+async fn bans_section(
+    context: &Context,
+    group: &actor::Model,
+    csrf: &str,
+) -> Result<String, Error> {
+    let name = escape(&group.preferred_username);
+    let mut html = String::from("<h2>Bans</h2>\n");
+    let bans = moderation::bans(&context.db, group.id).await?;
+    if bans.is_empty() {
+        html.push_str("<p>No one is banned.</p>\n");
+    } else {
+        html.push_str("<ul class=\"bans\">\n");
+        for ban in &bans {
+            let who = match (ban.actor_id, &ban.host) {
+                (Some(actor_id), _) => actor_by_id(context, actor_id)
+                    .await
+                    .map(|person| person_handle(&person))
+                    .unwrap_or_default(),
+                (None, Some(host)) => format!("everyone on {host}"),
+                (None, None) => String::new(),
+            };
+            html.push_str(&format!(
+                "<li>{who}{reason} <span class=\"meta\">{until}</span> \
+                 <form method=\"post\" action=\"/groups/{name}/bans/{id}/lift\" style=\"display:inline\">\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Lift</button></form></li>\n",
+                who = escape(&who),
+                reason = ban
+                    .reason
+                    .as_deref()
+                    .map(|reason| format!(" — {}", escape(reason)))
+                    .unwrap_or_default(),
+                until = ban
+                    .expires_at
+                    .map(|at| format!("until {}", at.format("%Y-%m-%d %H:%M")))
+                    .unwrap_or_else(|| "until lifted".to_string()),
+                id = ban.id,
+            ));
+        }
+        html.push_str("</ul>\n");
+    }
+    html.push_str(&format!(
+        "<form method=\"post\" action=\"/groups/{name}/bans\">\n<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <label for=\"who\">Ban a person (name, or name@host) or a whole server (its host)</label>\
+         <input type=\"text\" id=\"who\" name=\"who\" required>\n\
+         <label for=\"ban-reason\">Reason (public)</label><input type=\"text\" id=\"ban-reason\" name=\"reason\" maxlength=\"1000\">\n\
+         <label for=\"days\">For how many days (empty: until lifted)</label><input type=\"text\" id=\"days\" name=\"days\" inputmode=\"numeric\">\n\
+         <label><input type=\"checkbox\" name=\"remove_content\"> Also remove what they posted here</label>\n\
+         <button type=\"submit\">Ban</button>\n</form>\n"
+    ));
+    Ok(html)
+}
+
+#[derive(Deserialize)]
+pub struct BanForm {
+    #[serde(default)]
+    who: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    remove_content: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /groups/{name}/bans`: a person by handle, or a server by host.
+pub async fn ban(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    Form(form): Form<BanForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let expires_at = match form.days.trim() {
+        "" => None,
+        days => {
+            let days: i64 = days
+                .parse()
+                .ok()
+                .filter(|days| (1..=36_500).contains(days))
+                .ok_or_else(|| Error::invalid("a ban lasts a whole number of days"))?;
+            Some(chrono::Utc::now() + chrono::Duration::days(days))
+        }
+    };
+    let decision = moderation::Ban {
+        reason: Some(&form.reason),
+        expires_at,
+        remove_content: form.remove_content.is_some(),
+    };
+    let who = form.who.trim();
+    // A handle names a person (name, or name@host); a bare host with a dot names a server.
+    if !who.contains('@') && who.contains('.') {
+        block::send_ban(
+            &context,
+            &signed_in.account.actor,
+            &group,
+            moderation::BanTarget::Server(who),
+            decision,
+        )
+        .await?;
+    } else {
+        let person = find_person_by_handle(&context, who).await?;
+        block::send_ban(
+            &context,
+            &signed_in.account.actor,
+            &group,
+            moderation::BanTarget::Person(&person),
+            decision,
+        )
+        .await?;
+    }
+    Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
+}
+
+/// `POST /groups/{name}/bans/{id}/lift`.
+pub async fn lift_ban(
+    context: Context,
+    visitor: Visitor,
+    Path((name, ban_id)): Path<(String, i64)>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let found = moderation::bans(&context.db, group.id)
+        .await?
+        .into_iter()
+        .find(|ban| ban.id == ban_id)
+        .ok_or_else(|| Error::not_found("ban"))?;
+    match (found.actor_id, found.host) {
+        (Some(actor_id), _) => {
+            let person = actor_by_id(&context, actor_id).await?;
+            block::send_unban(
+                &context,
+                &signed_in.account.actor,
+                &group,
+                moderation::BanTarget::Person(&person),
+            )
+            .await?;
+        }
+        (None, Some(host)) => {
+            block::send_unban(
+                &context,
+                &signed_in.account.actor,
+                &group,
+                moderation::BanTarget::Server(&host),
+            )
+            .await?;
+        }
+        (None, None) => return Err(Error::not_found("ban").into()),
+    }
+    Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
 }
 
 /// `POST /groups/{name}/requests/{actor}/approve|refuse`.

@@ -869,6 +869,13 @@ async fn members_write_threads_reply_vote_edit_and_delete() {
             format!("{thread_path}/edit"),
             format!("{thread_path}/delete"),
             "/admin/users/bob/approve".to_string(),
+            "/groups/repair/requests/1/approve".to_string(),
+            "/groups/repair/moderators".to_string(),
+            "/groups/repair/moderators/1/dismiss".to_string(),
+            "/groups/repair/bans".to_string(),
+            "/groups/repair/bans/1/lift".to_string(),
+            format!("{thread_path}/moderate/remove"),
+            format!("{thread_path}/moderate/lock"),
         ];
         for route in &post_routes {
             let fields = [
@@ -1146,6 +1153,60 @@ async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
         assert_eq!(
             moderators["orderedItems"][0],
             format!("{PUBLIC_URL}/users/ann")
+        );
+
+        // Bans from the moderation page: cid (a person) and a whole server.
+        let mut cid = Browser::new(&router);
+        cid.register("cid").await;
+        let cid_csrf = cid.csrf().await;
+        let banned = ann
+            .post(
+                "/groups/repair/bans",
+                &[
+                    ("who", "cid"),
+                    ("reason", "trolling"),
+                    ("days", "3"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(banned.status, StatusCode::SEE_OTHER, "{}", banned.body);
+        ann.post(
+            "/groups/repair/bans",
+            &[("who", "spam.example"), ("csrf", &csrf)],
+        )
+        .await;
+        let page = ann.get("/groups/repair/moderation").await;
+        assert!(page.body.contains("cid — trolling"), "{}", page.body);
+        assert!(page.body.contains("everyone on spam.example"));
+        let refused = cid
+            .post("/groups/repair/join", &[("csrf", &cid_csrf)])
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+        assert!(refused.body.contains("banned from this group"));
+        let bad_days = ann
+            .post(
+                "/groups/repair/bans",
+                &[("who", "cid"), ("days", "soon"), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(bad_days.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let marker = "action=\"/groups/repair/bans/";
+        let start = page.body.find(marker).unwrap() + marker.len();
+        let ban_id: String = page.body[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        ann.post(
+            &format!("/groups/repair/bans/{ban_id}/lift"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert!(
+            !ann.get("/groups/repair/moderation")
+                .await
+                .body
+                .contains(&format!("bans/{ban_id}/lift"))
         );
     })
     .await;

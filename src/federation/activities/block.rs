@@ -1,0 +1,131 @@
+//! `Block` with a group as `target`: a moderator bans someone from a local group (Lemmy's
+//! form, with `summary` as the reason, `removeData` and `expires`), announced by the group and
+//! sent to the banned person's server; `Undo{Block}` lifts it. A ban of a whole server stays
+//! local: there is no activity for it.
+
+use crate::{
+    app::Context,
+    error::{Error, Result},
+    federation::{
+        activities::{announce, local_activity, publish_in_group_also_to, require_moderator},
+        delivery::wake_delivery_worker,
+    },
+    groups::moderation::{self, Ban, BanTarget},
+};
+use kindred_entities::actor;
+use sea_orm::TransactionTrait;
+use serde_json::{Value, json};
+use url::Url;
+
+/// Bans `target` from the local `group`.
+pub async fn send_ban(
+    context: &Context,
+    moderator: &actor::Model,
+    group: &actor::Model,
+    target: BanTarget<'_>,
+    decision: Ban<'_>,
+) -> Result<()> {
+    require_moderator(context, group, moderator).await?;
+    let person = match &target {
+        BanTarget::Person(person) => Some((*person).clone()),
+        BanTarget::Server(_) => None,
+    };
+    let reason = decision.reason.map(str::to_string);
+    let expires_at = decision.expires_at;
+    let remove_content = decision.remove_content;
+    let transaction = context.db.begin().await?;
+    moderation::ban(&transaction, group, target, decision, moderator).await?;
+    if let Some(person) = &person {
+        let (id, mut block) = local_activity(
+            &context.config,
+            "Block",
+            moderator,
+            group,
+            Value::String(person.ap_id.clone()),
+        );
+        block["target"] = json!(group.ap_id);
+        block["removeData"] = json!(remove_content);
+        if let Some(reason) = reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|reason| !reason.is_empty())
+        {
+            block["summary"] = json!(reason);
+        }
+        if let Some(expires_at) = expires_at {
+            block["expires"] = json!(expires_at);
+        }
+        let also_to = banned_inbox(person);
+        publish_in_group_also_to(
+            &transaction,
+            context,
+            moderator,
+            group,
+            (&id, &block),
+            &group.ap_id,
+            announce::Boost::No,
+            &also_to,
+        )
+        .await?;
+    }
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(())
+}
+
+/// Lifts a ban.
+pub async fn send_unban(
+    context: &Context,
+    moderator: &actor::Model,
+    group: &actor::Model,
+    target: BanTarget<'_>,
+) -> Result<()> {
+    require_moderator(context, group, moderator).await?;
+    let person = match &target {
+        BanTarget::Person(person) => Some((*person).clone()),
+        BanTarget::Server(_) => None,
+    };
+    let transaction = context.db.begin().await?;
+    if !moderation::unban(&transaction, group, target, moderator).await? {
+        return Err(Error::not_found("ban"));
+    }
+    if let Some(person) = &person {
+        let block = json!({
+            "type": "Block",
+            "actor": moderator.ap_id,
+            "object": person.ap_id,
+            "target": group.ap_id,
+        });
+        let (id, undo) = local_activity(&context.config, "Undo", moderator, group, block);
+        let also_to = banned_inbox(person);
+        publish_in_group_also_to(
+            &transaction,
+            context,
+            moderator,
+            group,
+            (&id, &undo),
+            &group.ap_id,
+            announce::Boost::No,
+            &also_to,
+        )
+        .await?;
+    }
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(())
+}
+
+/// The banned person's own server hears of it too (they are no longer a member).
+fn banned_inbox(person: &actor::Model) -> Vec<Url> {
+    if person.local {
+        return Vec::new();
+    }
+    Url::parse(
+        person
+            .shared_inbox_url
+            .as_deref()
+            .unwrap_or(&person.inbox_url),
+    )
+    .into_iter()
+    .collect()
+}
