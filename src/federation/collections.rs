@@ -129,3 +129,35 @@ fn empty_ordered_collection(id: &str) -> Value {
         "orderedItems": [],
     })
 }
+
+/// Whether `person` is in the moderators collection a remote group's server serves now
+/// (Lemmy's `attributedTo`). Asked at the moment of a moderation action, never cached, so a
+/// dismissed moderator is refused at once.
+pub async fn is_remote_moderator(
+    context: &crate::app::Context,
+    group: &actor::Model,
+    person: &url::Url,
+) -> Result<bool> {
+    use activitypub_federation::fetch::fetch_object_http;
+    let Some(collection) = group
+        .moderators_url
+        .as_deref()
+        .and_then(|url| url::Url::parse(url).ok())
+    else {
+        return Ok(false);
+    };
+    let Ok(fetched) = fetch_object_http::<crate::app::AppState, Value>(&collection, context).await
+    else {
+        tracing::info!(group = %group.ap_id, "the group's moderators could not be fetched");
+        return Ok(false);
+    };
+    let items = fetched.object["orderedItems"]
+        .as_array()
+        .or_else(|| fetched.object["items"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    Ok(items
+        .iter()
+        .filter_map(crate::federation::inbox::id_of)
+        .any(|id| id == person.as_str()))
+}

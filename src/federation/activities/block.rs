@@ -85,25 +85,43 @@ pub async fn send_unban(
         BanTarget::Person(person) => Some((*person).clone()),
         BanTarget::Server(_) => None,
     };
+    // Built before the transaction: SQLite has one connection, which the transaction holds.
+    let undo = match &person {
+        Some(person) => {
+            let block = crate::federation::activities::undone_activity(
+                context,
+                "Block",
+                &person.ap_id,
+                json!({
+                    "type": "Block",
+                    "actor": moderator.ap_id,
+                    "object": person.ap_id,
+                    "target": group.ap_id,
+                }),
+            )
+            .await?;
+            Some(local_activity(
+                &context.config,
+                "Undo",
+                moderator,
+                group,
+                block,
+            ))
+        }
+        None => None,
+    };
     let transaction = context.db.begin().await?;
     if !moderation::unban(&transaction, group, target, moderator).await? {
         return Err(Error::not_found("ban"));
     }
-    if let Some(person) = &person {
-        let block = json!({
-            "type": "Block",
-            "actor": moderator.ap_id,
-            "object": person.ap_id,
-            "target": group.ap_id,
-        });
-        let (id, undo) = local_activity(&context.config, "Undo", moderator, group, block);
+    if let (Some(person), Some((id, undo))) = (&person, &undo) {
         let also_to = banned_inbox(person);
         publish_in_group_also_to(
             &transaction,
             context,
             moderator,
             group,
-            (&id, &undo),
+            (id, undo),
             &group.ap_id,
             announce::Boost::No,
             &also_to,

@@ -41,13 +41,19 @@ pub async fn receive(context: &Context, delete: Delete, json: Value) -> Result<(
         return Ok(());
     };
     let author = sender(context, &delete.actor).await?;
-    if target.author_id != author.id {
-        return Err(Error::Forbidden("only its author may delete a post".into()));
-    }
     let group = actor::Entity::find_by_id(target.group_id)
         .one(&context.db)
         .await?
         .ok_or_else(|| Error::not_found("group"))?;
+    if target.author_id != author.id {
+        // Lemmy's removal: a Delete by one of the group's moderators.
+        if group.local
+            && crate::groups::moderation::is_moderator(&context.db, group.id, author.id).await?
+        {
+            return receive_removal(context, &delete, &json, &group, &author, target).await;
+        }
+        return Err(Error::Forbidden("only its author may delete a post".into()));
+    }
 
     let transaction = context.db.begin().await?;
     if !record_received(&transaction, &delete.id, &delete.actor, "Delete").await? {
@@ -73,6 +79,38 @@ pub async fn receive(context: &Context, delete: Delete, json: Value) -> Result<(
     Ok(())
 }
 
+/// A moderator of a local group (on another server) removed a post with a `Delete`: the post is
+/// removed here (restorable) and the group relays the Delete to its members.
+async fn receive_removal(
+    context: &Context,
+    delete: &Delete,
+    json: &Value,
+    group: &actor::Model,
+    moderator: &actor::Model,
+    target: post::Model,
+) -> Result<()> {
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &delete.id, &delete.actor, "Delete").await? {
+        return Ok(());
+    }
+    let reason = json.get("summary").and_then(Value::as_str);
+    let post_ap_id = target.ap_id.clone();
+    crate::groups::moderation::set_removed(&transaction, group, target, true, moderator, reason)
+        .await?;
+    announce::relay(
+        &transaction,
+        context,
+        group,
+        json,
+        &post_ap_id,
+        announce::Boost::No,
+    )
+    .await?;
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(())
+}
+
 /// A post deleted in a remote group a local person follows, as the group announced it. Only
 /// its author's Delete counts (moderators' removals come with moderation).
 pub async fn receive_announced(
@@ -93,15 +131,41 @@ pub async fn receive_announced(
         .one(&context.db)
         .await?
         .ok_or_else(|| Error::not_found("author"))?;
-    if author.ap_id != delete.actor.as_str() {
-        tracing::info!(post = %target.ap_id, "an announced Delete by someone other than the author was skipped");
+    let by_author = author.ap_id == delete.actor.as_str();
+    if !by_author
+        && !crate::federation::collections::is_remote_moderator(context, group, &delete.actor)
+            .await?
+    {
+        tracing::info!(post = %target.ap_id, "an announced Delete by someone who neither wrote the post nor moderates the group was skipped");
         return Ok(());
     }
+    // Looked up before the transaction: SQLite has one connection, which it holds.
+    let moderator = if by_author {
+        None
+    } else {
+        Some(sender(context, &delete.actor).await?)
+    };
     let transaction = context.db.begin().await?;
     if !record_received(&transaction, &delete.id, &delete.actor, "Delete").await? {
         return Ok(());
     }
-    posts::delete_post(&transaction, target).await?;
+    match &moderator {
+        None => {
+            posts::delete_post(&transaction, target).await?;
+        }
+        Some(moderator) => {
+            // A moderator's removal: hidden here too, and restorable.
+            crate::groups::moderation::set_removed(
+                &transaction,
+                group,
+                target,
+                true,
+                moderator,
+                None,
+            )
+            .await?;
+        }
+    }
     transaction.commit().await?;
     Ok(())
 }

@@ -36,12 +36,18 @@ pub async fn send_lock(
             Value::String(post_ap_id.clone()),
         )
     } else {
-        let lock = json!({
-            "type": "Lock",
-            "actor": moderator.ap_id,
-            "object": post_ap_id,
-            "audience": group.ap_id,
-        });
+        let lock = crate::federation::activities::undone_activity(
+            context,
+            "Lock",
+            &post_ap_id,
+            json!({
+                "type": "Lock",
+                "actor": moderator.ap_id,
+                "object": post_ap_id,
+                "audience": group.ap_id,
+            }),
+        )
+        .await?;
         local_activity(&context.config, "Undo", moderator, &group, lock)
     };
     let transaction = context.db.begin().await?;

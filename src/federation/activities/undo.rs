@@ -29,8 +29,16 @@ pub struct Undo {
 
 /// What the Undo takes back, with the id of the object that was followed or voted on.
 enum Undone {
-    Follow { group_ap_id: String },
-    Vote { post_ap_id: String },
+    Follow {
+        group_ap_id: String,
+    },
+    Vote {
+        post_ap_id: String,
+    },
+    /// A moderator's removal (`Delete` of someone else's post), restored.
+    Removal {
+        post_ap_id: String,
+    },
     Nothing,
 }
 
@@ -38,6 +46,7 @@ pub async fn receive(context: &Context, undo: Undo, json: Value) -> Result<()> {
     match what_is_undone(context, &undo).await? {
         Undone::Follow { group_ap_id } => undo_follow(context, &undo, &group_ap_id).await,
         Undone::Vote { post_ap_id } => undo_vote(context, &undo, &post_ap_id, &json).await,
+        Undone::Removal { post_ap_id } => undo_removal(context, &undo, &post_ap_id, &json).await,
         Undone::Nothing => {
             let transaction = context.db.begin().await?;
             record_received(&transaction, &undo.id, &undo.actor, "Undo").await?;
@@ -53,6 +62,9 @@ pub async fn receive_announced(context: &Context, group: &actor::Model, undo: Un
     let Value::Object(inner) = &undo.object else {
         return Ok(());
     };
+    if inner.get("type").and_then(Value::as_str) == Some("Delete") {
+        return restore_announced(context, group, &undo, inner).await;
+    }
     if !matches!(
         inner.get("type").and_then(Value::as_str),
         Some("Like" | "Dislike")
@@ -94,12 +106,18 @@ pub async fn send_restore(
         .ok_or_else(|| Error::not_found("group"))?;
     crate::federation::activities::require_moderator(context, &group, moderator).await?;
     let post_ap_id = target.ap_id.clone();
-    let removal = json!({
-        "type": "Delete",
-        "actor": moderator.ap_id,
-        "object": post_ap_id,
-        "audience": group.ap_id,
-    });
+    let removal = crate::federation::activities::undone_activity(
+        context,
+        "Delete",
+        &post_ap_id,
+        json!({
+            "type": "Delete",
+            "actor": moderator.ap_id,
+            "object": post_ap_id,
+            "audience": group.ap_id,
+        }),
+    )
+    .await?;
     let (id, undo) = local_activity(&context.config, "Undo", moderator, &group, removal);
     let transaction = context.db.begin().await?;
     let restored = crate::groups::moderation::set_removed(
@@ -124,6 +142,36 @@ pub async fn send_restore(
     transaction.commit().await?;
     wake_delivery_worker(context);
     Ok(restored)
+}
+
+/// A remote group's moderator restored a post they had removed.
+async fn restore_announced(
+    context: &Context,
+    group: &actor::Model,
+    undo: &Undo,
+    inner: &serde_json::Map<String, Value>,
+) -> Result<()> {
+    let Some(post_ap_id) = inner.get("object").and_then(id_of) else {
+        return Ok(());
+    };
+    let Some(target) = posts::find_by_ap_id(&context.db, &post_ap_id).await? else {
+        return Ok(());
+    };
+    if target.group_id != group.id || target.removed_at.is_none() {
+        return Ok(());
+    }
+    if !crate::federation::collections::is_remote_moderator(context, group, &undo.actor).await? {
+        return Ok(());
+    }
+    let moderator = sender(context, &undo.actor).await?;
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &undo.id, &undo.actor, "Undo").await? {
+        return Ok(());
+    }
+    crate::groups::moderation::set_removed(&transaction, group, target, false, &moderator, None)
+        .await?;
+    transaction.commit().await?;
+    Ok(())
 }
 
 /// A local person leaves `group` (or withdraws a request). A remote group gets an
@@ -205,10 +253,16 @@ async fn what_is_undone(context: &Context, undo: &Undo) -> Result<Undone> {
         let target = inner.get("object").and_then(id_of);
         match (inner.get("type").and_then(Value::as_str), target) {
             (Some("Follow"), Some(group_ap_id)) => return Ok(Undone::Follow { group_ap_id }),
+            (Some("Delete"), Some(post_ap_id)) => return Ok(Undone::Removal { post_ap_id }),
             (Some("Like" | "Dislike"), Some(post_ap_id)) => {
                 return Ok(Undone::Vote { post_ap_id });
             }
-            (Some(other), _) if other != "Follow" && other != "Like" && other != "Dislike" => {
+            (Some(other), _)
+                if other != "Follow"
+                    && other != "Like"
+                    && other != "Dislike"
+                    && other != "Delete" =>
+            {
                 return Err(Error::bad_request(format!("a group cannot undo {other}")));
             }
             _ => {}
@@ -240,6 +294,48 @@ async fn what_is_undone(context: &Context, undo: &Undo) -> Result<Undone> {
         });
     }
     Ok(Undone::Nothing)
+}
+
+/// A moderator of a local group (on another server) restores a post they removed.
+async fn undo_removal(
+    context: &Context,
+    undo: &Undo,
+    post_ap_id: &str,
+    json: &Value,
+) -> Result<()> {
+    let target = posts::find_by_ap_id(&context.db, post_ap_id)
+        .await?
+        .ok_or_else(|| Error::not_found("post"))?;
+    let group = actor::Entity::find_by_id(target.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    let moderator = sender(context, &undo.actor).await?;
+    if !group.local
+        || !crate::groups::moderation::is_moderator(&context.db, group.id, moderator.id).await?
+    {
+        return Err(Error::Forbidden(
+            "only the group's moderators may restore a post".into(),
+        ));
+    }
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &undo.id, &undo.actor, "Undo").await? {
+        return Ok(());
+    }
+    crate::groups::moderation::set_removed(&transaction, &group, target, false, &moderator, None)
+        .await?;
+    announce::relay(
+        &transaction,
+        context,
+        &group,
+        json,
+        post_ap_id,
+        announce::Boost::No,
+    )
+    .await?;
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(())
 }
 
 async fn undo_follow(context: &Context, undo: &Undo, group_ap_id: &str) -> Result<()> {

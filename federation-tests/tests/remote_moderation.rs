@@ -1,0 +1,241 @@
+//! A moderator on one server, a group on another, members on a third: when the remote
+//! moderator removes a post, the group's server verifies they moderate it and every server
+//! drops the post; restoring brings it back everywhere.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use kindred::{
+    accounts::users::{self, NewUser},
+    testing,
+};
+use kindred_entities::{post, user::UserState};
+use kindred_federation_tests::{TestInstance, TestNetwork};
+use reqwest::Method;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+struct Api {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Api {
+    async fn sign_up(network: &TestNetwork, instance: &TestInstance, name: &str) -> Api {
+        let context = instance.context();
+        users::create_user(
+            &instance.database.connection,
+            &context.config,
+            &context.keys,
+            NewUser {
+                name,
+                password: "a long password",
+                email: None,
+                application_text: None,
+            },
+            UserState::Active,
+            false,
+        )
+        .await
+        .unwrap();
+        let client = network.client();
+        let base = format!("{}api/v1", instance.public_url);
+        let answer: Value = client
+            .post(format!("{base}/auth/token"))
+            .json(&json!({ "name": name, "password": "a long password" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        Api {
+            client,
+            base,
+            token: answer["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+async fn post_where(instance: &TestInstance, url: &str) -> Option<post::Model> {
+    post::Entity::find()
+        .filter(post::Column::ApId.eq(url))
+        .one(&instance.database.connection)
+        .await
+        .unwrap()
+}
+
+async fn until<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never happened: {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_remote_moderator_removes_a_post_and_every_server_drops_it() {
+    for backend in testing::backends_under_test() {
+        scenario(backend).await;
+    }
+}
+
+async fn scenario(backend: testing::Backend) {
+    let network = TestNetwork::start(&["alpha", "beta", "gamma"], backend).await;
+    let (alpha, beta, gamma) = (
+        network.instance("alpha"),
+        network.instance("beta"),
+        network.instance("gamma"),
+    );
+    let ann = Api::sign_up(&network, alpha, "ann").await;
+    let bob = Api::sign_up(&network, beta, "bob").await;
+    let dave = Api::sign_up(&network, gamma, "dave").await;
+    bob.send(
+        Method::POST,
+        "/groups",
+        Some(json!({ "name": "repair", "title": "Repair" })),
+    )
+    .await;
+    let remote = format!("repair@{}", beta.domain);
+    for (api, who) in [(&ann, "ann"), (&dave, "dave")] {
+        let (status, body) = api
+            .send(Method::POST, &format!("/groups/{remote}/membership"), None)
+            .await;
+        assert_eq!(status, 200, "{who}: {body}");
+        until(&format!("{who} is accepted"), || async {
+            api.send(Method::GET, &format!("/groups/{remote}"), None)
+                .await
+                .1["membership"]
+                == "accepted"
+        })
+        .await;
+    }
+
+    // Bob makes ann (on alpha) a moderator of his group.
+    let ann_on_beta = kindred_entities::actor::Entity::find()
+        .filter(kindred_entities::actor::Column::ApId.eq(alpha.url("/users/ann")))
+        .one(&beta.database.connection)
+        .await
+        .unwrap()
+        .unwrap();
+    let (status, body) = bob
+        .send(
+            Method::PUT,
+            &format!("/groups/repair/moderators/{}", ann_on_beta.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    // Bob posts; the thread reaches alpha and gamma.
+    let (_, thread) = bob
+        .send(
+            Method::POST,
+            "/groups/repair/threads",
+            Some(json!({ "title": "Off topic", "body": "Buy my stuff" })),
+        )
+        .await;
+    let url = thread["url"].as_str().unwrap().to_string();
+    for instance in [alpha, gamma] {
+        until(&format!("the thread reaches {}", instance.name), || async {
+            post_where(instance, &url).await.is_some()
+        })
+        .await;
+    }
+
+    // Dave (not a moderator) cannot remove it; ann can, from alpha.
+    let on_gamma = post_where(gamma, &url).await.unwrap();
+    let (status, _) = dave
+        .send(
+            Method::POST,
+            &format!("/posts/{}/moderate/remove", on_gamma.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    let on_alpha = post_where(alpha, &url).await.unwrap();
+    let (status, body) = ann
+        .send(
+            Method::POST,
+            &format!("/posts/{}/moderate/remove", on_alpha.id),
+            Some(json!({ "reason": "off topic" })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["removed"], true);
+    for instance in [beta, gamma] {
+        until(&format!("{} drops the post", instance.name), || async {
+            post_where(instance, &url)
+                .await
+                .unwrap()
+                .removed_at
+                .is_some()
+        })
+        .await;
+    }
+    let (_, log) = bob.send(Method::GET, "/groups/repair/modlog", None).await;
+    assert_eq!(log[0]["action"], "remove_post", "{log}");
+    assert_eq!(log[0]["reason"], "off topic");
+    assert_eq!(log[0]["moderator"]["url"], alpha.url("/users/ann"));
+
+    // Restored from alpha, it is back everywhere.
+    let (status, _) = ann
+        .send(
+            Method::POST,
+            &format!("/posts/{}/moderate/restore", on_alpha.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    for instance in [beta, gamma] {
+        until(
+            &format!("{} shows the post again", instance.name),
+            || async {
+                post_where(instance, &url)
+                    .await
+                    .unwrap()
+                    .removed_at
+                    .is_none()
+            },
+        )
+        .await;
+    }
+
+    // Once dismissed, ann's removals are refused.
+    bob.send(
+        Method::DELETE,
+        &format!("/groups/repair/moderators/{}", ann_on_beta.id),
+        None,
+    )
+    .await;
+    let (status, _) = ann
+        .send(
+            Method::POST,
+            &format!("/posts/{}/moderate/remove", on_alpha.id),
+            None,
+        )
+        .await;
+    assert_eq!(status, 403);
+    network.stop().await;
+}
