@@ -13,6 +13,7 @@ pub mod moderation_log;
 pub mod notification;
 pub mod post;
 pub mod received_activity;
+pub mod report;
 pub mod session;
 pub mod user;
 pub mod vote;
@@ -29,6 +30,7 @@ pub mod prelude {
     pub use crate::notification::Entity as Notification;
     pub use crate::post::Entity as Post;
     pub use crate::received_activity::Entity as ReceivedActivity;
+    pub use crate::report::Entity as Report;
     pub use crate::session::Entity as Session;
     pub use crate::user::Entity as User;
     pub use crate::vote::Entity as Vote;

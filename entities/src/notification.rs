@@ -9,6 +9,9 @@ pub enum NotificationKind {
     Reply,
     #[sea_orm(string_value = "mention")]
     Mention,
+    /// A post in a group you moderate was reported.
+    #[sea_orm(string_value = "report")]
+    Report,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -18,7 +21,7 @@ pub struct Model {
     pub id: i64,
     pub user_id: i64,
     pub kind: NotificationKind,
-    /// The reply or the post with the mention.
+    /// The reply, the post with the mention, or the reported post.
     pub post_id: i64,
     pub created_at: DateTimeUtc,
     pub read_at: Option<DateTimeUtc>,

@@ -81,15 +81,17 @@ async fn two_people_discuss_in_a_group_through_the_web_pages() {
         .await;
     browser.wait_for("Leave group").await;
     browser.go(&thread_url).await;
-    browser.click("article.post details summary").await;
+    browser
+        .click("article.post details:has(form[action$='/reply']) summary")
+        .await;
     browser
         .type_into(
-            "article.post details textarea",
+            "article.post form[action$='/reply'] textarea",
             "Check the **thermostat** first.",
         )
         .await;
     browser
-        .click("article.post details button[type=submit]")
+        .click("article.post form[action$='/reply'] button[type=submit]")
         .await;
     browser
         .wait_for("Check the <strong>thermostat</strong> first.")

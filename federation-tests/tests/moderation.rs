@@ -270,6 +270,81 @@ async fn moderation_reaches_the_members_servers() {
             .await;
         assert!(status.is_success(), "{body}");
 
+        // A remote Flag reaches the local moderator; a local report reaches the remote moderator
+        // (alice) and, when asked, the author's server.
+        let rules_post = posts::find_by_ap_id(db, alice_note["id"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let flag = serde_json::json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": peer.url("/flags/1"),
+            "type": "Flag",
+            "actor": member,
+            "object": [alice, rules_post.ap_id],
+            "content": "This is not nice",
+        });
+        let (status, body) = peer
+            .send("bea", &home.url("/inbox"), &flag, &Tampering::default())
+            .await;
+        assert!(status.is_success(), "{body}");
+        let filed = moderation::reports(db, group.id, true).await.unwrap();
+        assert_eq!(filed.len(), 1);
+        assert_eq!(filed[0].reason.as_deref(), Some("This is not nice"));
+        assert_eq!(
+            kindred::accounts::notifications::unread_count(db, ann.user.id)
+                .await
+                .unwrap(),
+            1,
+            "the local moderator is told"
+        );
+        peer.clear_received();
+        kindred::federation::activities::flag::send_report(
+            &context,
+            &ann.actor,
+            &rules_post,
+            Some("spam link"),
+            true,
+        )
+        .await
+        .unwrap();
+        let received = peer
+            .wait_for("the Flags", WAIT, |received| {
+                received
+                    .iter()
+                    .filter(|d| d.activity["type"] == "Flag")
+                    .count()
+                    >= 2
+            })
+            .await;
+        let flags: Vec<_> = received
+            .iter()
+            .filter(|d| d.activity["type"] == "Flag")
+            .collect();
+        assert!(flags.iter().all(|flag| flag.signature_verified));
+        assert!(
+            flags
+                .iter()
+                .any(|flag| flag.activity["actor"] == group.ap_id.as_str()
+                    && flag.activity["content"] == "spam link"),
+            "the remote moderator hears it from the group: {flags:#?}"
+        );
+        assert!(
+            flags
+                .iter()
+                .any(|flag| flag.activity["actor"] == home.url("/actor")
+                    && flag.activity["object"][0] == alice.as_str()),
+            "the author's server hears it from the instance: {flags:#?}"
+        );
+        let private = network
+            .client()
+            .get(flags[0].activity["id"].as_str().unwrap())
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(private.status().as_u16(), 404, "reports are not published");
+
         // Bea is banned: her server hears the Block, and her next post is refused.
         moderation::set_posting_mode(db, group.clone(), PostingMode::Members, &ann.actor)
             .await

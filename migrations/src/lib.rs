@@ -11,6 +11,7 @@ mod m20261127_000004_accounts;
 mod m20261127_000005_notifications_and_group_roles;
 mod m20261127_000006_moderation;
 mod m20261127_000007_group_bans;
+mod m20261127_000008_reports;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000005_notifications_and_group_roles::Migration),
             Box::new(m20261127_000006_moderation::Migration),
             Box::new(m20261127_000007_group_bans::Migration),
+            Box::new(m20261127_000008_reports::Migration),
         ]
     }
 }

@@ -290,6 +290,8 @@ pub async fn activity(
         .filter(activity::Column::ApId.eq(ap_id.as_str()))
         .one(&context.db)
         .await?
+        // Reports are for moderators only.
+        .filter(|stored| stored.kind != "Flag")
         .ok_or_else(|| Error::not_found("activity"))?;
     let document: Value = serde_json::from_str(&stored.json)?;
     Ok(activity_json(&headers, document))

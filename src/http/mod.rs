@@ -106,6 +106,11 @@ pub fn routes(config: Arc<Config>) -> Router {
         .route("/groups/{name}/moderators", post(web::moderation::appoint))
         .route("/groups/{name}/bans", post(web::moderation::ban))
         .route(
+            "/groups/{name}/reports/{report}/{decision}",
+            post(web::moderation::close_report),
+        )
+        .route("/posts/{id}/report", post(web::posts::report))
+        .route(
             "/groups/{name}/bans/{ban}/lift",
             post(web::moderation::lift_ban),
         )

@@ -7,6 +7,7 @@ pub mod announce;
 pub mod block;
 pub mod create_or_update;
 pub mod delete;
+pub mod flag;
 pub mod follow;
 pub mod lock;
 pub mod reject;
@@ -44,6 +45,7 @@ pub async fn dispatch(context: &Context, json: Value) -> Result<()> {
         "Accept" => accept::receive(context, parse(&json)?).await,
         "Reject" => reject::receive(context, parse(&json)?).await,
         "Announce" => announce::receive(context, parse(&json)?, json).await,
+        "Flag" => flag::receive(context, parse(&json)?).await,
         "Undo" => undo::receive(context, parse(&json)?, json).await,
         "Create" | "Update" => create_or_update::receive(context, parse(&json)?, json).await,
         "Delete" => delete::receive(context, parse(&json)?, json).await,

@@ -79,6 +79,12 @@ pub fn routes() -> Router {
         )
         .route("/groups/{name}/modlog", get(moderation_log))
         .route("/groups/{name}/bans", get(list_bans).post(create_ban))
+        .route("/groups/{name}/reports", get(list_reports))
+        .route(
+            "/groups/{name}/reports/{report}/{decision}",
+            post(close_report),
+        )
+        .route("/posts/{id}/report", post(report_post))
         .route("/groups/{name}/bans/{ban}", axum::routing::delete(lift_ban))
         .route("/posts/{id}/vote", axum::routing::put(cast_vote))
         .fallback(|| async { auth::ApiError(Error::not_found("API endpoint")) })
@@ -502,6 +508,7 @@ async fn list_notifications(
             kind: match notification.kind {
                 NotificationKind::Reply => "reply",
                 NotificationKind::Mention => "mention",
+                NotificationKind::Report => "report",
             },
             read: notification.read_at.is_some(),
             created_at: notification.created_at,
@@ -1205,6 +1212,110 @@ async fn lift_ban(
         }
         (None, None) => return Err(Error::not_found("ban").into()),
     }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct ReportRequest {
+    reason: Option<String>,
+    /// Also send the report to the author's server.
+    #[serde(default)]
+    tell_author_server: bool,
+}
+
+async fn report_post(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ReportRequest>,
+) -> ApiResult<StatusCode> {
+    let target = find_post(&context, &id).await?;
+    crate::federation::activities::flag::send_report(
+        &context,
+        &caller.account.actor,
+        &target,
+        request.reason.as_deref(),
+        request.tell_author_server,
+    )
+    .await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[derive(Serialize)]
+pub struct ReportJson {
+    id: i64,
+    post_id: i64,
+    reporter: PersonJson,
+    reason: Option<String>,
+    /// "open", "resolved" or "dismissed".
+    state: &'static str,
+    created_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+pub struct ReportsQuery {
+    /// "open" (the default) or "all".
+    #[serde(default)]
+    state: Option<String>,
+}
+
+async fn list_reports(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+    Query(query): Query<ReportsQuery>,
+) -> ApiResult<Json<Vec<ReportJson>>> {
+    use kindred_entities::report::ReportState;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    require_moderator_of(&context, &caller, &group).await?;
+    let open_only = match query.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(_) => return Err(Error::invalid("state is open or all").into()),
+    };
+    let mut listed = Vec::new();
+    for report in crate::groups::moderation::reports(&context.db, group.id, open_only).await? {
+        let reporter = actor::Entity::find_by_id(report.reporter_id)
+            .one(&context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("reporter"))?;
+        listed.push(ReportJson {
+            id: report.id,
+            post_id: report.post_id,
+            reporter: person_json(&reporter),
+            reason: report.reason,
+            state: match report.state {
+                ReportState::Open => "open",
+                ReportState::Resolved => "resolved",
+                ReportState::Dismissed => "dismissed",
+            },
+            created_at: report.created_at,
+        });
+    }
+    Ok(Json(listed))
+}
+
+async fn close_report(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((name, report_id, decision)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    require_moderator_of(&context, &caller, &group).await?;
+    let report_id: i64 = report_id.parse().map_err(|_| Error::not_found("report"))?;
+    let resolved = match decision.as_str() {
+        "resolve" => true,
+        "dismiss" => false,
+        _ => return Err(Error::not_found("API endpoint").into()),
+    };
+    crate::groups::moderation::close_report(
+        &context.db,
+        &group,
+        report_id,
+        resolved,
+        &caller.account.actor,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -242,6 +242,34 @@ pub fn openapi(public_url: &url::Url) -> Value {
             "responses": { "204": { "description": "Lifted." }, "401": unauthorized, "403": forbidden, "404": not_found }
         }
     }));
+    paths.insert("/posts/{id}/report".to_string(), json!({
+        "post": {
+            "summary": "Report a post to its group's moderators (a Flag to a remote group or to remote moderators; optionally to the author's server)",
+            "operationId": "reportPost",
+            "security": bearer,
+            "parameters": [post_id],
+            "requestBody": json_body("ReportRequest"),
+            "responses": { "201": { "description": "Reported." }, "401": unauthorized, "404": not_found, "422": invalid }
+        }
+    }));
+    paths.insert("/groups/{name}/reports".to_string(), json!({
+        "get": {
+            "summary": "Reports about the group's posts (moderators only)",
+            "operationId": "listReports",
+            "security": bearer,
+            "parameters": [group_name, { "name": "state", "in": "query", "required": false, "schema": { "type": "string", "enum": ["open", "all"], "default": "open" } }],
+            "responses": { "200": json_response("Reports, newest first.", json!({ "type": "array", "items": reference("Report") })), "401": unauthorized, "403": forbidden, "404": not_found, "422": invalid }
+        }
+    }));
+    paths.insert("/groups/{name}/reports/{report}/{decision}".to_string(), json!({
+        "post": {
+            "summary": "Close a report as resolved or dismissed (moderators only)",
+            "operationId": "closeReport",
+            "security": bearer,
+            "parameters": [group_name, path_parameter("report", "The report's id.", "integer"), { "name": "decision", "in": "path", "required": true, "schema": { "type": "string", "enum": ["resolve", "dismiss"] } }],
+            "responses": { "204": { "description": "Closed." }, "401": unauthorized, "403": forbidden, "404": not_found }
+        }
+    }));
     paths.insert("/notifications".to_string(), json!({
         "get": {
             "summary": "Replies to the caller's posts and mentions of the caller, newest first",
@@ -411,7 +439,7 @@ fn schemas() -> Value {
         "posting_mode": { "type": "string", "enum": ["open", "members", "moderators"] },
         "manually_approves_followers": { "type": "boolean" } } }));
     schemas.insert("Notification".to_string(), json!({ "type": "object", "required": ["id", "kind", "read", "created_at", "post"], "properties": {
-        "id": { "type": "integer" }, "kind": { "type": "string", "enum": ["reply", "mention"] }, "read": { "type": "boolean" },
+        "id": { "type": "integer" }, "kind": { "type": "string", "enum": ["reply", "mention", "report"] }, "read": { "type": "boolean" },
         "created_at": { "type": "string", "format": "date-time" }, "post": reference("Post") } }));
     schemas.insert("TokenInfo".to_string(), json!({ "type": "object", "required": ["id", "created_at", "last_used_at", "expires_at", "current"], "properties": {
         "id": { "type": "integer" }, "label": { "type": ["string", "null"] }, "created_at": { "type": "string", "format": "date-time" },
@@ -424,7 +452,7 @@ fn schemas() -> Value {
     schemas.insert("Moderator".to_string(), json!({ "type": "object", "required": ["person", "role"], "properties": {
         "person": reference("Person"), "role": { "type": "string", "enum": ["owner", "moderator"] } } }));
     schemas.insert("LogEntry".to_string(), json!({ "type": "object", "required": ["action", "moderator", "created_at"], "properties": {
-        "action": { "type": "string", "enum": ["remove_post", "restore_post", "lock_thread", "unlock_thread", "approve_member", "refuse_member", "appoint_moderator", "dismiss_moderator", "posting_mode", "ban", "unban"] },
+        "action": { "type": "string", "enum": ["remove_post", "restore_post", "lock_thread", "unlock_thread", "approve_member", "refuse_member", "appoint_moderator", "dismiss_moderator", "posting_mode", "ban", "unban", "resolve_report", "dismiss_report"] },
         "moderator": reference("Person"), "target_person": { "oneOf": [reference("Person"), { "type": "null" }] },
         "target_post_id": { "type": ["integer", "null"] }, "reason": { "type": ["string", "null"] },
         "created_at": { "type": "string", "format": "date-time" } } }));
@@ -436,5 +464,11 @@ fn schemas() -> Value {
         "person_id": { "type": "integer" }, "server": { "type": "string" }, "reason": { "type": "string", "maxLength": 1000 },
         "expires_in_days": { "type": "integer", "minimum": 1, "maximum": 36500 }, "remove_content": { "type": "boolean" } },
         "description": "Give person_id or server." }));
+    schemas.insert("ReportRequest".to_string(), json!({ "type": "object", "properties": {
+        "reason": { "type": "string", "maxLength": 2000 }, "tell_author_server": { "type": "boolean" } } }));
+    schemas.insert("Report".to_string(), json!({ "type": "object", "required": ["id", "post_id", "reporter", "state", "created_at"], "properties": {
+        "id": { "type": "integer" }, "post_id": { "type": "integer" }, "reporter": reference("Person"),
+        "reason": { "type": ["string", "null"] }, "state": { "type": "string", "enum": ["open", "resolved", "dismissed"] },
+        "created_at": { "type": "string", "format": "date-time" } } }));
     Value::Object(schemas)
 }

@@ -1252,3 +1252,165 @@ async fn bans_end_membership_refuse_activity_and_can_be_lifted() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn reports_reach_the_moderators_and_only_them() {
+    testing::for_each_database(async |database| {
+        let router = router_with(database, RegistrationMode::Open, GroupCreation::Anyone).await;
+        let owner = account(&router, database, "ann", false).await;
+        let member = account(&router, database, "bob", false).await;
+        let other = account(&router, database, "cid", false).await;
+        call(
+            &router,
+            Method::POST,
+            "/groups",
+            Some(&owner),
+            Some(json!({ "name": "repair", "title": "Repair" })),
+        )
+        .await;
+        call(
+            &router,
+            Method::POST,
+            "/groups/repair/membership",
+            Some(&member),
+            None,
+        )
+        .await;
+        let thread = call(
+            &router,
+            Method::POST,
+            "/groups/repair/threads",
+            Some(&member),
+            Some(json!({ "title": "Hm", "body": "rude words" })),
+        )
+        .await;
+        let thread_id = thread.json["id"].as_i64().unwrap();
+
+        let report = format!("/posts/{thread_id}/report");
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                &report,
+                None,
+                Some(json!({ "reason": "rude" })),
+            )
+            .await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                "/posts/999999/report",
+                Some(&other),
+                Some(json!({})),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_eq!(
+            call(
+                &router,
+                Method::POST,
+                &report,
+                Some(&other),
+                Some(json!({ "reason": "rude" }))
+            )
+            .await
+            .status,
+            StatusCode::CREATED
+        );
+
+        // The owner hears of it and sees it; no one else does.
+        let heard = call(&router, Method::GET, "/notifications", Some(&owner), None).await;
+        assert!(
+            heard
+                .json
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|one| one["kind"] == "report"),
+            "{}",
+            heard.json
+        );
+        for token in [&member, &other] {
+            assert_error(
+                &call(
+                    &router,
+                    Method::GET,
+                    "/groups/repair/reports",
+                    Some(token),
+                    None,
+                )
+                .await,
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            );
+        }
+        let listed = call(
+            &router,
+            Method::GET,
+            "/groups/repair/reports",
+            Some(&owner),
+            None,
+        )
+        .await;
+        assert_eq!(listed.json[0]["reason"], "rude", "{}", listed.json);
+        assert_eq!(listed.json[0]["reporter"]["name"], "cid");
+        assert_eq!(listed.json[0]["state"], "open");
+        let report_id = listed.json[0]["id"].as_i64().unwrap();
+        let resolve = format!("/groups/repair/reports/{report_id}/resolve");
+        assert_error(
+            &call(&router, Method::POST, &resolve, Some(&member), None).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        assert_eq!(
+            call(&router, Method::POST, &resolve, Some(&owner), None)
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+        assert!(
+            call(
+                &router,
+                Method::GET,
+                "/groups/repair/reports",
+                Some(&owner),
+                None
+            )
+            .await
+            .json
+            .as_array()
+            .unwrap()
+            .is_empty()
+        );
+        let all = call(
+            &router,
+            Method::GET,
+            "/groups/repair/reports?state=all",
+            Some(&owner),
+            None,
+        )
+        .await;
+        assert_eq!(all.json[0]["state"], "resolved");
+        assert_error(
+            &call(
+                &router,
+                Method::GET,
+                "/groups/repair/reports?state=weird",
+                Some(&owner),
+                None,
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        );
+        let log = call(&router, Method::GET, "/groups/repair/modlog", None, None).await;
+        assert_eq!(log.json[0]["action"], "resolve_report");
+    })
+    .await;
+}

@@ -541,6 +541,7 @@ pub async fn notifications_page(context: Context, visitor: Visitor) -> PageResul
             let what = match notification.kind {
                 NotificationKind::Reply => "replied to you",
                 NotificationKind::Mention => "mentioned you",
+                NotificationKind::Report => "— a post was reported in a group you moderate",
             };
             let text = crate::html::to_plain_text(&about.content_html);
             let excerpt: String = text.chars().take(120).collect();

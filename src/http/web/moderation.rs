@@ -106,6 +106,7 @@ pub async fn moderation_page(
         ));
     }
     body.push_str("</ul>\n");
+    body.push_str(&reports_section(&context, &group, &csrf).await?);
     body.push_str(&bans_section(&context, &group, &csrf).await?);
     body.push_str(&format!(
         "<h3>Appoint</h3>\n<form method=\"post\" action=\"/groups/{name}/moderators\">\n\
@@ -115,6 +116,77 @@ pub async fn moderation_page(
          <button type=\"submit\">Appoint</button>\n</form>\n"
     ));
     Ok(page(&context, &visitor, "Moderation", &body).into_response())
+}
+
+async fn reports_section(
+    context: &Context,
+    group: &actor::Model,
+    csrf: &str,
+) -> Result<String, Error> {
+    let name = escape(&group.preferred_username);
+    let open = moderation::reports(&context.db, group.id, true).await?;
+    let mut html = String::from("<h2>Reports</h2>\n");
+    if open.is_empty() {
+        html.push_str("<p>No open reports.</p>\n");
+        return Ok(html);
+    }
+    html.push_str("<ul class=\"reports\">\n");
+    for report in &open {
+        let reporter = actor_by_id(context, report.reporter_id)
+            .await
+            .map(|person| person_handle(&person))
+            .unwrap_or_default();
+        html.push_str(&format!(
+            "<li><a href=\"/posts/{post}\">post #{post}</a> reported by {reporter}{reason} \
+             <span class=\"meta\">{at}</span> <span class=\"actions\">\
+             <form method=\"post\" action=\"/groups/{name}/reports/{id}/resolve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Resolved</button></form>\
+             <form method=\"post\" action=\"/groups/{name}/reports/{id}/dismiss\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Dismiss</button></form>\
+             </span></li>\n",
+            post = report.post_id,
+            reporter = escape(&reporter),
+            reason = report
+                .reason
+                .as_deref()
+                .map(|reason| format!(": “{}”", escape(reason)))
+                .unwrap_or_default(),
+            at = report.created_at.format("%Y-%m-%d %H:%M"),
+            id = report.id,
+        ));
+    }
+    html.push_str("</ul>\n");
+    Ok(html)
+}
+
+/// `POST /groups/{name}/reports/{id}/resolve|dismiss`.
+pub async fn close_report(
+    context: Context,
+    visitor: Visitor,
+    Path((name, report_id, decision)): Path<(String, i64, String)>,
+    Form(form): Form<CsrfForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    moderation::require_moderator(
+        &context.db,
+        &group,
+        signed_in.account.actor.id,
+        signed_in.account.user.is_admin,
+    )
+    .await?;
+    let resolved = match decision.as_str() {
+        "resolve" => true,
+        "dismiss" => false,
+        _ => return Err(Error::not_found("page").into()),
+    };
+    moderation::close_report(
+        &context.db,
+        &group,
+        report_id,
+        resolved,
+        &signed_in.account.actor,
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
 }
 
 async fn bans_section(

@@ -272,12 +272,26 @@ impl Rendering<'_> {
             }
         }
         body.push_str("</div>\n");
+        let report = if post.author_id != signed_in.account.actor.id {
+            format!(
+                "<details><summary>Report</summary>\n\
+                 <form method=\"post\" action=\"/posts/{id}/report\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+                 <label for=\"report-{id}\">What is wrong with it? (the moderators read this)</label>\
+                 <textarea id=\"report-{id}\" name=\"reason\" maxlength=\"2000\"></textarea>\n\
+                 <label><input type=\"checkbox\" name=\"tell_author_server\"> Also tell the author's server</label>\n\
+                 <button type=\"submit\">Send report</button></form>\n</details>\n",
+                id = post.id,
+            )
+        } else {
+            String::new()
+        };
         if self.locked && !self.moderating {
             if post.parent_id.is_none() {
                 body.push_str(
                     "<p class=\"notice\">This thread is locked: it takes no new replies.</p>\n",
                 );
             }
+            body.push_str(&report);
             return;
         }
         body.push_str(&format!(
@@ -288,6 +302,7 @@ impl Rendering<'_> {
              <button type=\"submit\">Post reply</button></form>\n</details>\n",
             id = post.id,
         ));
+        body.push_str(&report);
     }
 }
 
@@ -504,4 +519,40 @@ async fn actor_by_id(context: &Context, id: i64) -> Result<actor::Model, Error> 
         .one(&context.db)
         .await?
         .ok_or_else(|| Error::not_found("group"))
+}
+
+#[derive(Deserialize)]
+pub struct ReportForm {
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    tell_author_server: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /posts/{id}/report`.
+pub async fn report(
+    context: Context,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<ReportForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    let target = find_post(&context, id).await?;
+    crate::federation::activities::flag::send_report(
+        &context,
+        &signed_in.account.actor,
+        &target,
+        Some(&form.reason),
+        form.tell_author_server.is_some(),
+    )
+    .await?;
+    let body = format!(
+        "<h1>Thank you</h1>\n<p class=\"notice\" role=\"status\">Your report was sent to the group's moderators.</p>\n\
+         <p><a href=\"/posts/{}#post-{}\">Back to the thread</a></p>\n",
+        target.thread_id.unwrap_or(target.id),
+        target.id
+    );
+    Ok(page(&context, &visitor, "Report sent", &body).into_response())
 }

@@ -876,6 +876,8 @@ async fn members_write_threads_reply_vote_edit_and_delete() {
             "/groups/repair/bans/1/lift".to_string(),
             format!("{thread_path}/moderate/remove"),
             format!("{thread_path}/moderate/lock"),
+            format!("{thread_path}/report"),
+            "/groups/repair/reports/1/resolve".to_string(),
         ];
         for route in &post_routes {
             let fields = [
@@ -1153,6 +1155,44 @@ async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
         assert_eq!(
             moderators["orderedItems"][0],
             format!("{PUBLIC_URL}/users/ann")
+        );
+
+        // A report from the thread page reaches the moderation page, and is resolved there.
+        let reported = anonymous.get(&thread_path).await;
+        assert!(
+            !reported.body.contains("/report\""),
+            "reporting needs an account"
+        );
+        let sent = bob
+            .post(
+                &format!("{thread_path}/report"),
+                &[("reason", "<b>rude</b>"), ("csrf", &bob_csrf)],
+            )
+            .await;
+        assert!(sent.body.contains("Your report was sent"), "{}", sent.body);
+        let page = ann.get("/groups/repair/moderation").await;
+        assert!(
+            page.body
+                .contains("reported by bob: “&lt;b&gt;rude&lt;/b&gt;”"),
+            "{}",
+            page.body
+        );
+        let marker = "action=\"/groups/repair/reports/";
+        let start = page.body.find(marker).unwrap() + marker.len();
+        let report_id: String = page.body[start..]
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        ann.post(
+            &format!("/groups/repair/reports/{report_id}/resolve"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert!(
+            ann.get("/groups/repair/moderation")
+                .await
+                .body
+                .contains("No open reports")
         );
 
         // Bans from the moderation page: cid (a person) and a whole server.

@@ -1,0 +1,293 @@
+//! `Flag`: a report about a post. A local person reports a post (the group's moderators here
+//! hear of it, remote moderators get a Flag from the group, a remote group gets the Flag in its
+//! inbox, and the author's server too when asked); a remote `Flag` about a post in a local
+//! group becomes a report for its moderators.
+
+use crate::{
+    app::Context,
+    error::{Error, Result},
+    federation::{
+        activities::{new_activity_id, sender},
+        context::object_context,
+        delivery::{self, OutgoingActivity, wake_delivery_worker},
+        inbox::{id_of, record_received},
+        instances::host_of,
+    },
+    groups::{moderation, posts},
+    instance,
+};
+use kindred_entities::{actor, post};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use url::Url;
+
+#[derive(Debug, Deserialize)]
+pub struct Flag {
+    pub id: Url,
+    pub actor: Url,
+    /// A post id, or (Mastodon) a list of the account and its posts.
+    pub object: Value,
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
+}
+
+/// A remote report: the first post it names that a local group holds gets a report.
+pub async fn receive(context: &Context, flag: Flag) -> Result<()> {
+    let named: Vec<String> = match &flag.object {
+        Value::Array(items) => items.iter().filter_map(id_of).collect(),
+        other => id_of(other).into_iter().collect(),
+    };
+    let mut target = None;
+    for id in &named {
+        if let Some(found) = posts::find_by_ap_id(&context.db, id).await? {
+            target = Some(found);
+            break;
+        }
+    }
+    let Some(target) = target else {
+        return Err(Error::not_found("reported post"));
+    };
+    let group = actor::Entity::find_by_id(target.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    if !group.local {
+        // The group's own server handles reports about it.
+        return Ok(());
+    }
+    let reporter = sender(context, &flag.actor).await?;
+    let reason = flag.content.as_deref().or(flag.summary.as_deref());
+    let remote_moderators = remote_moderator_inboxes(context, &group).await?;
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &flag.id, &flag.actor, "Flag").await? {
+        return Ok(());
+    }
+    moderation::file_report(
+        &transaction,
+        &group,
+        &target,
+        &reporter,
+        reason,
+        Some(flag.id.as_str()),
+    )
+    .await?;
+    forward_to_moderators(
+        &transaction,
+        context,
+        &group,
+        &target,
+        reason,
+        remote_moderators,
+    )
+    .await?;
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(())
+}
+
+/// A local person reports a post. With `tell_author_server`, the author's server (when it is
+/// neither this one nor the group's) gets a Flag from this instance, as Mastodon forwards.
+pub async fn send_report(
+    context: &Context,
+    reporter: &actor::Model,
+    target: &post::Model,
+    reason: Option<&str>,
+    tell_author_server: bool,
+) -> Result<()> {
+    let group = actor::Entity::find_by_id(target.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    let author = actor::Entity::find_by_id(target.author_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("author"))?;
+    let reason = reason
+        .map(str::trim)
+        .filter(|reason| !reason.is_empty())
+        .map(|reason| {
+            reason
+                .chars()
+                .take(moderation::MAX_REPORT_LENGTH)
+                .collect::<String>()
+        });
+    let remote_moderators = if group.local {
+        remote_moderator_inboxes(context, &group).await?
+    } else {
+        Vec::new()
+    };
+    let instance_actor = if tell_author_server && !author.local {
+        actor::Entity::find()
+            .filter(
+                actor::Column::ApId.eq(context
+                    .config
+                    .url_for(instance::INSTANCE_ACTOR_PATH)
+                    .as_str()),
+            )
+            .one(&context.db)
+            .await?
+    } else {
+        None
+    };
+    let transaction = context.db.begin().await?;
+    if group.local {
+        moderation::file_report(
+            &transaction,
+            &group,
+            target,
+            reporter,
+            reason.as_deref(),
+            None,
+        )
+        .await?;
+        forward_to_moderators(
+            &transaction,
+            context,
+            &group,
+            target,
+            reason.as_deref(),
+            remote_moderators,
+        )
+        .await?;
+    } else {
+        // Lemmy's form: the reporter flags the post to the group, whose moderators decide.
+        let id = new_activity_id(&context.config);
+        let flag = json!({
+            "@context": object_context(),
+            "id": id,
+            "type": "Flag",
+            "actor": reporter.ap_id,
+            "to": [group.ap_id],
+            "audience": group.ap_id,
+            "object": target.ap_id,
+            "content": reason,
+            "summary": reason,
+        });
+        enqueue_flag(
+            &transaction,
+            context,
+            reporter,
+            &id,
+            &flag,
+            &target.ap_id,
+            vec![Url::parse(&group.inbox_url)?],
+        )
+        .await?;
+    }
+    if let Some(instance_actor) = &instance_actor {
+        let author_inbox = Url::parse(
+            author
+                .shared_inbox_url
+                .as_deref()
+                .unwrap_or(&author.inbox_url),
+        )?;
+        let group_host = host_of(&Url::parse(&group.ap_id)?)?;
+        if host_of(&author_inbox)? != group_host || group.local {
+            let id = new_activity_id(&context.config);
+            let flag = json!({
+                "@context": object_context(),
+                "id": id,
+                "type": "Flag",
+                "actor": instance_actor.ap_id,
+                "object": [author.ap_id, target.ap_id],
+                "content": reason,
+            });
+            enqueue_flag(
+                &transaction,
+                context,
+                instance_actor,
+                &id,
+                &flag,
+                &target.ap_id,
+                vec![author_inbox],
+            )
+            .await?;
+        }
+    }
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(())
+}
+
+/// The inboxes of a local group's moderators on other servers.
+async fn remote_moderator_inboxes(context: &Context, group: &actor::Model) -> Result<Vec<Url>> {
+    Ok(moderation::moderators(&context.db, group.id)
+        .await?
+        .into_iter()
+        .filter(|(_, person)| !person.local)
+        .filter_map(|(_, person)| {
+            Url::parse(
+                person
+                    .shared_inbox_url
+                    .as_deref()
+                    .unwrap_or(&person.inbox_url),
+            )
+            .ok()
+        })
+        .collect())
+}
+
+/// The group tells its moderators elsewhere: a Flag from the group.
+async fn forward_to_moderators(
+    transaction: &impl sea_orm::ConnectionTrait,
+    context: &Context,
+    group: &actor::Model,
+    target: &post::Model,
+    reason: Option<&str>,
+    inboxes: Vec<Url>,
+) -> Result<()> {
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    let id = new_activity_id(&context.config);
+    let flag = json!({
+        "@context": object_context(),
+        "id": id,
+        "type": "Flag",
+        "actor": group.ap_id,
+        "audience": group.ap_id,
+        "object": target.ap_id,
+        "content": reason,
+        "summary": reason,
+    });
+    enqueue_flag(
+        transaction,
+        context,
+        group,
+        &id,
+        &flag,
+        &target.ap_id,
+        inboxes,
+    )
+    .await
+}
+
+async fn enqueue_flag(
+    transaction: &impl sea_orm::ConnectionTrait,
+    context: &Context,
+    sender: &actor::Model,
+    id: &Url,
+    flag: &Value,
+    post_ap_id: &str,
+    inboxes: Vec<Url>,
+) -> Result<()> {
+    delivery::enqueue(
+        transaction,
+        &context.config,
+        &[OutgoingActivity {
+            sender,
+            ap_id: id,
+            kind: "Flag",
+            object_ap_id: Some(post_ap_id),
+            json: flag,
+            // Reports are private: never listed in an outbox.
+            in_outbox: false,
+            ordering_key: None,
+        }],
+        inboxes,
+    )
+    .await
+}
