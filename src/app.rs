@@ -40,6 +40,8 @@ pub struct AppState {
     pub blocked_hosts: Arc<crate::federation::instances::BlockedHostsCache>,
     /// Inbox POSTs per remote actor and per remote server.
     pub inbox_limits: Arc<crate::federation::rate_limit::InboxRateLimiter>,
+    /// Sign-ups per client address.
+    pub registration_limits: Arc<crate::federation::rate_limit::InboxRateLimiter>,
 }
 
 /// The federation crate's request data around our state; domain functions take it first.
@@ -125,6 +127,7 @@ pub async fn prepare_with_database(
         actor_documents: Arc::new(ActorDocumentCache::default()),
         blocked_hosts: Arc::new(Default::default()),
         inbox_limits: Arc::new(Default::default()),
+        registration_limits: Arc::new(Default::default()),
     };
     let config = state.config.clone();
     FederationConfig::builder()

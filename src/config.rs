@@ -36,6 +36,8 @@ pub struct InstanceConfig {
     pub description: String,
     pub registration: RegistrationMode,
     pub group_creation: GroupCreation,
+    /// Sign-ups accepted per hour from one client address (0: no limit).
+    pub registrations_per_hour_per_address: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +129,7 @@ impl Default for Config {
                 description: "A Kindred instance: groups for communities of practice.".to_string(),
                 registration: RegistrationMode::Closed,
                 group_creation: GroupCreation::Anyone,
+                registrations_per_hour_per_address: 10,
             },
             http: HttpConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),

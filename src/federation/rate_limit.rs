@@ -1,6 +1,7 @@
-//! Token buckets for the inboxes: each remote actor, and each remote server, may send a burst
-//! of so many activities and then so many per minute; beyond that the inbox answers 429 with
-//! `Retry-After`. In memory, per process: a limit, not an accounting.
+//! Token buckets: for the inboxes (each remote actor, and each remote server, may send a burst
+//! of so many activities and then so many per minute) and for sign-ups (so many an hour from
+//! one address). Beyond that the answer is 429 with `Retry-After`. In memory, per process: a
+//! limit, not an accounting.
 
 use std::{
     collections::HashMap,
@@ -26,7 +27,12 @@ impl InboxRateLimiter {
     /// Takes one token from `key`'s bucket (capacity and refill both `per_minute`); when it is
     /// empty, how long until the next token.
     pub fn take(&self, key: &str, per_minute: u32) -> Result<(), Duration> {
-        if per_minute == 0 {
+        self.take_from(key, per_minute, f64::from(per_minute) / 60.0)
+    }
+
+    /// Takes one token from a bucket of `capacity` refilled at `per_second`.
+    pub fn take_from(&self, key: &str, capacity: u32, per_second: f64) -> Result<(), Duration> {
+        if capacity == 0 {
             return Ok(());
         }
         let Ok(mut buckets) = self.buckets.lock() else {
@@ -36,8 +42,7 @@ impl InboxRateLimiter {
         if buckets.len() > 10_000 {
             buckets.retain(|_, bucket| now - bucket.refilled_at < IDLE);
         }
-        let capacity = f64::from(per_minute);
-        let per_second = capacity / 60.0;
+        let capacity = f64::from(capacity);
         let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
             tokens: capacity,
             refilled_at: now,

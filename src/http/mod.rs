@@ -162,3 +162,38 @@ pub fn routes(config: Arc<Config>) -> Router {
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests;
+
+/// The client's address as the listener saw it (`None` in tests without a socket). Behind a
+/// reverse proxy this is the proxy's.
+pub struct ClientAddress(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddress(
+            parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip()),
+        ))
+    }
+}
+
+/// Counts a sign-up from `address` against `instance.registrations_per_hour_per_address`.
+pub fn count_registration(
+    context: &crate::app::Context,
+    address: &ClientAddress,
+) -> crate::error::Result<()> {
+    let per_hour = context.config.instance.registrations_per_hour_per_address;
+    let key = address
+        .0
+        .map_or_else(|| "unknown".to_string(), |address| address.to_string());
+    context
+        .registration_limits
+        .take_from(&key, per_hour, f64::from(per_hour) / 3600.0)
+        .map_err(Error::TooManyRequests)
+}

@@ -225,8 +225,10 @@ pub struct RegisterResponse {
 
 async fn register(
     context: Context,
+    address: crate::http::ClientAddress,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
+    crate::http::count_registration(&context, &address)?;
     let account = users::register(
         &context.db,
         &context.config,

@@ -1414,3 +1414,47 @@ async fn reports_reach_the_moderators_and_only_them() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn sign_ups_from_one_address_are_throttled() {
+    testing::for_each_database(async |database| {
+        let mut config = testing::test_config(PUBLIC_URL).unwrap();
+        config.instance.registration = RegistrationMode::Open;
+        config.instance.registrations_per_hour_per_address = 2;
+        let federation = testing::test_federation(config, database).await.unwrap();
+        let router = app::router(&federation);
+        for name in ["one", "two"] {
+            let created = call(
+                &router,
+                Method::POST,
+                "/accounts",
+                None,
+                Some(json!({ "name": name, "password": "a long password" })),
+            )
+            .await;
+            assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+        }
+        let third = router
+            .clone()
+            .oneshot(
+                Request::builder()
+                    .method(Method::POST)
+                    .uri("/api/v1/accounts")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(
+                        json!({ "name": "three", "password": "a long password" }).to_string(),
+                    ))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+        let wait: u64 = third.headers()[header::RETRY_AFTER]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=3600).contains(&wait), "{wait}");
+    })
+    .await;
+}

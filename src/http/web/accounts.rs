@@ -144,6 +144,7 @@ pub async fn register_page(context: Context, visitor: Visitor) -> PageResult {
 pub async fn register(
     context: Context,
     visitor: Visitor,
+    address: crate::http::ClientAddress,
     Form(form): Form<RegisterForm>,
 ) -> PageResult {
     let attempt = async {
@@ -151,6 +152,7 @@ pub async fn register(
         if form.password != form.password_again {
             return Err(Error::invalid("the two passwords differ"));
         }
+        crate::http::count_registration(&context, &address)?;
         let account = users::register(
             &context.db,
             &context.config,
