@@ -37,6 +37,8 @@ pub struct Model {
     pub removed_at: Option<DateTimeUtc>,
     /// A locked thread takes no new replies.
     pub locked: bool,
+    /// When a moderator pinned the thread (shown first, in the featured collection).
+    pub pinned_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -167,7 +167,10 @@ async fn moderation_reaches_the_members_servers() {
         let thread = undo::send_restore(&context, &ann.actor, thread)
             .await
             .unwrap();
-        lock::send_lock(&context, &ann.actor, thread, true)
+        let thread = lock::send_lock(&context, &ann.actor, thread, true)
+            .await
+            .unwrap();
+        add_or_remove::send_pin(&context, &ann.actor, thread, true)
             .await
             .unwrap();
         add_or_remove::send_moderator_change(&context, &ann.actor, &group, &alice_row, true)
@@ -183,6 +186,7 @@ async fn moderation_reaches_the_members_servers() {
                 ["Delete", "Undo", "Lock", "Add"]
                     .iter()
                     .all(|kind| announced.contains(kind))
+                    && announced.iter().filter(|kind| **kind == "Add").count() >= 2
             })
             .await;
         for announce in received.iter().filter(|d| d.activity["type"] == "Announce") {
@@ -205,13 +209,29 @@ async fn moderation_reaches_the_members_servers() {
         assert_eq!(removal.activity["object"]["summary"], "off topic");
         let add = received
             .iter()
-            .find(|d| d.activity["object"]["type"] == "Add")
+            .find(|d| {
+                d.activity["object"]["type"] == "Add"
+                    && d.activity["object"]["target"]
+                        == group.moderators_url.clone().unwrap().as_str()
+            })
             .unwrap();
         assert_eq!(add.activity["object"]["object"], alice.as_str());
         assert_eq!(
             add.activity["object"]["target"],
             group.moderators_url.clone().unwrap().as_str()
         );
+        assert!(
+            received
+                .iter()
+                .any(|d| d.activity["object"]["type"] == "Add"
+                    && d.activity["object"]["target"]
+                        == group.featured_url.clone().unwrap().as_str()),
+            "the pin is announced"
+        );
+        let featured = network
+            .fetch_activity_json(group.featured_url.as_deref().unwrap())
+            .await;
+        assert_eq!(featured["orderedItems"][0], note["id"], "{featured}");
         let collection = network
             .fetch_activity_json(group.moderators_url.as_deref().unwrap())
             .await;

@@ -12,6 +12,7 @@ mod m20261127_000005_notifications_and_group_roles;
 mod m20261127_000006_moderation;
 mod m20261127_000007_group_bans;
 mod m20261127_000008_reports;
+mod m20261127_000009_pinned_threads;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000006_moderation::Migration),
             Box::new(m20261127_000007_group_bans::Migration),
             Box::new(m20261127_000008_reports::Migration),
+            Box::new(m20261127_000009_pinned_threads::Migration),
         ]
     }
 }

@@ -114,20 +114,30 @@ pub async fn moderators(database: &impl ConnectionTrait, group: &actor::Model) -
     }))
 }
 
-/// The featured (pinned posts) collection; nothing can be pinned yet.
-pub async fn featured(group: &actor::Model) -> Result<Value> {
+/// The featured collection: the group's pinned threads, as Lemmy and Mastodon read it (the
+/// objects themselves for local posts, their ids for others).
+pub async fn featured(database: &impl ConnectionTrait, group: &actor::Model) -> Result<Value> {
     let id = collection_url(group, &group.featured_url)?;
-    Ok(empty_ordered_collection(&id))
-}
-
-fn empty_ordered_collection(id: &str) -> Value {
-    json!({
+    let mut items = Vec::new();
+    for thread in crate::groups::moderation::pinned_threads(database, group.id).await? {
+        if thread.local {
+            let mut document =
+                crate::federation::objects::post::document_of(database, &thread).await?;
+            if let Value::Object(map) = &mut document {
+                map.remove("@context");
+            }
+            items.push(document);
+        } else {
+            items.push(Value::String(thread.ap_id));
+        }
+    }
+    Ok(json!({
         "@context": object_context(),
         "id": id,
         "type": "OrderedCollection",
-        "totalItems": 0,
-        "orderedItems": [],
-    })
+        "totalItems": items.len(),
+        "orderedItems": items,
+    }))
 }
 
 /// Whether `person` is in the moderators collection a remote group's server serves now

@@ -34,6 +34,8 @@ pub enum Action {
     Unban,
     ResolveReport,
     DismissReport,
+    PinThread,
+    UnpinThread,
 }
 
 impl Action {
@@ -52,6 +54,8 @@ impl Action {
             Action::Unban => "unban",
             Action::ResolveReport => "resolve_report",
             Action::DismissReport => "dismiss_report",
+            Action::PinThread => "pin_thread",
+            Action::UnpinThread => "unpin_thread",
         }
     }
 
@@ -71,6 +75,8 @@ impl Action {
             "unban" => "lifted the ban of",
             "resolve_report" => "resolved a report about",
             "dismiss_report" => "dismissed a report about",
+            "pin_thread" => "pinned a thread",
+            "unpin_thread" => "unpinned a thread",
             _ => "acted",
         }
     }
@@ -608,6 +614,48 @@ pub async fn set_locked(
     };
     record(database, group, by, action, None, Some(post_id), None).await?;
     Ok(updated)
+}
+
+/// Pins a thread (shown first, featured) or unpins it.
+pub async fn set_pinned(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    thread: post::Model,
+    pinned: bool,
+    by: &actor::Model,
+) -> Result<post::Model> {
+    if thread.group_id != group.id || thread.parent_id.is_some() {
+        return Err(Error::invalid("only a thread of this group can be pinned"));
+    }
+    if thread.pinned_at.is_some() == pinned {
+        return Ok(thread);
+    }
+    let post_id = thread.id;
+    let mut update: post::ActiveModel = thread.into();
+    update.pinned_at = Set(pinned.then(Utc::now));
+    let updated = update.update(database).await?;
+    let action = if pinned {
+        Action::PinThread
+    } else {
+        Action::UnpinThread
+    };
+    record(database, group, by, action, None, Some(post_id), None).await?;
+    Ok(updated)
+}
+
+/// A group's pinned threads, most recently pinned first.
+pub async fn pinned_threads(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+) -> Result<Vec<post::Model>> {
+    Ok(post::Entity::find()
+        .filter(post::Column::GroupId.eq(group_id))
+        .filter(post::Column::PinnedAt.is_not_null())
+        .filter(post::Column::DeletedAt.is_null())
+        .filter(post::Column::RemovedAt.is_null())
+        .order_by_desc(post::Column::PinnedAt)
+        .all(database)
+        .await?)
 }
 
 /// The group's moderation log, newest first.

@@ -257,6 +257,8 @@ pub async fn list_threads(
         .filter(post::Column::DeletedAt.is_null())
         .filter(post::Column::RemovedAt.is_null())
         .filter(post::Column::AuthorId.not_in_subquery(authors_on_blocked_servers()));
+    // Pinned threads first, whatever the order.
+    let threads = threads.order_by_asc(Expr::col(post::Column::PinnedAt).is_null());
     let threads = match order {
         ThreadOrder::New => threads.order_by_desc(post::Column::PublishedAt),
         ThreadOrder::Active => threads.order_by_desc(post::Column::LastActivityAt),

@@ -275,7 +275,7 @@ pub async fn group_featured(
     let group = directory::find_local_group(&context.db, &name).await?;
     Ok(activity_json(
         &headers,
-        collections::featured(&group).await?,
+        collections::featured(&context.db, &group).await?,
     ))
 }
 

@@ -1,5 +1,6 @@
-//! `Add` and `Remove` on a group's moderators collection: the owner appoints or dismisses a
-//! moderator, and the group relays it as Lemmy federates a moderator change.
+//! `Add` and `Remove` on a group's collections: the owner appoints or dismisses a moderator
+//! (the moderators collection), a moderator pins or unpins a thread (the featured collection),
+//! and the group relays it as Lemmy federates these.
 
 use crate::{
     app::Context,
@@ -63,4 +64,52 @@ pub async fn send_moderator_change(
     transaction.commit().await?;
     wake_delivery_worker(context);
     Ok(())
+}
+
+/// A moderator pins (or unpins) a thread of a local group.
+pub async fn send_pin(
+    context: &Context,
+    moderator: &actor::Model,
+    thread: kindred_entities::post::Model,
+    pinned: bool,
+) -> Result<kindred_entities::post::Model> {
+    use sea_orm::EntityTrait;
+    let group = actor::Entity::find_by_id(thread.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    crate::federation::activities::require_moderator(context, &group, moderator).await?;
+    if !group.local {
+        return Err(Error::bad_request(
+            "this group is moderated on its own server",
+        ));
+    }
+    let featured_url = group
+        .featured_url
+        .clone()
+        .ok_or_else(|| Error::internal("a local group without a featured collection"))?;
+    let post_ap_id = thread.ap_id.clone();
+    let (id, mut activity) = local_activity(
+        &context.config,
+        if pinned { "Add" } else { "Remove" },
+        moderator,
+        &group,
+        Value::String(post_ap_id.clone()),
+    );
+    activity["target"] = Value::String(featured_url);
+    let transaction = context.db.begin().await?;
+    let changed = moderation::set_pinned(&transaction, &group, thread, pinned, moderator).await?;
+    publish_in_group(
+        &transaction,
+        context,
+        moderator,
+        &group,
+        (&id, &activity),
+        &post_ap_id,
+        announce::Boost::No,
+    )
+    .await?;
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(changed)
 }

@@ -542,6 +542,7 @@ pub struct PostJson {
     /// Removed by a moderator: its content is withheld.
     removed: bool,
     locked: bool,
+    pinned: bool,
     likes: i32,
     dislikes: i32,
     reply_count: i32,
@@ -620,6 +621,7 @@ async fn posts_json(
                 deleted,
                 removed,
                 locked: post.locked,
+                pinned: post.pinned_at.is_some(),
                 likes: post.like_count,
                 dislikes: post.dislike_count,
                 reply_count: post.reply_count,
@@ -1060,6 +1062,18 @@ async fn moderate_post(
         "unlock" => {
             crate::federation::activities::lock::send_lock(&context, moderator, target, false)
                 .await?
+        }
+        "pin" => {
+            crate::federation::activities::add_or_remove::send_pin(
+                &context, moderator, target, true,
+            )
+            .await?
+        }
+        "unpin" => {
+            crate::federation::activities::add_or_remove::send_pin(
+                &context, moderator, target, false,
+            )
+            .await?
         }
         _ => return Err(Error::not_found("API endpoint").into()),
     };

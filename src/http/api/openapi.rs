@@ -208,10 +208,10 @@ pub fn openapi(public_url: &url::Url) -> Value {
     }));
     paths.insert("/posts/{id}/moderate/{action}".to_string(), json!({
         "post": {
-            "summary": "Remove (with an optional public reason) or restore a post, lock or unlock a thread (the group's moderators or an administrator)",
+            "summary": "Remove (with an optional public reason) or restore a post, lock, unlock, pin or unpin a thread (the group's moderators or an administrator)",
             "operationId": "moderatePost",
             "security": bearer,
-            "parameters": [post_id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["remove", "restore", "lock", "unlock"] } }],
+            "parameters": [post_id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["remove", "restore", "lock", "unlock", "pin", "unpin"] } }],
             "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "properties": { "reason": { "type": "string", "maxLength": 1000 } } } } } },
             "responses": { "200": json_response("The post.", reference("Post")), "401": unauthorized, "403": forbidden, "404": not_found, "410": error_response("The author deleted it."), "422": invalid }
         }
@@ -429,7 +429,7 @@ fn schemas() -> Value {
                     "parent_id": { "type": ["integer", "null"] }, "thread_id": { "type": ["integer", "null"] }, "title": { "type": ["string", "null"] },
                     "content_html": { "type": "string", "description": "Sanitised HTML." }, "content_markdown": { "type": ["string", "null"] },
                     "published": { "type": "string", "format": "date-time" }, "updated": { "type": ["string", "null"], "format": "date-time" },
-                    "deleted": { "type": "boolean" }, "removed": { "type": "boolean", "description": "Removed by a moderator; content withheld." }, "locked": { "type": "boolean" }, "likes": { "type": "integer" }, "dislikes": { "type": "integer" },
+                    "deleted": { "type": "boolean" }, "removed": { "type": "boolean", "description": "Removed by a moderator; content withheld." }, "locked": { "type": "boolean" }, "pinned": { "type": "boolean" }, "likes": { "type": "integer" }, "dislikes": { "type": "integer" },
                     "reply_count": { "type": "integer" }, "my_vote": { "type": "integer", "enum": [-1, 0, 1] } } }));
     schemas.insert("Thread".to_string(), json!({ "type": "object", "required": ["thread", "replies"], "properties": {
                     "thread": reference("Post"), "replies": { "type": "array", "items": reference("Post") } } }));
@@ -452,7 +452,7 @@ fn schemas() -> Value {
     schemas.insert("Moderator".to_string(), json!({ "type": "object", "required": ["person", "role"], "properties": {
         "person": reference("Person"), "role": { "type": "string", "enum": ["owner", "moderator"] } } }));
     schemas.insert("LogEntry".to_string(), json!({ "type": "object", "required": ["action", "moderator", "created_at"], "properties": {
-        "action": { "type": "string", "enum": ["remove_post", "restore_post", "lock_thread", "unlock_thread", "approve_member", "refuse_member", "appoint_moderator", "dismiss_moderator", "posting_mode", "ban", "unban", "resolve_report", "dismiss_report"] },
+        "action": { "type": "string", "enum": ["remove_post", "restore_post", "lock_thread", "unlock_thread", "approve_member", "refuse_member", "appoint_moderator", "dismiss_moderator", "posting_mode", "ban", "unban", "resolve_report", "dismiss_report", "pin_thread", "unpin_thread"] },
         "moderator": reference("Person"), "target_person": { "oneOf": [reference("Person"), { "type": "null" }] },
         "target_post_id": { "type": ["integer", "null"] }, "reason": { "type": ["string", "null"] },
         "created_at": { "type": "string", "format": "date-time" } } }));

@@ -1124,6 +1124,42 @@ async fn the_permission_matrix_of_moderation() {
             None,
         )
         .await;
+        // Pinning: the thread comes first and is featured.
+        call(
+            &router,
+            Method::POST,
+            "/groups/repair/threads",
+            Some(&member),
+            Some(json!({ "title": "Newer", "body": "x" })),
+        )
+        .await;
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                &format!("/posts/{thread_id}/moderate/pin"),
+                Some(&member),
+                None,
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        let pinned = call(
+            &router,
+            Method::POST,
+            &format!("/posts/{thread_id}/moderate/pin"),
+            Some(&moderator),
+            None,
+        )
+        .await;
+        assert_eq!(pinned.json["pinned"], true, "{}", pinned.json);
+        let listed = call(&router, Method::GET, "/groups/repair/threads", None, None).await;
+        assert_eq!(
+            listed.json[0]["id"], thread_id,
+            "pinned first: {}",
+            listed.json
+        );
         assert_eq!(
             call(
                 &router,

@@ -228,7 +228,12 @@ pub async fn group_page(
                 "<li><a href=\"/posts/{}\">{}</a>{} <span class=\"meta\">{} points · {} {} · {}</span></li>\n",
                 thread.id,
                 escape(thread.title.as_deref().unwrap_or("(untitled)")),
-                if thread.locked { " <span class=\"meta\">(locked)</span>" } else { "" },
+                match (thread.pinned_at.is_some(), thread.locked) {
+                    (true, true) => " <span class=\"meta\">(pinned, locked)</span>",
+                    (true, false) => " <span class=\"meta\">(pinned)</span>",
+                    (false, true) => " <span class=\"meta\">(locked)</span>",
+                    (false, false) => "",
+                },
                 thread.like_count - thread.dislike_count,
                 thread.reply_count,
                 if thread.reply_count == 1 { "reply" } else { "replies" },

@@ -448,8 +448,8 @@ pub async fn log_page(context: Context, visitor: Visitor, Path(name): Path<Strin
     Ok(page(&context, &visitor, "Moderation log", &body).into_response())
 }
 
-/// `POST /posts/{id}/remove` (with an optional public reason), `/restore`, `/lock`,
-/// `/unlock`.
+/// `POST /posts/{id}/moderate/{remove|restore|lock|unlock|pin|unpin}` (removal with an
+/// optional public reason).
 pub async fn post_action(
     context: Context,
     visitor: Visitor,
@@ -467,6 +467,8 @@ pub async fn post_action(
         "restore" => undo::send_restore(&context, moderator, target).await?,
         "lock" => lock::send_lock(&context, moderator, target, true).await?,
         "unlock" => lock::send_lock(&context, moderator, target, false).await?,
+        "pin" => add_or_remove::send_pin(&context, moderator, target, true).await?,
+        "unpin" => add_or_remove::send_pin(&context, moderator, target, false).await?,
         _ => return Err(Error::not_found("page").into()),
     };
     Ok(Redirect::to(&format!(

@@ -269,6 +269,11 @@ impl Rendering<'_> {
                 } else {
                     moderate("lock", "Lock thread", false)
                 });
+                body.push_str(&if post.pinned_at.is_some() {
+                    moderate("unpin", "Unpin", false)
+                } else {
+                    moderate("pin", "Pin", false)
+                });
             }
         }
         body.push_str("</div>\n");
