@@ -94,6 +94,8 @@ enum UserCommand {
     Enable { name: String },
     /// Stop an account from signing in and end its sessions.
     Disable { name: String },
+    /// Remove an account for good: marked deleted, the servers of its groups told.
+    Remove { name: String },
 }
 
 #[derive(Subcommand)]
@@ -122,6 +124,9 @@ enum GroupCommand {
     },
     /// List this instance's groups.
     List,
+    /// Remove a group: marked deleted, its members' servers told (by the running server's
+    /// delivery worker).
+    Remove { name: String },
 }
 
 fn main() -> ExitCode {
@@ -237,6 +242,14 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
             }
             Ok(())
         }
+        Command::Group(GroupCommand::Remove { name }) => {
+            let federation = kindred::app::prepare(config, KeypairSource::Generate).await?;
+            let context = federation.to_request_data();
+            let group = directory::find_local_group(&context.db, &name).await?;
+            kindred::federation::activities::delete::send_actor_deletion(&context, group).await?;
+            println!("group {name} removed; its members' servers will be told");
+            Ok(())
+        }
         Command::Group(GroupCommand::List) => {
             let db = database::connect(&config).await?;
             database::migrate(&db).await?;
@@ -323,6 +336,16 @@ async fn run_user_command(command: UserCommand, config: &Config) -> kindred::err
         UserCommand::Disable { name } => {
             users::set_state(&db, &name, UserState::Disabled).await?;
             println!("{name} is disabled and signed out everywhere");
+        }
+        UserCommand::Remove { name } => {
+            let federation = kindred::app::prepare(config.clone(), KeypairSource::Generate).await?;
+            let context = federation.to_request_data();
+            let account = users::find_by_name(&context.db, &name)
+                .await?
+                .ok_or_else(|| kindred::error::Error::not_found("user"))?;
+            kindred::federation::activities::delete::send_actor_deletion(&context, account.actor)
+                .await?;
+            println!("{name} removed; the servers of its groups will be told");
         }
     }
     Ok(())
@@ -412,6 +435,8 @@ mod tests {
             vec!["kindred", "user", "enable", "--help"],
             vec!["kindred", "user", "disable", "--help"],
             vec!["kindred", "instance", "block", "--help"],
+            vec!["kindred", "group", "remove", "--help"],
+            vec!["kindred", "user", "remove", "--help"],
             vec!["kindred", "instance", "list", "--help"],
         ] {
             let error = Cli::try_parse_from(&arguments).err().unwrap();
@@ -508,5 +533,21 @@ mod tests {
                 .unwrap()
                 .starts_with("-----BEGIN PRIVATE KEY-----")
         );
+        db.close().await.unwrap();
+
+        for arguments in [
+            vec!["kindred", "group", "remove", "welcome"],
+            vec!["kindred", "user", "remove", "ann"],
+        ] {
+            let cli = Cli::try_parse_from(&arguments).unwrap();
+            run(cli.command, config.clone()).await.unwrap();
+        }
+        let db = database::connect(&config).await.unwrap();
+        let groups = directory::list_local_groups(&db).await.unwrap();
+        assert_eq!(groups.len(), 1, "the removed group is gone");
+        let ann = users::find_by_name(&db, "ann").await.unwrap().unwrap();
+        assert!(ann.actor.deleted_at.is_some());
+        let again = Cli::try_parse_from(["kindred", "group", "remove", "welcome"]).unwrap();
+        assert!(run(again.command, config.clone()).await.is_err());
     }
 }

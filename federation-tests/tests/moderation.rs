@@ -426,6 +426,37 @@ async fn moderation_reaches_the_members_servers() {
             .await;
         assert_eq!(status.as_u16(), 403);
 
+        // An administrator removes the group: its members' servers hear the Delete.
+        peer.clear_received();
+        delete::send_actor_deletion(&context, group.clone())
+            .await
+            .unwrap();
+        let received = peer
+            .wait_for("the group's Delete", WAIT, |received| {
+                received.iter().any(|d| d.activity["type"] == "Delete")
+            })
+            .await;
+        let removal = received
+            .iter()
+            .find(|d| d.activity["type"] == "Delete")
+            .unwrap();
+        // Signed by the group; receivers check it with the key they keep (this test peer keeps
+        // none and cannot fetch the removed actor, as Mastodon would not need to).
+        assert_eq!(
+            removal.key_id.as_deref(),
+            Some(format!("{}#main-key", group.ap_id).as_str())
+        );
+        assert_eq!(removal.activity["actor"], group.ap_id.as_str());
+        assert_eq!(removal.activity["object"], group.ap_id.as_str());
+        let gone = network
+            .client()
+            .get(&group.ap_id)
+            .header("accept", "application/activity+json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(gone.status().as_u16(), 404);
+
         wait_for_empty_queue(home, WAIT).await;
         network.stop().await;
     }

@@ -68,10 +68,7 @@ pub async fn create_user(
             "the application has at most {MAX_APPLICATION_LENGTH} characters"
         )));
     }
-    if directory::find_local_actor_by_name(database, &name)
-        .await?
-        .is_some()
-    {
+    if directory::name_is_taken(database, &name).await? {
         return Err(Error::Conflict(format!(
             "the name {name} is already taken on this instance"
         )));

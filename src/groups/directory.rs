@@ -131,10 +131,7 @@ pub async fn create_group(
             "a group summary has at most {MAX_SUMMARY_LENGTH} characters"
         )));
     }
-    if find_local_actor_by_name(database, new_group.name)
-        .await?
-        .is_some()
-    {
+    if name_is_taken(database, new_group.name).await? {
         return Err(Error::Conflict(format!(
             "the name {} is already taken on this instance",
             new_group.name
@@ -251,6 +248,16 @@ pub async fn search_groups(
         .limit(limit)
         .all(database)
         .await?)
+}
+
+/// Whether a local person or group has (or had: removed ones keep their name) this handle.
+pub async fn name_is_taken(database: &impl ConnectionTrait, name: &str) -> Result<bool> {
+    use sea_orm::PaginatorTrait;
+    Ok(actor::Entity::find()
+        .filter(actor::Column::LocalName.eq(name.to_lowercase()))
+        .count(database)
+        .await?
+        > 0)
 }
 
 /// The local person or group with this handle (case-insensitive), if any.

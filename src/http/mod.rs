@@ -72,6 +72,7 @@ pub fn routes(config: Arc<Config>) -> Router {
             post(web::accounts::mark_notifications_read),
         )
         .route("/admin", get(web::accounts::admin_page))
+        .route("/admin/remove", post(web::accounts::admin_remove))
         .route(
             "/admin/users/{name}/{decision}",
             post(web::accounts::decide_registration),

@@ -264,6 +264,89 @@ pub async fn send_removal(
     Ok(removed)
 }
 
+/// An administrator removes a local group or person: it is marked deleted (its name stays
+/// taken, its pages answer 404), its memberships end, a person's sessions end, and the actor
+/// sends `Delete{object: itself}` to the servers that know it through its groups, as Mastodon
+/// and Lemmy announce a deleted account or community.
+pub async fn send_actor_deletion(context: &Context, target: actor::Model) -> Result<()> {
+    if !target.local || target.deleted_at.is_some() {
+        return Err(Error::not_found("local group or person"));
+    }
+    // Who knows it: a group's member servers; for a person, the groups they belong to (the
+    // remote ones' inboxes, the local ones' member servers).
+    let mut inboxes = std::collections::BTreeSet::new();
+    if target.kind == actor::ActorKind::Group {
+        inboxes.extend(crate::groups::membership::member_inboxes(&context.db, target.id).await?);
+    } else {
+        let groups = membership::Entity::find()
+            .filter(membership::Column::MemberId.eq(target.id))
+            .all(&context.db)
+            .await?;
+        for joined in groups {
+            if let Some(group) = actor::Entity::find_by_id(joined.group_id)
+                .one(&context.db)
+                .await?
+            {
+                if group.local {
+                    inboxes.extend(
+                        crate::groups::membership::member_inboxes(&context.db, group.id).await?,
+                    );
+                } else {
+                    inboxes.insert(group.inbox_url.clone());
+                }
+            }
+        }
+    }
+    let id = crate::federation::activities::new_activity_id(&context.config);
+    let delete = serde_json::json!({
+        "@context": crate::federation::context::object_context(),
+        "id": id,
+        "type": "Delete",
+        "actor": target.ap_id,
+        "object": target.ap_id,
+        "to": [crate::federation::objects::post::PUBLIC],
+    });
+    let transaction = context.db.begin().await?;
+    crate::federation::delivery::enqueue(
+        &transaction,
+        &context.config,
+        &[crate::federation::delivery::OutgoingActivity {
+            sender: &target,
+            ap_id: &id,
+            kind: "Delete",
+            object_ap_id: Some(&target.ap_id),
+            json: &delete,
+            in_outbox: true,
+            ordering_key: Some(&target.ap_id),
+        }],
+        inboxes.iter().filter_map(|inbox| Url::parse(inbox).ok()),
+    )
+    .await?;
+    membership::Entity::delete_many()
+        .filter(
+            sea_orm::Condition::any()
+                .add(membership::Column::MemberId.eq(target.id))
+                .add(membership::Column::GroupId.eq(target.id)),
+        )
+        .exec(&transaction)
+        .await?;
+    if let Some(account) = crate::accounts::users::find_by_actor_id(&transaction, target.id).await?
+    {
+        let mut update: kindred_entities::user::ActiveModel = account.clone().into();
+        update.state = Set(kindred_entities::user::UserState::Disabled);
+        update.update(&transaction).await?;
+        crate::accounts::sessions::revoke_all_for_user(&transaction, account.id, None).await?;
+    }
+    let name = target.local_name.clone().unwrap_or_default();
+    let mut update: actor::ActiveModel = target.into();
+    update.deleted_at = Set(Some(Utc::now()));
+    update.update(&transaction).await?;
+    transaction.commit().await?;
+    context.actor_documents.invalidate(&name);
+    wake_delivery_worker(context);
+    Ok(())
+}
+
 /// The account deleted itself: mark it deleted and end its memberships. Its posts stay until
 /// moderators remove them, as on Lemmy.
 async fn delete_account(context: &Context, delete: &Delete) -> Result<()> {

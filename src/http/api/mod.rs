@@ -50,7 +50,11 @@ pub fn routes() -> Router {
         .route("/accounts", post(register))
         .route("/me", get(me))
         .route("/groups", get(list_groups).post(create_group))
-        .route("/groups/{name}", get(group).patch(edit_group))
+        .route(
+            "/groups/{name}",
+            get(group).patch(edit_group).delete(remove_group),
+        )
+        .route("/users/{name}", axum::routing::delete(remove_user))
         .route("/notifications", get(list_notifications))
         .route("/notifications/read", post(read_notifications))
         .route(
@@ -1332,6 +1336,46 @@ async fn close_report(
         &caller.account.actor,
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn require_admin(caller: &sessions::SignedIn) -> Result<(), Error> {
+    if caller.account.user.is_admin {
+        Ok(())
+    } else {
+        Err(Error::Forbidden("only administrators may do this".into()))
+    }
+}
+
+/// `DELETE /groups/{name}` (administrators): the group is removed and its members' servers
+/// told.
+async fn remove_group(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    require_admin(&caller)?;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    delete::send_actor_deletion(&context, group).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /users/{name}` (administrators): the account is removed and the servers of its
+/// groups told.
+async fn remove_user(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    require_admin(&caller)?;
+    let account = users::find_by_name(&context.db, &name)
+        .await?
+        .filter(|account| account.actor.deleted_at.is_none())
+        .ok_or_else(|| Error::not_found("user"))?;
+    if account.user.id == caller.account.user.id {
+        return Err(Error::invalid("an administrator cannot remove themselves here").into());
+    }
+    delete::send_actor_deletion(&context, account.actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

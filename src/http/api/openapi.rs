@@ -125,6 +125,13 @@ pub fn openapi(public_url: &url::Url) -> Value {
                     "parameters": [group_name],
                     "responses": { "200": json_response("The group.", reference("Group")), "404": not_found }
                 },
+                "delete": {
+                    "summary": "Remove a local group (administrators); its members' servers get Delete",
+                    "operationId": "removeGroup",
+                    "security": bearer,
+                    "parameters": [group_name],
+                    "responses": { "204": { "description": "Removed." }, "401": unauthorized, "403": forbidden, "404": not_found }
+                },
                 "patch": {
                     "summary": "Edit a local group's title, summary and icon (its owner or an administrator); members' servers get Update{Group}",
                     "operationId": "editGroup",
@@ -268,6 +275,15 @@ pub fn openapi(public_url: &url::Url) -> Value {
             "security": bearer,
             "parameters": [group_name, path_parameter("report", "The report's id.", "integer"), { "name": "decision", "in": "path", "required": true, "schema": { "type": "string", "enum": ["resolve", "dismiss"] } }],
             "responses": { "204": { "description": "Closed." }, "401": unauthorized, "403": forbidden, "404": not_found }
+        }
+    }));
+    paths.insert("/users/{name}".to_string(), json!({
+        "delete": {
+            "summary": "Remove a local account (administrators); the servers of its groups get Delete",
+            "operationId": "removeUser",
+            "security": bearer,
+            "parameters": [path_parameter("name", "The account's name.", "string")],
+            "responses": { "204": { "description": "Removed." }, "401": unauthorized, "403": forbidden, "404": not_found, "422": invalid }
         }
     }));
     paths.insert("/notifications".to_string(), json!({

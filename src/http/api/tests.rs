@@ -1494,3 +1494,107 @@ async fn sign_ups_from_one_address_are_throttled() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn administrators_remove_groups_and_accounts() {
+    testing::for_each_database(async |database| {
+        let router = router_with(database, RegistrationMode::Open, GroupCreation::Anyone).await;
+        let admin = account(&router, database, "ada", true).await;
+        let owner = account(&router, database, "ann", false).await;
+        let member = account(&router, database, "bob", false).await;
+        call(
+            &router,
+            Method::POST,
+            "/groups",
+            Some(&owner),
+            Some(json!({ "name": "repair", "title": "Repair" })),
+        )
+        .await;
+        call(
+            &router,
+            Method::POST,
+            "/groups/repair/membership",
+            Some(&member),
+            None,
+        )
+        .await;
+
+        for (path, who) in [
+            ("/groups/repair", &owner),
+            ("/groups/repair", &member),
+            ("/users/bob", &owner),
+        ] {
+            assert_error(
+                &call(&router, Method::DELETE, path, Some(who), None).await,
+                StatusCode::FORBIDDEN,
+                "forbidden",
+            );
+        }
+        assert_error(
+            &call(&router, Method::DELETE, "/users/ada", Some(&admin), None).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        );
+        assert_eq!(
+            call(
+                &router,
+                Method::DELETE,
+                "/groups/repair",
+                Some(&admin),
+                None
+            )
+            .await
+            .status,
+            StatusCode::NO_CONTENT
+        );
+        assert_error(
+            &call(&router, Method::GET, "/groups/repair", None, None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::DELETE,
+                "/groups/repair",
+                Some(&admin),
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+
+        assert_eq!(
+            call(&router, Method::DELETE, "/users/bob", Some(&admin), None)
+                .await
+                .status,
+            StatusCode::NO_CONTENT
+        );
+        assert_error(
+            &call(&router, Method::GET, "/me", Some(&member), None).await,
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        );
+        let sign_in = call(
+            &router,
+            Method::POST,
+            "/auth/token",
+            None,
+            Some(json!({ "name": "bob", "password": "a long password" })),
+        )
+        .await;
+        assert_error(&sign_in, StatusCode::FORBIDDEN, "forbidden");
+        // The name stays taken.
+        let again = call(
+            &router,
+            Method::POST,
+            "/accounts",
+            None,
+            Some(json!({ "name": "bob", "password": "a long password" })),
+        )
+        .await;
+        assert_error(&again, StatusCode::CONFLICT, "conflict");
+    })
+    .await;
+}

@@ -612,7 +612,61 @@ pub async fn admin_page(context: Context, visitor: Visitor) -> PageResult {
             application = escape(applicant.application_text.as_deref().unwrap_or("(nothing written)")),
         ));
     }
+    body.push_str(&format!(
+        "<h2>Remove a group or an account</h2>\n\
+         <p class=\"hint\">Removing marks it deleted here and tells the servers that know it. It cannot be undone.</p>\n\
+         <form method=\"post\" action=\"/admin/remove\">\n<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+         <label for=\"remove-kind\">What</label><select id=\"remove-kind\" name=\"kind\"><option value=\"group\">Group</option><option value=\"user\">Account</option></select>\n\
+         <label for=\"remove-name\">Name</label><input type=\"text\" id=\"remove-name\" name=\"name\" required>\n\
+         <label><input type=\"checkbox\" name=\"confirm\" required> I am sure</label>\n\
+         <button type=\"submit\">Remove</button>\n</form>\n"
+    ));
     Ok(page(&context, &visitor, "Administration", &body).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    confirm: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /admin/remove`: an administrator removes a group or an account.
+pub async fn admin_remove(
+    context: Context,
+    visitor: Visitor,
+    Form(form): Form<RemoveForm>,
+) -> PageResult {
+    let signed_in = visitor.check_form(&context, &form.csrf)?;
+    if !signed_in.account.user.is_admin {
+        return Err(
+            Error::Forbidden("only administrators remove groups and accounts".into()).into(),
+        );
+    }
+    if form.confirm.is_none() {
+        return Err(Error::invalid("tick \"I am sure\" to remove").into());
+    }
+    let target = match form.kind.as_str() {
+        "group" => crate::groups::directory::find_local_group(&context.db, &form.name).await?,
+        "user" => {
+            let account = users::find_by_name(&context.db, &form.name)
+                .await?
+                .filter(|account| account.actor.deleted_at.is_none())
+                .ok_or_else(|| Error::not_found("user"))?;
+            if account.user.id == signed_in.account.user.id {
+                return Err(Error::invalid("you cannot remove your own account here").into());
+            }
+            account.actor
+        }
+        _ => return Err(Error::invalid("remove a group or a user").into()),
+    };
+    crate::federation::activities::delete::send_actor_deletion(&context, target).await?;
+    Ok(Redirect::to("/admin").into_response())
 }
 
 /// `POST /admin/users/{name}/approve` and `/refuse`: an administrator decides on a
