@@ -32,6 +32,9 @@ pub enum PostingMode {
     /// Only the owner and moderators (`postingRestrictedToMods`).
     #[sea_orm(string_value = "moderators")]
     Moderators,
+    /// Members post, and each post waits until a moderator approves it.
+    #[sea_orm(string_value = "premoderated")]
+    Premoderated,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

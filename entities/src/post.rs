@@ -39,6 +39,10 @@ pub struct Model {
     pub locked: bool,
     /// When a moderator pinned the thread (shown first, in the featured collection).
     pub pinned_at: Option<DateTimeUtc>,
+    /// In a pre-moderated group: hidden until a moderator approves it.
+    pub awaiting_approval: bool,
+    /// The activity that brought a waiting post, relayed when it is approved.
+    pub pending_activity: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -426,6 +426,68 @@ async fn moderation_reaches_the_members_servers() {
             .await;
         assert_eq!(status.as_u16(), 403);
 
+        // Pre-moderated: alice's post (she moderates, so use a plain member) waits; the group
+        // relays it only once approved.
+        moderation::set_posting_mode(db, group.clone(), PostingMode::Premoderated, &ann.actor)
+            .await
+            .unwrap();
+        let cleo = add_person(peer, "cleo", 4);
+        peer.send(
+            "cleo",
+            &inbox,
+            &mastodon::follow(&cleo, &group.ap_id, "1"),
+            &Tampering::default(),
+        )
+        .await;
+        let cleo_row =
+            kindred::federation::activities::sender(&context, &url::Url::parse(&cleo).unwrap())
+                .await
+                .unwrap();
+        follow::send_join_decision(&context, &ann.actor, &group, &cleo_row, true)
+            .await
+            .unwrap();
+        wait_for_empty_queue(home, WAIT).await;
+        peer.clear_received();
+        let waiting_note = mastodon::note(
+            &cleo,
+            &peer.url("/users/cleo/statuses/1"),
+            &group.ap_id,
+            "repair",
+            "Please approve",
+        );
+        let (status, body) = peer
+            .send(
+                "cleo",
+                &inbox,
+                &mastodon::create(&cleo, &waiting_note),
+                &Tampering::default(),
+            )
+            .await;
+        assert!(status.is_success(), "{body}");
+        wait_for_empty_queue(home, WAIT).await;
+        assert!(
+            peer.received()
+                .iter()
+                .all(|d| d.activity["type"] != "Announce"),
+            "nothing relayed before approval"
+        );
+        let waiting = moderation::approval_queue(db, group.id).await.unwrap();
+        assert_eq!(waiting.len(), 1);
+        kindred::federation::activities::create_or_update::send_approval(
+            &context,
+            &ann.actor,
+            waiting[0].clone(),
+        )
+        .await
+        .unwrap();
+        peer.wait_for("the approved post relayed", WAIT, |received| {
+            received.iter().any(|d| {
+                d.activity["type"] == "Announce"
+                    && d.activity["object"]["object"]["id"] == waiting_note["id"]
+            })
+        })
+        .await;
+
         // An administrator removes the group: its members' servers hear the Delete.
         peer.clear_received();
         delete::send_actor_deletion(&context, group.clone())

@@ -13,6 +13,7 @@ mod m20261127_000006_moderation;
 mod m20261127_000007_group_bans;
 mod m20261127_000008_reports;
 mod m20261127_000009_pinned_threads;
+mod m20261127_000010_premoderation;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000007_group_bans::Migration),
             Box::new(m20261127_000008_reports::Migration),
             Box::new(m20261127_000009_pinned_threads::Migration),
+            Box::new(m20261127_000010_premoderation::Migration),
         ]
     }
 }

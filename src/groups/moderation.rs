@@ -36,6 +36,7 @@ pub enum Action {
     DismissReport,
     PinThread,
     UnpinThread,
+    ApprovePost,
 }
 
 impl Action {
@@ -56,6 +57,7 @@ impl Action {
             Action::DismissReport => "dismiss_report",
             Action::PinThread => "pin_thread",
             Action::UnpinThread => "unpin_thread",
+            Action::ApprovePost => "approve_post",
         }
     }
 
@@ -77,6 +79,7 @@ impl Action {
             "dismiss_report" => "dismissed a report about",
             "pin_thread" => "pinned a thread",
             "unpin_thread" => "unpinned a thread",
+            "approve_post" => "approved a post",
             _ => "acted",
         }
     }
@@ -479,6 +482,76 @@ async fn people_on_server(database: &impl ConnectionTrait, host: &str) -> Result
     Ok(ids)
 }
 
+/// Whether a new post by `author` in `group` waits for a moderator's approval.
+pub async fn needs_approval(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    author: &actor::Model,
+) -> Result<bool> {
+    Ok(group.local
+        && group.posting_mode == PostingMode::Premoderated
+        && !is_moderator(database, group.id, author.id).await?)
+}
+
+/// Posts waiting for approval in a group, oldest first.
+pub async fn approval_queue(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+) -> Result<Vec<post::Model>> {
+    Ok(post::Entity::find()
+        .filter(post::Column::GroupId.eq(group_id))
+        .filter(post::Column::AwaitingApproval.eq(true))
+        .filter(post::Column::DeletedAt.is_null())
+        .order_by_asc(post::Column::Id)
+        .all(database)
+        .await?)
+}
+
+/// Holds a just-stored post for approval, keeping the activity that brought it.
+pub async fn hold_for_approval(
+    database: &impl ConnectionTrait,
+    stored: post::Model,
+    activity: &serde_json::Value,
+) -> Result<post::Model> {
+    let mut update: post::ActiveModel = stored.into();
+    update.awaiting_approval = Set(true);
+    update.pending_activity = Set(Some(activity.to_string()));
+    Ok(update.update(database).await?)
+}
+
+/// A moderator approves a waiting post: it shows, and the activity it came with is returned to
+/// be relayed.
+pub async fn approve_post(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    waiting: post::Model,
+    by: &actor::Model,
+) -> Result<(post::Model, Option<serde_json::Value>)> {
+    if waiting.group_id != group.id || !waiting.awaiting_approval {
+        return Err(Error::not_found("post waiting for approval"));
+    }
+    let activity = waiting
+        .pending_activity
+        .as_deref()
+        .and_then(|text| serde_json::from_str(text).ok());
+    let post_id = waiting.id;
+    let mut update: post::ActiveModel = waiting.into();
+    update.awaiting_approval = Set(false);
+    update.pending_activity = Set(None);
+    let approved = update.update(database).await?;
+    record(
+        database,
+        group,
+        by,
+        Action::ApprovePost,
+        None,
+        Some(post_id),
+        None,
+    )
+    .await?;
+    Ok((approved, activity))
+}
+
 /// Whether `author` may post in `group` under its posting mode (and, for a reply, whether the
 /// thread is open).
 pub async fn may_post(
@@ -508,7 +581,7 @@ pub async fn may_post(
     }
     match group.posting_mode {
         PostingMode::Open => Ok(()),
-        PostingMode::Members => {
+        PostingMode::Members | PostingMode::Premoderated => {
             if crate::groups::membership::is_member(database, group.id, author.id).await? {
                 Ok(())
             } else {
@@ -555,6 +628,7 @@ pub async fn set_posting_mode(
             PostingMode::Open => "anyone",
             PostingMode::Members => "members",
             PostingMode::Moderators => "moderators only",
+            PostingMode::Premoderated => "members, approved by a moderator",
         }),
     )
     .await?;

@@ -256,6 +256,7 @@ pub async fn list_threads(
         .filter(post::Column::ParentId.is_null())
         .filter(post::Column::DeletedAt.is_null())
         .filter(post::Column::RemovedAt.is_null())
+        .filter(post::Column::AwaitingApproval.eq(false))
         .filter(post::Column::AuthorId.not_in_subquery(authors_on_blocked_servers()));
     // Pinned threads first, whatever the order.
     let threads = threads.order_by_asc(Expr::col(post::Column::PinnedAt).is_null());
@@ -330,6 +331,7 @@ pub async fn thread_with_replies(
     use sea_orm::QueryOrder;
     let mut replies = post::Entity::find()
         .filter(post::Column::ThreadId.eq(thread.id))
+        .filter(post::Column::AwaitingApproval.eq(false))
         .filter(post::Column::AuthorId.not_in_subquery(authors_on_blocked_servers()))
         .order_by_asc(post::Column::PublishedAt)
         .order_by_asc(post::Column::Id)

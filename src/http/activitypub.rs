@@ -171,7 +171,7 @@ pub async fn post_object(
         let stored = post::Entity::find_by_id(id)
             .one(&context.db)
             .await?
-            .filter(|stored| stored.local)
+            .filter(|stored| stored.local && !stored.awaiting_approval)
             .ok_or_else(|| Error::not_found("post"))?;
         let document = document_of(&context.db, &stored).await?;
         Ok::<_, Error>((stored, document))

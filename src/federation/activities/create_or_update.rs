@@ -102,6 +102,8 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
         }
     }
     let content = post_content(object, &group, reply_to.is_some());
+    let held =
+        existing.is_none() && moderation::needs_approval(&context.db, &group, &author).await?;
 
     let transaction = context.db.begin().await?;
     if !record_received(&transaction, &activity.id, &activity.actor, &activity.kind).await? {
@@ -138,13 +140,19 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
                 },
             )
             .await?;
-            notifications::notify_about_new_post(&transaction, &stored, &object.mentions()).await?;
-            let boost = if stored.parent_id.is_none() {
-                Boost::NewThread
+            if held {
+                // Pre-moderated: kept with its activity until a moderator approves it.
+                moderation::hold_for_approval(&transaction, stored, &json).await?;
             } else {
-                Boost::No
-            };
-            announce::relay(&transaction, context, &group, &json, &stored.ap_id, boost).await?;
+                notifications::notify_about_new_post(&transaction, &stored, &object.mentions())
+                    .await?;
+                let boost = if stored.parent_id.is_none() {
+                    Boost::NewThread
+                } else {
+                    Boost::No
+                };
+                announce::relay(&transaction, context, &group, &json, &stored.ap_id, boost).await?;
+            }
         }
     }
     transaction.commit().await?;
@@ -238,6 +246,7 @@ pub async fn send_new_post(
 ) -> Result<post::Model> {
     let thread = thread_of(&context.db, parent).await?;
     moderation::may_post(&context.db, group, author, thread.as_ref()).await?;
+    let held = moderation::needs_approval(&context.db, group, author).await?;
     if let Some(parent) = parent
         && (parent.deleted_at.is_some() || parent.removed_at.is_some())
     {
@@ -280,7 +289,9 @@ pub async fn send_new_post(
     .await?;
     let ap_id = context.config.url_for(&format!("/posts/{}", stored.id));
     let stored = posts::assign_ap_id(&transaction, stored, ap_id.as_str()).await?;
-    notifications::notify_about_new_post(&transaction, &stored, &mentioned).await?;
+    if !held {
+        notifications::notify_about_new_post(&transaction, &stored, &mentioned).await?;
+    }
     let document = without_context(document_of(&transaction, &stored).await?);
     let (id, create) = local_activity(&context.config, "Create", author, group, document);
     let boost = if parent.is_none() {
@@ -288,19 +299,93 @@ pub async fn send_new_post(
     } else {
         Boost::No
     };
-    publish_in_group(
-        &transaction,
-        context,
-        author,
-        group,
-        (&id, &create),
-        &stored.ap_id,
-        boost,
-    )
-    .await?;
+    let stored = if held {
+        // Pre-moderated: published when a moderator approves it.
+        moderation::hold_for_approval(&transaction, stored, &create).await?
+    } else {
+        publish_in_group(
+            &transaction,
+            context,
+            author,
+            group,
+            (&id, &create),
+            &stored.ap_id,
+            boost,
+        )
+        .await?;
+        stored
+    };
     transaction.commit().await?;
     wake_delivery_worker(context);
     Ok(stored)
+}
+
+/// A moderator approves a post waiting in a pre-moderated group: it shows, its author and the
+/// people it mentions are notified, and it is published as if it had just arrived (a remote
+/// member's activity relayed verbatim, a local person's Create published).
+pub async fn send_approval(
+    context: &Context,
+    moderator: &actor::Model,
+    waiting: post::Model,
+) -> Result<post::Model> {
+    let group = actor::Entity::find_by_id(waiting.group_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    crate::federation::activities::require_moderator(context, &group, moderator).await?;
+    let author = actor::Entity::find_by_id(waiting.author_id)
+        .one(&context.db)
+        .await?
+        .ok_or_else(|| Error::not_found("author"))?;
+    let transaction = context.db.begin().await?;
+    let (approved, activity) =
+        moderation::approve_post(&transaction, &group, waiting, moderator).await?;
+    let boost = if approved.parent_id.is_none() {
+        Boost::NewThread
+    } else {
+        Boost::No
+    };
+    if let Some(activity) = &activity {
+        let mentions: Vec<String> = activity["object"]["tag"]
+            .as_array()
+            .map(|tags| {
+                tags.iter()
+                    .filter(|tag| tag["type"] == "Mention")
+                    .filter_map(|tag| tag["href"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        notifications::notify_about_new_post(&transaction, &approved, &mentions).await?;
+        if author.local {
+            let id = activity["id"]
+                .as_str()
+                .and_then(|id| Url::parse(id).ok())
+                .ok_or_else(|| Error::internal("a held local activity without an id"))?;
+            publish_in_group(
+                &transaction,
+                context,
+                &author,
+                &group,
+                (&id, activity),
+                &approved.ap_id,
+                boost,
+            )
+            .await?;
+        } else {
+            announce::relay(
+                &transaction,
+                context,
+                &group,
+                activity,
+                &approved.ap_id,
+                boost,
+            )
+            .await?;
+        }
+    }
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(approved)
 }
 
 /// A local person edits their post; the `Update` carries the whole new object.

@@ -84,6 +84,7 @@ pub fn routes() -> Router {
         .route("/groups/{name}/modlog", get(moderation_log))
         .route("/groups/{name}/bans", get(list_bans).post(create_ban))
         .route("/groups/{name}/reports", get(list_reports))
+        .route("/groups/{name}/queue", get(approval_queue))
         .route(
             "/groups/{name}/reports/{report}/{decision}",
             post(close_report),
@@ -431,6 +432,7 @@ pub enum ApiPostingMode {
     Open,
     Members,
     Moderators,
+    Premoderated,
 }
 
 impl From<ApiPostingMode> for actor::PostingMode {
@@ -439,6 +441,7 @@ impl From<ApiPostingMode> for actor::PostingMode {
             ApiPostingMode::Open => actor::PostingMode::Open,
             ApiPostingMode::Members => actor::PostingMode::Members,
             ApiPostingMode::Moderators => actor::PostingMode::Moderators,
+            ApiPostingMode::Premoderated => actor::PostingMode::Premoderated,
         }
     }
 }
@@ -449,6 +452,7 @@ impl From<actor::PostingMode> for ApiPostingMode {
             actor::PostingMode::Open => ApiPostingMode::Open,
             actor::PostingMode::Members => ApiPostingMode::Members,
             actor::PostingMode::Moderators => ApiPostingMode::Moderators,
+            actor::PostingMode::Premoderated => ApiPostingMode::Premoderated,
         }
     }
 }
@@ -547,6 +551,8 @@ pub struct PostJson {
     removed: bool,
     locked: bool,
     pinned: bool,
+    /// Waiting for a moderator's approval (pre-moderated groups).
+    awaiting_approval: bool,
     likes: i32,
     dislikes: i32,
     reply_count: i32,
@@ -626,6 +632,7 @@ async fn posts_json(
                 removed,
                 locked: post.locked,
                 pinned: post.pinned_at.is_some(),
+                awaiting_approval: post.awaiting_approval,
                 likes: post.like_count,
                 dislikes: post.dislike_count,
                 reply_count: post.reply_count,
@@ -719,6 +726,24 @@ async fn thread(
         .one(&context.db)
         .await?
         .ok_or_else(|| Error::not_found("group"))?;
+    if thread.awaiting_approval {
+        let allowed = match &caller {
+            Some(caller) => {
+                caller.account.actor.id == thread.author_id
+                    || caller.account.user.is_admin
+                    || crate::groups::moderation::is_moderator(
+                        &context.db,
+                        group.id,
+                        caller.account.actor.id,
+                    )
+                    .await?
+            }
+            None => false,
+        };
+        if !allowed {
+            return Err(Error::not_found("post").into());
+        }
+    }
     let all = posts::thread_with_replies(&context.db, &thread).await?;
     let mut listed = posts_json(
         &context,
@@ -1073,6 +1098,7 @@ async fn moderate_post(
             )
             .await?
         }
+        "approve" => create_or_update::send_approval(&context, moderator, target).await?,
         "unpin" => {
             crate::federation::activities::add_or_remove::send_pin(
                 &context, moderator, target, false,
@@ -1233,6 +1259,25 @@ async fn lift_ban(
         (None, None) => return Err(Error::not_found("ban").into()),
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn approval_queue(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<PostJson>>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    require_moderator_of(&context, &caller, &group).await?;
+    let waiting = crate::groups::moderation::approval_queue(&context.db, group.id).await?;
+    Ok(Json(
+        posts_json(
+            &context,
+            Some(&caller),
+            &directory::group_handle(&group),
+            waiting,
+        )
+        .await?,
+    ))
 }
 
 #[derive(Deserialize)]

@@ -218,7 +218,7 @@ pub fn openapi(public_url: &url::Url) -> Value {
             "summary": "Remove (with an optional public reason) or restore a post, lock, unlock, pin or unpin a thread (the group's moderators or an administrator)",
             "operationId": "moderatePost",
             "security": bearer,
-            "parameters": [post_id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["remove", "restore", "lock", "unlock", "pin", "unpin"] } }],
+            "parameters": [post_id, { "name": "action", "in": "path", "required": true, "schema": { "type": "string", "enum": ["remove", "restore", "lock", "unlock", "pin", "unpin", "approve"] } }],
             "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "properties": { "reason": { "type": "string", "maxLength": 1000 } } } } } },
             "responses": { "200": json_response("The post.", reference("Post")), "401": unauthorized, "403": forbidden, "404": not_found, "410": error_response("The author deleted it."), "422": invalid }
         }
@@ -284,6 +284,15 @@ pub fn openapi(public_url: &url::Url) -> Value {
             "security": bearer,
             "parameters": [path_parameter("name", "The account's name.", "string")],
             "responses": { "204": { "description": "Removed." }, "401": unauthorized, "403": forbidden, "404": not_found, "422": invalid }
+        }
+    }));
+    paths.insert("/groups/{name}/queue".to_string(), json!({
+        "get": {
+            "summary": "Posts waiting for approval in a pre-moderated group (moderators only); approve with POST /posts/{id}/moderate/approve",
+            "operationId": "approvalQueue",
+            "security": bearer,
+            "parameters": [group_name],
+            "responses": { "200": json_response("Waiting posts, oldest first.", json!({ "type": "array", "items": reference("Post") })), "401": unauthorized, "403": forbidden, "404": not_found }
         }
     }));
     paths.insert("/notifications".to_string(), json!({
@@ -428,7 +437,7 @@ fn schemas() -> Value {
                     "url": { "type": "string", "format": "uri" }, "local": { "type": "boolean" }, "member_count": { "type": "integer" },
                     "membership": { "type": ["string", "null"], "enum": ["accepted", "pending", null] },
                     "role": { "type": ["string", "null"], "enum": ["owner", "moderator", "member", null] },
-                    "posting_mode": { "type": "string", "enum": ["open", "members", "moderators"] },
+                    "posting_mode": { "type": "string", "enum": ["open", "members", "moderators", "premoderated"] },
                     "manually_approves_followers": { "type": "boolean" } } }));
     schemas.insert("ThreadRequest".to_string(), json!({ "type": "object", "required": ["title"], "properties": {
                     "title": { "type": "string", "maxLength": 200 }, "body": { "type": "string", "description": "Markdown.", "maxLength": 50000 } } }));
@@ -445,14 +454,14 @@ fn schemas() -> Value {
                     "parent_id": { "type": ["integer", "null"] }, "thread_id": { "type": ["integer", "null"] }, "title": { "type": ["string", "null"] },
                     "content_html": { "type": "string", "description": "Sanitised HTML." }, "content_markdown": { "type": ["string", "null"] },
                     "published": { "type": "string", "format": "date-time" }, "updated": { "type": ["string", "null"], "format": "date-time" },
-                    "deleted": { "type": "boolean" }, "removed": { "type": "boolean", "description": "Removed by a moderator; content withheld." }, "locked": { "type": "boolean" }, "pinned": { "type": "boolean" }, "likes": { "type": "integer" }, "dislikes": { "type": "integer" },
+                    "deleted": { "type": "boolean" }, "removed": { "type": "boolean", "description": "Removed by a moderator; content withheld." }, "locked": { "type": "boolean" }, "pinned": { "type": "boolean" }, "awaiting_approval": { "type": "boolean" }, "likes": { "type": "integer" }, "dislikes": { "type": "integer" },
                     "reply_count": { "type": "integer" }, "my_vote": { "type": "integer", "enum": [-1, 0, 1] } } }));
     schemas.insert("Thread".to_string(), json!({ "type": "object", "required": ["thread", "replies"], "properties": {
                     "thread": reference("Post"), "replies": { "type": "array", "items": reference("Post") } } }));
     schemas.insert("EditGroupRequest".to_string(), json!({ "type": "object", "required": ["title"], "properties": {
         "title": { "type": "string", "maxLength": 200 }, "summary": { "type": ["string", "null"], "description": "Markdown; left out keeps it, empty clears it." },
         "icon_url": { "type": ["string", "null"], "format": "uri" },
-        "posting_mode": { "type": "string", "enum": ["open", "members", "moderators"] },
+        "posting_mode": { "type": "string", "enum": ["open", "members", "moderators", "premoderated"] },
         "manually_approves_followers": { "type": "boolean" } } }));
     schemas.insert("Notification".to_string(), json!({ "type": "object", "required": ["id", "kind", "read", "created_at", "post"], "properties": {
         "id": { "type": "integer" }, "kind": { "type": "string", "enum": ["reply", "mention", "report"] }, "read": { "type": "boolean" },
@@ -468,7 +477,7 @@ fn schemas() -> Value {
     schemas.insert("Moderator".to_string(), json!({ "type": "object", "required": ["person", "role"], "properties": {
         "person": reference("Person"), "role": { "type": "string", "enum": ["owner", "moderator"] } } }));
     schemas.insert("LogEntry".to_string(), json!({ "type": "object", "required": ["action", "moderator", "created_at"], "properties": {
-        "action": { "type": "string", "enum": ["remove_post", "restore_post", "lock_thread", "unlock_thread", "approve_member", "refuse_member", "appoint_moderator", "dismiss_moderator", "posting_mode", "ban", "unban", "resolve_report", "dismiss_report", "pin_thread", "unpin_thread"] },
+        "action": { "type": "string", "enum": ["remove_post", "restore_post", "lock_thread", "unlock_thread", "approve_member", "refuse_member", "appoint_moderator", "dismiss_moderator", "posting_mode", "ban", "unban", "resolve_report", "dismiss_report", "pin_thread", "unpin_thread", "approve_post"] },
         "moderator": reference("Person"), "target_person": { "oneOf": [reference("Person"), { "type": "null" }] },
         "target_post_id": { "type": ["integer", "null"] }, "reason": { "type": ["string", "null"] },
         "created_at": { "type": "string", "format": "date-time" } } }));

@@ -1598,3 +1598,131 @@ async fn administrators_remove_groups_and_accounts() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn posts_in_a_premoderated_group_wait_for_a_moderator() {
+    testing::for_each_database(async |database| {
+        let router = router_with(database, RegistrationMode::Open, GroupCreation::Anyone).await;
+        let owner = account(&router, database, "ann", false).await;
+        let member = account(&router, database, "bob", false).await;
+        call(
+            &router,
+            Method::POST,
+            "/groups",
+            Some(&owner),
+            Some(json!({ "name": "repair", "title": "Repair" })),
+        )
+        .await;
+        call(
+            &router,
+            Method::PATCH,
+            "/groups/repair",
+            Some(&owner),
+            Some(json!({ "title": "Repair", "posting_mode": "premoderated" })),
+        )
+        .await;
+        call(
+            &router,
+            Method::POST,
+            "/groups/repair/membership",
+            Some(&member),
+            None,
+        )
+        .await;
+        let posted = call(
+            &router,
+            Method::POST,
+            "/groups/repair/threads",
+            Some(&member),
+            Some(json!({ "title": "Hello", "body": "first" })),
+        )
+        .await;
+        assert_eq!(posted.status, StatusCode::CREATED);
+        assert_eq!(posted.json["awaiting_approval"], true);
+        let id = posted.json["id"].as_i64().unwrap();
+        assert!(
+            call(&router, Method::GET, "/groups/repair/threads", None, None)
+                .await
+                .json
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        assert_error(
+            &call(&router, Method::GET, &format!("/posts/{id}"), None, None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_eq!(
+            call(
+                &router,
+                Method::GET,
+                &format!("/posts/{id}"),
+                Some(&member),
+                None
+            )
+            .await
+            .status,
+            StatusCode::OK
+        );
+        // The owner's own posts do not wait.
+        let owners = call(
+            &router,
+            Method::POST,
+            "/groups/repair/threads",
+            Some(&owner),
+            Some(json!({ "title": "Rules", "body": "be kind" })),
+        )
+        .await;
+        assert_eq!(owners.json["awaiting_approval"], false);
+
+        assert_error(
+            &call(
+                &router,
+                Method::GET,
+                "/groups/repair/queue",
+                Some(&member),
+                None,
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        let queue = call(
+            &router,
+            Method::GET,
+            "/groups/repair/queue",
+            Some(&owner),
+            None,
+        )
+        .await;
+        assert_eq!(queue.json.as_array().unwrap().len(), 1, "{}", queue.json);
+        let approve = format!("/posts/{id}/moderate/approve");
+        assert_error(
+            &call(&router, Method::POST, &approve, Some(&member), None).await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        let approved = call(&router, Method::POST, &approve, Some(&owner), None).await;
+        assert_eq!(
+            approved.json["awaiting_approval"], false,
+            "{}",
+            approved.json
+        );
+        assert_eq!(
+            call(&router, Method::GET, "/groups/repair/threads", None, None)
+                .await
+                .json
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_error(
+            &call(&router, Method::POST, &approve, Some(&owner), None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+    })
+    .await;
+}

@@ -603,6 +603,7 @@ fn posting_mode_value(mode: actor::PostingMode) -> &'static str {
         actor::PostingMode::Open => "open",
         actor::PostingMode::Members => "members",
         actor::PostingMode::Moderators => "moderators",
+        actor::PostingMode::Premoderated => "premoderated",
     }
 }
 
@@ -612,7 +613,12 @@ fn parse_posting_mode(value: &str) -> Result<Option<actor::PostingMode>, Error> 
         "open" => Some(actor::PostingMode::Open),
         "members" => Some(actor::PostingMode::Members),
         "moderators" => Some(actor::PostingMode::Moderators),
-        _ => return Err(Error::invalid("posting is open, members or moderators")),
+        "premoderated" => Some(actor::PostingMode::Premoderated),
+        _ => {
+            return Err(Error::invalid(
+                "posting is open, members, moderators or premoderated",
+            ));
+        }
     })
 }
 
@@ -726,7 +732,8 @@ fn edit_group_form(
         modes = [
             ("open", "Anyone"),
             ("members", "Members"),
-            ("moderators", "Moderators only")
+            ("moderators", "Moderators only"),
+            ("premoderated", "Members, each post approved by a moderator")
         ]
         .iter()
         .map(|(value, label)| format!(

@@ -106,6 +106,7 @@ pub async fn moderation_page(
         ));
     }
     body.push_str("</ul>\n");
+    body.push_str(&queue_section(&context, &group, &csrf).await?);
     body.push_str(&reports_section(&context, &group, &csrf).await?);
     body.push_str(&bans_section(&context, &group, &csrf).await?);
     body.push_str(&format!(
@@ -116,6 +117,44 @@ pub async fn moderation_page(
          <button type=\"submit\">Appoint</button>\n</form>\n"
     ));
     Ok(page(&context, &visitor, "Moderation", &body).into_response())
+}
+
+async fn queue_section(
+    context: &Context,
+    group: &actor::Model,
+    csrf: &str,
+) -> Result<String, Error> {
+    let waiting = moderation::approval_queue(&context.db, group.id).await?;
+    if waiting.is_empty() && group.posting_mode != actor::PostingMode::Premoderated {
+        return Ok(String::new());
+    }
+    let mut html = String::from("<h2>Waiting for approval</h2>\n");
+    if waiting.is_empty() {
+        html.push_str("<p>Nothing waiting.</p>\n");
+        return Ok(html);
+    }
+    html.push_str("<ul class=\"queue\">\n");
+    for post in &waiting {
+        let author = actor_by_id(context, post.author_id)
+            .await
+            .map(|person| person_handle(&person))
+            .unwrap_or_default();
+        let text = crate::html::to_plain_text(&post.content_html);
+        let excerpt: String = text.chars().take(200).collect();
+        html.push_str(&format!(
+            "<li><a href=\"/posts/{thread}#post-{id}\">{title}</a> by {author}: {excerpt} <span class=\"actions\">\
+             <form method=\"post\" action=\"/posts/{id}/moderate/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Approve</button></form>\
+             <form method=\"post\" action=\"/posts/{id}/moderate/remove\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Remove</button></form>\
+             </span></li>\n",
+            thread = post.thread_id.unwrap_or(post.id),
+            id = post.id,
+            title = escape(post.title.as_deref().unwrap_or("a reply")),
+            author = escape(&author),
+            excerpt = escape(&excerpt),
+        ));
+    }
+    html.push_str("</ul>\n");
+    Ok(html)
 }
 
 async fn reports_section(
@@ -468,6 +507,12 @@ pub async fn post_action(
         "lock" => lock::send_lock(&context, moderator, target, true).await?,
         "unlock" => lock::send_lock(&context, moderator, target, false).await?,
         "pin" => add_or_remove::send_pin(&context, moderator, target, true).await?,
+        "approve" => {
+            crate::federation::activities::create_or_update::send_approval(
+                &context, moderator, target,
+            )
+            .await?
+        }
         "unpin" => add_or_remove::send_pin(&context, moderator, target, false).await?,
         _ => return Err(Error::not_found("page").into()),
     };

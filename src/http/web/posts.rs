@@ -36,6 +36,25 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
     }
     let thread = found;
     let group = actor_by_id(context, thread.group_id).await?;
+    // A thread waiting for approval shows only to its author and the moderators.
+    if thread.awaiting_approval {
+        let allowed = match &visitor.signed_in {
+            Some(signed_in) => {
+                signed_in.account.actor.id == thread.author_id
+                    || signed_in.account.user.is_admin
+                    || crate::groups::moderation::is_moderator(
+                        &context.db,
+                        group.id,
+                        signed_in.account.actor.id,
+                    )
+                    .await?
+            }
+            None => false,
+        };
+        if !allowed {
+            return Err(Error::not_found("post").into());
+        }
+    }
     let all = posts::thread_with_replies(&context.db, &thread).await?;
     let mut author_ids: Vec<i64> = all.iter().map(|post| post.author_id).collect();
     author_ids.sort_unstable();
@@ -105,6 +124,9 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
         escape(&handle_of(context, &group)),
         escape(&title),
     );
+    if thread.awaiting_approval {
+        body.push_str("<p class=\"notice\" role=\"status\">This thread waits for a moderator's approval; until then only you and the moderators see it.</p>\n");
+    }
     rendering.post(&mut body, &thread, 0);
     body.push_str(&format!(
         "<h2>{} {}</h2>\n",
