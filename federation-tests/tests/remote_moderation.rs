@@ -237,5 +237,30 @@ async fn scenario(backend: testing::Backend) {
         )
         .await;
     assert_eq!(status, 403);
+
+    // Bob bans ann: her own server learns it, and refuses her next post before it leaves.
+    let (status, body) = bob
+        .send(
+            Method::POST,
+            "/groups/repair/bans",
+            Some(json!({ "person_id": ann_on_beta.id, "reason": "spam" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    until("alpha ends ann's membership", || async {
+        ann.send(Method::GET, &format!("/groups/{remote}"), None)
+            .await
+            .1["membership"]
+            .is_null()
+    })
+    .await;
+    let (status, _) = ann
+        .send(
+            Method::POST,
+            &format!("/groups/{remote}/threads"),
+            Some(json!({ "title": "Still here", "body": "x" })),
+        )
+        .await;
+    assert_eq!(status, 403);
     network.stop().await;
 }

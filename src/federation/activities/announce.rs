@@ -135,6 +135,9 @@ pub async fn receive(context: &Context, announce: Announce, _json: Value) -> Res
             "Delete" => delete::receive_announced(context, &group, parse(&inner)?).await?,
             "Like" | "Dislike" => vote::receive_announced(context, &group, parse(&inner)?).await?,
             "Undo" => undo::receive_announced(context, &group, parse(&inner)?).await?,
+            "Block" => {
+                crate::federation::activities::block::receive(context, parse(&inner)?).await?
+            }
             _ => {}
         }
     }
@@ -258,7 +261,7 @@ async fn verified_inner(
                 }
             }
         }
-        "Like" | "Dislike" | "Undo" => {
+        "Like" | "Dislike" | "Undo" | "Block" => {
             if from_the_group {
                 return Ok(Some(object.clone()));
             }

@@ -1,7 +1,8 @@
 //! `Block` with a group as `target`: a moderator bans someone from a local group (Lemmy's
 //! form, with `summary` as the reason, `removeData` and `expires`), announced by the group and
 //! sent to the banned person's server; `Undo{Block}` lifts it. A ban of a whole server stays
-//! local: there is no activity for it.
+//! local: there is no activity for it. When a remote group bans a person from here, their
+//! membership ends here too, so their next post is refused before it leaves.
 
 use crate::{
     app::Context,
@@ -12,8 +13,8 @@ use crate::{
     },
     groups::moderation::{self, Ban, BanTarget},
 };
-use kindred_entities::actor;
-use sea_orm::TransactionTrait;
+use kindred_entities::{actor, membership};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::{Value, json};
 use url::Url;
 
@@ -146,4 +147,62 @@ fn banned_inbox(person: &actor::Model) -> Vec<Url> {
     )
     .into_iter()
     .collect()
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct Block {
+    pub id: Url,
+    pub actor: Url,
+    pub object: Value,
+    #[serde(default)]
+    pub target: Option<Value>,
+}
+
+/// A remote group's moderator banned a local person (sent to them, or announced by the group):
+/// once the group's moderators collection confirms the moderator, the person's membership of
+/// that group ends here. A Block of anything else (a user blocking a user) changes nothing.
+pub async fn receive(context: &Context, block: Block) -> Result<()> {
+    use crate::federation::inbox::{id_of, record_received};
+    let (Some(person_id), Some(group_id)) =
+        (id_of(&block.object), block.target.as_ref().and_then(id_of))
+    else {
+        return Ok(());
+    };
+    let Some(person) = actor::Entity::find()
+        .filter(actor::Column::ApId.eq(person_id))
+        .filter(actor::Column::Local.eq(true))
+        .one(&context.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    let Some(group) = actor::Entity::find()
+        .filter(actor::Column::ApId.eq(group_id))
+        .filter(actor::Column::Local.eq(false))
+        .filter(actor::Column::Kind.eq(actor::ActorKind::Group))
+        .one(&context.db)
+        .await?
+    else {
+        return Ok(());
+    };
+    if block.actor.as_str() != group.ap_id
+        && !crate::federation::collections::is_remote_moderator(context, &group, &block.actor)
+            .await?
+    {
+        return Err(Error::Forbidden(
+            "only the group's moderators may ban from it".into(),
+        ));
+    }
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &block.id, &block.actor, "Block").await? {
+        return Ok(());
+    }
+    membership::Entity::delete_many()
+        .filter(membership::Column::GroupId.eq(group.id))
+        .filter(membership::Column::MemberId.eq(person.id))
+        .exec(&transaction)
+        .await?;
+    transaction.commit().await?;
+    tracing::info!(group = %group.ap_id, person = %person.ap_id, "a remote group banned a local person");
+    Ok(())
 }

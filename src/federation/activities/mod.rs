@@ -46,6 +46,7 @@ pub async fn dispatch(context: &Context, json: Value) -> Result<()> {
         "Reject" => reject::receive(context, parse(&json)?).await,
         "Announce" => announce::receive(context, parse(&json)?, json).await,
         "Flag" => flag::receive(context, parse(&json)?).await,
+        "Block" => block::receive(context, parse(&json)?).await,
         "Undo" => undo::receive(context, parse(&json)?, json).await,
         "Create" | "Update" => create_or_update::receive(context, parse(&json)?, json).await,
         "Delete" => delete::receive(context, parse(&json)?, json).await,
