@@ -298,7 +298,7 @@ async fn two_workers_on_one_postgres_database_never_send_a_delivery_twice() {
         });
         delivery::enqueue(
             &transaction,
-            &context.config,
+            &context,
             &[OutgoingActivity {
                 sender: &group,
                 ap_id: &id,

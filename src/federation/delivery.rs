@@ -69,10 +69,11 @@ pub struct OutgoingActivity<'a> {
 /// are dropped. After the commit, call `wake_delivery_worker`.
 pub async fn enqueue(
     transaction: &impl ConnectionTrait,
-    config: &Config,
+    context: &Context,
     outgoing: &[OutgoingActivity<'_>],
     inboxes: impl IntoIterator<Item = Url>,
 ) -> Result<()> {
+    let config = &context.config;
     let local_domain = config.domain();
     let mut targets = BTreeSet::new();
     for inbox in inboxes {
@@ -81,10 +82,11 @@ pub async fn enqueue(
         }
     }
     // Blocked servers (and, in allowlist mode, all others) get nothing.
+    // From the cache (refreshed through this transaction's own connection when it is stale).
     let blocked = if targets.is_empty() {
         BTreeSet::new()
     } else {
-        crate::federation::instances::blocked_hosts(transaction).await?
+        context.blocked_hosts.get(transaction).await?
     };
     let mut allowed = BTreeSet::new();
     for inbox in targets {

@@ -54,18 +54,20 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
             "this server does not federate with yours".into(),
         ));
     }
+    // Checked now, charged once the signature verifies: forged requests cannot spend a real
+    // sender's allowance.
     let limits = &context.config.federation;
+    let host_key = format!("host:{actor_host}");
     context
         .inbox_limits
-        .take(
+        .peek(
             summary.actor.as_str(),
             limits.inbox_limit_per_actor_per_minute,
         )
         .and_then(|()| {
-            context.inbox_limits.take(
-                &format!("host:{actor_host}"),
-                limits.inbox_limit_per_instance_per_minute,
-            )
+            context
+                .inbox_limits
+                .peek(&host_key, limits.inbox_limit_per_instance_per_minute)
         })
         .map_err(Error::TooManyRequests)?;
     if !parts.headers.contains_key("signature") {
@@ -100,7 +102,22 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
     let activity_data = ActivityData::from_request(request, &())
         .await
         .map_err(|_| Error::bad_request("the request could not be read"))?;
-    receive_activity::<ReceivedActivity, ApubActor, AppState>(activity_data, context).await?;
+    let received =
+        receive_activity::<ReceivedActivity, ApubActor, AppState>(activity_data, context).await;
+    if !matches!(
+        &received,
+        Err(Error::Federation(_)) | Err(Error::Unauthorized(_))
+    ) {
+        // The signature verified (whatever the activity's fate): charge the sender.
+        let _ = context.inbox_limits.take(
+            summary.actor.as_str(),
+            limits.inbox_limit_per_actor_per_minute,
+        );
+        let _ = context
+            .inbox_limits
+            .take(&host_key, limits.inbox_limit_per_instance_per_minute);
+    }
+    received?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -30,6 +30,29 @@ impl InboxRateLimiter {
         self.take_from(key, per_minute, f64::from(per_minute) / 60.0)
     }
 
+    /// Whether `key`'s bucket has a token, without taking it: checked before a request is
+    /// verified, charged (with [`InboxRateLimiter::take`]) only once it is, so forged
+    /// requests cannot spend a real sender's allowance.
+    pub fn peek(&self, key: &str, per_minute: u32) -> Result<(), Duration> {
+        if per_minute == 0 {
+            return Ok(());
+        }
+        let Ok(buckets) = self.buckets.lock() else {
+            return Ok(());
+        };
+        let Some(bucket) = buckets.get(key) else {
+            return Ok(());
+        };
+        let per_second = f64::from(per_minute) / 60.0;
+        let tokens = (bucket.tokens + bucket.refilled_at.elapsed().as_secs_f64() * per_second)
+            .min(f64::from(per_minute));
+        if tokens >= 1.0 {
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - tokens) / per_second).max(Duration::from_secs(1)))
+        }
+    }
+
     /// Takes one token from a bucket of `capacity` refilled at `per_second`.
     pub fn take_from(&self, key: &str, capacity: u32, per_second: f64) -> Result<(), Duration> {
         if capacity == 0 {
@@ -81,5 +104,10 @@ mod tests {
             "another key has its own bucket"
         );
         assert!(limiter.take("a", 0).is_ok(), "0 turns the limit off");
+        assert!(
+            limiter.peek("a", 3).is_err(),
+            "peeking sees the empty bucket"
+        );
+        assert!(limiter.peek("c", 3).is_ok(), "and an unknown key as full");
     }
 }

@@ -701,6 +701,9 @@ pub async fn set_pinned(
     if thread.group_id != group.id || thread.parent_id.is_some() {
         return Err(Error::invalid("only a thread of this group can be pinned"));
     }
+    if pinned && (thread.awaiting_approval || thread.removed_at.is_some()) {
+        return Err(Error::invalid("only a thread that is shown can be pinned"));
+    }
     if thread.pinned_at.is_some() == pinned {
         return Ok(thread);
     }
@@ -727,12 +730,22 @@ pub async fn pinned_threads(
         .filter(post::Column::PinnedAt.is_not_null())
         .filter(post::Column::DeletedAt.is_null())
         .filter(post::Column::RemovedAt.is_null())
+        .filter(post::Column::AwaitingApproval.eq(false))
         .order_by_desc(post::Column::PinnedAt)
         .all(database)
         .await?)
 }
 
-/// The group's moderation log, newest first.
+/// Actions kept out of the public log: who asked to join (the member list is private) and
+/// which posts were reported.
+const PRIVATE_ACTIONS: [&str; 4] = [
+    "approve_member",
+    "refuse_member",
+    "resolve_report",
+    "dismiss_report",
+];
+
+/// The group's public moderation log, newest first.
 pub async fn log_entries(
     database: &impl ConnectionTrait,
     group_id: i64,
@@ -740,6 +753,7 @@ pub async fn log_entries(
 ) -> Result<Vec<moderation_log::Model>> {
     Ok(moderation_log::Entity::find()
         .filter(moderation_log::Column::GroupId.eq(group_id))
+        .filter(moderation_log::Column::Action.is_not_in(PRIVATE_ACTIONS))
         .order_by_desc(moderation_log::Column::Id)
         .limit(limit)
         .all(database)

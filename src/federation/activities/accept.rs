@@ -85,7 +85,7 @@ pub async fn send(
     });
     delivery::enqueue(
         transaction,
-        &context.config,
+        context,
         &[OutgoingActivity {
             sender: group,
             ap_id: &id,

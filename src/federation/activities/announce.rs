@@ -84,7 +84,7 @@ pub async fn relay(
         .await?
         .into_iter()
         .filter_map(|inbox| Url::parse(&inbox).ok());
-    delivery::enqueue(transaction, &context.config, &outgoing, inboxes).await
+    delivery::enqueue(transaction, context, &outgoing, inboxes).await
 }
 
 fn announce(group: &actor::Model, id: &Url, object: Value) -> Value {

@@ -102,6 +102,15 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
         }
     }
     let content = post_content(object, &group, reply_to.is_some());
+    if existing.is_some() && group.local {
+        moderation::require_not_banned(&context.db, &group, &author).await?;
+    }
+    if parent
+        .as_ref()
+        .is_some_and(|parent| parent.awaiting_approval)
+    {
+        return Err(Error::not_found("the post this replies to"));
+    }
     let held =
         existing.is_none() && moderation::needs_approval(&context.db, &group, &author).await?;
 
@@ -115,16 +124,22 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
                 return Err(Error::Forbidden("only its author may edit a post".into()));
             }
             let updated_at = object.updated.unwrap_or_else(chrono::Utc::now);
-            posts::edit_post(&transaction, existing, content, updated_at).await?;
-            announce::relay(
-                &transaction,
-                context,
-                &group,
-                &json,
-                object.id.as_str(),
-                Boost::No,
-            )
-            .await?;
+            let (waiting, removed) = (existing.awaiting_approval, existing.removed_at.is_some());
+            let edited = posts::edit_post(&transaction, existing, content, updated_at).await?;
+            if waiting {
+                // Still waiting: the edit replaces what will be relayed on approval.
+                moderation::hold_for_approval(&transaction, edited, &json).await?;
+            } else if !removed {
+                announce::relay(
+                    &transaction,
+                    context,
+                    &group,
+                    &json,
+                    object.id.as_str(),
+                    Boost::No,
+                )
+                .await?;
+            }
         }
         None => {
             let stored = posts::add_post(
@@ -144,8 +159,12 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
                 // Pre-moderated: kept with its activity until a moderator approves it.
                 moderation::hold_for_approval(&transaction, stored, &json).await?;
             } else {
-                notifications::notify_about_new_post(&transaction, &stored, &object.mentions())
-                    .await?;
+                notifications::notify_about_new_post(
+                    &transaction,
+                    &stored,
+                    &local_people(context, object.mentions()),
+                )
+                .await?;
                 let boost = if stored.parent_id.is_none() {
                     Boost::NewThread
                 } else {
@@ -227,7 +246,12 @@ pub async fn receive_announced(
                 },
             )
             .await?;
-            notifications::notify_about_new_post(&transaction, &stored, &object.mentions()).await?;
+            notifications::notify_about_new_post(
+                &transaction,
+                &stored,
+                &local_people(context, object.mentions()),
+            )
+            .await?;
         }
     }
     transaction.commit().await?;
@@ -244,6 +268,9 @@ pub async fn send_new_post(
     parent: Option<&post::Model>,
     draft: posts::Draft,
 ) -> Result<post::Model> {
+    if parent.is_some_and(|parent| parent.awaiting_approval) {
+        return Err(Error::not_found("post"));
+    }
     let thread = thread_of(&context.db, parent).await?;
     moderation::may_post(&context.db, group, author, thread.as_ref()).await?;
     let held = moderation::needs_approval(&context.db, group, author).await?;
@@ -337,6 +364,12 @@ pub async fn send_approval(
         .one(&context.db)
         .await?
         .ok_or_else(|| Error::not_found("author"))?;
+    if waiting.removed_at.is_some() {
+        return Err(Error::invalid(
+            "a removed post cannot be approved; restore it first",
+        ));
+    }
+    moderation::require_not_banned(&context.db, &group, &author).await?;
     let transaction = context.db.begin().await?;
     let (approved, activity) =
         moderation::approve_post(&transaction, &group, waiting, moderator).await?;
@@ -403,8 +436,24 @@ pub async fn send_edit(
         .await?
         .ok_or_else(|| Error::not_found("group"))?;
     let content = draft.into_content(existing.parent_id.is_some())?;
+    if group.local {
+        moderation::require_not_banned(&context.db, &group, editor).await?;
+    }
+    let (waiting, removed) = (existing.awaiting_approval, existing.removed_at.is_some());
     let transaction = context.db.begin().await?;
     let edited = posts::edit_post(&transaction, existing, content, chrono::Utc::now()).await?;
+    if waiting || removed {
+        // A held post is published, as edited, on approval; a removed one not at all.
+        let edited = if waiting {
+            let document = without_context(document_of(&transaction, &edited).await?);
+            let (_, create) = local_activity(&context.config, "Create", editor, &group, document);
+            moderation::hold_for_approval(&transaction, edited, &create).await?
+        } else {
+            edited
+        };
+        transaction.commit().await?;
+        return Ok(edited);
+    }
     let document = without_context(document_of(&transaction, &edited).await?);
     let (id, update) = local_activity(&context.config, "Update", editor, &group, document);
     publish_in_group(
@@ -467,7 +516,7 @@ pub async fn send_group_update(
         .filter_map(|inbox| Url::parse(&inbox).ok());
     crate::federation::delivery::enqueue(
         &transaction,
-        &context.config,
+        context,
         &[crate::federation::delivery::OutgoingActivity {
             sender: &updated,
             ap_id: &id,
@@ -494,6 +543,16 @@ fn without_context(mut document: Value) -> Value {
         map.remove("@context");
     }
     document
+}
+
+/// The mentions that may name people here (`/users/…` on this instance): the rest — the
+/// group's own mention, people elsewhere — need no lookup.
+fn local_people(context: &Context, mentions: Vec<String>) -> Vec<String> {
+    let prefix = context.config.url_for("/users/").to_string();
+    mentions
+        .into_iter()
+        .filter(|mention| mention.starts_with(&prefix))
+        .collect()
 }
 
 /// The thread a reply to `parent` joins: the parent itself when it is the thread.

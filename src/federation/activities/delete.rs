@@ -309,7 +309,7 @@ pub async fn send_actor_deletion(context: &Context, target: actor::Model) -> Res
     let transaction = context.db.begin().await?;
     crate::federation::delivery::enqueue(
         &transaction,
-        &context.config,
+        context,
         &[crate::federation::delivery::OutgoingActivity {
             sender: &target,
             ap_id: &id,

@@ -276,7 +276,7 @@ async fn enqueue_flag(
 ) -> Result<()> {
     delivery::enqueue(
         transaction,
-        &context.config,
+        context,
         &[OutgoingActivity {
             sender,
             ap_id: id,

@@ -84,7 +84,7 @@ pub async fn send_follow(
     let stored = membership::request_remote(&transaction, group, person, id.as_str()).await?;
     delivery::enqueue(
         &transaction,
-        &context.config,
+        context,
         &[OutgoingActivity {
             sender: person,
             ap_id: &id,

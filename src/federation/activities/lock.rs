@@ -26,6 +26,11 @@ pub async fn send_lock(
         .await?
         .ok_or_else(|| Error::not_found("group"))?;
     require_moderator(context, &group, moderator).await?;
+    if !group.local {
+        return Err(Error::bad_request(
+            "this group is moderated on its own server",
+        ));
+    }
     let post_ap_id = thread.ap_id.clone();
     let (id, activity) = if locked {
         local_activity(

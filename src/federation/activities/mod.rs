@@ -270,7 +270,7 @@ pub async fn publish_in_group_also_to(
     inboxes.extend(also_to.iter().cloned());
     delivery::enqueue(
         transaction,
-        &context.config,
+        context,
         &[OutgoingActivity {
             sender: person,
             ap_id: id,

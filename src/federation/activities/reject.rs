@@ -40,7 +40,7 @@ pub async fn send(
     });
     crate::federation::delivery::enqueue(
         transaction,
-        &context.config,
+        context,
         &[crate::federation::delivery::OutgoingActivity {
             sender: group,
             ap_id: &id,

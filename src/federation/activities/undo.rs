@@ -205,7 +205,7 @@ pub async fn send_leave(
         });
         crate::federation::delivery::enqueue(
             &transaction,
-            &context.config,
+            context,
             &[crate::federation::delivery::OutgoingActivity {
                 sender: person,
                 ap_id: &id,
@@ -257,6 +257,8 @@ async fn what_is_undone(context: &Context, undo: &Undo) -> Result<Undone> {
             (Some("Like" | "Dislike"), Some(post_ap_id)) => {
                 return Ok(Undone::Vote { post_ap_id });
             }
+            // A ban lifted by a remote group's moderator: nothing to undo here.
+            (Some("Block"), _) => return Ok(Undone::Nothing),
             (Some(other), _)
                 if other != "Follow"
                     && other != "Like"

@@ -35,6 +35,9 @@ pub async fn receive(context: &Context, vote: Vote, json: Value) -> Result<()> {
     if target.deleted_at.is_some() {
         return Err(Error::Gone("post".into()));
     }
+    if target.awaiting_approval {
+        return Err(Error::not_found("post"));
+    }
     let group = actor::Entity::find_by_id(target.group_id)
         .one(&context.db)
         .await?
@@ -98,6 +101,9 @@ pub async fn send_vote(
 ) -> Result<()> {
     if target.deleted_at.is_some() {
         return Err(Error::Gone("post".into()));
+    }
+    if target.awaiting_approval {
+        return Err(Error::not_found("post"));
     }
     if !matches!(value, -1..=1) {
         return Err(Error::bad_request("a vote is 1, -1 or 0"));

@@ -611,10 +611,10 @@ async fn posts_json(
             );
             let deleted = post.deleted_at.is_some();
             let removed = post.removed_at.is_some();
-            let (content_html, content_markdown) = if removed {
-                (String::new(), None)
+            let (content_html, content_markdown, title) = if removed {
+                (String::new(), None, None)
             } else {
-                (post.content_html, post.source_markdown)
+                (post.content_html, post.source_markdown, post.title)
             };
             PostJson {
                 id: post.id,
@@ -623,7 +623,7 @@ async fn posts_json(
                 author,
                 parent_id: post.parent_id,
                 thread_id: post.thread_id,
-                title: post.title,
+                title,
                 content_html,
                 content_markdown,
                 published: post.published_at,

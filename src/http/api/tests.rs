@@ -1200,9 +1200,12 @@ async fn the_permission_matrix_of_moderation() {
             .iter()
             .map(|entry| entry["action"].as_str().unwrap())
             .collect();
+        assert!(
+            !actions.contains(&"approve_member"),
+            "who asked to join stays private"
+        );
         for action in [
             "appoint_moderator",
-            "approve_member",
             "posting_mode",
             "remove_post",
             "restore_post",
@@ -1446,7 +1449,15 @@ async fn reports_reach_the_moderators_and_only_them() {
             "invalid",
         );
         let log = call(&router, Method::GET, "/groups/repair/modlog", None, None).await;
-        assert_eq!(log.json[0]["action"], "resolve_report");
+        assert!(
+            log.json
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|entry| entry["action"] != "resolve_report"),
+            "reports stay private: {}",
+            log.json
+        );
     })
     .await;
 }
@@ -1986,6 +1997,156 @@ async fn every_moderation_endpoint_checks_every_role() {
             .await
             .status,
             StatusCode::NO_CONTENT
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn held_and_banned_posts_cannot_be_slipped_out_by_editing() {
+    testing::for_each_database(async |database| {
+        let router = router_with(database, RegistrationMode::Open, GroupCreation::Anyone).await;
+        let owner = account(&router, database, "ann", false).await;
+        let member = account(&router, database, "bob", false).await;
+        let bob_id = call(&router, Method::GET, "/me", Some(&member), None)
+            .await
+            .json["id"]
+            .as_i64()
+            .unwrap();
+        call(
+            &router,
+            Method::POST,
+            "/groups",
+            Some(&owner),
+            Some(json!({ "name": "repair", "title": "Repair" })),
+        )
+        .await;
+        call(
+            &router,
+            Method::POST,
+            "/groups/repair/membership",
+            Some(&member),
+            None,
+        )
+        .await;
+        let published = call(
+            &router,
+            Method::POST,
+            "/groups/repair/threads",
+            Some(&member),
+            Some(json!({ "title": "Ok", "body": "fine" })),
+        )
+        .await;
+        let published_id = published.json["id"].as_i64().unwrap();
+        call(
+            &router,
+            Method::PATCH,
+            "/groups/repair",
+            Some(&owner),
+            Some(json!({ "title": "Repair", "posting_mode": "premoderated" })),
+        )
+        .await;
+        let held = call(
+            &router,
+            Method::POST,
+            "/groups/repair/threads",
+            Some(&member),
+            Some(json!({ "title": "Wait", "body": "v1" })),
+        )
+        .await;
+        let held_id = held.json["id"].as_i64().unwrap();
+
+        // Editing a held post keeps it held (and the edit is what approval will publish).
+        let edited = call(
+            &router,
+            Method::PATCH,
+            &format!("/posts/{held_id}"),
+            Some(&member),
+            Some(json!({ "body": "v2" })),
+        )
+        .await;
+        assert_eq!(edited.json["awaiting_approval"], true, "{}", edited.json);
+        assert_error(
+            &call(
+                &router,
+                Method::GET,
+                &format!("/posts/{held_id}"),
+                None,
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::PUT,
+                &format!("/posts/{held_id}/vote"),
+                Some(&owner),
+                Some(json!({ "value": 1 })),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                &format!("/posts/{held_id}/replies"),
+                Some(&owner),
+                Some(json!({ "body": "hi" })),
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                &format!("/posts/{held_id}/moderate/pin"),
+                Some(&owner),
+                None,
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid",
+        );
+
+        // A banned author can no longer edit what they wrote.
+        call(
+            &router,
+            Method::POST,
+            "/groups/repair/bans",
+            Some(&owner),
+            Some(json!({ "person_id": bob_id })),
+        )
+        .await;
+        assert_error(
+            &call(
+                &router,
+                Method::PATCH,
+                &format!("/posts/{published_id}"),
+                Some(&member),
+                Some(json!({ "body": "spam" })),
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        );
+        assert_error(
+            &call(
+                &router,
+                Method::POST,
+                &format!("/posts/{held_id}/moderate/approve"),
+                Some(&owner),
+                None,
+            )
+            .await,
+            StatusCode::FORBIDDEN,
+            "forbidden",
         );
     })
     .await;

@@ -448,6 +448,7 @@ pub async fn profile_page(context: &Context, visitor: &Visitor, name: &str) -> P
         .filter(post::Column::AuthorId.eq(account.actor.id))
         .filter(post::Column::DeletedAt.is_null())
         .filter(post::Column::RemovedAt.is_null())
+        .filter(post::Column::AwaitingApproval.eq(false))
         .order_by_desc(post::Column::PublishedAt)
         .limit(20)
         .all(&context.db)
@@ -545,8 +546,14 @@ pub async fn notifications_page(context: Context, visitor: Visitor) -> PageResul
                 NotificationKind::Mention => "mentioned you",
                 NotificationKind::Report => "— a post was reported in a group you moderate",
             };
-            let text = crate::html::to_plain_text(&about.content_html);
-            let excerpt: String = text.chars().take(120).collect();
+            let excerpt: String = if about.removed_at.is_some() || about.deleted_at.is_some() {
+                "(removed)".to_string()
+            } else {
+                crate::html::to_plain_text(&about.content_html)
+                    .chars()
+                    .take(120)
+                    .collect()
+            };
             body.push_str(&format!(
                 "<li class=\"{class}\"><a href=\"/posts/{thread}#post-{id}\">{author} {what}</a>: {excerpt} \
                  <span class=\"meta\">{at}</span></li>\n",

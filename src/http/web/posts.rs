@@ -108,10 +108,14 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
         my_votes: &my_votes,
         children: &children,
     };
-    let title = thread
-        .title
-        .clone()
-        .unwrap_or_else(|| "(untitled)".to_string());
+    let title = if thread.removed_at.is_some() && !moderating {
+        "(removed)".to_string()
+    } else {
+        thread
+            .title
+            .clone()
+            .unwrap_or_else(|| "(untitled)".to_string())
+    };
     let mut body = format!(
         "<p class=\"meta\"><a href=\"/groups/{}\">{}</a> <span class=\"handle\">{}</span></p>\n<h1>{}</h1>\n",
         escape(&crate::groups::directory::group_handle(&group)),
