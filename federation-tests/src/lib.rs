@@ -374,3 +374,106 @@ pub mod mastodon {
         })
     }
 }
+
+/// A signed-in client of one instance's JSON API, for the tests that act as its users.
+pub struct ApiClient {
+    client: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl ApiClient {
+    /// Creates the account `name` on `instance` and signs it in through the API.
+    pub async fn sign_up(network: &TestNetwork, instance: &TestInstance, name: &str) -> ApiClient {
+        let context = instance.context();
+        kindred::accounts::users::create_user(
+            &instance.database.connection,
+            &context.config,
+            &context.keys,
+            kindred::accounts::users::NewUser {
+                name,
+                password: "a long password",
+                email: None,
+                application_text: None,
+            },
+            kindred_entities::user::UserState::Active,
+            false,
+        )
+        .await
+        .unwrap();
+        let client = network.client();
+        let base = format!("{}api/v1", instance.public_url);
+        let answer: serde_json::Value = client
+            .post(format!("{base}/auth/token"))
+            .json(&serde_json::json!({ "name": name, "password": "a long password" }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        ApiClient {
+            client,
+            base,
+            token: answer["token"].as_str().unwrap().to_string(),
+        }
+    }
+
+    /// Calls the API; the status and the JSON answer (`Null` when there is none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// A GET that must answer 200.
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        let (status, json) = self.call(reqwest::Method::GET, path, None).await;
+        assert_eq!(status, 200, "GET {path}: {json}");
+        json
+    }
+
+    /// A call that must answer `expected`.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<serde_json::Value>,
+        expected: u16,
+    ) -> serde_json::Value {
+        let (status, json) = self.call(method.clone(), path, body).await;
+        assert_eq!(status, expected, "{method} {path}: {json}");
+        json
+    }
+}
+
+/// Polls `check` until it is true, or panics with `what` after 20 seconds.
+pub async fn eventually<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check().await {
+        if tokio::time::Instant::now() > deadline {
+            panic!("never happened: {what}");
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

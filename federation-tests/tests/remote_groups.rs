@@ -5,101 +5,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use kindred::{
-    accounts::users::{self, NewUser},
-    testing,
+use kindred::testing;
+use kindred_entities::post;
+use kindred_federation_tests::{
+    ApiClient, TestInstance, TestNetwork, eventually, wait_for_empty_queue,
 };
-use kindred_entities::{post, user::UserState};
-use kindred_federation_tests::{TestInstance, TestNetwork, wait_for_empty_queue};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
-
-/// A signed-in API client of one instance.
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn sign_up(network: &TestNetwork, instance: &TestInstance, name: &str) -> Api {
-        let context = instance.context();
-        users::create_user(
-            &instance.database.connection,
-            &context.config,
-            &context.keys,
-            NewUser {
-                name,
-                password: "a long password",
-                email: None,
-                application_text: None,
-            },
-            UserState::Active,
-            false,
-        )
-        .await
-        .unwrap();
-        let client = network.client();
-        let base = format!("{}api/v1", instance.public_url);
-        let answer: Value = client
-            .post(format!("{base}/auth/token"))
-            .json(&json!({ "name": name, "password": "a long password" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Api {
-            client,
-            base,
-            token: answer["token"].as_str().unwrap().to_string(),
-        }
-    }
-
-    async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-    }
-
-    async fn get(&self, path: &str) -> Value {
-        let (status, json) = self.call(Method::GET, path, None).await;
-        assert_eq!(status, 200, "GET {path}: {json}");
-        json
-    }
-
-    async fn send(&self, method: Method, path: &str, body: Option<Value>, expected: u16) -> Value {
-        let (status, json) = self.call(method.clone(), path, body).await;
-        assert_eq!(status, expected, "{method} {path}: {json}");
-        json
-    }
-}
-
-/// Polls `check` until it is true, or panics with `what` after 20 seconds.
-async fn eventually<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        if tokio::time::Instant::now() > deadline {
-            panic!("never happened: {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// The local row id of the post with ActivityPub id `url` on `instance`, once it is there.
 async fn local_id(instance: &TestInstance, url: &str) -> i64 {
@@ -134,8 +48,8 @@ async fn a_person_on_one_instance_takes_part_in_a_group_on_another() {
         let network = TestNetwork::start(&["alpha", "beta"], backend).await;
         let alpha = network.instance("alpha");
         let beta = network.instance("beta");
-        let ann = Api::sign_up(&network, alpha, "ann").await;
-        let bob = Api::sign_up(&network, beta, "bob").await;
+        let ann = ApiClient::sign_up(&network, alpha, "ann").await;
+        let bob = ApiClient::sign_up(&network, beta, "bob").await;
         bob.send(
             Method::POST,
             "/groups",

@@ -4,72 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use kindred::{
-    accounts::users::{self, NewUser},
-    testing,
-};
-use kindred_entities::{post, user::UserState};
-use kindred_federation_tests::{TestInstance, TestNetwork};
+use kindred::testing;
+use kindred_entities::post;
+use kindred_federation_tests::{ApiClient, TestInstance, TestNetwork, eventually};
 use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::{Value, json};
-use std::time::Duration;
-
-struct Api {
-    client: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Api {
-    async fn sign_up(network: &TestNetwork, instance: &TestInstance, name: &str) -> Api {
-        let context = instance.context();
-        users::create_user(
-            &instance.database.connection,
-            &context.config,
-            &context.keys,
-            NewUser {
-                name,
-                password: "a long password",
-                email: None,
-                application_text: None,
-            },
-            UserState::Active,
-            false,
-        )
-        .await
-        .unwrap();
-        let client = network.client();
-        let base = format!("{}api/v1", instance.public_url);
-        let answer: Value = client
-            .post(format!("{base}/auth/token"))
-            .json(&json!({ "name": name, "password": "a long password" }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        Api {
-            client,
-            base,
-            token: answer["token"].as_str().unwrap().to_string(),
-        }
-    }
-
-    async fn send(&self, method: Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut request = self
-            .client
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    }
-}
+use serde_json::json;
 
 async fn post_where(instance: &TestInstance, url: &str) -> Option<post::Model> {
     post::Entity::find()
@@ -77,21 +17,6 @@ async fn post_where(instance: &TestInstance, url: &str) -> Option<post::Model> {
         .one(&instance.database.connection)
         .await
         .unwrap()
-}
-
-async fn until<F, Fut>(what: &str, mut check: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never happened: {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 #[tokio::test]
@@ -108,10 +33,10 @@ async fn scenario(backend: testing::Backend) {
         network.instance("beta"),
         network.instance("gamma"),
     );
-    let ann = Api::sign_up(&network, alpha, "ann").await;
-    let bob = Api::sign_up(&network, beta, "bob").await;
-    let dave = Api::sign_up(&network, gamma, "dave").await;
-    bob.send(
+    let ann = ApiClient::sign_up(&network, alpha, "ann").await;
+    let bob = ApiClient::sign_up(&network, beta, "bob").await;
+    let dave = ApiClient::sign_up(&network, gamma, "dave").await;
+    bob.call(
         Method::POST,
         "/groups",
         Some(json!({ "name": "repair", "title": "Repair" })),
@@ -120,11 +45,11 @@ async fn scenario(backend: testing::Backend) {
     let remote = format!("repair@{}", beta.domain);
     for (api, who) in [(&ann, "ann"), (&dave, "dave")] {
         let (status, body) = api
-            .send(Method::POST, &format!("/groups/{remote}/membership"), None)
+            .call(Method::POST, &format!("/groups/{remote}/membership"), None)
             .await;
         assert_eq!(status, 200, "{who}: {body}");
-        until(&format!("{who} is accepted"), || async {
-            api.send(Method::GET, &format!("/groups/{remote}"), None)
+        eventually(&format!("{who} is accepted"), || async {
+            api.call(Method::GET, &format!("/groups/{remote}"), None)
                 .await
                 .1["membership"]
                 == "accepted"
@@ -140,7 +65,7 @@ async fn scenario(backend: testing::Backend) {
         .unwrap()
         .unwrap();
     let (status, body) = bob
-        .send(
+        .call(
             Method::PUT,
             &format!("/groups/repair/moderators/{}", ann_on_beta.id),
             None,
@@ -150,7 +75,7 @@ async fn scenario(backend: testing::Backend) {
 
     // Bob posts; the thread reaches alpha and gamma.
     let (_, thread) = bob
-        .send(
+        .call(
             Method::POST,
             "/groups/repair/threads",
             Some(json!({ "title": "Off topic", "body": "Buy my stuff" })),
@@ -158,7 +83,7 @@ async fn scenario(backend: testing::Backend) {
         .await;
     let url = thread["url"].as_str().unwrap().to_string();
     for instance in [alpha, gamma] {
-        until(&format!("the thread reaches {}", instance.name), || async {
+        eventually(&format!("the thread reaches {}", instance.name), || async {
             post_where(instance, &url).await.is_some()
         })
         .await;
@@ -167,7 +92,7 @@ async fn scenario(backend: testing::Backend) {
     // Dave (not a moderator) cannot remove it; ann can, from alpha.
     let on_gamma = post_where(gamma, &url).await.unwrap();
     let (status, _) = dave
-        .send(
+        .call(
             Method::POST,
             &format!("/posts/{}/moderate/remove", on_gamma.id),
             None,
@@ -176,7 +101,7 @@ async fn scenario(backend: testing::Backend) {
     assert_eq!(status, 403);
     let on_alpha = post_where(alpha, &url).await.unwrap();
     let (status, body) = ann
-        .send(
+        .call(
             Method::POST,
             &format!("/posts/{}/moderate/remove", on_alpha.id),
             Some(json!({ "reason": "off topic" })),
@@ -185,7 +110,7 @@ async fn scenario(backend: testing::Backend) {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["removed"], true);
     for instance in [beta, gamma] {
-        until(&format!("{} drops the post", instance.name), || async {
+        eventually(&format!("{} drops the post", instance.name), || async {
             post_where(instance, &url)
                 .await
                 .unwrap()
@@ -194,14 +119,14 @@ async fn scenario(backend: testing::Backend) {
         })
         .await;
     }
-    let (_, log) = bob.send(Method::GET, "/groups/repair/modlog", None).await;
+    let (_, log) = bob.call(Method::GET, "/groups/repair/modlog", None).await;
     assert_eq!(log[0]["action"], "remove_post", "{log}");
     assert_eq!(log[0]["reason"], "off topic");
     assert_eq!(log[0]["moderator"]["url"], alpha.url("/users/ann"));
 
     // Restored from alpha, it is back everywhere.
     let (status, _) = ann
-        .send(
+        .call(
             Method::POST,
             &format!("/posts/{}/moderate/restore", on_alpha.id),
             None,
@@ -209,7 +134,7 @@ async fn scenario(backend: testing::Backend) {
         .await;
     assert_eq!(status, 200);
     for instance in [beta, gamma] {
-        until(
+        eventually(
             &format!("{} shows the post again", instance.name),
             || async {
                 post_where(instance, &url)
@@ -223,14 +148,14 @@ async fn scenario(backend: testing::Backend) {
     }
 
     // Once dismissed, ann's removals are refused.
-    bob.send(
+    bob.call(
         Method::DELETE,
         &format!("/groups/repair/moderators/{}", ann_on_beta.id),
         None,
     )
     .await;
     let (status, _) = ann
-        .send(
+        .call(
             Method::POST,
             &format!("/posts/{}/moderate/remove", on_alpha.id),
             None,
@@ -240,22 +165,22 @@ async fn scenario(backend: testing::Backend) {
 
     // Bob bans ann: her own server learns it, and refuses her next post before it leaves.
     let (status, body) = bob
-        .send(
+        .call(
             Method::POST,
             "/groups/repair/bans",
             Some(json!({ "person_id": ann_on_beta.id, "reason": "spam" })),
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    until("alpha ends ann's membership", || async {
-        ann.send(Method::GET, &format!("/groups/{remote}"), None)
+    eventually("alpha ends ann's membership", || async {
+        ann.call(Method::GET, &format!("/groups/{remote}"), None)
             .await
             .1["membership"]
             .is_null()
     })
     .await;
     let (status, _) = ann
-        .send(
+        .call(
             Method::POST,
             &format!("/groups/{remote}/threads"),
             Some(json!({ "title": "Still here", "body": "x" })),

@@ -507,6 +507,22 @@ pub async fn approval_queue(
         .await?)
 }
 
+/// Whether someone may see a post that waits for approval: its author, the group's
+/// moderators, administrators.
+pub async fn may_see_held(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+    held: &post::Model,
+    actor_id: i64,
+    is_admin: bool,
+) -> Result<bool> {
+    Ok(
+        actor_id == held.author_id
+            || is_admin
+            || is_moderator(database, group.id, actor_id).await?,
+    )
+}
+
 /// Holds a just-stored post for approval, keeping the activity that brought it.
 pub async fn hold_for_approval(
     database: &impl ConnectionTrait,

@@ -567,6 +567,25 @@ pub struct AuthorJson {
     local: bool,
 }
 
+/// One post as JSON (see [`posts_json`]), in the group it belongs to.
+async fn one_post_json(
+    context: &Context,
+    caller: &sessions::SignedIn,
+    group: &actor::Model,
+    post: post::Model,
+) -> Result<PostJson, Error> {
+    let mut listed = posts_json(
+        context,
+        Some(caller),
+        &directory::group_handle(group),
+        vec![post],
+    )
+    .await?;
+    listed
+        .pop()
+        .ok_or_else(|| Error::internal("a post vanished while rendering it"))
+}
+
 /// Posts as JSON, with their authors and the caller's votes loaded in two queries.
 async fn posts_json(
     context: &Context,
@@ -692,14 +711,8 @@ async fn create_thread(
         },
     )
     .await?;
-    let mut body = posts_json(
-        &context,
-        Some(&caller),
-        &directory::group_handle(&group),
-        vec![thread],
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(body.remove(0))).into_response())
+    let body = one_post_json(&context, &caller, &group, thread).await?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 #[derive(Serialize)]
@@ -729,14 +742,14 @@ async fn thread(
     if thread.awaiting_approval {
         let allowed = match &caller {
             Some(caller) => {
-                caller.account.actor.id == thread.author_id
-                    || caller.account.user.is_admin
-                    || crate::groups::moderation::is_moderator(
-                        &context.db,
-                        group.id,
-                        caller.account.actor.id,
-                    )
-                    .await?
+                crate::groups::moderation::may_see_held(
+                    &context.db,
+                    &group,
+                    &thread,
+                    caller.account.actor.id,
+                    caller.account.user.is_admin,
+                )
+                .await?
             }
             None => false,
         };
@@ -786,14 +799,8 @@ async fn reply(
         },
     )
     .await?;
-    let mut body = posts_json(
-        &context,
-        Some(&caller),
-        &directory::group_handle(&group),
-        vec![created],
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(body.remove(0))).into_response())
+    let body = one_post_json(&context, &caller, &group, created).await?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -829,14 +836,8 @@ async fn edit_post(
         },
     )
     .await?;
-    let mut body = posts_json(
-        &context,
-        Some(&caller),
-        &directory::group_handle(&group),
-        vec![edited],
-    )
-    .await?;
-    Ok(Json(body.remove(0)))
+    let body = one_post_json(&context, &caller, &group, edited).await?;
+    Ok(Json(body))
 }
 
 async fn delete_post(
@@ -1111,14 +1112,8 @@ async fn moderate_post(
         .one(&context.db)
         .await?
         .ok_or_else(|| Error::not_found("group"))?;
-    let mut body = posts_json(
-        &context,
-        Some(&caller),
-        &directory::group_handle(&group),
-        vec![changed],
-    )
-    .await?;
-    Ok(Json(body.remove(0)))
+    let body = one_post_json(&context, &caller, &group, changed).await?;
+    Ok(Json(body))
 }
 
 #[derive(Serialize)]

@@ -40,14 +40,14 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
     if thread.awaiting_approval {
         let allowed = match &visitor.signed_in {
             Some(signed_in) => {
-                signed_in.account.actor.id == thread.author_id
-                    || signed_in.account.user.is_admin
-                    || crate::groups::moderation::is_moderator(
-                        &context.db,
-                        group.id,
-                        signed_in.account.actor.id,
-                    )
-                    .await?
+                crate::groups::moderation::may_see_held(
+                    &context.db,
+                    &group,
+                    &thread,
+                    signed_in.account.actor.id,
+                    signed_in.account.user.is_admin,
+                )
+                .await?
             }
             None => false,
         };
