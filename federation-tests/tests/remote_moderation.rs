@@ -147,6 +147,25 @@ async fn scenario(backend: testing::Backend) {
         .await;
     }
 
+    // Dave reports the thread from gamma: beta's group tells its moderators, ann on alpha too.
+    let (status, body) = dave
+        .call(
+            Method::POST,
+            &format!("/posts/{}/report", on_gamma.id),
+            Some(json!({ "reason": "selling things" })),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    eventually("ann hears of the report on alpha", || async {
+        let (_, heard) = ann.call(Method::GET, "/notifications", None).await;
+        heard
+            .as_array()
+            .is_some_and(|all| all.iter().any(|one| one["kind"] == "report"))
+    })
+    .await;
+    let (_, reports) = bob.call(Method::GET, "/groups/repair/reports", None).await;
+    assert_eq!(reports[0]["reason"], "selling things", "{reports}");
+
     // Once dismissed, ann's removals are refused.
     bob.call(
         Method::DELETE,

@@ -156,6 +156,9 @@ pub struct Block {
     pub object: Value,
     #[serde(default)]
     pub target: Option<Value>,
+    /// Lemmy's flag: also remove what the person posted in the group.
+    #[serde(default, rename = "removeData")]
+    pub remove_data: Option<bool>,
 }
 
 /// A remote group's moderator banned a local person (sent to them, or announced by the group):
@@ -202,6 +205,18 @@ pub async fn receive(context: &Context, block: Block) -> Result<()> {
         .filter(membership::Column::MemberId.eq(person.id))
         .exec(&transaction)
         .await?;
+    if block.remove_data == Some(true) {
+        kindred_entities::post::Entity::update_many()
+            .col_expr(
+                kindred_entities::post::Column::RemovedAt,
+                sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+            )
+            .filter(kindred_entities::post::Column::GroupId.eq(group.id))
+            .filter(kindred_entities::post::Column::AuthorId.eq(person.id))
+            .filter(kindred_entities::post::Column::RemovedAt.is_null())
+            .exec(&transaction)
+            .await?;
+    }
     transaction.commit().await?;
     tracing::info!(group = %group.ap_id, person = %person.ap_id, "a remote group banned a local person");
     Ok(())

@@ -55,8 +55,8 @@ pub async fn receive(context: &Context, flag: Flag) -> Result<()> {
         .await?
         .ok_or_else(|| Error::not_found("group"))?;
     if !group.local {
-        // The group's own server handles reports about it.
-        return Ok(());
+        // A remote group tells its moderators; those who are here hear of it.
+        return notify_local_moderators_of_remote_group(context, &flag, &group, &target).await;
     }
     let reporter = sender(context, &flag.actor).await?;
     let reason = flag.content.as_deref().or(flag.summary.as_deref());
@@ -85,6 +85,84 @@ pub async fn receive(context: &Context, flag: Flag) -> Result<()> {
     .await?;
     transaction.commit().await?;
     wake_delivery_worker(context);
+    Ok(())
+}
+
+/// A report forwarded by a remote group (the Flag's actor is the group): every local person the
+/// group's moderators collection lists gets a report notification.
+async fn notify_local_moderators_of_remote_group(
+    context: &Context,
+    flag: &Flag,
+    group: &actor::Model,
+    target: &post::Model,
+) -> Result<()> {
+    use kindred_entities::{
+        membership,
+        notification::{self, NotificationKind},
+        user,
+    };
+    use sea_orm::{ActiveValue::Set, QuerySelect};
+    if flag.actor.as_str() != group.ap_id {
+        return Ok(());
+    }
+    let local_members: Vec<actor::Model> = actor::Entity::find()
+        .filter(actor::Column::Local.eq(true))
+        .filter(
+            actor::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(membership::Column::MemberId)
+                    .from(membership::Entity)
+                    .and_where(membership::Column::GroupId.eq(group.id))
+                    .to_owned(),
+            ),
+        )
+        .all(&context.db)
+        .await?;
+    let mut moderators = Vec::new();
+    for person in local_members {
+        if crate::federation::collections::is_remote_moderator(
+            context,
+            group,
+            &Url::parse(&person.ap_id)?,
+        )
+        .await?
+        {
+            moderators.push(person.id);
+        }
+    }
+    let accounts: Vec<i64> = user::Entity::find()
+        .select_only()
+        .column(user::Column::Id)
+        .filter(user::Column::ActorId.is_in(moderators))
+        .into_tuple()
+        .all(&context.db)
+        .await?;
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &flag.id, &flag.actor, "Flag").await? {
+        return Ok(());
+    }
+    for user_id in accounts {
+        notification::Entity::insert(notification::ActiveModel {
+            user_id: Set(user_id),
+            kind: Set(NotificationKind::Report),
+            post_id: Set(target.id),
+            created_at: Set(chrono::Utc::now()),
+            read_at: Set(None),
+            ..Default::default()
+        })
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::columns([
+                notification::Column::UserId,
+                notification::Column::PostId,
+                notification::Column::Kind,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(&transaction)
+        .await?;
+    }
+    transaction.commit().await?;
     Ok(())
 }
 

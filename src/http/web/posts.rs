@@ -98,11 +98,28 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
                 )
                 .await?
         }
+        // A remote group says who moderates it; asked only for its members here.
+        Some(signed_in)
+            if crate::groups::membership::is_member(
+                &context.db,
+                group.id,
+                signed_in.account.actor.id,
+            )
+            .await? =>
+        {
+            crate::federation::collections::is_remote_moderator(
+                context,
+                &group,
+                &url::Url::parse(&signed_in.account.actor.ap_id)?,
+            )
+            .await?
+        }
         _ => false,
     };
     let rendering = Rendering {
         visitor,
         moderating,
+        local_group: group.local,
         locked: thread.locked,
         authors: &authors,
         my_votes: &my_votes,
@@ -151,6 +168,8 @@ struct Rendering<'a> {
     moderating: bool,
     /// The thread is locked: no reply forms, except for moderators.
     locked: bool,
+    /// Locks and pins are set on the group's own server: only for local groups here.
+    local_group: bool,
     authors: &'a HashMap<i64, actor::Model>,
     my_votes: &'a HashMap<i64, i16>,
     children: &'a HashMap<Option<i64>, Vec<&'a post::Model>>,
@@ -289,7 +308,7 @@ impl Rendering<'_> {
             } else {
                 moderate("remove", "Remove", true)
             });
-            if post.parent_id.is_none() {
+            if post.parent_id.is_none() && self.local_group {
                 body.push_str(&if post.locked {
                     moderate("unlock", "Unlock thread", false)
                 } else {
