@@ -42,6 +42,8 @@ pub struct AppState {
     pub inbox_limits: Arc<crate::federation::rate_limit::InboxRateLimiter>,
     /// Sign-ups per client address.
     pub registration_limits: Arc<crate::federation::rate_limit::InboxRateLimiter>,
+    /// Remote groups' moderators, as last fetched, for showing pages.
+    pub remote_moderators: Arc<crate::federation::collections::RemoteModeratorsCache>,
 }
 
 /// The federation crate's request data around our state; domain functions take it first.
@@ -128,6 +130,7 @@ pub async fn prepare_with_database(
         blocked_hosts: Arc::new(Default::default()),
         inbox_limits: Arc::new(Default::default()),
         registration_limits: Arc::new(Default::default()),
+        remote_moderators: Arc::new(Default::default()),
     };
     let config = state.config.clone();
     FederationConfig::builder()

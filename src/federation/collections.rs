@@ -148,18 +148,66 @@ pub async fn is_remote_moderator(
     group: &actor::Model,
     person: &url::Url,
 ) -> Result<bool> {
+    let moderators = fetch_remote_moderators(context, group).await?;
+    let listed = moderators.iter().any(|id| id == person.as_str());
+    context.remote_moderators.store(group.id, moderators);
+    Ok(listed)
+}
+
+/// As [`is_remote_moderator`], for showing a page: answered from what was fetched in the last
+/// minute when possible, so reading a thread does not wait on the group's server each time.
+/// Actions always ask afresh.
+pub async fn is_remote_moderator_for_display(
+    context: &crate::app::Context,
+    group: &actor::Model,
+    person: &url::Url,
+) -> Result<bool> {
+    if let Some(moderators) = context.remote_moderators.recent(group.id) {
+        return Ok(moderators.iter().any(|id| id == person.as_str()));
+    }
+    is_remote_moderator(context, group, person).await
+}
+
+/// Remote groups' moderators as last fetched, kept for a minute.
+#[derive(Default)]
+pub struct RemoteModeratorsCache {
+    fetched: std::sync::Mutex<std::collections::HashMap<i64, (std::time::Instant, Vec<String>)>>,
+}
+
+impl RemoteModeratorsCache {
+    const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(60);
+
+    fn recent(&self, group_id: i64) -> Option<Vec<String>> {
+        let fetched = self.fetched.lock().ok()?;
+        let (at, moderators) = fetched.get(&group_id)?;
+        (at.elapsed() < Self::FRESH_FOR).then(|| moderators.clone())
+    }
+
+    fn store(&self, group_id: i64, moderators: Vec<String>) {
+        if let Ok(mut fetched) = self.fetched.lock() {
+            fetched.retain(|_, (at, _)| at.elapsed() < Self::FRESH_FOR);
+            fetched.insert(group_id, (std::time::Instant::now(), moderators));
+        }
+    }
+}
+
+/// The ids a remote group's moderators collection lists now (none when it cannot be read).
+async fn fetch_remote_moderators(
+    context: &crate::app::Context,
+    group: &actor::Model,
+) -> Result<Vec<String>> {
     use activitypub_federation::fetch::fetch_object_http;
     let Some(collection) = group
         .moderators_url
         .as_deref()
         .and_then(|url| url::Url::parse(url).ok())
     else {
-        return Ok(false);
+        return Ok(Vec::new());
     };
     let Ok(fetched) = fetch_object_http::<crate::app::AppState, Value>(&collection, context).await
     else {
         tracing::info!(group = %group.ap_id, "the group's moderators could not be fetched");
-        return Ok(false);
+        return Ok(Vec::new());
     };
     let items = fetched.object["orderedItems"]
         .as_array()
@@ -169,5 +217,5 @@ pub async fn is_remote_moderator(
     Ok(items
         .iter()
         .filter_map(crate::federation::inbox::id_of)
-        .any(|id| id == person.as_str()))
+        .collect())
 }

@@ -98,7 +98,8 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
                 )
                 .await?
         }
-        // A remote group says who moderates it; asked only for its members here.
+        // A remote group says who moderates it; asked (at most once a minute) only for its
+        // members here.
         Some(signed_in)
             if crate::groups::membership::is_member(
                 &context.db,
@@ -107,7 +108,7 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
             )
             .await? =>
         {
-            crate::federation::collections::is_remote_moderator(
+            crate::federation::collections::is_remote_moderator_for_display(
                 context,
                 &group,
                 &url::Url::parse(&signed_in.account.actor.ap_id)?,
