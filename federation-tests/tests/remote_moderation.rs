@@ -11,6 +11,68 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
+/// Signs `name` in through `instance`'s web form (keeping its cookies by hand) and returns the
+/// HTML of `path`.
+async fn signed_in_page(
+    network: &TestNetwork,
+    instance: &TestInstance,
+    name: &str,
+    path: &str,
+) -> String {
+    // Redirects are not followed: the session cookie comes with the 303.
+    let mut builder = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none());
+    for (host, address) in &network.hosts {
+        builder = builder.resolve(host, std::net::SocketAddr::new(*address, 0));
+    }
+    let client = builder.build().unwrap();
+    let login = client.get(instance.url("/login")).send().await.unwrap();
+    let form_cookie = login.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let html = login.text().await.unwrap();
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).unwrap() + marker.len();
+    let csrf = &html[start..start + html[start..].find('"').unwrap()];
+    let signed_in = client
+        .post(instance.url("/login"))
+        .header("cookie", &form_cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("origin", instance.public_url.as_str().trim_end_matches('/'))
+        .body(format!("name={name}&password=a+long+password&csrf={csrf}"))
+        .send()
+        .await
+        .unwrap();
+    let session = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|value| {
+            value
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .find(|cookie| cookie.starts_with("kindred_session="))
+        .unwrap();
+    client
+        .get(instance.url(path))
+        .header("cookie", session)
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn post_where(instance: &TestInstance, url: &str) -> Option<post::Model> {
     post::Entity::find()
         .filter(post::Column::ApId.eq(url))
@@ -100,6 +162,16 @@ async fn scenario(backend: testing::Backend) {
         .await;
     assert_eq!(status, 403);
     let on_alpha = post_where(alpha, &url).await.unwrap();
+    // On alpha's web page of the thread, ann (a moderator there) gets the remove button, and
+    // dave's server's page gives none to dave.
+    let page = signed_in_page(&network, alpha, "ann", &format!("/posts/{}", on_alpha.id)).await;
+    assert!(page.contains("/moderate/remove"), "{page}");
+    assert!(
+        !page.contains("/moderate/lock"),
+        "locks are set on the group's own server"
+    );
+    let page = signed_in_page(&network, gamma, "dave", &format!("/posts/{}", on_gamma.id)).await;
+    assert!(!page.contains("/moderate/remove"));
     let (status, body) = ann
         .call(
             Method::POST,
