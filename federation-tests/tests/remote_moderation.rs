@@ -219,6 +219,39 @@ async fn scenario(backend: testing::Backend) {
         .await;
     }
 
+    // Bob locks and pins the thread on beta: the copies on alpha and gamma follow.
+    let thread_on_beta = post_where(beta, &url).await.unwrap();
+    for action in ["lock", "pin"] {
+        let (status, body) = bob
+            .call(
+                Method::POST,
+                &format!("/posts/{}/moderate/{action}", thread_on_beta.id),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{action}: {body}");
+    }
+    for instance in [alpha, gamma] {
+        eventually(
+            &format!("{} shows the thread locked and pinned", instance.name),
+            || async {
+                let copy = post_where(instance, &url).await.unwrap();
+                copy.locked && copy.pinned_at.is_some()
+            },
+        )
+        .await;
+    }
+    bob.call(
+        Method::POST,
+        &format!("/posts/{}/moderate/unlock", thread_on_beta.id),
+        None,
+    )
+    .await;
+    eventually("alpha shows it unlocked", || async {
+        !post_where(alpha, &url).await.unwrap().locked
+    })
+    .await;
+
     // Dave reports the thread from gamma: beta's group tells its moderators, ann on alpha too.
     let (status, body) = dave
         .call(

@@ -134,9 +134,22 @@ pub async fn receive(context: &Context, announce: Announce, _json: Value) -> Res
             }
             "Delete" => delete::receive_announced(context, &group, parse(&inner)?).await?,
             "Like" | "Dislike" => vote::receive_announced(context, &group, parse(&inner)?).await?,
+            "Undo"
+                if matches!(
+                    inner["object"]["type"].as_str(),
+                    Some("Lock" | "Add" | "Remove")
+                ) =>
+            {
+                crate::federation::activities::lock::receive_announced(context, &group, &inner)
+                    .await?
+            }
             "Undo" => undo::receive_announced(context, &group, parse(&inner)?).await?,
             "Block" => {
                 crate::federation::activities::block::receive(context, parse(&inner)?).await?
+            }
+            "Lock" | "Add" | "Remove" => {
+                crate::federation::activities::lock::receive_announced(context, &group, &inner)
+                    .await?
             }
             _ => {}
         }
@@ -261,7 +274,7 @@ async fn verified_inner(
                 }
             }
         }
-        "Like" | "Dislike" | "Undo" | "Block" => {
+        "Like" | "Dislike" | "Undo" | "Block" | "Lock" | "Add" | "Remove" => {
             if from_the_group {
                 return Ok(Some(object.clone()));
             }
