@@ -212,7 +212,7 @@ async fn no_payload_from_a_remote_server_is_executable_in_any_page() {
         "/groups/repair?sort=top".to_string(),
         format!(
             "/groups/{}",
-            kindred::groups::directory::group_handle(&remote_group)
+            kindred::groups::directory::actor_handle(&remote_group)
         ),
         "/notifications".to_string(),
     ];

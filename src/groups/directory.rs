@@ -310,13 +310,7 @@ pub async fn find_group_by_handle(
         .await?;
     Ok(candidates.into_iter().find(|group| {
         group.preferred_username.eq_ignore_ascii_case(name)
-            && url::Url::parse(&group.ap_id).is_ok_and(|url| {
-                let authority = match url.port() {
-                    Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-                    None => url.host_str().unwrap_or_default().to_string(),
-                };
-                authority.eq_ignore_ascii_case(host)
-            })
+            && host_of_id(&group.ap_id).eq_ignore_ascii_case(host)
     }))
 }
 
@@ -327,20 +321,27 @@ pub async fn find_group(database: &impl ConnectionTrait, handle: &str) -> Result
         .ok_or_else(|| Error::not_found("group"))
 }
 
-/// The handle by which this instance's pages and API name a group: `name` when local,
-/// `name@host` when remote.
-pub fn group_handle(group: &actor::Model) -> String {
-    if group.local {
-        return group.preferred_username.clone();
+/// The handle by which this instance's pages and API name a group or a person: `name` when
+/// local, `name@host` when remote.
+pub fn actor_handle(actor: &actor::Model) -> String {
+    if actor.local {
+        return actor.preferred_username.clone();
     }
-    let host = url::Url::parse(&group.ap_id)
+    format!("{}@{}", actor.preferred_username, host_of_id(&actor.ap_id))
+}
+
+/// The server part of an ActivityPub id as handles write it: the host in lower case, with the
+/// port when there is one (empty for an id that is not a URL).
+pub fn host_of_id(ap_id: &str) -> String {
+    url::Url::parse(ap_id)
         .ok()
-        .map(|url| match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_string(),
+        .and_then(|url| {
+            url.host_str().map(|host| match url.port() {
+                Some(port) => format!("{}:{port}", host.to_lowercase()),
+                None => host.to_lowercase(),
+            })
         })
-        .unwrap_or_default();
-    format!("{}@{host}", group.preferred_username)
+        .unwrap_or_default()
 }
 
 /// The local group with this name, or a 404.

@@ -407,15 +407,10 @@ pub async fn active_ban(
     group_id: i64,
     person: &actor::Model,
 ) -> Result<Option<group_ban::Model>> {
-    let host = url::Url::parse(&person.ap_id)
-        .ok()
-        .map(|url| match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_string(),
-        });
     let mut target = sea_orm::Condition::any().add(group_ban::Column::ActorId.eq(person.id));
-    if let Some(host) = host.filter(|_| !person.local) {
-        target = target.add(group_ban::Column::Host.eq(host.to_lowercase()));
+    if !person.local {
+        target = target
+            .add(group_ban::Column::Host.eq(crate::groups::directory::host_of_id(&person.ap_id)));
     }
     Ok(group_ban::Entity::find()
         .filter(group_ban::Column::GroupId.eq(group_id))

@@ -161,7 +161,7 @@ pub fn local_post_document(post: &post::Model, links: &LocalPostLinks<'_>) -> Va
         tags.push(json!({
             "type": "Mention",
             "href": parent_author.ap_id,
-            "name": format!("@{}@{}", parent_author.preferred_username, host_of_url(&parent_author.ap_id)),
+            "name": format!("@{}@{}", parent_author.preferred_username, crate::groups::directory::host_of_id(&parent_author.ap_id)),
         }));
     }
     let mut document = json!({
@@ -243,7 +243,13 @@ pub async fn document_of(
         },
     );
     if let Some(markdown) = &post.source_markdown {
-        add_mentions(database, &mut document, markdown, &host_of_url(&post.ap_id)).await?;
+        add_mentions(
+            database,
+            &mut document,
+            markdown,
+            &crate::groups::directory::host_of_id(&post.ap_id),
+        )
+        .await?;
     }
     Ok(document)
 }
@@ -265,10 +271,9 @@ async fn add_mentions(
             .filter(actor::Column::DeletedAt.is_null())
             .all(database)
             .await?;
-        let Some(person) = candidates
-            .into_iter()
-            .find(|person| host_of_url(&person.ap_id).eq_ignore_ascii_case(&host))
-        else {
+        let Some(person) = candidates.into_iter().find(|person| {
+            crate::groups::directory::host_of_id(&person.ap_id).eq_ignore_ascii_case(&host)
+        }) else {
             continue;
         };
         let already = document["tag"]
@@ -324,18 +329,6 @@ pub fn tombstone_document(post: &post::Model) -> Value {
         "formerType": post.kind,
         "deleted": post.deleted_at.or(post.removed_at),
     })
-}
-
-fn host_of_url(url: &str) -> String {
-    Url::parse(url)
-        .ok()
-        .and_then(|url| {
-            url.host_str().map(|host| match url.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host.to_string(),
-            })
-        })
-        .unwrap_or_default()
 }
 
 /// Reads `"x"`, `["x", "y"]` or `[{"id": "x"}]` as a list of ids, skipping what is neither.

@@ -310,7 +310,7 @@ async fn group_json(
         });
     let handle = crate::http::web::groups::handle_of(context, &group);
     Ok(GroupJson {
-        name: directory::group_handle(&group),
+        name: directory::actor_handle(&group),
         handle,
         title: group
             .display_name
@@ -509,7 +509,7 @@ async fn list_notifications(
         let mut post = posts_json(
             &context,
             Some(&caller),
-            &directory::group_handle(&group),
+            &directory::actor_handle(&group),
             vec![about],
         )
         .await?;
@@ -577,7 +577,7 @@ async fn one_post_json(
     let mut listed = posts_json(
         context,
         Some(caller),
-        &directory::group_handle(group),
+        &directory::actor_handle(group),
         vec![post],
     )
     .await?;
@@ -679,7 +679,7 @@ async fn list_threads(
         posts_json(
             &context,
             caller.as_ref(),
-            &directory::group_handle(&group),
+            &directory::actor_handle(&group),
             threads,
         )
         .await?,
@@ -761,7 +761,7 @@ async fn thread(
     let mut listed = posts_json(
         &context,
         caller.as_ref(),
-        &directory::group_handle(&group),
+        &directory::actor_handle(&group),
         all,
     )
     .await?;
@@ -1268,7 +1268,7 @@ async fn approval_queue(
         posts_json(
             &context,
             Some(&caller),
-            &directory::group_handle(&group),
+            &directory::actor_handle(&group),
             waiting,
         )
         .await?,

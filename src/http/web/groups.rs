@@ -146,7 +146,7 @@ pub async fn group_page(
         "<h1>{icon}{}</h1>\n<p class=\"handle\">{} · <a href=\"/groups/{}/feed.atom\">Atom feed</a></p>\n",
         escape(&title),
         escape(&handle),
-        escape(&directory::group_handle(&group)),
+        escape(&directory::actor_handle(&group)),
     );
     if group.local {
         let mut links = vec![format!(
@@ -202,7 +202,7 @@ pub async fn group_page(
         bare = escape(handle.trim_start_matches('@')),
     ));
     }
-    let group_path = directory::group_handle(&group);
+    let group_path = directory::actor_handle(&group);
     let sort_link = |value: &str, label: &str, this: ThreadOrder| {
         if this == order {
             format!("<strong aria-current=\"true\">{label}</strong>")
@@ -245,7 +245,7 @@ pub async fn group_page(
     let feed_link = format!(
         "<link rel=\"alternate\" type=\"application/atom+xml\" title=\"{}\" href=\"/groups/{}/feed.atom\">\n",
         escape(&title),
-        escape(&directory::group_handle(&group)),
+        escape(&directory::actor_handle(&group)),
     );
     let mut response =
         crate::http::web::page_with_head(context, visitor, &title, &feed_link, &body)
@@ -266,10 +266,10 @@ async fn membership_controls(
     let Some(signed_in) = &visitor.signed_in else {
         return Ok(format!(
             "<p><a href=\"/login\">Sign in</a> to join {} and write here.</p>\n",
-            escape(&directory::group_handle(group))
+            escape(&directory::actor_handle(group))
         ));
     };
-    let name = escape(&directory::group_handle(group));
+    let name = escape(&directory::actor_handle(group));
     let csrf = escape(visitor.csrf_token());
     let state = membership::find(&context.db, group.id, signed_in.account.actor.id)
         .await?
@@ -312,7 +312,7 @@ pub async fn join(
     let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_group(&context.db, &name).await?;
     follow::send_follow(&context, &signed_in.account.actor, &group).await?;
-    Ok(Redirect::to(&format!("/groups/{}", directory::group_handle(&group))).into_response())
+    Ok(Redirect::to(&format!("/groups/{}", directory::actor_handle(&group))).into_response())
 }
 
 pub async fn leave(
@@ -324,7 +324,7 @@ pub async fn leave(
     let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_group(&context.db, &name).await?;
     undo::send_leave(&context, &signed_in.account.actor, &group).await?;
-    Ok(Redirect::to(&format!("/groups/{}", directory::group_handle(&group))).into_response())
+    Ok(Redirect::to(&format!("/groups/{}", directory::actor_handle(&group))).into_response())
 }
 
 #[derive(Deserialize)]
@@ -345,7 +345,7 @@ pub async fn join_remote(
     let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = discovery::resolve_group(&context, &form.address).await?;
     follow::send_follow(&context, &signed_in.account.actor, &group).await?;
-    Ok(Redirect::to(&format!("/groups/{}", directory::group_handle(&group))).into_response())
+    Ok(Redirect::to(&format!("/groups/{}", directory::actor_handle(&group))).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -542,7 +542,7 @@ fn thread_form(
                 .unwrap_or(&group.preferred_username)
         ),
         problem = problem_html(problem),
-        name = escape(&directory::group_handle(group)),
+        name = escape(&directory::actor_handle(group)),
         csrf = escape(visitor.csrf_token()),
         title = escape(&form.title),
         text = escape(&form.body),
@@ -563,11 +563,7 @@ pub fn handle_of(context: &Context, group: &actor::Model) -> String {
             context.config.domain()
         )
     } else {
-        let host = url::Url::parse(&group.ap_id)
-            .ok()
-            .and_then(|url| url.host_str().map(str::to_string))
-            .unwrap_or_default();
-        format!("@{}@{}", group.preferred_username, host)
+        format!("@{}", directory::actor_handle(group))
     }
 }
 
@@ -761,10 +757,10 @@ pub async fn atom_feed(context: Context, Path(name): Path<String>) -> PageResult
     let threads = posts::list_threads(&context.db, group.id, ThreadOrder::New, 30).await?;
     let page_url = context
         .config
-        .url_for(&format!("/groups/{}", directory::group_handle(&group)));
+        .url_for(&format!("/groups/{}", directory::actor_handle(&group)));
     let feed_url = context.config.url_for(&format!(
         "/groups/{}/feed.atom",
-        directory::group_handle(&group)
+        directory::actor_handle(&group)
     ));
     let updated = threads
         .iter()

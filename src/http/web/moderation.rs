@@ -82,7 +82,7 @@ pub async fn moderation_page(
                  <form method=\"post\" action=\"/groups/{name}/requests/{id}/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Approve</button></form>\
                  <form method=\"post\" action=\"/groups/{name}/requests/{id}/refuse\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Refuse</button></form>\
                  </span></li>\n",
-                who = escape(&person_handle(person)),
+                who = escape(&directory::actor_handle(person)),
                 at = request.created_at.format("%Y-%m-%d %H:%M"),
                 id = person.id,
             ));
@@ -102,7 +102,7 @@ pub async fn moderation_page(
         };
         body.push_str(&format!(
             "<li>{}{dismiss}</li>\n",
-            escape(&person_handle(&person))
+            escape(&directory::actor_handle(&person))
         ));
     }
     body.push_str("</ul>\n");
@@ -137,7 +137,7 @@ async fn queue_section(
     for post in &waiting {
         let author = actor_by_id(context, post.author_id)
             .await
-            .map(|person| person_handle(&person))
+            .map(|person| directory::actor_handle(&person))
             .unwrap_or_default();
         let text = crate::html::to_plain_text(&post.content_html);
         let excerpt: String = text.chars().take(200).collect();
@@ -173,7 +173,7 @@ async fn reports_section(
     for report in &open {
         let reporter = actor_by_id(context, report.reporter_id)
             .await
-            .map(|person| person_handle(&person))
+            .map(|person| directory::actor_handle(&person))
             .unwrap_or_default();
         html.push_str(&format!(
             "<li><a href=\"/posts/{post}\">post #{post}</a> reported by {reporter}{reason} \
@@ -244,7 +244,7 @@ async fn bans_section(
             let who = match (ban.actor_id, &ban.host) {
                 (Some(actor_id), _) => actor_by_id(context, actor_id)
                     .await
-                    .map(|person| person_handle(&person))
+                    .map(|person| directory::actor_handle(&person))
                     .unwrap_or_default(),
                 (None, Some(host)) => format!("everyone on {host}"),
                 (None, None) => String::new(),
@@ -460,13 +460,13 @@ pub async fn log_page(context: Context, visitor: Visitor, Path(name): Path<Strin
         for entry in &entries {
             let moderator = actor_by_id(&context, entry.moderator_id)
                 .await
-                .map(|person| person_handle(&person))
+                .map(|person| directory::actor_handle(&person))
                 .unwrap_or_default();
             let target = match (entry.target_post_id, entry.target_actor_id) {
                 (Some(post_id), _) => format!(" <a href=\"/posts/{post_id}\">#{post_id}</a>"),
                 (None, Some(actor_id)) => actor_by_id(&context, actor_id)
                     .await
-                    .map(|person| format!(" {}", escape(&person_handle(&person))))
+                    .map(|person| format!(" {}", escape(&directory::actor_handle(&person))))
                     .unwrap_or_default(),
                 (None, None) => String::new(),
             };
@@ -551,28 +551,7 @@ async fn find_person_by_handle(context: &Context, handle: &str) -> Result<actor:
         .into_iter()
         .find(|person| {
             person.preferred_username.eq_ignore_ascii_case(name)
-                && url::Url::parse(&person.ap_id).is_ok_and(|url| {
-                    let authority = match url.port() {
-                        Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-                        None => url.host_str().unwrap_or_default().to_string(),
-                    };
-                    authority.eq_ignore_ascii_case(&host)
-                })
+                && directory::host_of_id(&person.ap_id).eq_ignore_ascii_case(&host)
         })
         .ok_or_else(|| Error::not_found("person with that handle"))
-}
-
-/// `name` for people here, `name@host` for others.
-fn person_handle(person: &actor::Model) -> String {
-    if person.local {
-        return person.preferred_username.clone();
-    }
-    let host = url::Url::parse(&person.ap_id)
-        .ok()
-        .map(|url| match url.port() {
-            Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
-            None => url.host_str().unwrap_or_default().to_string(),
-        })
-        .unwrap_or_default();
-    format!("{}@{host}", person.preferred_username)
 }

@@ -136,7 +136,7 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
     };
     let mut body = format!(
         "<p class=\"meta\"><a href=\"/groups/{}\">{}</a> <span class=\"handle\">{}</span></p>\n<h1>{}</h1>\n",
-        escape(&crate::groups::directory::group_handle(&group)),
+        escape(&crate::groups::directory::actor_handle(&group)),
         escape(
             group
                 .display_name
@@ -196,14 +196,7 @@ impl Rendering<'_> {
             Some(author) => format!(
                 "<a href=\"{}\">{}</a>",
                 escape(author.html_url.as_deref().unwrap_or(&author.ap_id)),
-                escape(&format!(
-                    "{}@{}",
-                    author.preferred_username,
-                    url::Url::parse(&author.ap_id)
-                        .ok()
-                        .and_then(|url| url.host_str().map(str::to_string))
-                        .unwrap_or_default()
-                ))
+                escape(&crate::groups::directory::actor_handle(author))
             ),
             None => "someone".to_string(),
         };
