@@ -134,6 +134,32 @@ pub async fn send_unban(
     Ok(())
 }
 
+/// Lifts the ban with this id (as the group's list of bans shows it).
+pub async fn send_unban_by_id(
+    context: &Context,
+    moderator: &actor::Model,
+    group: &actor::Model,
+    ban_id: i64,
+) -> Result<()> {
+    require_moderator(context, group, moderator).await?;
+    let found = moderation::bans(&context.db, group.id)
+        .await?
+        .into_iter()
+        .find(|ban| ban.id == ban_id)
+        .ok_or_else(|| Error::not_found("ban"))?;
+    match (found.actor_id, found.host) {
+        (Some(actor_id), _) => {
+            let person = actor::Entity::find_by_id(actor_id)
+                .one(&context.db)
+                .await?
+                .ok_or_else(|| Error::not_found("person"))?;
+            send_unban(context, moderator, group, BanTarget::Person(&person)).await
+        }
+        (None, Some(host)) => send_unban(context, moderator, group, BanTarget::Server(&host)).await,
+        (None, None) => Err(Error::not_found("ban")),
+    }
+}
+
 /// The banned person's own server hears of it too (they are no longer a member).
 fn banned_inbox(person: &actor::Model) -> Vec<Url> {
     if person.local {

@@ -1221,38 +1221,15 @@ async fn lift_ban(
     ApiUser(caller): ApiUser,
     Path((name, ban_id)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    use crate::groups::moderation::BanTarget;
     let group = directory::find_local_group(&context.db, &name).await?;
-    require_moderator_of(&context, &caller, &group).await?;
     let ban_id: i64 = ban_id.parse().map_err(|_| Error::not_found("ban"))?;
-    let found = crate::groups::moderation::bans(&context.db, group.id)
-        .await?
-        .into_iter()
-        .find(|ban| ban.id == ban_id)
-        .ok_or_else(|| Error::not_found("ban"))?;
-    let moderator = &caller.account.actor;
-    match (found.actor_id, found.host) {
-        (Some(actor_id), _) => {
-            let person = find_actor(&context, &actor_id.to_string()).await?;
-            crate::federation::activities::block::send_unban(
-                &context,
-                moderator,
-                &group,
-                BanTarget::Person(&person),
-            )
-            .await?;
-        }
-        (None, Some(host)) => {
-            crate::federation::activities::block::send_unban(
-                &context,
-                moderator,
-                &group,
-                BanTarget::Server(&host),
-            )
-            .await?;
-        }
-        (None, None) => return Err(Error::not_found("ban").into()),
-    }
+    crate::federation::activities::block::send_unban_by_id(
+        &context,
+        &caller.account.actor,
+        &group,
+        ban_id,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -353,33 +353,7 @@ pub async fn lift_ban(
 ) -> PageResult {
     let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_local_group(&context.db, &name).await?;
-    let found = moderation::bans(&context.db, group.id)
-        .await?
-        .into_iter()
-        .find(|ban| ban.id == ban_id)
-        .ok_or_else(|| Error::not_found("ban"))?;
-    match (found.actor_id, found.host) {
-        (Some(actor_id), _) => {
-            let person = actor_by_id(&context, actor_id).await?;
-            block::send_unban(
-                &context,
-                &signed_in.account.actor,
-                &group,
-                moderation::BanTarget::Person(&person),
-            )
-            .await?;
-        }
-        (None, Some(host)) => {
-            block::send_unban(
-                &context,
-                &signed_in.account.actor,
-                &group,
-                moderation::BanTarget::Server(&host),
-            )
-            .await?;
-        }
-        (None, None) => return Err(Error::not_found("ban").into()),
-    }
+    block::send_unban_by_id(&context, &signed_in.account.actor, &group, ban_id).await?;
     Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
 }
 
