@@ -39,9 +39,9 @@ pub struct AppState {
     /// Blocked servers, read from the database every few seconds.
     pub blocked_hosts: Arc<crate::federation::instances::BlockedHostsCache>,
     /// Inbox POSTs per remote actor and per remote server.
-    pub inbox_limits: Arc<crate::federation::rate_limit::InboxRateLimiter>,
+    pub inbox_limits: Arc<crate::federation::rate_limit::RateLimiter>,
     /// Sign-ups per client address.
-    pub registration_limits: Arc<crate::federation::rate_limit::InboxRateLimiter>,
+    pub registration_limits: Arc<crate::federation::rate_limit::RateLimiter>,
     /// Remote groups' moderators, as last fetched, for showing pages.
     pub remote_moderators: Arc<crate::federation::collections::RemoteModeratorsCache>,
 }

@@ -11,7 +11,7 @@ use std::{
 
 /// Buckets keyed by actor or host.
 #[derive(Default)]
-pub struct InboxRateLimiter {
+pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
 }
 
@@ -23,7 +23,7 @@ struct Bucket {
 /// Buckets untouched this long are forgotten, so the map stays small.
 const IDLE: Duration = Duration::from_secs(600);
 
-impl InboxRateLimiter {
+impl RateLimiter {
     /// Takes one token from `key`'s bucket (capacity and refill both `per_minute`); when it is
     /// empty, how long until the next token.
     pub fn take(&self, key: &str, per_minute: u32) -> Result<(), Duration> {
@@ -31,7 +31,7 @@ impl InboxRateLimiter {
     }
 
     /// Whether `key`'s bucket has a token, without taking it: checked before a request is
-    /// verified, charged (with [`InboxRateLimiter::take`]) only once it is, so forged
+    /// verified, charged (with [`RateLimiter::take`]) only once it is, so forged
     /// requests cannot spend a real sender's allowance.
     pub fn peek(&self, key: &str, per_minute: u32) -> Result<(), Duration> {
         if per_minute == 0 {
@@ -90,7 +90,7 @@ mod tests {
 
     #[test]
     fn a_burst_is_allowed_then_refused_with_a_wait() {
-        let limiter = InboxRateLimiter::default();
+        let limiter = RateLimiter::default();
         for _ in 0..3 {
             assert!(limiter.take("a", 3).is_ok());
         }
