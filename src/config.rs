@@ -73,6 +73,8 @@ pub struct DatabaseConfig {
     pub url: String,
     pub data_dir: PathBuf,
     pub max_connections: u32,
+    /// Read-only connections beside SQLite's one writer (WAL readers run in parallel).
+    pub sqlite_read_connections: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -140,6 +142,7 @@ impl Default for Config {
                 url: String::new(),
                 data_dir: PathBuf::from("data"),
                 max_connections: 10,
+                sqlite_read_connections: 4,
             },
             federation: FederationConfig {
                 debug: true,

@@ -7,7 +7,8 @@ use crate::{
 };
 use kindred_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    Select, Statement,
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use std::time::Duration;
@@ -60,6 +61,61 @@ pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConn
             });
     }
     Ok(Database::connect(options).await?)
+}
+
+/// The connections that serve reads. On PostgreSQL that is the same pool. On an SQLite file
+/// it is a pool of read-only connections beside the single writer: in WAL mode readers never
+/// wait for the writer, so lookups no longer queue behind transactions on the one connection
+/// (each statement costs a round trip to the connection's thread, and the writer's time is
+/// what limits how many activities an inbox takes per second). An in-memory SQLite database
+/// lives in its one connection, so it is read there too.
+pub async fn connect_reads(
+    database: &DatabaseConnection,
+    read_connections: u32,
+) -> Result<DatabaseConnection> {
+    if database.get_database_backend() != DbBackend::Sqlite {
+        return Ok(database.clone());
+    }
+    let row = database
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT file FROM pragma_database_list WHERE name = 'main'".to_string(),
+        ))
+        .await?;
+    let file: String = match row {
+        Some(row) => row.try_get("", "file")?,
+        None => String::new(),
+    };
+    if file.is_empty() {
+        return Ok(database.clone());
+    }
+    let mut options = ConnectOptions::new(format!("sqlite://{file}?mode=ro"));
+    options
+        .max_connections(read_connections.max(1))
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(30))
+        .test_before_acquire(false)
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|sqlite| {
+            sqlite
+                .read_only(true)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("cache_size", "-8000")
+                .pragma("temp_store", "memory")
+        });
+    Ok(Database::connect(options).await?)
+}
+
+/// The row a lookup by a unique key finds, if any: use it instead of `Select::one` where a
+/// lookup is frequent. `one` appends `LIMIT ?`, and SQLite (3.51, as bundled) marks a bound
+/// LIMIT as a value the query plan depends on: every new binding expires the statement, so
+/// each `one` is parsed and planned again, which made half the CPU time of the inbox's
+/// lookups. The filter must match at most a few rows (a unique key): all of them are read.
+pub async fn unique_row<E: EntityTrait>(
+    select: Select<E>,
+    database: &impl ConnectionTrait,
+) -> std::result::Result<Option<E::Model>, DbErr> {
+    Ok(select.all(database).await?.into_iter().next())
 }
 
 /// Applies every migration the database has not seen yet; returns how many ran.

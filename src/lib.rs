@@ -7,6 +7,7 @@ pub mod app;
 pub mod config;
 pub mod crypto;
 pub mod database;
+pub mod database_writer;
 pub mod error;
 pub mod federation;
 pub mod groups;

@@ -1,7 +1,7 @@
 //! Counters for the operator, rendered as Prometheus text at `/metrics` together with figures
 //! read from the database at scrape time (queue depth, oldest pending delivery).
 
-use crate::{error::Result, federation::delivery};
+use crate::{database_writer::WriterCounts, error::Result, federation::delivery};
 use sea_orm::ConnectionTrait;
 use std::{
     collections::BTreeMap,
@@ -56,7 +56,11 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of the counters and the queue's state.
-    pub async fn render(&self, database: &impl ConnectionTrait) -> Result<String> {
+    pub async fn render(
+        &self,
+        database: &impl ConnectionTrait,
+        writer: &WriterCounts,
+    ) -> Result<String> {
         let queue = delivery::queue_summary(database).await?;
         let mut text = String::new();
         let _ = writeln!(
@@ -136,6 +140,26 @@ impl Metrics {
                 "kindred_inbox_requests_total{{result=\"rejected\",status=\"{status}\"}} {count}"
             );
         }
+        let _ = writeln!(
+            text,
+            "# HELP kindred_database_writer_jobs_total Write transactions run by the database writer."
+        );
+        let _ = writeln!(text, "# TYPE kindred_database_writer_jobs_total counter");
+        let _ = writeln!(
+            text,
+            "kindred_database_writer_jobs_total {}",
+            writer.jobs.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            text,
+            "# HELP kindred_database_writer_commits_total Commits of the database writer (each covers one or more jobs)."
+        );
+        let _ = writeln!(text, "# TYPE kindred_database_writer_commits_total counter");
+        let _ = writeln!(
+            text,
+            "kindred_database_writer_commits_total {}",
+            writer.commits.load(Ordering::Relaxed)
+        );
         Ok(text)
     }
 }

@@ -162,11 +162,13 @@ pub async fn find(
     group_id: i64,
     member_id: i64,
 ) -> Result<Option<membership::Model>> {
-    Ok(membership::Entity::find()
-        .filter(membership::Column::GroupId.eq(group_id))
-        .filter(membership::Column::MemberId.eq(member_id))
-        .one(database)
-        .await?)
+    Ok(crate::database::unique_row(
+        membership::Entity::find()
+            .filter(membership::Column::GroupId.eq(group_id))
+            .filter(membership::Column::MemberId.eq(member_id)),
+        database,
+    )
+    .await?)
 }
 
 /// True when `member_id` is an accepted member of the group.

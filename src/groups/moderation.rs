@@ -412,16 +412,18 @@ pub async fn active_ban(
         target = target
             .add(group_ban::Column::Host.eq(crate::groups::directory::host_of_id(&person.ap_id)));
     }
-    Ok(group_ban::Entity::find()
-        .filter(group_ban::Column::GroupId.eq(group_id))
-        .filter(target)
-        .filter(
-            sea_orm::Condition::any()
-                .add(group_ban::Column::ExpiresAt.is_null())
-                .add(group_ban::Column::ExpiresAt.gt(Utc::now())),
-        )
-        .one(database)
-        .await?)
+    Ok(crate::database::unique_row(
+        group_ban::Entity::find()
+            .filter(group_ban::Column::GroupId.eq(group_id))
+            .filter(target)
+            .filter(
+                sea_orm::Condition::any()
+                    .add(group_ban::Column::ExpiresAt.is_null())
+                    .add(group_ban::Column::ExpiresAt.gt(Utc::now())),
+            ),
+        database,
+    )
+    .await?)
 }
 
 /// Refuses (403) a person banned from the group.

@@ -25,10 +25,11 @@ pub async fn find_by_ap_id(
     database: &impl ConnectionTrait,
     ap_id: &str,
 ) -> Result<Option<post::Model>> {
-    Ok(post::Entity::find()
-        .filter(post::Column::ApId.eq(ap_id))
-        .one(database)
-        .await?)
+    Ok(crate::database::unique_row(
+        post::Entity::find().filter(post::Column::ApId.eq(ap_id)),
+        database,
+    )
+    .await?)
 }
 
 /// A post arriving in a group: its id, the post it answers, its content and when it was made.

@@ -21,6 +21,7 @@ use kindred_entities::actor::{self, ActorKind};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeSet;
 use url::Url;
 
 /// Whether a relayed activity is also boosted by the id of the post it created.
@@ -44,6 +45,30 @@ pub async fn relay(
     activity: &Value,
     post_ap_id: &str,
     boost: Boost,
+) -> Result<()> {
+    let member_inboxes = membership::member_inboxes(transaction, group.id).await?;
+    relay_to(
+        transaction,
+        context,
+        group,
+        activity,
+        post_ap_id,
+        boost,
+        member_inboxes,
+    )
+    .await
+}
+
+/// As [`relay`], to inboxes the caller read already (`membership::member_inboxes`), so that a
+/// transaction on the database writer does not spend a statement on them.
+pub async fn relay_to(
+    transaction: &impl ConnectionTrait,
+    context: &Context,
+    group: &actor::Model,
+    activity: &Value,
+    post_ap_id: &str,
+    boost: Boost,
+    member_inboxes: BTreeSet<String>,
 ) -> Result<()> {
     let mut inner = activity.clone();
     // The @context belongs to the outer document.
@@ -80,8 +105,7 @@ pub async fn relay(
             ordering_key: Some(post_ap_id),
         });
     }
-    let inboxes = membership::member_inboxes(transaction, group.id)
-        .await?
+    let inboxes = member_inboxes
         .into_iter()
         .filter_map(|inbox| Url::parse(&inbox).ok());
     delivery::enqueue(transaction, context, &outgoing, inboxes).await

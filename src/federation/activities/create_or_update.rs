@@ -7,6 +7,7 @@
 //! `Update` of an actor (a profile edit, sent to every follower's server) refreshes the cached
 //! actor.
 
+use crate::database::unique_row;
 use crate::{
     accounts::notifications,
     app::Context,
@@ -78,13 +79,13 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
         )));
     }
 
-    let existing = posts::find_by_ap_id(&context.db, object.id.as_str()).await?;
+    let existing = posts::find_by_ap_id(&context.read_db, object.id.as_str()).await?;
     let reply_to = object.in_reply_to();
     let parent = match &reply_to {
-        Some(parent_id) => posts::find_by_ap_id(&context.db, parent_id.as_str()).await?,
+        Some(parent_id) => posts::find_by_ap_id(&context.read_db, parent_id.as_str()).await?,
         None => None,
     };
-    let group = target_group(&context.db, object, existing.as_ref(), parent.as_ref()).await?;
+    let group = target_group(&context.read_db, object, existing.as_ref(), parent.as_ref()).await?;
     if reply_to.is_some() && parent.is_none() && existing.is_none() {
         return Err(Error::bad_request(
             "this replies to a post the group does not hold",
@@ -92,8 +93,8 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
     }
     let author = sender(context, &activity.actor).await?;
     if existing.is_none() {
-        let thread = thread_of(&context.db, parent.as_ref()).await?;
-        moderation::may_post(&context.db, &group, &author, thread.as_ref()).await?;
+        let thread = thread_of(&context.read_db, parent.as_ref()).await?;
+        moderation::may_post(&context.read_db, &group, &author, thread.as_ref()).await?;
         if parent
             .as_ref()
             .is_some_and(|parent| parent.removed_at.is_some() || parent.deleted_at.is_some())
@@ -103,7 +104,7 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
     }
     let content = post_content(object, &group, reply_to.is_some());
     if existing.is_some() && group.local {
-        moderation::require_not_banned(&context.db, &group, &author).await?;
+        moderation::require_not_banned(&context.read_db, &group, &author).await?;
     }
     if parent
         .as_ref()
@@ -112,69 +113,105 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
         return Err(Error::not_found("the post this replies to"));
     }
     let held =
-        existing.is_none() && moderation::needs_approval(&context.db, &group, &author).await?;
+        existing.is_none() && moderation::needs_approval(&context.read_db, &group, &author).await?;
 
-    let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &activity.id, &activity.actor, &activity.kind).await? {
-        return Ok(());
-    }
-    match existing {
-        Some(existing) => {
-            if existing.author_id != author.id {
-                return Err(Error::Forbidden("only its author may edit a post".into()));
-            }
-            let updated_at = object.updated.unwrap_or_else(chrono::Utc::now);
-            let (waiting, removed) = (existing.awaiting_approval, existing.removed_at.is_some());
-            let edited = posts::edit_post(&transaction, existing, content, updated_at).await?;
-            if waiting {
-                // Still waiting: the edit replaces what will be relayed on approval.
-                moderation::hold_for_approval(&transaction, edited, &json).await?;
-            } else if !removed {
-                announce::relay(
-                    &transaction,
-                    context,
-                    &group,
-                    &json,
-                    object.id.as_str(),
-                    Boost::No,
-                )
-                .await?;
-            }
-        }
-        None => {
-            let stored = posts::add_post(
-                &transaction,
-                &group,
-                &author,
-                posts::NewPost {
-                    ap_id: object.id.as_str(),
-                    parent: parent.as_ref(),
-                    content,
-                    published_at: object.published.unwrap_or_else(chrono::Utc::now),
-                    local: false,
-                },
-            )
-            .await?;
-            if held {
-                // Pre-moderated: kept with its activity until a moderator approves it.
-                moderation::hold_for_approval(&transaction, stored, &json).await?;
-            } else {
-                notifications::notify_about_new_post(
-                    &transaction,
-                    &stored,
-                    &local_people(context, object.mentions()),
-                )
-                .await?;
-                let boost = if stored.parent_id.is_none() {
-                    Boost::NewThread
-                } else {
-                    Boost::No
-                };
-                announce::relay(&transaction, context, &group, &json, &stored.ap_id, boost).await?;
-            }
-        }
-    }
-    transaction.commit().await?;
+    // The writes go to the database writer, which commits them together with other
+    // activities arriving at the same time.
+    // Read now, on a read connection, rather than inside the transaction: a member whose
+    // Follow is accepted at this very moment may miss this one post, as they would a moment
+    // earlier.
+    let member_inboxes = membership::member_inboxes(&context.read_db, group.id).await?;
+    let job_context = context.clone();
+    let post_ap_id = object.id.to_string();
+    let updated_at = object.updated.unwrap_or_else(chrono::Utc::now);
+    let published_at = object.published.unwrap_or_else(chrono::Utc::now);
+    let mentioned_here = local_people(context, object.mentions());
+    let CreateOrUpdate {
+        id: activity_id,
+        actor: activity_actor,
+        kind: activity_kind,
+        ..
+    } = activity;
+    context
+        .writer
+        .write(move |transaction| {
+            Box::pin(async move {
+                if !record_received(transaction, &activity_id, &activity_actor, &activity_kind)
+                    .await?
+                {
+                    return Ok(());
+                }
+                match existing {
+                    Some(existing) => {
+                        if existing.author_id != author.id {
+                            return Err(Error::Forbidden("only its author may edit a post".into()));
+                        }
+                        let (waiting, removed) =
+                            (existing.awaiting_approval, existing.removed_at.is_some());
+                        let edited =
+                            posts::edit_post(transaction, existing, content, updated_at).await?;
+                        if waiting {
+                            // Still waiting: the edit replaces what will be relayed on approval.
+                            moderation::hold_for_approval(transaction, edited, &json).await?;
+                        } else if !removed {
+                            announce::relay_to(
+                                transaction,
+                                &job_context,
+                                &group,
+                                &json,
+                                &post_ap_id,
+                                Boost::No,
+                                member_inboxes,
+                            )
+                            .await?;
+                        }
+                    }
+                    None => {
+                        let stored = posts::add_post(
+                            transaction,
+                            &group,
+                            &author,
+                            posts::NewPost {
+                                ap_id: &post_ap_id,
+                                parent: parent.as_ref(),
+                                content,
+                                published_at,
+                                local: false,
+                            },
+                        )
+                        .await?;
+                        if held {
+                            // Pre-moderated: kept with its activity until a moderator approves it.
+                            moderation::hold_for_approval(transaction, stored, &json).await?;
+                        } else {
+                            notifications::notify_about_new_post(
+                                transaction,
+                                &stored,
+                                &mentioned_here,
+                            )
+                            .await?;
+                            let boost = if stored.parent_id.is_none() {
+                                Boost::NewThread
+                            } else {
+                                Boost::No
+                            };
+                            announce::relay_to(
+                                transaction,
+                                &job_context,
+                                &group,
+                                &json,
+                                &stored.ap_id,
+                                boost,
+                                member_inboxes,
+                            )
+                            .await?;
+                        }
+                    }
+                }
+                Ok(())
+            })
+        })
+        .await?;
     wake_delivery_worker(context);
     Ok(())
 }
@@ -564,7 +601,7 @@ async fn thread_of(
         None => Ok(None),
         Some(parent) => match parent.thread_id {
             None => Ok(Some(parent.clone())),
-            Some(thread_id) => Ok(post::Entity::find_by_id(thread_id).one(database).await?),
+            Some(thread_id) => Ok(unique_row(post::Entity::find_by_id(thread_id), database).await?),
         },
     }
 }
@@ -607,20 +644,20 @@ async fn target_group(
     candidates.sort();
     candidates.dedup();
     if !candidates.is_empty()
-        && let Some(group) = actor::Entity::find()
-            .filter(actor::Column::ApId.is_in(candidates))
-            .filter(actor::Column::Local.eq(true))
-            .filter(actor::Column::Kind.eq(actor::ActorKind::Group))
-            .filter(actor::Column::DeletedAt.is_null())
-            .one(database)
-            .await?
+        && let Some(group) = unique_row(
+            actor::Entity::find()
+                .filter(actor::Column::ApId.is_in(candidates))
+                .filter(actor::Column::Local.eq(true))
+                .filter(actor::Column::Kind.eq(actor::ActorKind::Group))
+                .filter(actor::Column::DeletedAt.is_null()),
+            database,
+        )
+        .await?
     {
         return Ok(group);
     }
     if let Some(known) = existing.or(parent)
-        && let Some(group) = actor::Entity::find_by_id(known.group_id)
-            .one(database)
-            .await?
+        && let Some(group) = unique_row(actor::Entity::find_by_id(known.group_id), database).await?
     {
         return Ok(group);
     }

@@ -82,13 +82,15 @@ pub async fn find_local_group_by_id(
     database: &impl ConnectionTrait,
     id: &str,
 ) -> Result<Option<actor::Model>> {
-    Ok(actor::Entity::find()
-        .filter(actor::Column::ApId.eq(id))
-        .filter(actor::Column::Local.eq(true))
-        .filter(actor::Column::Kind.eq(actor::ActorKind::Group))
-        .filter(actor::Column::DeletedAt.is_null())
-        .one(database)
-        .await?)
+    Ok(crate::database::unique_row(
+        actor::Entity::find()
+            .filter(actor::Column::ApId.eq(id))
+            .filter(actor::Column::Local.eq(true))
+            .filter(actor::Column::Kind.eq(actor::ActorKind::Group))
+            .filter(actor::Column::DeletedAt.is_null()),
+        database,
+    )
+    .await?)
 }
 
 /// Refuses an activity whose actor is not the author of the object it changes.

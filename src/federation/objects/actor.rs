@@ -328,12 +328,13 @@ impl Object for ApubActor {
     }
 
     async fn read_from_id(object_id: Url, data: &Data<AppState>) -> Result<Option<Self>> {
-        actor::Entity::find()
-            .filter(actor::Column::ApId.eq(object_id.as_str()))
-            .one(&data.db)
-            .await?
-            .map(ApubActor::from_row)
-            .transpose()
+        crate::database::unique_row(
+            actor::Entity::find().filter(actor::Column::ApId.eq(object_id.as_str())),
+            &data.read_db,
+        )
+        .await?
+        .map(ApubActor::from_row)
+        .transpose()
     }
 
     async fn into_json(self, _data: &Data<AppState>) -> Result<ActorJson> {

@@ -31,7 +31,10 @@ pub async fn metrics(context: Context) -> Result<Response> {
     if !context.config.http.metrics {
         return Err(crate::error::Error::not_found("page"));
     }
-    let text = context.metrics.render(&context.db).await?;
+    let text = context
+        .metrics
+        .render(&context.db, context.writer.counts())
+        .await?;
     let mut response = text.into_response();
     response.headers_mut().insert(
         axum::http::header::CONTENT_TYPE,
