@@ -5,11 +5,12 @@ use crate::{
     config::Config,
     crypto::KeypairSource,
     database,
+    database_writer::DatabaseWriter,
     error::{Error, Result},
     federation::{
         delivery,
         objects::actor::{ActorDocumentCache, ApubActor},
-        signatures::SigningKeyCache,
+        signatures::{SigningKeyCache, VerifyingKeyCache},
     },
     http, instance,
     metrics::Metrics,
@@ -25,7 +26,16 @@ use tokio::{net::TcpListener, sync::Notify};
 /// What every request handler and worker can reach. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
+    /// Every write and every transaction goes here.
     pub db: DatabaseConnection,
+    /// Plain reads outside a transaction may go here: on SQLite, read-only connections beside
+    /// the one writer; on PostgreSQL, the same pool as `db`. Never use it for a read that must
+    /// see a transaction still open on `db`, and never while holding a PostgreSQL transaction
+    /// (a second connection per request can exhaust the pool).
+    pub read_db: DatabaseConnection,
+    /// Write transactions committed in batches on a thread of their own (SQLite), for the
+    /// busiest paths: see `database_writer.rs`.
+    pub writer: Arc<DatabaseWriter>,
     pub config: Arc<Config>,
     pub keys: KeypairSource,
     /// The HTTP client for everything outgoing: it refuses private addresses in production.
@@ -33,6 +43,8 @@ pub struct AppState {
     /// Wakes the delivery worker after new deliveries are committed.
     pub delivery_signal: Arc<Notify>,
     pub signing_keys: Arc<SigningKeyCache>,
+    /// Remote actors' public keys, parsed once.
+    pub verifying_keys: Arc<VerifyingKeyCache>,
     pub metrics: Arc<Metrics>,
     /// Rendered local actor documents, served for a few seconds without a database read.
     pub actor_documents: Arc<ActorDocumentCache>,
@@ -118,13 +130,18 @@ pub async fn prepare_with_database(
     let client = http_client(&config)?;
     let instance_actor =
         ApubActor::from_row(instance::ensure_instance_actor(&db, &config, &keys).await?)?;
+    let read_db = database::connect_reads(&db, config.database.sqlite_read_connections).await?;
+    let writer = Arc::new(DatabaseWriter::start(db.clone())?);
     let state = AppState {
         db,
+        read_db,
+        writer,
         config: Arc::new(config),
         keys,
         http_client: client.clone(),
         delivery_signal: Arc::new(Notify::new()),
         signing_keys: Arc::new(SigningKeyCache::default()),
+        verifying_keys: Arc::new(VerifyingKeyCache::default()),
         metrics: Arc::new(Metrics::default()),
         actor_documents: Arc::new(ActorDocumentCache::default()),
         blocked_hosts: Arc::new(Default::default()),

@@ -780,17 +780,46 @@ async fn inbox(binary: &Path, postgres: Option<&str>) {
         .await
         .unwrap()
         .len();
-    use sea_orm::PaginatorTrait;
-    let deliveries = kindred_entities::delivery::Entity::find()
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
+    // Fan-out by reference: one row per outgoing activity, carrying its target inboxes.
+    let fan_outs = kindred_entities::activity::Entity::find()
+        .filter(kindred_entities::activity::Column::FanoutPending.eq(true))
         .count(&database)
         .await
         .unwrap();
+    let metrics = client
+        .get(format!("{}/metrics", kindred.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let metric = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
     println!(
         "accepted: {} refused: {}",
         accepted.load(Ordering::Relaxed),
         refused.load(Ordering::Relaxed)
     );
-    println!("stored posts: {posts}; deliveries enqueued: {deliveries}");
+    println!(
+        "stored posts: {posts}; fan-outs enqueued: {fan_outs} (one row each, for {} member servers)",
+        SERVERS
+    );
+    let (jobs, commits) = (
+        metric("kindred_database_writer_jobs_total "),
+        metric("kindred_database_writer_commits_total "),
+    );
+    if commits > 0.0 {
+        println!(
+            "database writer: {jobs:.0} transactions in {commits:.0} commits ({:.1} per commit)",
+            jobs / commits
+        );
+    }
     println!(
         "activities/s accepted, persisted and fan-out enqueued: {:.0}",
         accepted.load(Ordering::Relaxed) as f64 / elapsed.as_secs_f64()

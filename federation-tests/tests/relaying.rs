@@ -353,6 +353,16 @@ async fn refusals(backend: Backend) {
             StatusCode::UNAUTHORIZED,
         ),
         (
+            "dated hours ahead",
+            "alice",
+            create.clone(),
+            Tampering {
+                date_offset_seconds: 3 * 3600,
+                ..Default::default()
+            },
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
             "unsigned",
             "alice",
             create.clone(),

@@ -1,7 +1,7 @@
-//! Fast draft-cavage HTTP signatures for outgoing deliveries (ring's RSA, several times faster
-//! than the pure-Rust `rsa` crate the federation crate signs with), and a verifier for the
-//! same scheme. Signed as Mastodon signs: `rsa-sha256` over `(request-target) host date
-//! digest content-type`, with `Digest: SHA-256=…` of the body.
+//! Fast draft-cavage HTTP signatures (ring's RSA, several times faster than the pure-Rust `rsa`
+//! crate the federation crate uses): signing of outgoing deliveries, verification of inbound
+//! requests, and caches of parsed keys. Signed as Mastodon signs: `rsa-sha256` over
+//! `(request-target) host date digest content-type`, with `Digest: SHA-256=…` of the body.
 
 use crate::error::{Error, Result};
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
-    time::SystemTime,
+    time::{Duration, SystemTime},
 };
 use url::Url;
 
@@ -79,6 +79,40 @@ impl VerifyingKey {
     }
 }
 
+/// Parsed public keys of remote actors, by their PEM text: parsing a key costs more than
+/// verifying a signature with it. A changed key is a different text, so nothing goes stale.
+#[derive(Default)]
+pub struct VerifyingKeyCache {
+    keys: Mutex<HashMap<String, Arc<VerifyingKey>>>,
+}
+
+/// Beyond this many keys the cache starts over (a busy instance talks to a few thousand
+/// actors; an attacker cannot grow it, since only stored actors' keys are parsed).
+const MOST_CACHED_VERIFYING_KEYS: usize = 20_000;
+
+impl VerifyingKeyCache {
+    pub fn get_or_parse(&self, public_key_pem: &str) -> Result<Arc<VerifyingKey>> {
+        if let Some(key) = lock(&self.keys).get(public_key_pem) {
+            return Ok(key.clone());
+        }
+        let key = Arc::new(VerifyingKey::from_public_key_pem(public_key_pem)?);
+        let mut keys = lock(&self.keys);
+        if keys.len() >= MOST_CACHED_VERIFYING_KEYS {
+            keys.clear();
+        }
+        keys.insert(public_key_pem.to_string(), key.clone());
+        Ok(key)
+    }
+}
+
+/// A poisoned lock is still usable: inserts are atomic, a panic elsewhere cannot leave a map
+/// half-changed.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 /// Parsed signing keys by local actor id: parsing a key costs more than a signature.
 #[derive(Default)]
 pub struct SigningKeyCache {
@@ -96,11 +130,7 @@ impl SigningKeyCache {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Arc<SigningKey>>> {
-        // A panic while holding the lock cannot leave the map inconsistent (inserts are
-        // atomic), so a poisoned lock is still usable.
-        self.keys
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.keys)
     }
 }
 
@@ -213,6 +243,133 @@ pub fn verify_post(
     }
 }
 
+/// How long a signed request stays valid after its `Date` (or its `created` parameter), and how
+/// far ahead of our clock it may be dated: the federation crate's window.
+pub const SIGNATURE_LIFETIME: Duration = Duration::from_secs(60 * 60);
+
+/// Checks the `Digest` header of an inbound request against its body: it must name at least
+/// one SHA-256 digest, and every SHA-256 digest it names must match.
+pub fn verify_digest(headers: &http::HeaderMap, body: &[u8]) -> Result<()> {
+    let refuse = || Err(Error::Unauthorized("digest does not match the body".into()));
+    let Some(header) = headers.get("digest").and_then(|value| value.to_str().ok()) else {
+        return Err(Error::Unauthorized(
+            "the request has no Digest header".into(),
+        ));
+    };
+    let expected = BASE64.encode(Sha256::digest(body));
+    let mut matched = false;
+    for part in header.split(',') {
+        let Some((algorithm, value)) = part.trim().split_once('=') else {
+            continue;
+        };
+        if algorithm.eq_ignore_ascii_case("SHA-256") {
+            if value.trim() != expected {
+                return refuse();
+            }
+            matched = true;
+        }
+    }
+    if matched { Ok(()) } else { refuse() }
+}
+
+/// Verifies the draft-cavage signature of an inbound request with the sender's key, taking
+/// what Mastodon, Lemmy, Pleroma, Misskey and the federation crate send: `rsa-sha256` or
+/// `hs2019` (or no algorithm), any signed header list that covers `digest`, the
+/// `(request-target)`, `(created)` and `(expires)` pseudo-headers, and a missing `Host`
+/// (some proxies drop it) taken as `local_host`. A request dated more than
+/// [`SIGNATURE_LIFETIME`] before `now`, or as far after it, is refused.
+pub fn verify_request_signature(
+    key: &VerifyingKey,
+    method: &str,
+    path_and_query: &str,
+    headers: &http::HeaderMap,
+    local_host: &str,
+    now: SystemTime,
+) -> Result<()> {
+    let refuse = |why: &str| Err(Error::Unauthorized(why.to_string()));
+    let Some(signature_header) = headers
+        .get("signature")
+        .and_then(|value| value.to_str().ok())
+    else {
+        return refuse("the request has no HTTP signature");
+    };
+    let parameters = signature_parameters(signature_header);
+    match parameters.get("algorithm").map(String::as_str) {
+        None | Some("hs2019" | "rsa-sha256") => {}
+        Some(_) => return refuse("unsupported signature algorithm"),
+    }
+    let names: Vec<String> = parameters
+        .get("headers")
+        .map(String::as_str)
+        .unwrap_or("(created)")
+        .split_whitespace()
+        .map(str::to_ascii_lowercase)
+        .collect();
+    if !names.iter().any(|name| name == "digest") {
+        return refuse("the Digest header is not signed");
+    }
+    let timestamp = |name: &str| -> Result<Option<SystemTime>> {
+        match parameters.get(name) {
+            None => Ok(None),
+            Some(text) => text
+                .parse::<u64>()
+                .map(|seconds| Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)))
+                .map_err(|_| Error::Unauthorized(format!("unreadable `{name}` parameter"))),
+        }
+    };
+    let date = headers
+        .get("date")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| httpdate::parse_http_date(text).ok());
+    if timestamp("expires")?.is_some_and(|expires| expires < now) {
+        return refuse("the signature has expired");
+    }
+    for signed_at in [timestamp("created")?, date].into_iter().flatten() {
+        if signed_at + SIGNATURE_LIFETIME < now {
+            return refuse("the signature has expired");
+        }
+        if signed_at > now + SIGNATURE_LIFETIME {
+            return refuse("the request is dated in the future");
+        }
+    }
+    let mut lines = Vec::with_capacity(names.len());
+    for name in &names {
+        let value = match name.as_str() {
+            "(request-target)" => format!("{} {path_and_query}", method.to_ascii_lowercase()),
+            "(created)" | "(expires)" => match parameters.get(name.trim_matches(['(', ')'])) {
+                Some(value) => value.clone(),
+                None => return refuse("a signed header is missing"),
+            },
+            _ => {
+                let values: Vec<&str> = headers
+                    .get_all(name.as_str())
+                    .iter()
+                    .filter_map(|value| value.to_str().ok())
+                    .collect();
+                if !values.is_empty() {
+                    values.join(", ")
+                } else if name == "host" {
+                    local_host.to_string()
+                } else {
+                    return refuse("a signed header is missing");
+                }
+            }
+        };
+        lines.push(format!("{name}: {value}"));
+    }
+    let Some(signature) = parameters
+        .get("signature")
+        .and_then(|encoded| BASE64.decode(encoded).ok())
+    else {
+        return refuse("unreadable signature");
+    };
+    if key.verify(lines.join("\n").as_bytes(), &signature) {
+        Ok(())
+    } else {
+        refuse("signature does not verify")
+    }
+}
+
 /// `keyId="…",algorithm="…",…` as a map.
 pub fn signature_parameters(header: &str) -> HashMap<String, String> {
     header
@@ -294,6 +451,189 @@ mod tests {
         assert!(verify_post(&other, "/inbox?x=1", &headers, body).is_err());
         assert!(verify_post(&verifier, "/inbox", &headers, body).is_err());
         assert!(verify_post(&verifier, "/inbox?x=1", &headers, b"{}").is_err());
+    }
+
+    /// Signs `names` of `headers` (plus pseudo-headers) as a peer would, and returns the headers
+    /// with the `Signature` header added.
+    fn signed_by_hand(
+        key: &SigningKey,
+        names: &str,
+        extra_parameters: &str,
+        pseudo: &[(&str, &str)],
+        mut headers: http::HeaderMap,
+    ) -> http::HeaderMap {
+        let lines: Vec<String> = names
+            .split(' ')
+            .map(|name| {
+                let value = pseudo
+                    .iter()
+                    .find(|(pseudo_name, _)| *pseudo_name == name)
+                    .map(|(_, value)| value.to_string())
+                    .unwrap_or_else(|| headers[name].to_str().unwrap().to_string());
+                format!("{name}: {value}")
+            })
+            .collect();
+        let signature = BASE64.encode(key.sign(lines.join("\n").as_bytes()).unwrap());
+        let header = format!(
+            "keyId=\"https://a.example/users/a#main-key\",{extra_parameters}headers=\"{names}\",signature=\"{signature}\""
+        );
+        headers.insert("signature", header.parse().unwrap());
+        headers
+    }
+
+    fn plain_headers(body: &[u8], date: SystemTime) -> http::HeaderMap {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", "b.example".parse().unwrap());
+        headers.insert("date", httpdate::fmt_http_date(date).parse().unwrap());
+        headers.insert(
+            "digest",
+            format!("SHA-256={}", BASE64.encode(Sha256::digest(body)))
+                .parse()
+                .unwrap(),
+        );
+        headers.insert("content-type", ACTIVITY_CONTENT_TYPE.parse().unwrap());
+        headers
+    }
+
+    #[test]
+    fn inbound_signatures_in_the_forms_servers_send_verify() {
+        let keys = test_keypairs();
+        let signer = SigningKey::from_pkcs8_pem(&keys[3].private_key).unwrap();
+        let verifier = VerifyingKey::from_public_key_pem(&keys[3].public_key).unwrap();
+        let now = SystemTime::now();
+        let body = br#"{"type":"Create"}"#;
+        let verify = |headers: &http::HeaderMap, path: &str, at: SystemTime| {
+            verify_request_signature(&verifier, "POST", path, headers, "b.example", at)
+        };
+
+        // Kindred's own signer (Mastodon's form).
+        let inbox = Url::parse("https://b.example/inbox").unwrap();
+        let ours = sign_post(
+            &signer,
+            "https://a.example/users/a#main-key",
+            &inbox,
+            body,
+            now,
+        )
+        .unwrap()
+        .into_headers()
+        .unwrap();
+        assert!(verify(&ours, "/inbox", now).is_ok());
+        assert!(verify_digest(&ours, body).is_ok());
+
+        // hs2019 with (created) and (expires), as GoToSocial and newer servers sign.
+        let created = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+            - 5;
+        let expires = created + 300;
+        let (created_text, expires_text) = (created.to_string(), expires.to_string());
+        let hs2019 = signed_by_hand(
+            &signer,
+            "(request-target) (created) (expires) host digest",
+            &format!("algorithm=\"hs2019\",created=\"{created}\",expires=\"{expires}\","),
+            &[
+                ("(request-target)", "post /groups/g/inbox"),
+                ("(created)", &created_text),
+                ("(expires)", &expires_text),
+            ],
+            plain_headers(body, now),
+        );
+        assert!(verify(&hs2019, "/groups/g/inbox", now).is_ok());
+        assert!(verify(&hs2019, "/inbox", now).is_err(), "another path");
+        let later = now + Duration::from_secs(600);
+        assert!(
+            verify(&hs2019, "/groups/g/inbox", later).is_err(),
+            "expired"
+        );
+
+        // A proxy dropped Host: it is taken as this instance's.
+        let mut without_host = signed_by_hand(
+            &signer,
+            "(request-target) host date digest",
+            "algorithm=\"rsa-sha256\",",
+            &[("(request-target)", "post /inbox")],
+            plain_headers(body, now),
+        );
+        without_host.remove("host");
+        assert!(verify(&without_host, "/inbox", now).is_ok());
+    }
+
+    #[test]
+    fn inbound_signatures_that_must_be_refused_are() {
+        let keys = test_keypairs();
+        let signer = SigningKey::from_pkcs8_pem(&keys[4].private_key).unwrap();
+        let verifier = VerifyingKey::from_public_key_pem(&keys[4].public_key).unwrap();
+        let now = SystemTime::now();
+        let body = br#"{"type":"Create"}"#;
+        let sign = |names: &str, parameters: &str, date: SystemTime| {
+            signed_by_hand(
+                &signer,
+                names,
+                parameters,
+                &[("(request-target)", "post /inbox")],
+                plain_headers(body, date),
+            )
+        };
+        let refused = |headers: &http::HeaderMap| -> String {
+            verify_request_signature(&verifier, "POST", "/inbox", headers, "b.example", now)
+                .unwrap_err()
+                .to_string()
+        };
+        let good = sign("(request-target) host date digest", "", now);
+        assert!(
+            verify_request_signature(&verifier, "POST", "/inbox", &good, "b.example", now).is_ok()
+        );
+        assert!(refused(&sign("(request-target) host date", "", now)).contains("Digest"));
+        assert!(
+            refused(&sign(
+                "(request-target) host date digest",
+                "",
+                now - Duration::from_secs(7200)
+            ))
+            .contains("expired")
+        );
+        assert!(
+            refused(&sign(
+                "(request-target) host date digest",
+                "",
+                now + Duration::from_secs(7200)
+            ))
+            .contains("future")
+        );
+        assert!(
+            refused(&sign(
+                "(request-target) host date digest",
+                "algorithm=\"ed25519\",",
+                now
+            ))
+            .contains("algorithm")
+        );
+        let mut tampered = good.clone();
+        tampered.insert("host", "c.example".parse().unwrap());
+        assert!(refused(&tampered).contains("does not verify"));
+        let mut unsigned = good.clone();
+        unsigned.remove("signature");
+        assert!(refused(&unsigned).contains("no HTTP signature"));
+    }
+
+    #[test]
+    fn digests_are_checked_against_the_body() {
+        let body = b"hello";
+        let digest = BASE64.encode(Sha256::digest(body));
+        let with = |value: String| {
+            let mut headers = http::HeaderMap::new();
+            headers.insert("digest", value.parse().unwrap());
+            verify_digest(&headers, body)
+        };
+        assert!(with(format!("SHA-256={digest}")).is_ok());
+        assert!(with(format!("sha-256={digest}")).is_ok());
+        assert!(with(format!("SHA-512=abc,SHA-256={digest}")).is_ok());
+        assert!(with(format!("SHA-256={digest},SHA-256=AAAA")).is_err());
+        assert!(with("SHA-256=AAAA".to_string()).is_err());
+        assert!(with("MD5=AAAA".to_string()).is_err());
+        assert!(verify_digest(&http::HeaderMap::new(), body).is_err());
     }
 
     #[test]
