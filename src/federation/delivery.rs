@@ -195,6 +195,65 @@ struct Scheduler {
     finished: Arc<Notify>,
     payloads: Arc<PayloadCache>,
     active_fan_outs: Arc<AtomicUsize>,
+    dispatch_order: Arc<DispatchOrder>,
+}
+
+/// How long a fan-out waits for the older ones to hand out their sends before it starts its
+/// own anyway (an older one may be waiting for a slot at a saturated server).
+const DISPATCH_TURN_WAIT: Duration = Duration::from_millis(1000);
+
+/// Fan-outs hand their sends to the limits in the order they were claimed, so that when the
+/// queue is busy the activity accepted first reaches every server first, rather than two
+/// fan-outs sharing the slots half and half. Only the handing out is ordered: the requests
+/// of several fan-outs are in flight together.
+struct DispatchOrder {
+    next_ticket: std::sync::atomic::AtomicU64,
+    now_serving: tokio::sync::watch::Sender<u64>,
+}
+
+impl DispatchOrder {
+    fn new() -> DispatchOrder {
+        DispatchOrder {
+            next_ticket: std::sync::atomic::AtomicU64::new(0),
+            now_serving: tokio::sync::watch::Sender::new(0),
+        }
+    }
+
+    fn take_ticket(self: &Arc<Self>) -> DispatchTurn {
+        DispatchTurn {
+            order: self.clone(),
+            ticket: self.next_ticket.fetch_add(1, Ordering::AcqRel),
+        }
+    }
+}
+
+/// A fan-out's place in the dispatch order; dropping it lets the next one go.
+struct DispatchTurn {
+    order: Arc<DispatchOrder>,
+    ticket: u64,
+}
+
+impl DispatchTurn {
+    /// Waits until the older fan-outs have handed out their sends (at most
+    /// `DISPATCH_TURN_WAIT`).
+    async fn wait(&self) {
+        let mut serving = self.order.now_serving.subscribe();
+        let ticket = self.ticket;
+        let _ = tokio::time::timeout(
+            DISPATCH_TURN_WAIT,
+            serving.wait_for(|serving| *serving >= ticket),
+        )
+        .await;
+    }
+}
+
+impl Drop for DispatchTurn {
+    fn drop(&mut self) {
+        let next = self.ticket + 1;
+        self.order
+            .now_serving
+            .send_modify(|serving| *serving = (*serving).max(next));
+    }
 }
 
 impl Scheduler {
@@ -208,6 +267,7 @@ impl Scheduler {
             finished: Arc::new(Notify::new()),
             payloads: Arc::new(PayloadCache::default()),
             active_fan_outs: Arc::new(AtomicUsize::new(0)),
+            dispatch_order: Arc::new(DispatchOrder::new()),
         }
     }
 
@@ -277,9 +337,11 @@ impl Scheduler {
         let payloads = self.payloads.clone();
         let active = self.active_fan_outs.clone();
         let finished = self.finished.clone();
+        // Taken now, in claim order.
+        let turn = self.dispatch_order.take_ticket();
         tokio::spawn(async move {
             let id = activity.id;
-            if let Err(error) = fan_out(&context, &limits, &payloads, activity).await {
+            if let Err(error) = fan_out(&context, &limits, &payloads, activity, turn).await {
                 tracing::error!(activity = id, %error, "fan-out interrupted; it resumes when its lease ends");
             }
             active.fetch_sub(1, Ordering::AcqRel);
@@ -512,6 +574,7 @@ async fn fan_out(
     limits: &Limits,
     payloads: &Arc<PayloadCache>,
     stored: activity::Model,
+    turn: DispatchTurn,
 ) -> Result<()> {
     let targets: Vec<String> = stored
         .targets
@@ -593,6 +656,7 @@ async fn fan_out(
     // Send, and collect what did not get through.
     let (results, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
     let total = sendable.len();
+    turn.wait().await;
     for (index, inbox, host) in sendable {
         let Some(permits) = limits.acquire(&host).await else {
             return Err(Error::internal("the delivery limits were closed"));
@@ -613,6 +677,7 @@ async fn fan_out(
             let _ = results.send((index, inbox, host, attempt));
         });
     }
+    drop(turn);
     drop(results);
 
     let settings = &context.config.delivery;

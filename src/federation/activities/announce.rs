@@ -102,7 +102,11 @@ pub async fn relay_to(
             object_ap_id: Some(post_ap_id),
             json: &boost_json,
             in_outbox: true,
-            ordering_key: Some(post_ap_id),
+            // A boost names the post by id and carries no state of it: a server that gets it
+            // first fetches the post from its origin, and one that gets it after a Delete
+            // finds the post gone. It need not wait for the relayed Create to reach every
+            // server (behind the slowest of them, up to a request timeout).
+            ordering_key: None,
         });
     }
     let inboxes = member_inboxes
