@@ -127,7 +127,7 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
         .inbox_limits
         .take(&host_key, limits.inbox_limit_per_instance_per_minute);
     tracing::debug!(id = %summary.id, kind = %summary.kind, "receiving activity");
-    activities::dispatch(context, json).await?;
+    activities::dispatch(context, json, &sender.row).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -401,29 +401,72 @@ async fn lift_bans(
     Ok(query.exec(database).await?.rows_affected > 0)
 }
 
+/// The bans that apply to `person` in the group now (of them, or of their server).
+fn active_bans_of(group_id: i64, person: &actor::Model) -> sea_orm::Select<group_ban::Entity> {
+    let mut target = sea_orm::Condition::any().add(group_ban::Column::ActorId.eq(person.id));
+    if !person.local {
+        target = target
+            .add(group_ban::Column::Host.eq(crate::groups::directory::host_of_id(&person.ap_id)));
+    }
+    group_ban::Entity::find()
+        .filter(group_ban::Column::GroupId.eq(group_id))
+        .filter(target)
+        .filter(
+            sea_orm::Condition::any()
+                .add(group_ban::Column::ExpiresAt.is_null())
+                .add(group_ban::Column::ExpiresAt.gt(Utc::now())),
+        )
+}
+
 /// The ban that applies to `person` in the group now (of them, or of their server), if any.
 pub async fn active_ban(
     database: &impl ConnectionTrait,
     group_id: i64,
     person: &actor::Model,
 ) -> Result<Option<group_ban::Model>> {
-    let mut target = sea_orm::Condition::any().add(group_ban::Column::ActorId.eq(person.id));
-    if !person.local {
-        target = target
-            .add(group_ban::Column::Host.eq(crate::groups::directory::host_of_id(&person.ap_id)));
-    }
-    Ok(crate::database::unique_row(
-        group_ban::Entity::find()
-            .filter(group_ban::Column::GroupId.eq(group_id))
-            .filter(target)
-            .filter(
-                sea_orm::Condition::any()
-                    .add(group_ban::Column::ExpiresAt.is_null())
-                    .add(group_ban::Column::ExpiresAt.gt(Utc::now())),
-            ),
-        database,
-    )
-    .await?)
+    Ok(crate::database::unique_row(active_bans_of(group_id, person), database).await?)
+}
+
+/// Where someone stands in a group, read in one query: an accepted member, and banned now.
+pub struct Standing {
+    pub member: bool,
+    pub banned: bool,
+}
+
+/// `person`'s standing in the group (one statement: posting checks run for every activity
+/// an inbox takes).
+pub async fn standing(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+    person: &actor::Model,
+) -> Result<Standing> {
+    use sea_orm::{
+        QueryTrait,
+        sea_query::{Expr, Query},
+    };
+    let membership = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::Id)
+        .filter(membership::Column::GroupId.eq(group_id))
+        .filter(membership::Column::MemberId.eq(person.id))
+        .filter(membership::Column::State.eq(MembershipState::Accepted))
+        .into_query();
+    let bans = active_bans_of(group_id, person)
+        .select_only()
+        .column(group_ban::Column::Id)
+        .into_query();
+    let query = Query::select()
+        .expr_as(Expr::exists(membership), "member")
+        .expr_as(Expr::exists(bans), "banned")
+        .to_owned();
+    let row = database
+        .query_one_raw(database.get_database_backend().build(&query))
+        .await?
+        .ok_or_else(|| Error::internal("a SELECT without FROM returned no row"))?;
+    Ok(Standing {
+        member: row.try_get("", "member")?,
+        banned: row.try_get("", "banned")?,
+    })
 }
 
 /// Refuses (403) a person banned from the group.
@@ -573,9 +616,16 @@ pub async fn may_post(
     author: &actor::Model,
     thread: Option<&post::Model>,
 ) -> Result<()> {
-    if group.local {
-        require_not_banned(database, group, author).await?;
-    }
+    let standing = if group.local {
+        let standing = standing(database, group.id, author).await?;
+        if standing.banned {
+            // Read again for its end date, which the refusal names.
+            require_not_banned(database, group, author).await?;
+        }
+        Some(standing)
+    } else {
+        None
+    };
     if let Some(thread) = thread
         && thread.locked
         && !is_moderator(database, group.id, author.id).await?
@@ -595,7 +645,7 @@ pub async fn may_post(
     match group.posting_mode {
         PostingMode::Open => Ok(()),
         PostingMode::Members | PostingMode::Premoderated => {
-            if crate::groups::membership::is_member(database, group.id, author.id).await? {
+            if standing.is_some_and(|standing| standing.member) {
                 Ok(())
             } else {
                 Err(Error::Forbidden(

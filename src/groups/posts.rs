@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 /// The content of a post, already sanitised.
+#[derive(Clone)]
 pub struct PostContent {
     pub kind: String,
     pub title: Option<String>,

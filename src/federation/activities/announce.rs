@@ -54,7 +54,7 @@ pub async fn relay(
         activity,
         post_ap_id,
         boost,
-        member_inboxes,
+        &member_inboxes,
     )
     .await
 }
@@ -68,7 +68,7 @@ pub async fn relay_to(
     activity: &Value,
     post_ap_id: &str,
     boost: Boost,
-    member_inboxes: BTreeSet<String>,
+    member_inboxes: &BTreeSet<String>,
 ) -> Result<()> {
     let mut inner = activity.clone();
     // The @context belongs to the outer document.
@@ -110,8 +110,8 @@ pub async fn relay_to(
         });
     }
     let inboxes = member_inboxes
-        .into_iter()
-        .filter_map(|inbox| Url::parse(&inbox).ok());
+        .iter()
+        .filter_map(|inbox| Url::parse(inbox).ok());
     delivery::enqueue(transaction, context, &outgoing, inboxes).await
 }
 

@@ -29,7 +29,9 @@ use crate::{
     html,
 };
 use kindred_entities::{actor, post};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+};
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
@@ -46,7 +48,13 @@ pub struct CreateOrUpdate {
     pub object: PostJson,
 }
 
-pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -> Result<()> {
+/// `signer` is the actor whose HTTP signature the inbox verified: the activity's actor.
+pub async fn receive(
+    context: &Context,
+    activity: CreateOrUpdate,
+    json: Value,
+    signer: &actor::Model,
+) -> Result<()> {
     let object = &activity.object;
     if activity.kind == "Update" && ACTOR_KINDS.contains(&object.kind.as_str()) {
         return update_actor(context, &activity, &json).await;
@@ -91,7 +99,12 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
             "this replies to a post the group does not hold",
         ));
     }
-    let author = sender(context, &activity.actor).await?;
+    if signer.ap_id != activity.actor.as_str() {
+        return Err(Error::bad_request(
+            "the activity's actor is not the one who signed it",
+        ));
+    }
+    let author = signer.clone();
     if existing.is_none() {
         let thread = thread_of(&context.read_db, parent.as_ref()).await?;
         moderation::may_post(&context.read_db, &group, &author, thread.as_ref()).await?;
@@ -115,104 +128,145 @@ pub async fn receive(context: &Context, activity: CreateOrUpdate, json: Value) -
     let held =
         existing.is_none() && moderation::needs_approval(&context.read_db, &group, &author).await?;
 
-    // The writes go to the database writer, which commits them together with other
-    // activities arriving at the same time.
     // Read now, on a read connection, rather than inside the transaction: a member whose
     // Follow is accepted at this very moment may miss this one post, as they would a moment
     // earlier.
     let member_inboxes = membership::member_inboxes(&context.read_db, group.id).await?;
-    let job_context = context.clone();
-    let post_ap_id = object.id.to_string();
-    let updated_at = object.updated.unwrap_or_else(chrono::Utc::now);
-    let published_at = object.published.unwrap_or_else(chrono::Utc::now);
-    let mentioned_here = local_people(context, object.mentions());
-    let CreateOrUpdate {
-        id: activity_id,
-        actor: activity_actor,
-        kind: activity_kind,
-        ..
-    } = activity;
+    let write = PostWrite {
+        context: context.clone(),
+        activity_id: activity.id,
+        activity_actor: activity.actor,
+        activity_kind: activity.kind,
+        post_ap_id: object.id.to_string(),
+        updated_at: object.updated.unwrap_or_else(chrono::Utc::now),
+        published_at: object.published.unwrap_or_else(chrono::Utc::now),
+        mentioned_here: local_people(context, object.mentions()),
+        existing,
+        parent,
+        group,
+        author,
+        content,
+        held,
+        json,
+        member_inboxes,
+    };
+    // The database writer commits this together with other activities arriving meanwhile.
     context
         .writer
-        .write(move |transaction| {
-            Box::pin(async move {
-                if !record_received(transaction, &activity_id, &activity_actor, &activity_kind)
-                    .await?
-                {
-                    return Ok(());
-                }
-                match existing {
-                    Some(existing) => {
-                        if existing.author_id != author.id {
-                            return Err(Error::Forbidden("only its author may edit a post".into()));
-                        }
-                        let (waiting, removed) =
-                            (existing.awaiting_approval, existing.removed_at.is_some());
-                        let edited =
-                            posts::edit_post(transaction, existing, content, updated_at).await?;
-                        if waiting {
-                            // Still waiting: the edit replaces what will be relayed on approval.
-                            moderation::hold_for_approval(transaction, edited, &json).await?;
-                        } else if !removed {
-                            announce::relay_to(
-                                transaction,
-                                &job_context,
-                                &group,
-                                &json,
-                                &post_ap_id,
-                                Boost::No,
-                                member_inboxes,
-                            )
-                            .await?;
-                        }
-                    }
-                    None => {
-                        let stored = posts::add_post(
-                            transaction,
-                            &group,
-                            &author,
-                            posts::NewPost {
-                                ap_id: &post_ap_id,
-                                parent: parent.as_ref(),
-                                content,
-                                published_at,
-                                local: false,
-                            },
-                        )
-                        .await?;
-                        if held {
-                            // Pre-moderated: kept with its activity until a moderator approves it.
-                            moderation::hold_for_approval(transaction, stored, &json).await?;
-                        } else {
-                            notifications::notify_about_new_post(
-                                transaction,
-                                &stored,
-                                &mentioned_here,
-                            )
-                            .await?;
-                            let boost = if stored.parent_id.is_none() {
-                                Boost::NewThread
-                            } else {
-                                Boost::No
-                            };
-                            announce::relay_to(
-                                transaction,
-                                &job_context,
-                                &group,
-                                &json,
-                                &stored.ap_id,
-                                boost,
-                                member_inboxes,
-                            )
-                            .await?;
-                        }
-                    }
-                }
-                Ok(())
-            })
+        .write(write, |transaction, write| {
+            Box::pin(store_post(transaction, write))
         })
         .await?;
     wake_delivery_worker(context);
+    Ok(())
+}
+
+/// What an accepted Create or Update of a post in a local group writes, checked already.
+struct PostWrite {
+    context: Context,
+    activity_id: Url,
+    activity_actor: Url,
+    activity_kind: String,
+    post_ap_id: String,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    published_at: chrono::DateTime<chrono::Utc>,
+    mentioned_here: Vec<String>,
+    existing: Option<post::Model>,
+    parent: Option<post::Model>,
+    group: actor::Model,
+    author: actor::Model,
+    content: posts::PostContent,
+    held: bool,
+    json: Value,
+    member_inboxes: std::collections::BTreeSet<String>,
+}
+
+/// Records the activity, stores the post or its edit, and enqueues the relay: a job of the
+/// database writer, so it may run more than once and writes only through `transaction`.
+async fn store_post(transaction: &DatabaseTransaction, write: &PostWrite) -> Result<()> {
+    let PostWrite {
+        context,
+        activity_id,
+        activity_actor,
+        activity_kind,
+        post_ap_id,
+        updated_at,
+        published_at,
+        mentioned_here,
+        existing,
+        parent,
+        group,
+        author,
+        content,
+        held,
+        json,
+        member_inboxes,
+    } = write;
+    if !record_received(transaction, activity_id, activity_actor, activity_kind).await? {
+        return Ok(());
+    }
+    match existing {
+        Some(existing) => {
+            if existing.author_id != author.id {
+                return Err(Error::Forbidden("only its author may edit a post".into()));
+            }
+            let (waiting, removed) = (existing.awaiting_approval, existing.removed_at.is_some());
+            let edited =
+                posts::edit_post(transaction, existing.clone(), content.clone(), *updated_at)
+                    .await?;
+            if waiting {
+                // Still waiting: the edit replaces what will be relayed on approval.
+                moderation::hold_for_approval(transaction, edited, json).await?;
+            } else if !removed {
+                announce::relay_to(
+                    transaction,
+                    context,
+                    group,
+                    json,
+                    post_ap_id,
+                    Boost::No,
+                    member_inboxes,
+                )
+                .await?;
+            }
+        }
+        None => {
+            let stored = posts::add_post(
+                transaction,
+                group,
+                author,
+                posts::NewPost {
+                    ap_id: post_ap_id,
+                    parent: parent.as_ref(),
+                    content: content.clone(),
+                    published_at: *published_at,
+                    local: false,
+                },
+            )
+            .await?;
+            if *held {
+                // Pre-moderated: kept with its activity until a moderator approves it.
+                moderation::hold_for_approval(transaction, stored, json).await?;
+            } else {
+                notifications::notify_about_new_post(transaction, &stored, mentioned_here).await?;
+                let boost = if stored.parent_id.is_none() {
+                    Boost::NewThread
+                } else {
+                    Boost::No
+                };
+                announce::relay_to(
+                    transaction,
+                    context,
+                    group,
+                    json,
+                    &stored.ap_id,
+                    boost,
+                    member_inboxes,
+                )
+                .await?;
+            }
+        }
+    }
     Ok(())
 }
 

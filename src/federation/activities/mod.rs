@@ -32,9 +32,10 @@ use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use url::Url;
 
-/// Applies an inbound activity whose signature the federation crate has verified. `json` is the
-/// activity exactly as received; the group relays that, never a re-serialised copy.
-pub async fn dispatch(context: &Context, json: Value) -> Result<()> {
+/// Applies an inbound activity whose signature the inbox has verified; `signer` is the row of
+/// the actor who signed it (the activity's `actor`). `json` is the activity exactly as
+/// received; the group relays that, never a re-serialised copy.
+pub async fn dispatch(context: &Context, json: Value, signer: &actor::Model) -> Result<()> {
     let kind = json
         .get("type")
         .and_then(Value::as_str)
@@ -48,7 +49,9 @@ pub async fn dispatch(context: &Context, json: Value) -> Result<()> {
         "Flag" => flag::receive(context, parse(&json)?).await,
         "Block" => block::receive(context, parse(&json)?).await,
         "Undo" => undo::receive(context, parse(&json)?, json).await,
-        "Create" | "Update" => create_or_update::receive(context, parse(&json)?, json).await,
+        "Create" | "Update" => {
+            create_or_update::receive(context, parse(&json)?, json, signer).await
+        }
         "Delete" => delete::receive(context, parse(&json)?, json).await,
         "Like" | "Dislike" => vote::receive(context, parse(&json)?, json).await,
         other => Err(Error::bad_request(format!(
