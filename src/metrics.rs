@@ -22,6 +22,8 @@ pub enum DeliveryOutcome {
     Rejected,
     /// Failed past the retry window.
     Abandoned,
+    /// Not sent: the server was blocked after the activity was queued.
+    Blocked,
 }
 
 impl DeliveryOutcome {
@@ -31,6 +33,7 @@ impl DeliveryOutcome {
             DeliveryOutcome::Retrying => "retrying",
             DeliveryOutcome::Rejected => "rejected",
             DeliveryOutcome::Abandoned => "abandoned",
+            DeliveryOutcome::Blocked => "blocked",
         }
     }
 }
@@ -116,6 +119,7 @@ impl Metrics {
             DeliveryOutcome::Retrying,
             DeliveryOutcome::Rejected,
             DeliveryOutcome::Abandoned,
+            DeliveryOutcome::Blocked,
         ] {
             let count = deliveries.get(&outcome).copied().unwrap_or(0);
             let _ = writeln!(

@@ -404,3 +404,111 @@ async fn fast_signatures_are_accepted_by_the_federation_crates_verifier() {
     );
     network.stop().await;
 }
+
+#[tokio::test]
+async fn nothing_more_is_sent_to_a_server_once_it_is_blocked() {
+    use kindred::federation::instances;
+    use kindred_entities::activity;
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    for backend in testing::backends_under_test() {
+        let network = TestNetwork::start_with_peers(&["home"], &["masto"], backend).await;
+        let home = network.instance("home");
+        let peer = network.peer(0);
+        let group = home.create_group("repair").await;
+        let alice = member(peer, home, &group, "alice", 1).await;
+        wait_for_empty_queue(home, WAIT).await;
+
+        // The server fails, so the relay of Alice's post waits for a retry, when the
+        // administrator blocks the server.
+        peer.force_inbox_status(Some(StatusCode::BAD_GATEWAY));
+        let note = mastodon::note(
+            &alice,
+            &peer.url("/users/alice/statuses/1"),
+            &group.ap_id,
+            "repair",
+            "Hello",
+        );
+        let (status, body) = peer
+            .send(
+                "alice",
+                &home.url("/inbox"),
+                &mastodon::create(&alice, &note),
+                &Tampering::default(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        // Both Announces (the relayed Create and the boost) failed once and wait for a retry.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while deliveries_in_state(home, DeliveryState::Pending).await < 2 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{backend:?}: no retries"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        instances::set_blocked(&home.database.connection, &peer.domain, true)
+            .await
+            .unwrap();
+        home.context().blocked_hosts.invalidate().await;
+        peer.force_inbox_status(None);
+        peer.clear_received();
+        // And an activity queued for it before the block, whose fan-out has not begun.
+        activity::ActiveModel {
+            ap_id: Set(home.url("/activities/queued-before-the-block")),
+            actor_id: Set(group.id),
+            kind: Set("Announce".to_string()),
+            object_ap_id: Set(None),
+            json: Set(json!({"type": "Announce", "actor": group.ap_id}).to_string()),
+            in_outbox: Set(false),
+            created_at: Set(chrono::Utc::now()),
+            ordering_key: Set(None),
+            targets: Set(Some(json!([peer.url("/inbox")]).to_string())),
+            fanout_pending: Set(true),
+            fanout_progress: Set(0),
+            fanout_leased_until: Set(None),
+            ..Default::default()
+        }
+        .insert(&home.database.connection)
+        .await
+        .unwrap();
+        delivery::wake_delivery_worker(&home.context());
+
+        // The two pending retries and the queued fan-out end as abandoned deliveries that
+        // say why; the server gets nothing.
+        let deadline = tokio::time::Instant::now() + WAIT;
+        let abandoned = loop {
+            let rows = delivery_entity::Entity::find()
+                .filter(delivery_entity::Column::InstanceHost.eq(&peer.domain))
+                .all(&home.database.connection)
+                .await
+                .unwrap();
+            if rows.len() == 3 && rows.iter().all(|row| row.state == DeliveryState::Abandoned) {
+                break rows;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{backend:?}: not all abandoned: {:?}",
+                rows.iter()
+                    .map(|row| (row.state, row.last_error.clone()))
+                    .collect::<Vec<_>>()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        for row in abandoned {
+            assert!(
+                row.last_error
+                    .as_deref()
+                    .is_some_and(|error| error.contains("blocks the server")),
+                "{:?}",
+                row.last_error
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert!(
+            peer.received().is_empty(),
+            "{backend:?}: a blocked server got {:?}",
+            peer.received()
+        );
+        network.stop().await;
+    }
+}

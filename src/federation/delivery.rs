@@ -711,6 +711,20 @@ async fn fan_out(
                     recovered_hosts.insert(host);
                 }
             }
+            Attempt::Blocked => {
+                tracing::info!(
+                    inbox,
+                    "not sent: the server was blocked after this was queued"
+                );
+                context.metrics.count_delivery(DeliveryOutcome::Blocked);
+                failure_rows.push(first_attempt_row(
+                    &stored,
+                    &inbox,
+                    &host,
+                    FirstAttempt::Blocked,
+                    now,
+                ));
+            }
             Attempt::Failed { status, error } => {
                 tracing::info!(inbox, %error, "delivery failed; it will be retried");
                 context.metrics.count_delivery(DeliveryOutcome::Retrying);
@@ -790,6 +804,7 @@ async fn checkpoint(
 /// How the first attempt of a fan-out went, for a delivery that did not get through.
 enum FirstAttempt {
     Rejected(u16),
+    Blocked,
     Failed {
         status: Option<u16>,
         error: String,
@@ -808,6 +823,13 @@ fn first_attempt_row(
         FirstAttempt::Rejected(status) => {
             (DeliveryState::Rejected, Some(status), None, now, Some(now))
         }
+        FirstAttempt::Blocked => (
+            DeliveryState::Abandoned,
+            None,
+            Some(BLOCKED_SERVER_ERROR.to_string()),
+            now,
+            Some(now),
+        ),
         FirstAttempt::Failed {
             status,
             error,
@@ -911,7 +933,13 @@ enum Attempt {
         status: Option<u16>,
         error: String,
     },
+    /// Not sent: this instance blocks the server now (it was blocked after the activity was
+    /// queued). Kept as an abandoned delivery, visible and retryable should the block end.
+    Blocked,
 }
+
+/// The error a delivery to a blocked server is kept with.
+const BLOCKED_SERVER_ERROR: &str = "not sent: this instance blocks the server";
 
 /// Signs the stored bytes for `inbox` now and POSTs them.
 async fn send_one(
@@ -920,8 +948,12 @@ async fn send_one(
     activity_id: i64,
     inbox: &str,
 ) -> Result<Attempt> {
-    let payload = payloads.get(context, activity_id).await?;
     let inbox = Url::parse(inbox)?;
+    let blocked = context.blocked_hosts.get(&context.db).await?;
+    if !instances::federates_with(&context.config, &blocked, &host_of(&inbox)?) {
+        return Ok(Attempt::Blocked);
+    }
+    let payload = payloads.get(context, activity_id).await?;
     let signed = signatures::sign_post(
         &payload.key,
         &payload.key_id,
@@ -991,6 +1023,15 @@ async fn record_retry(context: &Context, row: &delivery::Model, attempt: Attempt
             // The server answered: it is alive.
             mark_instance_healthy(&context.db, &row.instance_host, now).await?;
             context.metrics.count_delivery(DeliveryOutcome::Rejected);
+        }
+        Attempt::Blocked => {
+            tracing::info!(inbox = %row.inbox_url, "not sent: the server is blocked now");
+            update.state = Set(DeliveryState::Abandoned);
+            update.finished_at = Set(Some(now));
+            update.last_status = Set(None);
+            update.last_error = Set(Some(BLOCKED_SERVER_ERROR.to_string()));
+            update.update(&context.db).await?;
+            context.metrics.count_delivery(DeliveryOutcome::Blocked);
         }
         Attempt::Failed { status, error } => {
             tracing::info!(inbox = %row.inbox_url, attempts, %error, "delivery failed");
@@ -1129,6 +1170,9 @@ async fn probe_dead_instances(context: &Context, payloads: &PayloadCache) -> Res
             }
             Attempt::Failed { error, .. } => {
                 tracing::debug!(host = %server.host, %error, "dead server still not answering");
+            }
+            Attempt::Blocked => {
+                tracing::debug!(host = %server.host, "dead server is blocked now; not probed");
             }
         }
     }

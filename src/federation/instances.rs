@@ -105,6 +105,8 @@ pub fn federates_with(
 #[derive(Default)]
 pub struct BlockedHostsCache {
     loaded: tokio::sync::RwLock<Option<(std::time::Instant, std::collections::BTreeSet<String>)>>,
+    /// Counts invalidations, so that a load that began before one is not stored after it.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// How long the cached list of blocked hosts is trusted.
@@ -120,14 +122,24 @@ impl BlockedHostsCache {
         {
             return Ok(hosts.clone());
         }
+        // No lock is held while loading (the caller may hold the database's one SQLite
+        // connection, which another loader would wait for). A list read before an
+        // `invalidate` is used by this caller but not stored.
+        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
         let hosts = blocked_hosts(database).await?;
-        *self.loaded.write().await = Some((std::time::Instant::now(), hosts.clone()));
+        let mut loaded = self.loaded.write().await;
+        if self.generation.load(std::sync::atomic::Ordering::Acquire) == generation {
+            *loaded = Some((std::time::Instant::now(), hosts.clone()));
+        }
         Ok(hosts)
     }
 
     /// Forgets the cached list (after a block in this process).
     pub async fn invalidate(&self) {
-        *self.loaded.write().await = None;
+        let mut loaded = self.loaded.write().await;
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        *loaded = None;
     }
 }
 
