@@ -89,16 +89,21 @@ pub async fn connect_reads(
     if file.is_empty() {
         return Ok(database.clone());
     }
-    let mut options = ConnectOptions::new(format!("sqlite://{file}?mode=ro"));
+    // The file is named through the options rather than in the URL, where `%`, `?` or `#` in
+    // a path would be misread.
+    let file = std::path::PathBuf::from(file);
+    let mut options = ConnectOptions::new("sqlite://kindred.sqlite?mode=ro".to_string());
     options
         .max_connections(read_connections.max(1))
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         .test_before_acquire(false)
         .sqlx_logging(false)
-        .map_sqlx_sqlite_opts(|sqlite| {
+        .map_sqlx_sqlite_opts(move |sqlite| {
             sqlite
+                .filename(&file)
                 .read_only(true)
+                .create_if_missing(false)
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("cache_size", "-8000")
                 .pragma("temp_store", "memory")

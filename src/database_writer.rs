@@ -35,7 +35,7 @@ pub type WriteFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T>> + Send + 'a
 pub type WriteJob<D, T> = for<'a> fn(&'a DatabaseTransaction, &'a D) -> WriteFuture<'a, T>;
 
 type AnyValue = Box<dyn Any + Send>;
-type Job = Box<dyn for<'t> Fn(&'t DatabaseTransaction) -> WriteFuture<'t, AnyValue> + Send>;
+type Job = Box<dyn for<'t> Fn(&'t DatabaseTransaction) -> WriteFuture<'t, AnyValue> + Send + Sync>;
 
 struct QueuedJob {
     job: Job,
@@ -156,7 +156,13 @@ async fn run_jobs(
         }
         counts.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         counts.commits.fetch_add(1, Ordering::Relaxed);
-        commit_batch(&database, batch).await;
+        // A task of its own, so that a panic in a job ends only this batch (its callers hear
+        // that their job was dropped; the transaction rolls back) and not the writer.
+        let database = database.clone();
+        if let Err(error) = tokio::spawn(async move { commit_batch(&database, batch).await }).await
+        {
+            tracing::error!(%error, "a batch of writes failed");
+        }
     }
 }
 
@@ -290,6 +296,32 @@ mod tests {
                     .unwrap();
                 assert!(found.is_none(), "a failed job's row was kept");
             }
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_job_that_panics_does_not_stop_the_writer() {
+        testing::for_each_database(async |database| {
+            if database.backend != testing::Backend::Sqlite {
+                // PostgreSQL jobs run in the caller's task: a panic is the caller's.
+                return;
+            }
+            let writer = DatabaseWriter::start(database.connection.clone()).unwrap();
+            let outcome: Result<()> = writer
+                .write((), |_, ()| Box::pin(async { panic!("a bug in a job") }))
+                .await;
+            assert!(outcome.is_err());
+            let stored = writer
+                .write((), |transaction, ()| {
+                    Box::pin(async move {
+                        received(7).insert(transaction).await?;
+                        Ok(7)
+                    })
+                })
+                .await
+                .unwrap();
+            assert_eq!(stored, 7);
         })
         .await;
     }

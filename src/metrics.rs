@@ -144,28 +144,27 @@ impl Metrics {
                 "kindred_inbox_requests_total{{result=\"rejected\",status=\"{status}\"}} {count}"
             );
         }
-        let _ = writeln!(
-            text,
-            "# HELP kindred_database_writer_jobs_total Write transactions run by the database writer."
+        counter(
+            &mut text,
+            "kindred_database_writer_jobs_total",
+            "Write transactions run by the database writer.",
+            writer.jobs.load(Ordering::Relaxed),
         );
-        let _ = writeln!(text, "# TYPE kindred_database_writer_jobs_total counter");
-        let _ = writeln!(
-            text,
-            "kindred_database_writer_jobs_total {}",
-            writer.jobs.load(Ordering::Relaxed)
-        );
-        let _ = writeln!(
-            text,
-            "# HELP kindred_database_writer_commits_total Commits of the database writer (each covers one or more jobs)."
-        );
-        let _ = writeln!(text, "# TYPE kindred_database_writer_commits_total counter");
-        let _ = writeln!(
-            text,
-            "kindred_database_writer_commits_total {}",
-            writer.commits.load(Ordering::Relaxed)
+        counter(
+            &mut text,
+            "kindred_database_writer_commits_total",
+            "Commits of the database writer (each covers one or more jobs).",
+            writer.commits.load(Ordering::Relaxed),
         );
         Ok(text)
     }
+}
+
+/// Writes one unlabelled counter with its help line.
+fn counter(text: &mut String, name: &str, help: &str, value: u64) {
+    let _ = writeln!(text, "# HELP {name} {help}");
+    let _ = writeln!(text, "# TYPE {name} counter");
+    let _ = writeln!(text, "{name} {value}");
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -487,6 +487,27 @@ async fn refusals(backend: Backend) {
         announces_of(received, "Create").len() == 1
     })
     .await;
+
+    // Someone else on the same server cannot edit Alice's post.
+    let mut hijacked = note.clone();
+    hijacked["attributedTo"] = Value::String(mallory.clone());
+    hijacked["content"] = Value::String("<p>Buy now</p>".to_string());
+    let (status, body) = peer
+        .send(
+            "mallory",
+            &shared_inbox,
+            &mastodon::update(&mallory, &hijacked, "1"),
+            &Tampering::default(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(body.contains("only its author"), "{body}");
+    let stored = post::Entity::find()
+        .one(&home.database.connection)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.content_html.contains("Buy now"));
     wait_for_empty_queue(home, WAIT).await;
     assert_eq!(announces_of(&peer.received(), "Create").len(), 1);
 

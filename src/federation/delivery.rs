@@ -949,7 +949,7 @@ async fn send_one(
     inbox: &str,
 ) -> Result<Attempt> {
     let inbox = Url::parse(inbox)?;
-    let blocked = context.blocked_hosts.get(&context.db).await?;
+    let blocked = context.blocked_hosts.get(&context.read_db).await?;
     if !instances::federates_with(&context.config, &blocked, &host_of(&inbox)?) {
         return Ok(Attempt::Blocked);
     }

@@ -45,7 +45,7 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
         ));
     }
     let actor_host = crate::federation::instances::host_of(&summary.actor)?;
-    let blocked = context.blocked_hosts.get(&context.db).await?;
+    let blocked = context.blocked_hosts.get(&context.read_db).await?;
     if !crate::federation::instances::federates_with(&context.config, &blocked, &actor_host) {
         return Err(Error::Forbidden(
             "this server does not federate with yours".into(),

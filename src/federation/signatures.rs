@@ -230,17 +230,7 @@ pub fn verify_post(
         };
         lines.push(format!("{name}: {value}"));
     }
-    let Some(signature) = parameters
-        .get("signature")
-        .and_then(|encoded| BASE64.decode(encoded).ok())
-    else {
-        return refuse("unreadable signature");
-    };
-    if key.verify(lines.join("\n").as_bytes(), &signature) {
-        Ok(())
-    } else {
-        refuse("signature does not verify")
-    }
+    verify_signing_string(key, &parameters, &lines)
 }
 
 /// How long a signed request stays valid after its `Date` (or its `created` parameter), and how
@@ -309,13 +299,14 @@ pub fn verify_request_signature(
         return refuse("the Digest header is not signed");
     }
     let timestamp = |name: &str| -> Result<Option<SystemTime>> {
-        match parameters.get(name) {
-            None => Ok(None),
-            Some(text) => text
-                .parse::<u64>()
-                .map(|seconds| Some(SystemTime::UNIX_EPOCH + Duration::from_secs(seconds)))
-                .map_err(|_| Error::Unauthorized(format!("unreadable `{name}` parameter"))),
-        }
+        let Some(text) = parameters.get(name) else {
+            return Ok(None);
+        };
+        text.parse::<u64>()
+            .ok()
+            .and_then(|seconds| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds)))
+            .map(Some)
+            .ok_or_else(|| Error::Unauthorized(format!("unreadable `{name}` parameter")))
     };
     let date = headers
         .get("date")
@@ -325,10 +316,17 @@ pub fn verify_request_signature(
         return refuse("the signature has expired");
     }
     for signed_at in [timestamp("created")?, date].into_iter().flatten() {
-        if signed_at + SIGNATURE_LIFETIME < now {
+        // Compared without adding to the signer's time, which could overflow.
+        if now
+            .duration_since(signed_at)
+            .is_ok_and(|age| age > SIGNATURE_LIFETIME)
+        {
             return refuse("the signature has expired");
         }
-        if signed_at > now + SIGNATURE_LIFETIME {
+        if signed_at
+            .duration_since(now)
+            .is_ok_and(|ahead| ahead > SIGNATURE_LIFETIME)
+        {
             return refuse("the request is dated in the future");
         }
     }
@@ -357,16 +355,25 @@ pub fn verify_request_signature(
         };
         lines.push(format!("{name}: {value}"));
     }
+    verify_signing_string(key, &parameters, &lines)
+}
+
+/// Checks the `signature` parameter against the signing string made of `lines`.
+fn verify_signing_string(
+    key: &VerifyingKey,
+    parameters: &HashMap<String, String>,
+    lines: &[String],
+) -> Result<()> {
     let Some(signature) = parameters
         .get("signature")
         .and_then(|encoded| BASE64.decode(encoded).ok())
     else {
-        return refuse("unreadable signature");
+        return Err(Error::Unauthorized("unreadable signature".into()));
     };
     if key.verify(lines.join("\n").as_bytes(), &signature) {
         Ok(())
     } else {
-        refuse("signature does not verify")
+        Err(Error::Unauthorized("signature does not verify".into()))
     }
 }
 
@@ -609,6 +616,22 @@ mod tests {
                 now
             ))
             .contains("algorithm")
+        );
+        // Absurd timestamps are refused, not overflowed.
+        let absurd = signed_by_hand(
+            &signer,
+            "(request-target) (created) digest",
+            "created=\"18446744073709551615\",",
+            &[
+                ("(request-target)", "post /inbox"),
+                ("(created)", "18446744073709551615"),
+            ],
+            plain_headers(body, now),
+        );
+        assert!(
+            refused(&absurd).contains("created") || refused(&absurd).contains("future"),
+            "{}",
+            refused(&absurd)
         );
         let mut tampered = good.clone();
         tampered.insert("host", "c.example".parse().unwrap());

@@ -99,12 +99,14 @@ pub async fn receive(
             "this replies to a post the group does not hold",
         ));
     }
-    if signer.ap_id != activity.actor.as_str() {
-        return Err(Error::bad_request(
-            "the activity's actor is not the one who signed it",
-        ));
-    }
+    // The actor the inbox dereferenced and verified the signature of: `activity.actor`.
     let author = signer.clone();
+    if existing
+        .as_ref()
+        .is_some_and(|existing| existing.author_id != author.id)
+    {
+        return Err(Error::Forbidden("only its author may edit a post".into()));
+    }
     if existing.is_none() {
         let thread = thread_of(&context.read_db, parent.as_ref()).await?;
         moderation::may_post(&context.read_db, &group, &author, thread.as_ref()).await?;
