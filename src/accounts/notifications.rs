@@ -23,7 +23,8 @@ pub async fn notify_about_new_post(
 ) -> Result<()> {
     let mut wanted: Vec<(i64, NotificationKind)> = Vec::new();
     if let Some(parent_id) = stored.parent_id
-        && let Some(parent) = post::Entity::find_by_id(parent_id).one(database).await?
+        && let Some(parent) =
+            crate::database::unique_row(post::Entity::find_by_id(parent_id), database).await?
         && parent.author_id != stored.author_id
         && let Some(account) = account_of(database, parent.author_id).await?
     {

@@ -77,11 +77,13 @@ pub async fn find_session(
     if token.is_empty() || token.len() > 128 {
         return Ok(None);
     }
-    let Some(session) = session::Entity::find()
-        .filter(session::Column::TokenHash.eq(token_hash(token)))
-        .filter(session::Column::Kind.eq(kind))
-        .one(database)
-        .await?
+    let Some(session) = crate::database::unique_row(
+        session::Entity::find()
+            .filter(session::Column::TokenHash.eq(token_hash(token)))
+            .filter(session::Column::Kind.eq(kind)),
+        database,
+    )
+    .await?
     else {
         return Ok(None);
     };
@@ -92,9 +94,11 @@ pub async fn find_session(
             .await?;
         return Ok(None);
     }
-    let Some(account) = kindred_entities::user::Entity::find_by_id(session.user_id)
-        .one(database)
-        .await?
+    let Some(account) = crate::database::unique_row(
+        kindred_entities::user::Entity::find_by_id(session.user_id),
+        database,
+    )
+    .await?
     else {
         return Ok(None);
     };

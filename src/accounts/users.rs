@@ -266,10 +266,11 @@ pub async fn find_by_name(
     database: &impl ConnectionTrait,
     name: &str,
 ) -> Result<Option<UserWithActor>> {
-    let Some(user) = user::Entity::find()
-        .filter(user::Column::Name.eq(name.trim().to_lowercase()))
-        .one(database)
-        .await?
+    let Some(user) = crate::database::unique_row(
+        user::Entity::find().filter(user::Column::Name.eq(name.trim().to_lowercase())),
+        database,
+    )
+    .await?
     else {
         return Ok(None);
     };
@@ -281,18 +282,18 @@ pub async fn find_by_actor_id(
     database: &impl ConnectionTrait,
     actor_id: i64,
 ) -> Result<Option<user::Model>> {
-    Ok(user::Entity::find()
-        .filter(user::Column::ActorId.eq(actor_id))
-        .one(database)
-        .await?)
+    Ok(crate::database::unique_row(
+        user::Entity::find().filter(user::Column::ActorId.eq(actor_id)),
+        database,
+    )
+    .await?)
 }
 
 pub async fn with_actor(
     database: &impl ConnectionTrait,
     user: user::Model,
 ) -> Result<UserWithActor> {
-    let actor = actor::Entity::find_by_id(user.actor_id)
-        .one(database)
+    let actor = crate::database::unique_row(actor::Entity::find_by_id(user.actor_id), database)
         .await?
         .ok_or_else(|| Error::internal(format!("user {} has no actor", user.id)))?;
     Ok(UserWithActor { user, actor })

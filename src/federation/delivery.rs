@@ -895,14 +895,14 @@ impl PayloadCache {
         if let Some(payload) = lock(&self.entries).get(&activity_id) {
             return Ok(payload.clone());
         }
-        let stored = activity::Entity::find_by_id(activity_id)
-            .one(&context.db)
-            .await?
-            .ok_or_else(|| Error::internal("the activity of a delivery is gone"))?;
-        let sender = actor::Entity::find_by_id(stored.actor_id)
-            .one(&context.db)
-            .await?
-            .ok_or_else(|| Error::internal("the sender of a delivery is gone"))?;
+        let stored =
+            crate::database::unique_row(activity::Entity::find_by_id(activity_id), &context.db)
+                .await?
+                .ok_or_else(|| Error::internal("the activity of a delivery is gone"))?;
+        let sender =
+            crate::database::unique_row(actor::Entity::find_by_id(stored.actor_id), &context.db)
+                .await?
+                .ok_or_else(|| Error::internal("the sender of a delivery is gone"))?;
         let private_key = sender
             .private_key_pem
             .as_deref()

@@ -265,11 +265,13 @@ pub async fn find_local_actor_by_name(
     database: &impl ConnectionTrait,
     name: &str,
 ) -> Result<Option<actor::Model>> {
-    Ok(actor::Entity::find()
-        .filter(actor::Column::LocalName.eq(name.to_lowercase()))
-        .filter(actor::Column::DeletedAt.is_null())
-        .one(database)
-        .await?)
+    Ok(crate::database::unique_row(
+        actor::Entity::find()
+            .filter(actor::Column::LocalName.eq(name.to_lowercase()))
+            .filter(actor::Column::DeletedAt.is_null()),
+        database,
+    )
+    .await?)
 }
 
 /// The local person or group whose id or web page is `url`, if any.

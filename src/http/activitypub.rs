@@ -66,11 +66,12 @@ pub fn activity_json_bytes(request_headers: &HeaderMap, body: bytes::Bytes) -> R
 
 pub async fn instance_actor(context: Context, headers: HeaderMap) -> Result<Response> {
     let ap_id = context.config.url_for(instance::INSTANCE_ACTOR_PATH);
-    let row = actor::Entity::find()
-        .filter(actor::Column::ApId.eq(ap_id.as_str()))
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("instance actor"))?;
+    let row = crate::database::unique_row(
+        actor::Entity::find().filter(actor::Column::ApId.eq(ap_id.as_str())),
+        &context.db,
+    )
+    .await?
+    .ok_or_else(|| Error::not_found("instance actor"))?;
     Ok(activity_json(
         &headers,
         ApubActor::from_row(row)?.to_json_ld()?,
@@ -168,8 +169,7 @@ pub async fn post_object(
         return web::posts::thread_page(&context, &visitor, id).await;
     }
     let found = async {
-        let stored = post::Entity::find_by_id(id)
-            .one(&context.db)
+        let stored = crate::database::unique_row(post::Entity::find_by_id(id), &context.db)
             .await?
             .filter(|stored| stored.local && !stored.awaiting_approval)
             .ok_or_else(|| Error::not_found("post"))?;
@@ -286,13 +286,14 @@ pub async fn activity(
     headers: HeaderMap,
 ) -> Result<Response> {
     let ap_id = context.config.url_for(&format!("/activities/{id}"));
-    let stored = activity::Entity::find()
-        .filter(activity::Column::ApId.eq(ap_id.as_str()))
-        .one(&context.db)
-        .await?
-        // Reports are for moderators only.
-        .filter(|stored| stored.kind != "Flag")
-        .ok_or_else(|| Error::not_found("activity"))?;
+    let stored = crate::database::unique_row(
+        activity::Entity::find().filter(activity::Column::ApId.eq(ap_id.as_str())),
+        &context.db,
+    )
+    .await?
+    // Reports are for moderators only.
+    .filter(|stored| stored.kind != "Flag")
+    .ok_or_else(|| Error::not_found("activity"))?;
     let document: Value = serde_json::from_str(&stored.json)?;
     Ok(activity_json(&headers, document))
 }

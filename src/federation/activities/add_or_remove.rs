@@ -74,10 +74,10 @@ pub async fn send_pin(
     pinned: bool,
 ) -> Result<kindred_entities::post::Model> {
     use sea_orm::EntityTrait;
-    let group = actor::Entity::find_by_id(thread.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(thread.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     crate::federation::activities::require_moderator(context, &group, moderator).await?;
     if !group.local {
         return Err(Error::bad_request(

@@ -149,10 +149,10 @@ pub async fn send_unban_by_id(
         .ok_or_else(|| Error::not_found("ban"))?;
     match (found.actor_id, found.host) {
         (Some(actor_id), _) => {
-            let person = actor::Entity::find_by_id(actor_id)
-                .one(&context.db)
-                .await?
-                .ok_or_else(|| Error::not_found("person"))?;
+            let person =
+                crate::database::unique_row(actor::Entity::find_by_id(actor_id), &context.db)
+                    .await?
+                    .ok_or_else(|| Error::not_found("person"))?;
             send_unban(context, moderator, group, BanTarget::Person(&person)).await
         }
         (None, Some(host)) => send_unban(context, moderator, group, BanTarget::Server(&host)).await,

@@ -448,15 +448,15 @@ pub async fn send_approval(
     moderator: &actor::Model,
     waiting: post::Model,
 ) -> Result<post::Model> {
-    let group = actor::Entity::find_by_id(waiting.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(waiting.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     crate::federation::activities::require_moderator(context, &group, moderator).await?;
-    let author = actor::Entity::find_by_id(waiting.author_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("author"))?;
+    let author =
+        crate::database::unique_row(actor::Entity::find_by_id(waiting.author_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("author"))?;
     if waiting.removed_at.is_some() {
         return Err(Error::invalid(
             "a removed post cannot be approved; restore it first",
@@ -524,10 +524,10 @@ pub async fn send_edit(
     if existing.author_id != editor.id {
         return Err(Error::Forbidden("only its author may edit a post".into()));
     }
-    let group = actor::Entity::find_by_id(existing.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(existing.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     let content = draft.into_content(existing.parent_id.is_some())?;
     if group.local {
         moderation::require_not_banned(&context.db, &group, editor).await?;

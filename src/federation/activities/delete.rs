@@ -41,10 +41,10 @@ pub async fn receive(context: &Context, delete: Delete, json: Value) -> Result<(
         return Ok(());
     };
     let author = sender(context, &delete.actor).await?;
-    let group = actor::Entity::find_by_id(target.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     if target.author_id != author.id {
         // Lemmy's removal: a Delete by one of the group's moderators.
         if group.local
@@ -127,10 +127,10 @@ pub async fn receive_announced(
     if target.group_id != group.id || target.deleted_at.is_some() {
         return Ok(());
     }
-    let author = actor::Entity::find_by_id(target.author_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("author"))?;
+    let author =
+        crate::database::unique_row(actor::Entity::find_by_id(target.author_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("author"))?;
     let by_author = author.ap_id == delete.actor.as_str();
     if !by_author
         && !crate::federation::collections::is_remote_moderator(context, group, &delete.actor)
@@ -182,10 +182,10 @@ pub async fn send_delete(
     if target.deleted_at.is_some() {
         return Err(Error::Gone("post".into()));
     }
-    let group = actor::Entity::find_by_id(target.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     let post_ap_id = target.ap_id.clone();
     let (id, delete) = local_activity(
         &context.config,
@@ -220,10 +220,10 @@ pub async fn send_removal(
     target: post::Model,
     reason: Option<&str>,
 ) -> Result<post::Model> {
-    let group = actor::Entity::find_by_id(target.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     crate::federation::activities::require_moderator(context, &group, moderator).await?;
     if target.deleted_at.is_some() {
         return Err(Error::Gone("post".into()));
@@ -283,9 +283,9 @@ pub async fn send_actor_deletion(context: &Context, target: actor::Model) -> Res
             .all(&context.db)
             .await?;
         for joined in groups {
-            if let Some(group) = actor::Entity::find_by_id(joined.group_id)
-                .one(&context.db)
-                .await?
+            if let Some(group) =
+                crate::database::unique_row(actor::Entity::find_by_id(joined.group_id), &context.db)
+                    .await?
             {
                 if group.local {
                     inboxes.extend(

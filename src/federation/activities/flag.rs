@@ -50,10 +50,10 @@ pub async fn receive(context: &Context, flag: Flag) -> Result<()> {
     let Some(target) = target else {
         return Err(Error::not_found("reported post"));
     };
-    let group = actor::Entity::find_by_id(target.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     if !group.local {
         // A remote group tells its moderators; those who are here hear of it.
         return notify_local_moderators_of_remote_group(context, &flag, &group, &target).await;
@@ -175,14 +175,14 @@ pub async fn send_report(
     reason: Option<&str>,
     tell_author_server: bool,
 ) -> Result<()> {
-    let group = actor::Entity::find_by_id(target.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
-    let author = actor::Entity::find_by_id(target.author_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("author"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
+    let author =
+        crate::database::unique_row(actor::Entity::find_by_id(target.author_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("author"))?;
     let reason = reason
         .map(str::trim)
         .filter(|reason| !reason.is_empty())

@@ -100,10 +100,10 @@ pub async fn send_restore(
     moderator: &actor::Model,
     target: post::Model,
 ) -> Result<post::Model> {
-    let group = actor::Entity::find_by_id(target.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     crate::federation::activities::require_moderator(context, &group, moderator).await?;
     let post_ap_id = target.ap_id.clone();
     let removal = crate::federation::activities::undone_activity(
@@ -275,9 +275,11 @@ async fn what_is_undone(context: &Context, undo: &Undo) -> Result<Undone> {
         .filter(vote::Column::ActivityApId.eq(&inner_id))
         .one(&context.db)
         .await?
-        && let Some(target) = kindred_entities::post::Entity::find_by_id(found.post_id)
-            .one(&context.db)
-            .await?
+        && let Some(target) = crate::database::unique_row(
+            kindred_entities::post::Entity::find_by_id(found.post_id),
+            &context.db,
+        )
+        .await?
     {
         return Ok(Undone::Vote {
             post_ap_id: target.ap_id,
@@ -287,9 +289,9 @@ async fn what_is_undone(context: &Context, undo: &Undo) -> Result<Undone> {
         .filter(membership_entity::Column::FollowActivityApId.eq(&inner_id))
         .one(&context.db)
         .await?
-        && let Some(group) = actor::Entity::find_by_id(found.group_id)
-            .one(&context.db)
-            .await?
+        && let Some(group) =
+            crate::database::unique_row(actor::Entity::find_by_id(found.group_id), &context.db)
+                .await?
     {
         return Ok(Undone::Follow {
             group_ap_id: group.ap_id,
@@ -308,10 +310,10 @@ async fn undo_removal(
     let target = posts::find_by_ap_id(&context.db, post_ap_id)
         .await?
         .ok_or_else(|| Error::not_found("post"))?;
-    let group = actor::Entity::find_by_id(target.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     let moderator = sender(context, &undo.actor).await?;
     if !group.local
         || !crate::groups::moderation::is_moderator(&context.db, group.id, moderator.id).await?
@@ -359,10 +361,10 @@ async fn undo_vote(context: &Context, undo: &Undo, post_ap_id: &str, json: &Valu
     let target = posts::find_by_ap_id(&context.db, post_ap_id)
         .await?
         .ok_or_else(|| Error::not_found("post"))?;
-    let group = actor::Entity::find_by_id(target.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     let voter = sender(context, &undo.actor).await?;
     let transaction = context.db.begin().await?;
     if !record_received(&transaction, &undo.id, &undo.actor, "Undo").await? {

@@ -38,10 +38,10 @@ pub async fn receive(context: &Context, vote: Vote, json: Value) -> Result<()> {
     if target.awaiting_approval {
         return Err(Error::not_found("post"));
     }
-    let group = actor::Entity::find_by_id(target.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     let voter = sender(context, &vote.actor).await?;
     if group.local {
         crate::groups::moderation::require_not_banned(&context.db, &group, &voter).await?;
@@ -108,10 +108,10 @@ pub async fn send_vote(
     if !matches!(value, -1..=1) {
         return Err(Error::bad_request("a vote is 1, -1 or 0"));
     }
-    let group = actor::Entity::find_by_id(target.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     let earlier = vote::Entity::find()
         .filter(vote::Column::PostId.eq(target.id))
         .filter(vote::Column::ActorId.eq(voter.id))

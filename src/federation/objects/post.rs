@@ -207,15 +207,16 @@ pub async fn document_of(
         return Ok(tombstone_document(post));
     }
     let actor_by_id = async |id: i64| -> crate::error::Result<actor::Model> {
-        actor::Entity::find_by_id(id)
-            .one(database)
+        crate::database::unique_row(actor::Entity::find_by_id(id), database)
             .await?
             .ok_or_else(|| crate::error::Error::internal(format!("actor {id} is missing")))
     };
     let group = actor_by_id(post.group_id).await?;
     let author = actor_by_id(post.author_id).await?;
     let parent = match post.parent_id {
-        Some(parent_id) => post::Entity::find_by_id(parent_id).one(database).await?,
+        Some(parent_id) => {
+            crate::database::unique_row(post::Entity::find_by_id(parent_id), database).await?
+        }
         None => None,
     };
     let parent_author = match &parent {
@@ -226,10 +227,11 @@ pub async fn document_of(
         Some(thread_id) if Some(thread_id) == parent.as_ref().map(|parent| parent.id) => {
             parent.as_ref().map(|parent| parent.ap_id.clone())
         }
-        Some(thread_id) => post::Entity::find_by_id(thread_id)
-            .one(database)
-            .await?
-            .map(|thread| thread.ap_id),
+        Some(thread_id) => {
+            crate::database::unique_row(post::Entity::find_by_id(thread_id), database)
+                .await?
+                .map(|thread| thread.ap_id)
+        }
         None => None,
     }
     .unwrap_or_else(|| post.ap_id.clone());

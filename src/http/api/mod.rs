@@ -502,10 +502,10 @@ async fn list_notifications(
         crate::accounts::notifications::list(&context.db, caller.account.user.id, 100).await?;
     let mut answer = Vec::with_capacity(listed.len());
     for (notification, about) in listed {
-        let group = actor::Entity::find_by_id(about.group_id)
-            .one(&context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
+        let group =
+            crate::database::unique_row(actor::Entity::find_by_id(about.group_id), &context.db)
+                .await?
+                .ok_or_else(|| Error::not_found("group"))?;
         let mut post = posts_json(
             &context,
             Some(&caller),
@@ -729,16 +729,17 @@ async fn thread(
 ) -> ApiResult<Json<ThreadJson>> {
     let found = find_post(&context, &id).await?;
     let thread = match found.thread_id {
-        Some(thread_id) => post::Entity::find_by_id(thread_id)
-            .one(&context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("post"))?,
+        Some(thread_id) => {
+            crate::database::unique_row(post::Entity::find_by_id(thread_id), &context.db)
+                .await?
+                .ok_or_else(|| Error::not_found("post"))?
+        }
         None => found,
     };
-    let group = actor::Entity::find_by_id(thread.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(thread.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     if thread.awaiting_approval {
         let allowed = match &caller {
             Some(caller) => {
@@ -784,10 +785,10 @@ async fn reply(
     ApiJson(request): ApiJson<ReplyRequest>,
 ) -> ApiResult<Response> {
     let parent = find_post(&context, &id).await?;
-    let group = actor::Entity::find_by_id(parent.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(parent.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     let created = create_or_update::send_new_post(
         &context,
         &caller.account.actor,
@@ -816,10 +817,10 @@ async fn edit_post(
     ApiJson(request): ApiJson<EditRequest>,
 ) -> ApiResult<Json<PostJson>> {
     let existing = find_post(&context, &id).await?;
-    let group = actor::Entity::find_by_id(existing.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(existing.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     // A thread keeps its title when the edit leaves it out.
     let title = match (existing.parent_id, request.title) {
         (Some(_), title) => title,
@@ -1036,13 +1037,12 @@ async fn moderation_log(
     let entries = crate::groups::moderation::log_entries(&context.db, group.id, 200).await?;
     let mut listed = Vec::with_capacity(entries.len());
     for entry in entries {
-        let moderator = actor::Entity::find_by_id(entry.moderator_id)
-            .one(&context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("moderator"))?;
+        let moderator =
+            crate::database::unique_row(actor::Entity::find_by_id(entry.moderator_id), &context.db)
+                .await?
+                .ok_or_else(|| Error::not_found("moderator"))?;
         let target_person = match entry.target_actor_id {
-            Some(id) => actor::Entity::find_by_id(id)
-                .one(&context.db)
+            Some(id) => crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
                 .await?
                 .map(|person| person_json(&person)),
             None => None,
@@ -1108,10 +1108,10 @@ async fn moderate_post(
         }
         _ => return Err(Error::not_found("API endpoint").into()),
     };
-    let group = actor::Entity::find_by_id(changed.group_id)
-        .one(&context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(changed.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
     let body = one_post_json(&context, &caller, &group, changed).await?;
     Ok(Json(body))
 }
@@ -1137,8 +1137,7 @@ async fn list_bans(
     let mut listed = Vec::new();
     for ban in crate::groups::moderation::bans(&context.db, group.id).await? {
         let person = match ban.actor_id {
-            Some(id) => actor::Entity::find_by_id(id)
-                .one(&context.db)
+            Some(id) => crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
                 .await?
                 .map(|person| person_json(&person)),
             None => None,
@@ -1312,10 +1311,10 @@ async fn list_reports(
     };
     let mut listed = Vec::new();
     for report in crate::groups::moderation::reports(&context.db, group.id, open_only).await? {
-        let reporter = actor::Entity::find_by_id(report.reporter_id)
-            .one(&context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("reporter"))?;
+        let reporter =
+            crate::database::unique_row(actor::Entity::find_by_id(report.reporter_id), &context.db)
+                .await?
+                .ok_or_else(|| Error::not_found("reporter"))?;
         listed.push(ReportJson {
             id: report.id,
             post_id: report.post_id,
@@ -1399,8 +1398,7 @@ async fn remove_user(
 /// A person by row id (as listed by the requests and moderators endpoints).
 async fn find_actor(context: &Context, id: &str) -> Result<actor::Model, Error> {
     let id: i64 = id.parse().map_err(|_| Error::not_found("person"))?;
-    actor::Entity::find_by_id(id)
-        .one(&context.db)
+    crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
         .await?
         .ok_or_else(|| Error::not_found("person"))
 }
@@ -1408,8 +1406,7 @@ async fn find_actor(context: &Context, id: &str) -> Result<actor::Model, Error> 
 /// The post with this id; an id that is not a number is simply not found.
 async fn find_post(context: &Context, id: &str) -> Result<post::Model, Error> {
     let id: i64 = id.parse().map_err(|_| Error::not_found("post"))?;
-    post::Entity::find_by_id(id)
-        .one(&context.db)
+    crate::database::unique_row(post::Entity::find_by_id(id), &context.db)
         .await?
         .ok_or_else(|| Error::not_found("post"))
 }

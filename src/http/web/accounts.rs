@@ -536,11 +536,13 @@ pub async fn notifications_page(context: Context, visitor: Visitor) -> PageResul
     } else {
         body.push_str("<ul class=\"notifications\">\n");
         for (notification, about) in &listed {
-            let author = kindred_entities::actor::Entity::find_by_id(about.author_id)
-                .one(&context.db)
-                .await?
-                .map(|author| author.preferred_username)
-                .unwrap_or_default();
+            let author = crate::database::unique_row(
+                kindred_entities::actor::Entity::find_by_id(about.author_id),
+                &context.db,
+            )
+            .await?
+            .map(|author| author.preferred_username)
+            .unwrap_or_default();
             let what = match notification.kind {
                 NotificationKind::Reply => "replied to you",
                 NotificationKind::Mention => "mentioned you",

@@ -471,8 +471,7 @@ pub async fn post_action(
 ) -> PageResult {
     let signed_in = visitor.check_form(&context, &form.csrf)?;
     let moderator = &signed_in.account.actor;
-    let target = post::Entity::find_by_id(id)
-        .one(&context.db)
+    let target = crate::database::unique_row(post::Entity::find_by_id(id), &context.db)
         .await?
         .ok_or_else(|| Error::not_found("post"))?;
     let changed = match action.as_str() {
@@ -499,8 +498,7 @@ pub async fn post_action(
 }
 
 async fn actor_by_id(context: &Context, id: i64) -> Result<actor::Model, Error> {
-    actor::Entity::find_by_id(id)
-        .one(&context.db)
+    crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
         .await?
         .ok_or_else(|| Error::not_found("person"))
 }

@@ -552,15 +552,13 @@ fn edit_form(
 }
 
 async fn find_post(context: &Context, id: i64) -> Result<post::Model, Error> {
-    post::Entity::find_by_id(id)
-        .one(&context.db)
+    crate::database::unique_row(post::Entity::find_by_id(id), &context.db)
         .await?
         .ok_or_else(|| Error::not_found("post"))
 }
 
 async fn actor_by_id(context: &Context, id: i64) -> Result<actor::Model, Error> {
-    actor::Entity::find_by_id(id)
-        .one(&context.db)
+    crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
         .await?
         .ok_or_else(|| Error::not_found("group"))
 }

@@ -994,8 +994,7 @@ async fn signed_out_visitors_are_sent_to_sign_in_and_errors_are_pages() {
 }
 
 async fn post_by_id(database: &sea_orm::DatabaseConnection, id: i64) -> post::Model {
-    post::Entity::find_by_id(id)
-        .one(database)
+    crate::database::unique_row(post::Entity::find_by_id(id), database)
         .await
         .unwrap()
         .unwrap()
