@@ -52,6 +52,35 @@ async fn member(
     id
 }
 
+/// Alice on `peer` posts status `number` saying `text` into `group` (accepted: 202); returns
+/// the note.
+async fn post_note(
+    peer: &MastodonPeer,
+    home: &TestInstance,
+    group: &actor::Model,
+    alice: &str,
+    number: u32,
+    text: &str,
+) -> Value {
+    let note = mastodon::note(
+        alice,
+        &peer.url(&format!("/users/alice/statuses/{number}")),
+        &group.ap_id,
+        "repair",
+        text,
+    );
+    let (status, body) = peer
+        .send(
+            "alice",
+            &home.url("/inbox"),
+            &mastodon::create(alice, &note),
+            &Tampering::default(),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    note
+}
+
 fn relayed_types(received: &[ReceivedDelivery]) -> Vec<String> {
     received
         .iter()
@@ -167,22 +196,7 @@ async fn a_dead_server_is_parked_then_revived_by_the_probe() {
         wait_for_empty_queue(home, WAIT).await;
 
         peer.force_inbox_status(Some(StatusCode::SERVICE_UNAVAILABLE));
-        let first = mastodon::note(
-            &alice,
-            &peer.url("/users/alice/statuses/1"),
-            &group.ap_id,
-            "repair",
-            "One",
-        );
-        let (status, _) = peer
-            .send(
-                "alice",
-                &home.url("/inbox"),
-                &mastodon::create(&alice, &first),
-                &Tampering::default(),
-            )
-            .await;
-        assert_eq!(status, StatusCode::ACCEPTED);
+        post_note(peer, home, &group, &alice, 1, "One").await;
 
         // Failing for longer than dead_after: marked dead, its deliveries parked.
         let deadline = tokio::time::Instant::now() + WAIT;
@@ -215,22 +229,7 @@ async fn a_dead_server_is_parked_then_revived_by_the_probe() {
 
         // New work for a dead server is parked by its fan-out, not attempted.
         let attempts_before = peer.received().len();
-        let second = mastodon::note(
-            &alice,
-            &peer.url("/users/alice/statuses/2"),
-            &group.ap_id,
-            "repair",
-            "Two",
-        );
-        let (status, _) = peer
-            .send(
-                "alice",
-                &home.url("/inbox"),
-                &mastodon::create(&alice, &second),
-                &Tampering::default(),
-            )
-            .await;
-        assert_eq!(status, StatusCode::ACCEPTED);
+        let second = post_note(peer, home, &group, &alice, 2, "Two").await;
         let deadline = tokio::time::Instant::now() + WAIT;
         while deliveries_in_state(home, DeliveryState::Parked).await < 4 {
             assert!(
@@ -421,22 +420,7 @@ async fn nothing_more_is_sent_to_a_server_once_it_is_blocked() {
         // The server fails, so the relay of Alice's post waits for a retry, when the
         // administrator blocks the server.
         peer.force_inbox_status(Some(StatusCode::BAD_GATEWAY));
-        let note = mastodon::note(
-            &alice,
-            &peer.url("/users/alice/statuses/1"),
-            &group.ap_id,
-            "repair",
-            "Hello",
-        );
-        let (status, body) = peer
-            .send(
-                "alice",
-                &home.url("/inbox"),
-                &mastodon::create(&alice, &note),
-                &Tampering::default(),
-            )
-            .await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+        post_note(peer, home, &group, &alice, 1, "Hello").await;
         // Both Announces (the relayed Create and the boost) failed once and wait for a retry.
         let deadline = tokio::time::Instant::now() + WAIT;
         while deliveries_in_state(home, DeliveryState::Pending).await < 2 {

@@ -197,13 +197,7 @@ pub fn verify_post(
     body: &[u8],
 ) -> Result<()> {
     let refuse = |why: &str| Err(Error::Unauthorized(why.to_string()));
-    let Some(signature_header) = headers
-        .get("signature")
-        .and_then(|value| value.to_str().ok())
-    else {
-        return refuse("no signature");
-    };
-    let parameters = signature_parameters(signature_header);
+    let parameters = signature_header_parameters(headers)?;
     let signed = parameters
         .get("headers")
         .map(String::as_str)
@@ -277,13 +271,7 @@ pub fn verify_request_signature(
     now: SystemTime,
 ) -> Result<()> {
     let refuse = |why: &str| Err(Error::Unauthorized(why.to_string()));
-    let Some(signature_header) = headers
-        .get("signature")
-        .and_then(|value| value.to_str().ok())
-    else {
-        return refuse("the request has no HTTP signature");
-    };
-    let parameters = signature_parameters(signature_header);
+    let parameters = signature_header_parameters(headers)?;
     match parameters.get("algorithm").map(String::as_str) {
         None | Some("hs2019" | "rsa-sha256") => {}
         Some(_) => return refuse("unsupported signature algorithm"),
@@ -356,6 +344,15 @@ pub fn verify_request_signature(
         lines.push(format!("{name}: {value}"));
     }
     verify_signing_string(key, &parameters, &lines)
+}
+
+/// The parameters of the request's `Signature` header.
+fn signature_header_parameters(headers: &http::HeaderMap) -> Result<HashMap<String, String>> {
+    headers
+        .get("signature")
+        .and_then(|value| value.to_str().ok())
+        .map(signature_parameters)
+        .ok_or_else(|| Error::Unauthorized("the request has no HTTP signature".into()))
 }
 
 /// Checks the `signature` parameter against the signing string made of `lines`.
