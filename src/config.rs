@@ -283,18 +283,6 @@ impl Config {
         url.set_path(path);
         url
     }
-
-    /// The database URL to connect to: the configured one, or the SQLite file in `data_dir`.
-    pub fn database_url(&self) -> String {
-        if self.database.url.is_empty() {
-            format!(
-                "sqlite://{}?mode=rwc",
-                self.database.data_dir.join("kindred.sqlite").display()
-            )
-        } else {
-            self.database.url.clone()
-        }
-    }
 }
 
 /// The PostgreSQL server the test suite may use (`TEST_POSTGRES_URL`), if any. Only tests call
@@ -495,17 +483,16 @@ mod tests {
     }
 
     #[test]
-    fn domain_keeps_the_port_and_database_url_defaults_to_sqlite() {
+    fn domain_keeps_the_port_and_the_database_defaults_to_sqlite() {
         let config = Config::default();
         assert_eq!(config.domain(), "localhost:8080");
         assert_eq!(
             config.url_for("/groups/a").as_str(),
             "http://localhost:8080/groups/a"
         );
-        assert_eq!(
-            config.database_url(),
-            "sqlite://data/kindred.sqlite?mode=rwc"
-        );
+        // No URL: the SQLite file `kindred.sqlite` in `data_dir`.
+        assert!(config.database.url.is_empty());
+        assert_eq!(config.database.data_dir, std::path::PathBuf::from("data"));
     }
 
     #[test]

@@ -15,22 +15,39 @@ use std::time::Duration;
 
 /// Connects to the configured database, creating the SQLite file and its folder on first use.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
-    let url = config.database_url();
-    if url.starts_with("sqlite:") && config.database.url.is_empty() {
-        std::fs::create_dir_all(&config.database.data_dir).map_err(|error| {
-            Error::internal(format!(
-                "cannot create data directory {}: {error}",
-                config.database.data_dir.display()
-            ))
-        })?;
+    if !config.database.url.is_empty() {
+        return connect_url(&config.database.url, config.database.max_connections).await;
     }
-    connect_url(&url, config.database.max_connections).await
+    std::fs::create_dir_all(&config.database.data_dir).map_err(|error| {
+        Error::internal(format!(
+            "cannot create data directory {}: {error}",
+            config.database.data_dir.display()
+        ))
+    })?;
+    // The file is named through the options rather than in the URL, where `%`, `?` or `#` in
+    // the data folder's path would be misread.
+    connect_with(
+        "sqlite://kindred.sqlite?mode=rwc",
+        config.database.max_connections,
+        Some(config.database.data_dir.join("kindred.sqlite")),
+    )
+    .await
 }
 
 /// Connects to `url`. SQLite gets one connection in WAL mode: it has a single writer anyway, and
 /// one connection keeps transactions from failing with "database is locked" when two of them
 /// try to upgrade to writers at once.
 pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConnection> {
+    connect_with(url, max_connections, None).await
+}
+
+/// As [`connect_url`]; for SQLite, `file` (when given) names the database file instead of the
+/// URL's path.
+async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    file: Option<std::path::PathBuf>,
+) -> Result<DatabaseConnection> {
     let is_sqlite = url.starts_with("sqlite:");
     let mut options = ConnectOptions::new(url.to_string());
     options
@@ -47,7 +64,11 @@ pub async fn connect_url(url: &str, max_connections: u32) -> Result<DatabaseConn
         options
             .idle_timeout(None::<Duration>)
             .max_lifetime(None::<Duration>)
-            .map_sqlx_sqlite_opts(|sqlite| {
+            .map_sqlx_sqlite_opts(move |sqlite| {
+                let sqlite = match &file {
+                    Some(file) => sqlite.filename(file).create_if_missing(true),
+                    None => sqlite,
+                };
                 // WAL: readers never block the writer. NORMAL: a commit does not wait for
                 // fsync (the WAL is synced at checkpoints), so a power cut can lose the last
                 // transactions but never corrupts the database.
@@ -213,7 +234,8 @@ mod tests {
     async fn sqlite_file_is_created_in_wal_mode() {
         let directory = tempfile::tempdir().unwrap();
         let mut config = crate::config::Config::default();
-        config.database.data_dir = directory.path().join("nested").join("data");
+        // A folder whose name a URL would misread.
+        config.database.data_dir = directory.path().join("nested #1?").join("data%20");
         let connection = connect(&config).await.unwrap();
         migrate(&connection).await.unwrap();
         assert!(config.database.data_dir.join("kindred.sqlite").exists());
@@ -236,5 +258,16 @@ mod tests {
             .unwrap();
         // 1 is NORMAL: commits do not wait for fsync.
         assert_eq!(row.try_get::<i32>("", "synchronous").unwrap(), 1);
+
+        // The read connections open the same file, read-only.
+        let reads = connect_reads(&connection, 2).await.unwrap();
+        let migrations = Migrator::get_applied_migrations(&reads).await.unwrap();
+        assert_eq!(migrations.len(), Migrator::migrations().len());
+        assert!(
+            reads
+                .execute_unprepared("CREATE TABLE not_allowed (id INTEGER)")
+                .await
+                .is_err()
+        );
     }
 }
