@@ -1338,6 +1338,38 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 mod tests {
     use super::*;
 
+    #[tokio::test]
+    async fn fan_outs_hand_out_their_sends_in_claim_order() {
+        let order = Arc::new(DispatchOrder::new());
+        let first = order.take_ticket();
+        let second = order.take_ticket();
+        let third = order.take_ticket();
+        // The first goes at once; the others wait for the ones before them.
+        tokio::time::timeout(Duration::from_millis(50), first.wait())
+            .await
+            .unwrap_or_else(|_| panic!("the first fan-out had to wait"));
+        let waiting = tokio::spawn(async move {
+            let started = tokio::time::Instant::now();
+            third.wait().await;
+            started.elapsed()
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!waiting.is_finished(), "the third went before the second");
+        drop(first);
+        drop(second);
+        let waited = waiting.await.unwrap_or_default();
+        assert!(waited >= Duration::from_millis(100), "{waited:?}");
+        assert!(waited < DISPATCH_TURN_WAIT, "{waited:?}");
+
+        // One stuck older fan-out holds the next back for at most DISPATCH_TURN_WAIT.
+        let stuck = order.take_ticket();
+        let next = order.take_ticket();
+        let started = tokio::time::Instant::now();
+        next.wait().await;
+        assert!(started.elapsed() >= DISPATCH_TURN_WAIT);
+        drop(stuck);
+    }
+
     #[test]
     fn retry_delay_grows_and_is_capped() {
         let settings = Config::default().delivery;
