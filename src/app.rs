@@ -8,6 +8,7 @@ use crate::{
     database_writer::DatabaseWriter,
     error::{Error, Result},
     federation::{
+        address_guard::GuardedResolver,
         delivery,
         objects::actor::{ActorDocumentCache, ApubActor},
         signatures::{SigningKeyCache, VerifyingKeyCache},
@@ -15,10 +16,7 @@ use crate::{
     http, instance,
     metrics::Metrics,
 };
-use activitypub_federation::{
-    config::{Data, FederationConfig, FederationMiddleware},
-    resolver::ValidatingDnsResolver,
-};
+use activitypub_federation::config::{Data, FederationConfig, FederationMiddleware};
 use sea_orm::{DatabaseConnection, DbBackend};
 use std::{net::SocketAddr, sync::Arc};
 use tokio::{net::TcpListener, sync::Notify};
@@ -54,6 +52,10 @@ pub struct AppState {
     pub inbox_limits: Arc<crate::federation::rate_limit::RateLimiter>,
     /// Sign-ups per client address.
     pub registration_limits: Arc<crate::federation::rate_limit::RateLimiter>,
+    /// Fetches of unknown inbox signers, per remote server.
+    pub actor_fetch_limits: Arc<crate::federation::rate_limit::RateLimiter>,
+    /// Requests per client address (pages, anonymous POSTs, inbox POSTs).
+    pub address_limits: Arc<crate::federation::rate_limit::RateLimiter>,
     /// Remote groups' moderators, as last fetched, for showing pages.
     pub remote_moderators: Arc<crate::federation::collections::RemoteModeratorsCache>,
 }
@@ -87,11 +89,11 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// The outgoing HTTP client: no redirects, timeouts, and a resolver that refuses private and
-/// loopback addresses unless federation debug mode is on (SSRF protection).
+/// The outgoing HTTP client: no redirects, timeouts, and a resolver that refuses internal
+/// addresses unless federation debug mode is on (SSRF protection, see `address_guard.rs`).
 pub fn http_client(config: &Config) -> Result<reqwest::Client> {
     install_crypto_provider();
-    let mut client = reqwest::Client::builder()
+    let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(config.federation.request_timeout)
         .connect_timeout(config.federation.request_timeout)
@@ -101,14 +103,9 @@ pub fn http_client(config: &Config) -> Result<reqwest::Client> {
             env!("CARGO_PKG_VERSION"),
             config.instance.public_url
         ))
-        .dns_resolver(Arc::new(ValidatingDnsResolver::new(
-            Vec::new(),
-            !config.federation.debug,
-        )));
-    for (host, address) in &config.federation.resolve {
-        // The port is ignored by reqwest: it comes from the URL.
-        client = client.resolve(host, SocketAddr::new(*address, 0));
-    }
+        // Every name resolves through the guard, the fixed test names too, so the address
+        // check also covers them; IP literals are checked before each request.
+        .dns_resolver(Arc::new(GuardedResolver::new(config)));
     client.build().map_err(Error::internal)
 }
 
@@ -147,6 +144,8 @@ pub async fn prepare_with_database(
         blocked_hosts: Arc::new(Default::default()),
         inbox_limits: Arc::new(Default::default()),
         registration_limits: Arc::new(Default::default()),
+        actor_fetch_limits: Arc::new(Default::default()),
+        address_limits: Arc::new(Default::default()),
         remote_moderators: Arc::new(Default::default()),
     };
     let config = state.config.clone();
@@ -187,12 +186,9 @@ pub async fn start(
 ) -> Result<RunningServer> {
     let local_address = listener.local_addr().map_err(Error::internal)?;
     let app = router(&federation);
+    let settings = federation.config.http.clone();
     let server = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .await
+        http::server::serve(listener, app, &settings, std::future::pending()).await
     });
     let delivery_worker = spawn_delivery_worker(&federation);
     Ok(RunningServer {
@@ -222,13 +218,9 @@ pub async fn serve(config: Config) -> Result<()> {
     );
     let app = router(&federation);
     let delivery_worker = spawn_delivery_worker(&federation);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(Error::internal)?;
+    http::server::serve(listener, app, &federation.config.http, shutdown_signal())
+        .await
+        .map_err(Error::internal)?;
     // Deliveries in flight are attempted again after the restart: they stay in the database
     // until they succeed.
     if let Some(worker) = delivery_worker {

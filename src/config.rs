@@ -65,6 +65,28 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
     pub metrics: bool,
+    /// How long a connection may take to send a request's headers, and how long an idle
+    /// keep-alive connection is kept (slowloris).
+    #[serde(rename = "header_read_timeout_seconds", with = "whole_seconds")]
+    pub header_read_timeout: Duration,
+    /// How long a request's body may take to arrive.
+    #[serde(rename = "body_read_timeout_seconds", with = "whole_seconds")]
+    pub body_read_timeout: Duration,
+    /// How long one request may take in all before it is answered 408.
+    #[serde(rename = "request_timeout_seconds", with = "whole_seconds")]
+    pub request_timeout: Duration,
+    /// Connections served at once; more wait to be accepted.
+    pub max_connections: usize,
+    /// Page and API reads one client address may make per minute (0: no limit).
+    pub reads_per_minute_per_address: u32,
+    /// POSTs one client address may make per minute while not signed in, to forms and the
+    /// API (0: no limit).
+    pub anonymous_posts_per_minute_per_address: u32,
+    /// POSTs to the inboxes one client address may make per minute, before any signature is
+    /// checked (0: no limit). Every server behind one address shares it.
+    pub inbox_posts_per_minute_per_address: u32,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (their own address does not).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,6 +117,10 @@ pub struct FederationConfig {
     pub inbox_limit_per_actor_per_minute: u32,
     /// The same for all actors of one remote server together.
     pub inbox_limit_per_instance_per_minute: u32,
+    /// Fetches of actors that signed an inbox POST but are not known here yet (or whose key
+    /// changed), per remote server and minute; more are answered 429 before anything is
+    /// fetched.
+    pub actor_fetches_per_instance_per_minute: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -137,6 +163,14 @@ impl Default for Config {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
                 max_body_bytes: 1024 * 1024,
                 metrics: true,
+                header_read_timeout: Duration::from_secs(10),
+                body_read_timeout: Duration::from_secs(30),
+                request_timeout: Duration::from_secs(60),
+                max_connections: 4096,
+                reads_per_minute_per_address: 600,
+                anonymous_posts_per_minute_per_address: 30,
+                inbox_posts_per_minute_per_address: 6000,
+                trusted_proxies: Vec::new(),
             },
             database: DatabaseConfig {
                 url: String::new(),
@@ -153,6 +187,7 @@ impl Default for Config {
                 max_mentions_per_post: 20,
                 inbox_limit_per_actor_per_minute: 120,
                 inbox_limit_per_instance_per_minute: 3000,
+                actor_fetches_per_instance_per_minute: 60,
             },
             delivery: DeliveryConfig {
                 concurrency: 64,
@@ -223,13 +258,23 @@ impl Config {
             apply_environment_variable(&mut merged, &defaults, &name, &raw_value)?;
         }
 
-        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(merged))
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(merged))
             .map_err(|error| ConfigError(format!("`{}`: {}", error.path(), error.inner())))?;
         config.validate()?;
         Ok(config)
     }
 
-    fn validate(&self) -> Result<(), ConfigError> {
+    /// Checks what types cannot say, and puts hosts in the one form they are compared in.
+    fn validate(&mut self) -> Result<(), ConfigError> {
+        // Hosts are compared in canonical form (see `hosts.rs`): `Lemmy.Example.` is
+        // `lemmy.example`, and a malformed entry stops start-up rather than matching nothing.
+        for allowed in &mut self.federation.allowlist {
+            *allowed = crate::hosts::parse_host(allowed).map_err(|_| {
+                ConfigError(format!(
+                    "`federation.allowlist`: {allowed:?} is not a host name (like lemmy.example or friends.example:8443)"
+                ))
+            })?;
+        }
         let url = &self.instance.public_url;
         if url.scheme() != "https" && url.scheme() != "http" {
             return Err(ConfigError(
@@ -256,6 +301,15 @@ impl Config {
             return Err(ConfigError(
                 "`delivery.concurrency` and `delivery.per_instance_concurrency` must be at least 1"
                     .into(),
+            ));
+        }
+        if self.http.header_read_timeout.is_zero()
+            || self.http.body_read_timeout.is_zero()
+            || self.http.request_timeout.is_zero()
+            || self.http.max_connections == 0
+        {
+            return Err(ConfigError(
+                "the `http` timeouts and `http.max_connections` must be above zero".into(),
             ));
         }
         if self.http.max_body_bytes < 1024 {

@@ -11,6 +11,7 @@ pub mod database_writer;
 pub mod error;
 pub mod federation;
 pub mod groups;
+pub mod hosts;
 pub mod html;
 pub mod http;
 pub mod instance;

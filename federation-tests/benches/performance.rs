@@ -418,7 +418,24 @@ async fn receive(
         .path_and_query()
         .map(|path| path.as_str())
         .unwrap_or("/");
-    if signatures::verify_post(&state.key, path, &headers, &body).is_err() {
+    // The receiver checks what a Kindred inbox checks: the digest, then the signature bound
+    // to this request (the receiver answers whatever host it was sent to).
+    let host = headers
+        .get("host")
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let verified = signatures::verify_digest(&headers, &body).and_then(|()| {
+        signatures::verify_request_signature(
+            &state.key,
+            "POST",
+            path,
+            &headers,
+            &host,
+            std::time::SystemTime::now(),
+        )
+    });
+    if verified.is_err() {
         state.bad_signatures.fetch_add(1, Ordering::Relaxed);
         return StatusCode::UNAUTHORIZED;
     }

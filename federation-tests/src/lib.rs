@@ -214,7 +214,7 @@ impl TestNetwork {
 }
 
 /// A listener on 127.0.0.x (x chosen at random in 2..=254) and a free port.
-async fn bind_on_random_loopback_address() -> TcpListener {
+pub async fn bind_on_random_loopback_address() -> TcpListener {
     loop {
         let last_octet = 2 + (rand_u8() % 253);
         let address = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, last_octet)), 0);

@@ -14,6 +14,7 @@ mod m20261127_000007_group_bans;
 mod m20261127_000008_reports;
 mod m20261127_000009_pinned_threads;
 mod m20261127_000010_premoderation;
+mod m20261206_000011_unique_deliveries;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000008_reports::Migration),
             Box::new(m20261127_000009_pinned_threads::Migration),
             Box::new(m20261127_000010_premoderation::Migration),
+            Box::new(m20261206_000011_unique_deliveries::Migration),
         ]
     }
 }

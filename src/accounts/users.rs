@@ -117,31 +117,60 @@ pub async fn register(
     create_user(database, config, keys, new_user, state, false).await
 }
 
-/// Checks a name and password. The same error for an unknown name and a wrong password, and
-/// the same work for both, so neither the answer nor its timing says which names exist.
+/// Checks a name and password, as [`authenticate_from`] for a caller whose address is not
+/// known (in-process callers and tests).
 pub async fn authenticate(
     database: &impl ConnectionTrait,
     name: &str,
     password: &str,
 ) -> Result<UserWithActor> {
-    let throttle_key = name.trim().to_lowercase();
-    SIGN_IN_FAILURES.check(&throttle_key)?;
+    authenticate_from(database, name, password, None).await
+}
+
+/// Checks a name and password sent from `client`. The same error for an unknown name and a
+/// wrong password, and the same work for both, so neither the answer nor its timing says which
+/// names exist. Wrong passwords are throttled per name and client address, so that a stranger
+/// guessing cannot lock the owner out, and under a looser ceiling per name, so that guessing
+/// from many addresses stays slow.
+pub async fn authenticate_from(
+    database: &impl ConnectionTrait,
+    name: &str,
+    password: &str,
+    client: Option<std::net::IpAddr>,
+) -> Result<UserWithActor> {
+    let name_key = name.trim().to_lowercase();
+    let pair_key = format!(
+        "{name_key}\n{}",
+        client.map_or_else(|| "unknown".to_string(), |address| address.to_string())
+    );
+    SIGN_IN_FAILURES.check(&pair_key, MAX_SIGN_IN_FAILURES)?;
+    SIGN_IN_FAILURES_PER_NAME.check(&name_key, MAX_SIGN_IN_FAILURES_PER_NAME)?;
     let result = check_credentials(database, name, password).await;
     match &result {
-        Err(Error::Unauthorized(_)) => SIGN_IN_FAILURES.record_failure(&throttle_key),
-        Ok(_) => SIGN_IN_FAILURES.clear(&throttle_key),
+        Err(Error::Unauthorized(_)) => {
+            SIGN_IN_FAILURES.record_failure(&pair_key);
+            SIGN_IN_FAILURES_PER_NAME.record_failure(&name_key);
+        }
+        Ok(_) => SIGN_IN_FAILURES.clear(&pair_key),
         Err(_) => {}
     }
     result
 }
 
-/// Wrong passwords tolerated per name in [`FAILURE_WINDOW`] before sign-in is refused (429)
-/// until the window has passed: password guessing gets ten tries a quarter of an hour.
+/// Wrong passwords tolerated per name from one client address in [`FAILURE_WINDOW`] before
+/// sign-in from there is refused (429) until the window has passed: password guessing gets
+/// ten tries a quarter of an hour.
 pub const MAX_SIGN_IN_FAILURES: u32 = 10;
+/// Wrong passwords tolerated per name from all addresses together in [`FAILURE_WINDOW`]: a
+/// ceiling for guessing from many addresses, far above what the owner mistypes.
+pub const MAX_SIGN_IN_FAILURES_PER_NAME: u32 = 100;
 pub const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
-/// Failed sign-ins by account name, in this process.
+/// Failed sign-ins by account name and client address, in this process.
 static SIGN_IN_FAILURES: std::sync::LazyLock<FailureThrottle> =
+    std::sync::LazyLock::new(FailureThrottle::default);
+/// Failed sign-ins by account name alone, in this process.
+static SIGN_IN_FAILURES_PER_NAME: std::sync::LazyLock<FailureThrottle> =
     std::sync::LazyLock::new(FailureThrottle::default);
 
 #[derive(Default)]
@@ -150,14 +179,12 @@ struct FailureThrottle {
 }
 
 impl FailureThrottle {
-    fn check(&self, key: &str) -> Result<()> {
+    fn check(&self, key: &str, most: u32) -> Result<()> {
         let Ok(failures) = self.failures.lock() else {
             return Ok(());
         };
         match failures.get(key) {
-            Some((count, since))
-                if *count >= MAX_SIGN_IN_FAILURES && since.elapsed() < FAILURE_WINDOW =>
-            {
+            Some((count, since)) if *count >= most && since.elapsed() < FAILURE_WINDOW => {
                 Err(Error::TooManyRequests(FAILURE_WINDOW - since.elapsed()))
             }
             _ => Ok(()),
@@ -439,13 +466,51 @@ mod tests {
             );
             assert_eq!(throttled.unwrap_err().status_and_reason().0.as_u16(), 429);
 
+            // A stranger's guesses lock out the stranger's address, not the owner's.
+            let owner: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+            let stranger: std::net::IpAddr = "198.51.100.7".parse().unwrap();
+            let name = format!("yves_{:?}", database.backend).to_lowercase();
+            create_user(
+                db,
+                &config,
+                &keys,
+                new_user(&name, "yves's password"),
+                UserState::Active,
+                false,
+            )
+            .await
+            .unwrap();
+            for _ in 0..MAX_SIGN_IN_FAILURES {
+                assert!(
+                    authenticate_from(db, &name, "guess", Some(stranger))
+                        .await
+                        .is_err()
+                );
+            }
+            assert!(matches!(
+                authenticate_from(db, &name, "yves's password", Some(stranger)).await,
+                Err(Error::TooManyRequests(_))
+            ));
+            authenticate_from(db, &name, "yves's password", Some(owner))
+                .await
+                .unwrap();
+            // Guessing from many addresses meets the per-name ceiling.
+            for attempt in 0..MAX_SIGN_IN_FAILURES_PER_NAME {
+                let address = std::net::IpAddr::from([203, 0, 113, (attempt % 200) as u8]);
+                let _ = authenticate_from(db, &name, "guess", Some(address)).await;
+            }
+            assert!(matches!(
+                authenticate_from(db, &name, "yves's password", Some(owner)).await,
+                Err(Error::TooManyRequests(_))
+            ));
+
             set_state(db, "ann", UserState::Disabled).await.unwrap();
             let disabled = authenticate(db, "ann", "second password").await;
             assert!(matches!(disabled, Err(Error::Forbidden(_))));
             assert_eq!(
                 list(db).await.unwrap().len(),
-                2,
-                "ann and the throttled one"
+                3,
+                "ann and the two throttled ones"
             );
         })
         .await;

@@ -21,6 +21,7 @@ use crate::{
     config::{Config, DeliveryConfig},
     error::{Error, Result},
     federation::{
+        address_guard,
         instances::{self, host_of},
         signatures::{self, SigningKey},
     },
@@ -35,9 +36,12 @@ use kindred_entities::{
 };
 use rand::Rng;
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
-    DatabaseConnection, DbBackend, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Statement, TransactionTrait, Value as SqlValue, sea_query::Expr,
+    ActiveEnum, ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    Value as SqlValue,
+    sea_query::{Expr, OnConflict},
 };
 use serde_json::Value;
 use std::{
@@ -711,6 +715,17 @@ async fn fan_out(
                     recovered_hosts.insert(host);
                 }
             }
+            Attempt::Refused { reason } => {
+                tracing::warn!(inbox, %reason, "delivery refused: the inbox is not somewhere Kindred sends to");
+                context.metrics.count_delivery(DeliveryOutcome::Rejected);
+                failure_rows.push(first_attempt_row(
+                    &stored,
+                    &inbox,
+                    &host,
+                    FirstAttempt::Refused(reason),
+                    now,
+                ));
+            }
             Attempt::Blocked => {
                 tracing::info!(
                     inbox,
@@ -804,6 +819,7 @@ async fn checkpoint(
 /// How the first attempt of a fan-out went, for a delivery that did not get through.
 enum FirstAttempt {
     Rejected(u16),
+    Refused(String),
     Blocked,
     Failed {
         status: Option<u16>,
@@ -823,6 +839,13 @@ fn first_attempt_row(
         FirstAttempt::Rejected(status) => {
             (DeliveryState::Rejected, Some(status), None, now, Some(now))
         }
+        FirstAttempt::Refused(reason) => (
+            DeliveryState::Rejected,
+            None,
+            Some(reason.chars().take(500).collect::<String>()),
+            now,
+            Some(now),
+        ),
         FirstAttempt::Blocked => (
             DeliveryState::Abandoned,
             None,
@@ -866,8 +889,15 @@ async fn insert_rows(
     if rows.is_empty() {
         return Ok(());
     }
+    // A fan-out resumed from its checkpoint writes the rows of targets it had already held or
+    // failed again: the unique (activity, inbox) key keeps the first and skips the second.
     for chunk in rows.chunks(500) {
         delivery::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([delivery::Column::ActivityId, delivery::Column::InboxUrl])
+                    .do_nothing()
+                    .to_owned(),
+            )
             .exec_without_returning(database)
             .await?;
     }
@@ -936,6 +966,11 @@ enum Attempt {
     /// Not sent: this instance blocks the server now (it was blocked after the activity was
     /// queued). Kept as an abandoned delivery, visible and retryable should the block end.
     Blocked,
+    /// Not sent, and never will be: the inbox is at an internal address or has a scheme
+    /// Kindred does not send to (see `address_guard.rs`). Kept as rejected, with the reason.
+    Refused {
+        reason: String,
+    },
 }
 
 /// The error a delivery to a blocked server is kept with.
@@ -952,6 +987,11 @@ async fn send_one(
     let blocked = context.blocked_hosts.get(&context.read_db).await?;
     if !instances::federates_with(&context.config, &blocked, &host_of(&inbox)?) {
         return Ok(Attempt::Blocked);
+    }
+    // The scheme and IP literals are checked here; names when they resolve (below, in the
+    // client's resolver).
+    if let Err(reason) = address_guard::check_outbound_url(&context.config, &inbox) {
+        return Ok(Attempt::Refused { reason });
     }
     let payload = payloads.get(context, activity_id).await?;
     let signed = signatures::sign_post(
@@ -972,6 +1012,9 @@ async fn send_one(
     let status = match response {
         Ok(response) => response.status().as_u16(),
         Err(error) => {
+            if let Some(reason) = address_guard::refusal_in(&error) {
+                return Ok(Attempt::Refused { reason });
+            }
             return Ok(Attempt::Failed {
                 status: None,
                 error: error.to_string(),
@@ -1022,6 +1065,15 @@ async fn record_retry(context: &Context, row: &delivery::Model, attempt: Attempt
             update.update(&context.db).await?;
             // The server answered: it is alive.
             mark_instance_healthy(&context.db, &row.instance_host, now).await?;
+            context.metrics.count_delivery(DeliveryOutcome::Rejected);
+        }
+        Attempt::Refused { reason } => {
+            tracing::warn!(inbox = %row.inbox_url, %reason, "delivery refused: the inbox is not somewhere Kindred sends to");
+            update.state = Set(DeliveryState::Rejected);
+            update.finished_at = Set(Some(now));
+            update.last_status = Set(None);
+            update.last_error = Set(Some(reason.chars().take(500).collect()));
+            update.update(&context.db).await?;
             context.metrics.count_delivery(DeliveryOutcome::Rejected);
         }
         Attempt::Blocked => {
@@ -1173,6 +1225,9 @@ async fn probe_dead_instances(context: &Context, payloads: &PayloadCache) -> Res
             }
             Attempt::Blocked => {
                 tracing::debug!(host = %server.host, "dead server is blocked now; not probed");
+            }
+            Attempt::Refused { reason } => {
+                tracing::debug!(host = %server.host, %reason, "dead server is at a refused address; not probed");
             }
         }
     }

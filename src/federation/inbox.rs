@@ -1,15 +1,20 @@
-//! The inbox pipeline: size limit, JSON shape, duplicate check, digest, the sender's actor
-//! (fetched through the federation crate when unknown or stale), the HTTP signature (verified
-//! with ring and a cached key: the federation crate's pure-Rust RSA took half the inbox's
-//! CPU), then dispatch by activity type.
+//! The inbox pipeline: size limit, JSON shape and address caps, the sender's server and rate
+//! limits, the HTTP signature's form and the digest, duplicate check, then the sender's key
+//! (stored, or fetched and stored only once the signature verifies with it; ring and a cache
+//! of parsed keys, since the federation crate's pure-Rust RSA took half the inbox's CPU), then
+//! dispatch by activity type.
 //! Every refusal is a 4xx with a short reason, logged, and changes nothing.
 
 use crate::{
     app::Context,
     error::{Error, Result},
-    federation::{activities, objects::actor::ApubActor, signatures},
+    federation::{
+        activities,
+        objects::actor::{ActorJson, ApubActor, store_remote_actor, verify_remote_actor},
+        signatures,
+    },
 };
-use activitypub_federation::fetch::object_id::ObjectId;
+use activitypub_federation::fetch::{fetch_object_http, object_id::ObjectId};
 use axum::{
     body::Body,
     http::{HeaderMap, Request, StatusCode, header},
@@ -22,7 +27,11 @@ use serde_json::Value;
 use std::time::SystemTime;
 use url::Url;
 
-/// Receives one POST to a group inbox or the shared inbox.
+/// Receives one POST to a group inbox or the shared inbox. Everything that costs nothing is
+/// checked before anything that costs something: the body, its shape and addresses, the
+/// sender's server, the rate limits, the signature's form and age and the digest come before
+/// any lookup; a fetch of an unknown signer comes last, is rate-limited per server, and its
+/// actor is stored only once the signature verifies with the key it published.
 pub async fn receive(context: &Context, request: Request<Body>) -> Result<StatusCode> {
     let (parts, body) = request.into_parts();
     let limit = context.config.http.max_body_bytes;
@@ -37,14 +46,12 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
     let summary = ActivitySummary::of(&json)?;
     // An activity's id lives on its actor's server; otherwise a sender could claim another
     // server's ids and have the real activities dropped as duplicates.
-    if crate::federation::instances::host_of(&summary.id)?
-        != crate::federation::instances::host_of(&summary.actor)?
-    {
+    let actor_host = crate::federation::instances::host_of(&summary.actor)?;
+    if crate::federation::instances::host_of(&summary.id)? != actor_host {
         return Err(Error::bad_request(
             "the activity's id is on another server than its actor",
         ));
     }
-    let actor_host = crate::federation::instances::host_of(&summary.actor)?;
     let blocked = context.blocked_hosts.get(&context.read_db).await?;
     if !crate::federation::instances::federates_with(&context.config, &blocked, &actor_host) {
         return Err(Error::Forbidden(
@@ -67,25 +74,39 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
                 .peek(&host_key, limits.inbox_limit_per_instance_per_minute)
         })
         .map_err(Error::TooManyRequests)?;
-    if !parts.headers.contains_key("signature") {
+    verify_activity_urls(context, &summary)?;
+
+    // The signature's form, what it covers and its age, and the digest: no key needed.
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|path| path.as_str())
+        .unwrap_or("/");
+    let signature = signatures::InboundSignature::parse(
+        parts.method.as_str(),
+        path_and_query,
+        &parts.headers,
+        &context.config.domain(),
+        SystemTime::now(),
+    )?;
+    signatures::verify_digest(&parts.headers, &bytes)?;
+    // The key must be the actor's own: on its server (usually `<actor>#main-key`).
+    let key_host = Url::parse(signature.key_id())
+        .ok()
+        .and_then(|key_id| crate::federation::instances::host_of(&key_id).ok());
+    if key_host.as_deref() != Some(actor_host.as_str()) {
         return Err(Error::Unauthorized(
-            "the request has no HTTP signature".into(),
-        ));
-    }
-    if !parts.headers.contains_key("digest") {
-        return Err(Error::Unauthorized(
-            "the request has no Digest header".into(),
+            "the signature's key is not on the actor's server".into(),
         ));
     }
 
     // Mastodon announces an account's deletion to every server it knows, signed by a key
     // whose actor is already gone (410): when we never stored that actor, there is nothing to
     // delete and nothing to verify against.
+    let stored = find_actor(&context.read_db, &summary.actor).await?;
     if summary.kind == "Delete"
         && summary.object_id.as_ref() == Some(&summary.actor)
-        && find_actor(&context.read_db, &summary.actor)
-            .await?
-            .is_none()
+        && stored.is_none()
     {
         tracing::debug!(actor = %summary.actor, "ignoring the deletion of an unknown actor");
         return Ok(StatusCode::ACCEPTED);
@@ -97,27 +118,7 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
         return Ok(StatusCode::ACCEPTED);
     }
 
-    signatures::verify_digest(&parts.headers, &bytes)?;
-    verify_activity_urls(context, &summary)?;
-    let sender = ObjectId::<ApubActor>::from(summary.actor.clone())
-        .dereference(context)
-        .await?;
-    let key = context
-        .verifying_keys
-        .get_or_parse(&sender.row.public_key_pem)?;
-    let path_and_query = parts
-        .uri
-        .path_and_query()
-        .map(|path| path.as_str())
-        .unwrap_or("/");
-    signatures::verify_request_signature(
-        &key,
-        parts.method.as_str(),
-        path_and_query,
-        &parts.headers,
-        &context.config.domain(),
-        SystemTime::now(),
-    )?;
+    let sender = verified_sender(context, &summary.actor, &actor_host, stored, &signature).await?;
     // The signature verified (whatever the activity's fate): charge the sender.
     let _ = context.inbox_limits.take(
         summary.actor.as_str(),
@@ -127,8 +128,55 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
         .inbox_limits
         .take(&host_key, limits.inbox_limit_per_instance_per_minute);
     tracing::debug!(id = %summary.id, kind = %summary.kind, "receiving activity");
-    activities::dispatch(context, json, &sender.row).await?;
+    activities::dispatch(context, json, &sender).await?;
     Ok(StatusCode::ACCEPTED)
+}
+
+/// The actor whose signature `signature` is, verified. A known actor is checked with its
+/// stored key, and its profile refreshed when stale once it has proved who it is. An unknown
+/// actor, or a known one whose key no longer verifies (keys change), is fetched, within
+/// `federation.actor_fetches_per_instance_per_minute` for its server, and stored only when the
+/// signature verifies with the key its document publishes.
+async fn verified_sender(
+    context: &Context,
+    actor_id: &Url,
+    actor_host: &str,
+    stored: Option<actor::Model>,
+    signature: &signatures::InboundSignature,
+) -> Result<actor::Model> {
+    if let Some(row) = stored {
+        let key = context.verifying_keys.get_or_parse(&row.public_key_pem)?;
+        let verified = signature.verify(&key);
+        if verified.is_ok() {
+            // Refreshed only when stale; a failed refresh keeps the stored actor.
+            return Ok(ObjectId::<ApubActor>::from(actor_id.clone())
+                .dereference(context)
+                .await?
+                .row);
+        }
+        if row.local {
+            return verified.map(|()| row);
+        }
+    }
+    context
+        .actor_fetch_limits
+        .take(
+            actor_host,
+            context
+                .config
+                .federation
+                .actor_fetches_per_instance_per_minute,
+        )
+        .map_err(Error::TooManyRequests)?;
+    let fetched = fetch_object_http::<_, ActorJson>(actor_id, context)
+        .await?
+        .object;
+    verify_remote_actor(&context.config, &fetched, actor_id)?;
+    let key = context
+        .verifying_keys
+        .get_or_parse(&fetched.public_key.public_key_pem)?;
+    signature.verify(&key)?;
+    Ok(store_remote_actor(context, fetched).await?.row)
 }
 
 /// The URL rules the federation crate applies to an activity: https (plain http only in debug
@@ -158,6 +206,14 @@ fn declared_length(headers: &HeaderMap) -> Option<usize> {
         .ok()
 }
 
+/// The most addresses (`to`, `cc`, `bto`, `bcc`, `audience`, on the activity and its object
+/// together) an inbound activity may have. Real servers address a few collections and the
+/// people mentioned; a group's own relay addresses two.
+pub const MAX_ADDRESSES: usize = 1000;
+
+/// The most tags (mentions, hashtags, emoji) an inbound activity may carry.
+pub const MAX_TAGS: usize = 1000;
+
 /// The fields every activity must have, read before anything else.
 struct ActivitySummary {
     id: Url,
@@ -180,6 +236,32 @@ impl ActivitySummary {
             .and_then(Value::as_str)
             .ok_or_else(|| Error::bad_request("the activity has no `type`"))?
             .to_string();
+        // Addresses and tags are looked up in the database: a bounded number of them, so
+        // that no activity can make a query with tens of thousands of parameters.
+        let count = |document: &Value, fields: &[&str]| -> usize {
+            fields
+                .iter()
+                .map(|field| match document.get(*field) {
+                    Some(Value::Array(items)) => items.len(),
+                    Some(Value::Null) | None => 0,
+                    Some(_) => 1,
+                })
+                .sum()
+        };
+        const ADDRESS_FIELDS: [&str; 5] = ["to", "cc", "bto", "bcc", "audience"];
+        let object = json.get("object").unwrap_or(&Value::Null);
+        let addresses = count(json, &ADDRESS_FIELDS) + count(object, &ADDRESS_FIELDS);
+        if addresses > MAX_ADDRESSES {
+            return Err(Error::bad_request(format!(
+                "the activity has {addresses} addresses; at most {MAX_ADDRESSES} are taken"
+            )));
+        }
+        let tags = count(json, &["tag"]) + count(object, &["tag"]);
+        if tags > MAX_TAGS {
+            return Err(Error::bad_request(format!(
+                "the activity has {tags} tags; at most {MAX_TAGS} are taken"
+            )));
+        }
         Ok(ActivitySummary {
             id: url_field("id")?,
             actor: url_field("actor")?,

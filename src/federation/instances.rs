@@ -9,17 +9,8 @@ use sea_orm::{
 };
 use url::Url;
 
-/// The host of a URL as Kindred keys instances: host name, plus the port when there is one.
-pub fn host_of(url: &Url) -> Result<String> {
-    let host = url
-        .host_str()
-        .ok_or_else(|| Error::bad_request(format!("{url} has no host")))?
-        .to_lowercase();
-    Ok(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host,
-    })
-}
+/// The host of a URL as Kindred keys instances: see [`crate::hosts`].
+pub use crate::hosts::host_of;
 
 /// The instance row for the server that hosts `url`, created on first sight.
 pub async fn find_or_create(database: &impl ConnectionTrait, url: &Url) -> Result<instance::Model> {
@@ -48,10 +39,7 @@ pub async fn find_or_create(database: &impl ConnectionTrait, url: &Url) -> Resul
 /// Blocks (or unblocks) a server: its actors' requests are refused, nothing is delivered to
 /// it, and its people's posts are hidden.
 pub async fn set_blocked(database: &impl ConnectionTrait, host: &str, blocked: bool) -> Result<()> {
-    let host = host.trim().to_lowercase();
-    if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
-        return Err(Error::invalid("give a host name, like lemmy.example"));
-    }
+    let host = crate::hosts::parse_host(host)?;
     let url = Url::parse(&format!("https://{host}/"))
         .map_err(|_| Error::invalid("give a host name, like lemmy.example"))?;
     let row = find_or_create(database, &url).await?;
@@ -87,13 +75,11 @@ pub fn federates_with(
     blocked: &std::collections::BTreeSet<String>,
     host: &str,
 ) -> bool {
-    let host = host.to_lowercase();
+    // Callers pass hosts made by `host_of`; the allowlist was made canonical when the
+    // configuration was loaded. A stray trailing dot still names the same server.
+    let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
     if !config.federation.allowlist.is_empty()
-        && !config
-            .federation
-            .allowlist
-            .iter()
-            .any(|allowed| allowed.eq_ignore_ascii_case(&host))
+        && !config.federation.allowlist.contains(&host)
     {
         return false;
     }

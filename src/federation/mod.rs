@@ -2,6 +2,7 @@
 //! group takes and sends, the inbox pipeline, durable delivery, collections and discovery.
 
 pub mod activities;
+pub mod address_guard;
 pub mod collections;
 pub mod context;
 pub mod delivery;

@@ -188,45 +188,6 @@ pub fn sign_post(
     })
 }
 
-/// Verifies a draft-cavage signed POST: every signed header is rebuilt from `headers`, the
-/// digest must match `body`, and `(request-target)`, `host`, `date` and `digest` must be signed.
-pub fn verify_post(
-    key: &VerifyingKey,
-    path_and_query: &str,
-    headers: &http::HeaderMap,
-    body: &[u8],
-) -> Result<()> {
-    let refuse = |why: &str| Err(Error::Unauthorized(why.to_string()));
-    let parameters = signature_header_parameters(headers)?;
-    let signed = parameters
-        .get("headers")
-        .map(String::as_str)
-        .unwrap_or("date");
-    let names: Vec<&str> = signed.split(' ').collect();
-    for required in ["(request-target)", "host", "date", "digest"] {
-        if !names.contains(&required) {
-            return refuse("a required header is not signed");
-        }
-    }
-    let expected_digest = format!("SHA-256={}", BASE64.encode(Sha256::digest(body)));
-    if headers.get("digest").and_then(|value| value.to_str().ok()) != Some(&expected_digest) {
-        return refuse("digest does not match the body");
-    }
-    let mut lines = Vec::with_capacity(names.len());
-    for name in names {
-        let value = if name == "(request-target)" {
-            format!("post {path_and_query}")
-        } else {
-            match headers.get(name).and_then(|value| value.to_str().ok()) {
-                Some(value) => value.to_string(),
-                None => return refuse("a signed header is missing"),
-            }
-        };
-        lines.push(format!("{name}: {value}"));
-    }
-    verify_signing_string(key, &parameters, &lines)
-}
-
 /// How long a signed request stays valid after its `Date` (or its `created` parameter), and how
 /// far ahead of our clock it may be dated: the federation crate's window.
 pub const SIGNATURE_LIFETIME: Duration = Duration::from_secs(60 * 60);
@@ -256,12 +217,8 @@ pub fn verify_digest(headers: &http::HeaderMap, body: &[u8]) -> Result<()> {
     if matched { Ok(()) } else { refuse() }
 }
 
-/// Verifies the draft-cavage signature of an inbound request with the sender's key, taking
-/// what Mastodon, Lemmy, Pleroma, Misskey and the federation crate send: `rsa-sha256` or
-/// `hs2019` (or no algorithm), any signed header list that covers `digest`, the
-/// `(request-target)`, `(created)` and `(expires)` pseudo-headers, and a missing `Host`
-/// (some proxies drop it) taken as `local_host`. A request dated more than
-/// [`SIGNATURE_LIFETIME`] before `now`, or as far after it, is refused.
+/// Verifies the draft-cavage signature of an inbound request with the sender's key: the checks
+/// of [`InboundSignature::parse`], then the signature itself.
 pub fn verify_request_signature(
     key: &VerifyingKey,
     method: &str,
@@ -270,80 +227,182 @@ pub fn verify_request_signature(
     local_host: &str,
     now: SystemTime,
 ) -> Result<()> {
-    let refuse = |why: &str| Err(Error::Unauthorized(why.to_string()));
-    let parameters = signature_header_parameters(headers)?;
-    match parameters.get("algorithm").map(String::as_str) {
-        None | Some("hs2019" | "rsa-sha256") => {}
-        Some(_) => return refuse("unsupported signature algorithm"),
-    }
-    let names: Vec<String> = parameters
-        .get("headers")
-        .map(String::as_str)
-        .unwrap_or("(created)")
-        .split_whitespace()
-        .map(str::to_ascii_lowercase)
-        .collect();
-    if !names.iter().any(|name| name == "digest") {
-        return refuse("the Digest header is not signed");
-    }
-    let timestamp = |name: &str| -> Result<Option<SystemTime>> {
-        let Some(text) = parameters.get(name) else {
-            return Ok(None);
+    InboundSignature::parse(method, path_and_query, headers, local_host, now)?.verify(key)
+}
+
+/// The draft-cavage signature of an inbound request, read and checked as far as it can be
+/// without the sender's key. The inbox parses it before it looks up or fetches anyone, so a
+/// request that could never verify costs nothing; then [`InboundSignature::verify`] checks it
+/// with the key.
+pub struct InboundSignature {
+    parameters: HashMap<String, String>,
+    signing_string: String,
+}
+
+impl InboundSignature {
+    /// Takes what Mastodon, Lemmy, Pleroma, Misskey, GoToSocial and the federation crate send:
+    /// `rsa-sha256` or `hs2019` (or no algorithm), the `(request-target)`, `(created)` and
+    /// `(expires)` pseudo-headers, and a missing `Host` (some proxies drop it) taken as
+    /// `local_host`. A POST must sign `(request-target)`, `host`, `digest`, and `date` or
+    /// `(created)`, as Mastodon requires: a signature that covers no time never expires, and
+    /// one that covers neither the target nor the host could be replayed elsewhere. A signed
+    /// `Host` must be this instance's. A request dated more than [`SIGNATURE_LIFETIME`]
+    /// before `now`, or as far after it, is refused.
+    pub fn parse(
+        method: &str,
+        path_and_query: &str,
+        headers: &http::HeaderMap,
+        local_host: &str,
+        now: SystemTime,
+    ) -> Result<InboundSignature> {
+        let refuse = |why: &str| Err(Error::Unauthorized(why.to_string()));
+        let parameters = signature_header_parameters(headers)?;
+        match parameters.get("algorithm").map(String::as_str) {
+            None | Some("hs2019" | "rsa-sha256") => {}
+            Some(_) => return refuse("unsupported signature algorithm"),
+        }
+        if parameters.get("keyId").is_none_or(String::is_empty) {
+            return refuse("the signature names no keyId");
+        }
+        if parameters.get("signature").is_none_or(String::is_empty) {
+            return refuse("unreadable signature");
+        }
+        let names: Vec<String> = parameters
+            .get("headers")
+            .map(String::as_str)
+            .unwrap_or("(created)")
+            .split_whitespace()
+            .map(str::to_ascii_lowercase)
+            .collect();
+        let signs = |name: &str| names.iter().any(|signed| signed == name);
+        if method.eq_ignore_ascii_case("POST") {
+            if !signs("digest") {
+                return refuse("the Digest header is not signed");
+            }
+            if !signs("(request-target)") {
+                return refuse("the signature does not cover (request-target)");
+            }
+            if !signs("host") {
+                return refuse("the signature does not cover the Host header");
+            }
+            if !signs("date") && !signs("(created)") {
+                return refuse("the signature covers neither Date nor (created)");
+            }
+        }
+        let timestamp = |name: &str| -> Result<Option<SystemTime>> {
+            let Some(text) = parameters.get(name) else {
+                return Ok(None);
+            };
+            text.parse::<u64>()
+                .ok()
+                .and_then(|seconds| {
+                    SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+                })
+                .map(Some)
+                .ok_or_else(|| Error::Unauthorized(format!("unreadable `{name}` parameter")))
         };
-        text.parse::<u64>()
-            .ok()
-            .and_then(|seconds| SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds)))
-            .map(Some)
-            .ok_or_else(|| Error::Unauthorized(format!("unreadable `{name}` parameter")))
-    };
-    let date = headers
-        .get("date")
-        .and_then(|value| value.to_str().ok())
-        .and_then(|text| httpdate::parse_http_date(text).ok());
-    if timestamp("expires")?.is_some_and(|expires| expires < now) {
-        return refuse("the signature has expired");
-    }
-    for signed_at in [timestamp("created")?, date].into_iter().flatten() {
-        // Compared without adding to the signer's time, which could overflow.
-        if now
-            .duration_since(signed_at)
-            .is_ok_and(|age| age > SIGNATURE_LIFETIME)
-        {
+        let date = headers
+            .get("date")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|text| httpdate::parse_http_date(text).ok());
+        if signs("date") && date.is_none() {
+            return refuse("the signed Date header is missing or unreadable");
+        }
+        if signs("(created)") && !parameters.contains_key("created") {
+            return refuse("a signed header is missing");
+        }
+        if timestamp("expires")?.is_some_and(|expires| expires < now) {
             return refuse("the signature has expired");
         }
-        if signed_at
-            .duration_since(now)
-            .is_ok_and(|ahead| ahead > SIGNATURE_LIFETIME)
-        {
-            return refuse("the request is dated in the future");
+        for signed_at in [timestamp("created")?, date].into_iter().flatten() {
+            // Compared without adding to the signer's time, which could overflow.
+            if now
+                .duration_since(signed_at)
+                .is_ok_and(|age| age > SIGNATURE_LIFETIME)
+            {
+                return refuse("the signature has expired");
+            }
+            if signed_at
+                .duration_since(now)
+                .is_ok_and(|ahead| ahead > SIGNATURE_LIFETIME)
+            {
+                return refuse("the request is dated in the future");
+            }
+        }
+        let mut lines = Vec::with_capacity(names.len());
+        for name in &names {
+            let value = match name.as_str() {
+                "(request-target)" => {
+                    format!("{} {path_and_query}", method.to_ascii_lowercase())
+                }
+                "(created)" | "(expires)" => match parameters.get(name.trim_matches(['(', ')'])) {
+                    Some(value) => value.clone(),
+                    None => return refuse("a signed header is missing"),
+                },
+                _ => {
+                    let values: Vec<&str> = headers
+                        .get_all(name.as_str())
+                        .iter()
+                        .filter_map(|value| value.to_str().ok())
+                        .collect();
+                    if name == "host" {
+                        match values.as_slice() {
+                            [] => local_host.to_string(),
+                            [host] if same_host(host, local_host) => host.to_string(),
+                            _ => return refuse("the request was signed for another host"),
+                        }
+                    } else if !values.is_empty() {
+                        values.join(", ")
+                    } else {
+                        return refuse("a signed header is missing");
+                    }
+                }
+            };
+            lines.push(format!("{name}: {value}"));
+        }
+        Ok(InboundSignature {
+            parameters,
+            signing_string: lines.join("\n"),
+        })
+    }
+
+    /// The `keyId` parameter: the sender's key, usually `<actor>#main-key`.
+    pub fn key_id(&self) -> &str {
+        self.parameters
+            .get("keyId")
+            .map(String::as_str)
+            .unwrap_or_default()
+    }
+
+    /// Checks the signature with the sender's key.
+    pub fn verify(&self, key: &VerifyingKey) -> Result<()> {
+        let Some(signature) = self
+            .parameters
+            .get("signature")
+            .and_then(|encoded| BASE64.decode(encoded).ok())
+        else {
+            return Err(Error::Unauthorized("unreadable signature".into()));
+        };
+        if key.verify(self.signing_string.as_bytes(), &signature) {
+            Ok(())
+        } else {
+            Err(Error::Unauthorized("signature does not verify".into()))
         }
     }
-    let mut lines = Vec::with_capacity(names.len());
-    for name in &names {
-        let value = match name.as_str() {
-            "(request-target)" => format!("{} {path_and_query}", method.to_ascii_lowercase()),
-            "(created)" | "(expires)" => match parameters.get(name.trim_matches(['(', ')'])) {
-                Some(value) => value.clone(),
-                None => return refuse("a signed header is missing"),
-            },
-            _ => {
-                let values: Vec<&str> = headers
-                    .get_all(name.as_str())
-                    .iter()
-                    .filter_map(|value| value.to_str().ok())
-                    .collect();
-                if !values.is_empty() {
-                    values.join(", ")
-                } else if name == "host" {
-                    local_host.to_string()
-                } else {
-                    return refuse("a signed header is missing");
-                }
-            }
-        };
-        lines.push(format!("{name}: {value}"));
+}
+
+/// Whether a `Host` header names `local_host` (this instance's domain, with its port if it
+/// has one): compared without case, a trailing dot, or the scheme's default port.
+fn same_host(header: &str, local_host: &str) -> bool {
+    fn canonical(host: &str) -> String {
+        let host = host.trim().to_ascii_lowercase();
+        let host = host
+            .strip_suffix(":443")
+            .or_else(|| host.strip_suffix(":80"))
+            .unwrap_or(&host);
+        host.strip_suffix('.').unwrap_or(host).to_string()
     }
-    verify_signing_string(key, &parameters, &lines)
+    canonical(header) == canonical(local_host)
 }
 
 /// The parameters of the request's `Signature` header.
@@ -353,25 +412,6 @@ fn signature_header_parameters(headers: &http::HeaderMap) -> Result<HashMap<Stri
         .and_then(|value| value.to_str().ok())
         .map(signature_parameters)
         .ok_or_else(|| Error::Unauthorized("the request has no HTTP signature".into()))
-}
-
-/// Checks the `signature` parameter against the signing string made of `lines`.
-fn verify_signing_string(
-    key: &VerifyingKey,
-    parameters: &HashMap<String, String>,
-    lines: &[String],
-) -> Result<()> {
-    let Some(signature) = parameters
-        .get("signature")
-        .and_then(|encoded| BASE64.decode(encoded).ok())
-    else {
-        return Err(Error::Unauthorized("unreadable signature".into()));
-    };
-    if key.verify(lines.join("\n").as_bytes(), &signature) {
-        Ok(())
-    } else {
-        Err(Error::Unauthorized("signature does not verify".into()))
-    }
 }
 
 /// `keyId="…",algorithm="…",…` as a map.
@@ -451,10 +491,21 @@ mod tests {
         assert_eq!(signed.host, "b.example:8443");
         assert!(signed.signature.contains("algorithm=\"rsa-sha256\""));
         let headers = signed.into_headers().unwrap();
-        assert!(verify_post(&verifier, "/inbox?x=1", &headers, body).is_ok());
-        assert!(verify_post(&other, "/inbox?x=1", &headers, body).is_err());
-        assert!(verify_post(&verifier, "/inbox", &headers, body).is_err());
-        assert!(verify_post(&verifier, "/inbox?x=1", &headers, b"{}").is_err());
+        let verify = |key: &VerifyingKey, path: &str, body: &[u8]| {
+            verify_digest(&headers, body)?;
+            verify_request_signature(
+                key,
+                "POST",
+                path,
+                &headers,
+                "b.example:8443",
+                SystemTime::now(),
+            )
+        };
+        assert!(verify(&verifier, "/inbox?x=1", body).is_ok());
+        assert!(verify(&other, "/inbox?x=1", body).is_err());
+        assert!(verify(&verifier, "/inbox", body).is_err());
+        assert!(verify(&verifier, "/inbox?x=1", b"{}").is_err());
     }
 
     /// Signs `names` of `headers` (plus pseudo-headers) as a peer would, and returns the headers
@@ -617,7 +668,7 @@ mod tests {
         // Absurd timestamps are refused, not overflowed.
         let absurd = signed_by_hand(
             &signer,
-            "(request-target) (created) digest",
+            "(request-target) (created) host digest",
             "created=\"18446744073709551615\",",
             &[
                 ("(request-target)", "post /inbox"),
@@ -631,8 +682,24 @@ mod tests {
             refused(&absurd)
         );
         let mut tampered = good.clone();
-        tampered.insert("host", "c.example".parse().unwrap());
+        tampered.insert(
+            "date",
+            httpdate::fmt_http_date(now - Duration::from_secs(1))
+                .parse()
+                .unwrap(),
+        );
         assert!(refused(&tampered).contains("does not verify"));
+        // Bound to the request: the target, the host and a time must be signed, and the
+        // signed host must be this instance.
+        assert!(refused(&sign("host date digest", "", now)).contains("(request-target)"));
+        assert!(refused(&sign("(request-target) date digest", "", now)).contains("Host"));
+        assert!(refused(&sign("(request-target) host digest", "", now)).contains("neither Date"));
+        let mut elsewhere = good.clone();
+        elsewhere.insert("host", "c.example".parse().unwrap());
+        assert!(refused(&elsewhere).contains("another host"));
+        let mut spelled_otherwise = good.clone();
+        spelled_otherwise.insert("host", "B.Example.".parse().unwrap());
+        assert!(refused(&spelled_otherwise).contains("does not verify"));
         let mut unsigned = good.clone();
         unsigned.remove("signature");
         assert!(refused(&unsigned).contains("no HTTP signature"));

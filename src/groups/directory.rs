@@ -335,15 +335,7 @@ pub fn actor_handle(actor: &actor::Model) -> String {
 /// The server part of an ActivityPub id as handles write it: the host in lower case, with the
 /// port when there is one (empty for an id that is not a URL).
 pub fn host_of_id(ap_id: &str) -> String {
-    url::Url::parse(ap_id)
-        .ok()
-        .and_then(|url| {
-            url.host_str().map(|host| match url.port() {
-                Some(port) => format!("{}:{port}", host.to_lowercase()),
-                None => host.to_lowercase(),
-            })
-        })
-        .unwrap_or_default()
+    crate::hosts::host_of_id(ap_id)
 }
 
 /// The local group with this name, or a 404.

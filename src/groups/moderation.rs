@@ -306,10 +306,8 @@ pub async fn ban(
             (Some(person.id), None, vec![person.id])
         }
         BanTarget::Server(host) => {
-            let host = host.trim().to_lowercase();
-            if host.is_empty() || host.contains('/') || host.contains(char::is_whitespace) {
-                return Err(Error::invalid("give a host name, like spam.example"));
-            }
+            let host = crate::hosts::parse_host(host)
+                .map_err(|_| Error::invalid("give a host name, like spam.example"))?;
             let people = people_on_server(database, &host).await?;
             (None, Some(host), people)
         }
@@ -367,7 +365,13 @@ pub async fn unban(
 ) -> Result<bool> {
     let (actor_id, host) = match target {
         BanTarget::Person(person) => (Some(person.id), None),
-        BanTarget::Server(host) => (None, Some(host.trim().to_lowercase())),
+        BanTarget::Server(host) => (
+            None,
+            Some(
+                crate::hosts::parse_host(host)
+                    .map_err(|_| Error::invalid("give a host name, like spam.example"))?,
+            ),
+        ),
     };
     let lifted = lift_bans(database, group.id, actor_id, host.as_deref()).await?;
     if lifted {
@@ -825,6 +829,19 @@ pub async fn log_entries(
 
 /// The most characters a moderation reason keeps.
 pub const MAX_REASON_LENGTH: usize = 1000;
+
+/// Refuses (422) a reason a person typed that is longer than `most` characters: the API
+/// declares these lengths, and a person should hear that their text was too long rather than
+/// find it cut. (Reasons from other servers are cut to fit instead: refusing them would lose
+/// the report or the ban.)
+pub fn check_reason_length(reason: Option<&str>, most: usize) -> Result<()> {
+    match reason {
+        Some(reason) if reason.trim().chars().count() > most => Err(Error::invalid(format!(
+            "a reason has at most {most} characters"
+        ))),
+        _ => Ok(()),
+    }
+}
 
 async fn record(
     database: &impl ConnectionTrait,

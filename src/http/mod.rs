@@ -3,7 +3,9 @@
 
 pub mod activitypub;
 pub mod api;
+pub mod guards;
 pub mod negotiation;
+pub mod server;
 pub mod web;
 pub mod well_known;
 
@@ -11,11 +13,14 @@ use crate::{config::Config, error::Error};
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    http::{HeaderValue, header},
+    http::{HeaderValue, StatusCode, header},
     routing::{get, post},
 };
 use std::sync::Arc;
-use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::{
+    set_header::SetResponseHeaderLayer,
+    timeout::{RequestBodyTimeoutLayer, TimeoutLayer},
+};
 
 /// No scripts, no plugins, no frames, forms only to this site; styles inline (the one
 /// stylesheet is in the page) and images from anywhere (group icons live on other servers).
@@ -139,6 +144,15 @@ pub fn routes(config: Arc<Config>) -> Router {
         .nest("/api/v1", api::routes())
         .fallback(|| async { Error::not_found("page") })
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
+        .layer(axum::middleware::from_fn(guards::refuse_nul_characters))
+        // A body that trickles in is cut off (408), and so is a request that takes too long
+        // in all; the connection's header-read timeout is in `server.rs`.
+        .layer(RequestBodyTimeoutLayer::new(config.http.body_read_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.http.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(guards::limit_by_address))
         .layer(axum::middleware::from_fn(web::error_pages_for_browsers))
         // Defence in depth for pages that show other servers' content: Kindred's pages use no
         // script at all, so none may run, and nothing may frame them.
@@ -164,8 +178,9 @@ pub fn routes(config: Arc<Config>) -> Router {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests;
 
-/// The client's address as the listener saw it (`None` in tests without a socket). Behind a
-/// reverse proxy this is the proxy's.
+/// The client's address: as the listener saw it, or as a trusted reverse proxy reports it in
+/// `X-Forwarded-For` (see `server::client_address`; `None` in tests without a socket).
+#[derive(Clone, Copy, Debug)]
 pub struct ClientAddress(pub Option<std::net::IpAddr>);
 
 impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
@@ -175,6 +190,10 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
         parts: &mut axum::http::request::Parts,
         _state: &S,
     ) -> Result<Self, Self::Rejection> {
+        // `guards::limit_by_address` has worked it out for every request.
+        if let Some(address) = parts.extensions.get::<ClientAddress>() {
+            return Ok(*address);
+        }
         Ok(ClientAddress(
             parts
                 .extensions

@@ -478,3 +478,129 @@ async fn host_meta_health_instance_actor_and_unknown_paths() {
     })
     .await;
 }
+
+async fn send(
+    router: &Router,
+    request: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, String) {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, headers, String::from_utf8_lossy(&bytes).to_string())
+}
+
+fn inbox_post(body: String) -> Request<Body> {
+    Request::builder()
+        .method("POST")
+        .uri("/inbox")
+        .header(header::HOST, DOMAIN)
+        .header(header::CONTENT_TYPE, "application/activity+json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn hostile_strings_get_a_4xx_and_change_nothing() {
+    testing::for_each_database(async |database| {
+        let router = router_with_group(database).await;
+        // A NUL character: in inbound JSON, in a form, in a path.
+        let follow = r#"{"id":"https://evil.example/a","type":"Follow","actor":"https://evil.example/u\u0000","object":"http://kindred.test:8080/groups/repair_cafe"}"#;
+        let (status, _, body) = send(&router, inbox_post(follow.to_string())).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert!(body.contains("NUL"), "{body}");
+        let form = Request::builder()
+            .method("POST")
+            .uri("/login")
+            .header(header::HOST, DOMAIN)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("name=ann%00&password=x&csrf=y"))
+            .unwrap();
+        assert_eq!(send(&router, form).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            get(&router, "/groups/repair%00cafe", None).await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        // An escaped backslash before `u0000` is text, not a NUL.
+        let text = r#"{"id":"https://evil.example/a","type":"Follow","actor":"https://evil.example/u\\u0000","object":"x"}"#;
+        assert_eq!(
+            send(&router, inbox_post(text.to_string())).await.0,
+            StatusCode::UNAUTHORIZED,
+            "reaches the signature check"
+        );
+
+        // Forty thousand addresses: refused before any lookup.
+        let addresses: Vec<String> = (0..40_000).map(|n| format!("https://e.x/{n}")).collect();
+        let crowded = serde_json::json!({
+            "id": "https://e.x/activity",
+            "type": "Create",
+            "actor": "https://e.x/u",
+            "cc": addresses,
+            "object": { "id": "https://e.x/n", "type": "Note" },
+        });
+        let (status, _, body) = send(&router, inbox_post(crowded.to_string())).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(body.contains("addresses"), "{body}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_client_address_has_an_allowance_and_hears_when_to_come_back() {
+    let database = testing::TestDatabase::sqlite().await.unwrap();
+    let mut config = testing::test_config(PUBLIC_URL).unwrap();
+    config.http.reads_per_minute_per_address = 3;
+    config.http.anonymous_posts_per_minute_per_address = 2;
+    let federation = testing::test_federation(config, &database).await.unwrap();
+    let router = app::router(&federation);
+    let from = |address: &str, method: &str, path: &str| {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::HOST, DOMAIN)
+            .header(header::ACCEPT, "text/html")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(Body::from("name=a&password=b&csrf=c"))
+            .unwrap();
+        request.extensions_mut().insert(axum::extract::ConnectInfo(
+            format!("{address}:40000")
+                .parse::<std::net::SocketAddr>()
+                .unwrap(),
+        ));
+        request
+    };
+    for _ in 0..3 {
+        assert_eq!(
+            send(&router, from("192.0.2.1", "GET", "/")).await.0,
+            StatusCode::OK
+        );
+    }
+    let (status, headers, body) = send(&router, from("192.0.2.1", "GET", "/")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(headers.contains_key(header::RETRY_AFTER), "{headers:?}");
+    assert!(
+        body.contains("<html") || body.contains("<!DOCTYPE"),
+        "a page for a browser: {body}"
+    );
+    assert_eq!(
+        send(&router, from("192.0.2.2", "GET", "/")).await.0,
+        StatusCode::OK
+    );
+    // Servers reading ActivityPub documents are not counted as page views.
+    let mut actor = from("192.0.2.1", "GET", "/groups/none");
+    actor
+        .headers_mut()
+        .insert(header::ACCEPT, "application/activity+json".parse().unwrap());
+    assert_eq!(send(&router, actor).await.0, StatusCode::NOT_FOUND);
+    // Sign-in attempts by someone not signed in have their own, smaller allowance.
+    for _ in 0..2 {
+        assert_ne!(
+            send(&router, from("192.0.2.3", "POST", "/login")).await.0,
+            StatusCode::TOO_MANY_REQUESTS
+        );
+    }
+    let (status, headers, _) = send(&router, from("192.0.2.3", "POST", "/login")).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(headers.contains_key(header::RETRY_AFTER));
+    database.remove().await.unwrap();
+}

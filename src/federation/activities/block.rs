@@ -26,6 +26,7 @@ pub async fn send_ban(
     target: BanTarget<'_>,
     decision: Ban<'_>,
 ) -> Result<()> {
+    moderation::check_reason_length(decision.reason, moderation::MAX_REASON_LENGTH)?;
     require_moderator(context, group, moderator).await?;
     let person = match &target {
         BanTarget::Person(person) => Some((*person).clone()),

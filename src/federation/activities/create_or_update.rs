@@ -21,7 +21,7 @@ use crate::{
         inbox::record_received,
         instances::host_of,
         objects::{
-            actor::{ActorJson, store_remote_actor},
+            actor::{ActorJson, store_remote_actor_in, verify_remote_actor},
             post::{POST_KINDS, PostJson, document_of},
         },
     },
@@ -93,7 +93,13 @@ pub async fn receive(
         Some(parent_id) => posts::find_by_ap_id(&context.read_db, parent_id.as_str()).await?,
         None => None,
     };
-    let group = target_group(&context.read_db, object, existing.as_ref(), parent.as_ref()).await?;
+    let group = match &existing {
+        // An edit is judged by the group the post belongs to, never by whom it addresses:
+        // otherwise an author could have any group relay an edit of a post from another, or
+        // edit there while banned.
+        Some(existing) => group_of_existing_post(&context.read_db, existing).await?,
+        None => target_group(&context.read_db, object, parent.as_ref()).await?,
+    };
     if reply_to.is_some() && parent.is_none() && existing.is_none() {
         return Err(Error::bad_request(
             "this replies to a post the group does not hold",
@@ -107,7 +113,16 @@ pub async fn receive(
     {
         return Err(Error::Forbidden("only its author may edit a post".into()));
     }
-    if existing.is_none() {
+    if let Some(existing) = &existing {
+        // Membership, bans and the thread's lock, all in the post's own group.
+        let thread = match existing.thread_id {
+            None => Some(existing.clone()),
+            Some(thread_id) => {
+                unique_row(post::Entity::find_by_id(thread_id), &context.read_db).await?
+            }
+        };
+        moderation::may_post(&context.read_db, &group, &author, thread.as_ref()).await?;
+    } else {
         let thread = thread_of(&context.read_db, parent.as_ref()).await?;
         moderation::may_post(&context.read_db, &group, &author, thread.as_ref()).await?;
         if parent
@@ -118,9 +133,6 @@ pub async fn receive(
         }
     }
     let content = post_content(object, &group, reply_to.is_some());
-    if existing.is_some() && group.local {
-        moderation::require_not_banned(&context.read_db, &group, &author).await?;
-    }
     if parent
         .as_ref()
         .is_some_and(|parent| parent.awaiting_approval)
@@ -675,24 +687,44 @@ async fn update_actor(context: &Context, activity: &CreateOrUpdate, json: &Value
     }
     let document: ActorJson = serde_json::from_value(json["object"].clone())
         .map_err(|error| Error::bad_request(format!("malformed actor: {error}")))?;
-    if document.public_key.owner != activity.actor {
-        return Err(Error::bad_request(
-            "the actor's key belongs to another actor",
-        ));
-    }
-    store_remote_actor(context, document).await?;
+    // The same checks as a fetched actor gets: its id, its key, and every URL in it.
+    verify_remote_actor(&context.config, &document, &activity.actor)?;
+    // The refreshed actor and the received id are one change.
     let transaction = context.db.begin().await?;
-    record_received(&transaction, &activity.id, &activity.actor, "Update").await?;
+    if !record_received(&transaction, &activity.id, &activity.actor, "Update").await? {
+        return Ok(());
+    }
+    store_remote_actor_in(&transaction, context, document).await?;
     transaction.commit().await?;
     Ok(())
 }
 
-/// The local group a post is for: addressed or mentioned, else the group of the post it edits
-/// or replies to.
+/// The local group an edited post belongs to. A post of a remote group is edited through that
+/// group (its announced Update), not directly.
+async fn group_of_existing_post(
+    database: &impl ConnectionTrait,
+    existing: &post::Model,
+) -> Result<actor::Model> {
+    let group = unique_row(actor::Entity::find_by_id(existing.group_id), database)
+        .await?
+        .ok_or_else(|| Error::not_found("group"))?;
+    if !group.local {
+        return Err(Error::Forbidden(
+            "this post belongs to a group on another server: its edits come through that group"
+                .into(),
+        ));
+    }
+    if group.deleted_at.is_some() {
+        return Err(Error::Gone("group".into()));
+    }
+    Ok(group)
+}
+
+/// The local group a new post is for: addressed or mentioned, else the group of the post it
+/// replies to.
 async fn target_group(
     database: &impl ConnectionTrait,
     object: &PostJson,
-    existing: Option<&post::Model>,
     parent: Option<&post::Model>,
 ) -> Result<actor::Model> {
     let mut candidates: Vec<String> = object.addresses().map(str::to_string).collect();
@@ -712,7 +744,7 @@ async fn target_group(
     {
         return Ok(group);
     }
-    if let Some(known) = existing.or(parent)
+    if let Some(known) = parent
         && let Some(group) = unique_row(actor::Entity::find_by_id(known.group_id), database).await?
     {
         return Ok(group);

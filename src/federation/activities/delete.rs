@@ -220,6 +220,10 @@ pub async fn send_removal(
     target: post::Model,
     reason: Option<&str>,
 ) -> Result<post::Model> {
+    crate::groups::moderation::check_reason_length(
+        reason,
+        crate::groups::moderation::MAX_REASON_LENGTH,
+    )?;
     let group =
         crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
             .await?

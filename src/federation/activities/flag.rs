@@ -175,6 +175,7 @@ pub async fn send_report(
     reason: Option<&str>,
     tell_author_server: bool,
 ) -> Result<()> {
+    moderation::check_reason_length(reason, moderation::MAX_REPORT_LENGTH)?;
     let group =
         crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
             .await?

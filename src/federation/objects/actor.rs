@@ -4,8 +4,9 @@
 
 use crate::{
     app::AppState,
+    config::Config,
     error::{Error, Result},
-    federation::{context::actor_context, instances},
+    federation::{address_guard, context::actor_context, instances},
     html,
 };
 use activitypub_federation::{
@@ -18,7 +19,9 @@ use activitypub_federation::{
 };
 use chrono::{DateTime, Utc};
 use kindred_entities::actor::{self, ActorKind};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
@@ -341,15 +344,8 @@ impl Object for ApubActor {
         local_actor_json(&self.row)
     }
 
-    async fn verify(json: &ActorJson, expected_domain: &Url, _data: &Data<AppState>) -> Result<()> {
-        verify_domains_match(json.id.inner(), expected_domain)?;
-        if json.public_key.owner != *json.id.inner() {
-            return Err(Error::bad_request(
-                "the actor's key belongs to another actor",
-            ));
-        }
-        verify_domains_match(&json.inbox, json.id.inner())?;
-        Ok(())
+    async fn verify(json: &ActorJson, expected_domain: &Url, data: &Data<AppState>) -> Result<()> {
+        verify_remote_actor(&data.config, json, expected_domain)
     }
 
     async fn from_json(json: ActorJson, data: &Data<AppState>) -> Result<Self> {
@@ -358,9 +354,58 @@ impl Object for ApubActor {
 }
 
 /// Inserts or refreshes a remote actor from its document (summary sanitised, names as text).
+/// Whether an actor document may be stored: its id is on the server it came from, its key is
+/// its own, and its inbox is on its own server at an address Kindred may send to. Every path
+/// that stores a remote actor, a fetch or an `Update` of the actor, checks it.
+pub fn verify_remote_actor(config: &Config, json: &ActorJson, expected_domain: &Url) -> Result<()> {
+    let id = json.id.inner();
+    verify_domains_match(id, expected_domain)?;
+    if json.public_key.owner != *id {
+        return Err(Error::bad_request(
+            "the actor's key belongs to another actor",
+        ));
+    }
+    if same_server_endpoint(config, id, &json.inbox).is_none() {
+        return Err(Error::bad_request(
+            "the actor's inbox is not on its own server, or not at an address this instance sends to",
+        ));
+    }
+    Ok(())
+}
+
+/// `url` when Kindred may later request it for the actor `id`: on the actor's own server
+/// (scheme, host and port) and allowed by the address guard. Anything else is dropped.
+fn same_server_endpoint(config: &Config, id: &Url, url: &Url) -> Option<Url> {
+    let same_server =
+        url.scheme() == id.scheme() && instances::host_of(url).ok() == instances::host_of(id).ok();
+    (same_server && address_guard::is_allowed_outbound_url(config, url)).then(|| url.clone())
+}
+
+/// A picture's address from a remote document: a web URL Kindred may fetch (pages show it).
+fn allowed_image_url(config: &Config, text: Option<String>) -> Option<String> {
+    text.filter(|text| {
+        is_web_url(text)
+            && Url::parse(text)
+                .is_ok_and(|url| address_guard::is_allowed_outbound_url(config, &url))
+    })
+}
+
 pub async fn store_remote_actor(data: &Data<AppState>, json: ActorJson) -> Result<ApubActor> {
+    store_remote_actor_in(&data.db, data, json).await
+}
+
+/// As [`store_remote_actor`], in `database` (a transaction, when the caller records more with
+/// it). The document is checked again here ([`verify_remote_actor`]), whoever calls.
+pub async fn store_remote_actor_in(
+    database: &impl ConnectionTrait,
+    data: &Data<AppState>,
+    json: ActorJson,
+) -> Result<ApubActor> {
+    let config = &data.config;
     let id = json.id.inner().clone();
-    let instance = instances::find_or_create(&data.db, &id).await?;
+    verify_remote_actor(config, &json, &id)?;
+    let endpoint = |url: Option<Url>| url.and_then(|url| same_server_endpoint(config, &id, &url));
+    let instance = instances::find_or_create(database, &id).await?;
     let now = Utc::now();
     let preferred_username = json
         .preferred_username
@@ -377,17 +422,20 @@ pub async fn store_remote_actor(data: &Data<AppState>, json: ActorJson) -> Resul
         display_name: Set(json.name.as_deref().map(html::plain_text_field)),
         summary_html: Set(json.summary.as_deref().map(html::sanitize)),
         summary_source: Set(json.source.map(|source| source.content)),
-        icon_url: Set(first_url(&json.icon).filter(|url| is_web_url(url))),
-        image_url: Set(first_url(&json.image).filter(|url| is_web_url(url))),
+        icon_url: Set(allowed_image_url(config, first_url(&json.icon))),
+        image_url: Set(allowed_image_url(config, first_url(&json.image))),
         inbox_url: Set(json.inbox.to_string()),
-        shared_inbox_url: Set(json
-            .endpoints
-            .and_then(|endpoints| endpoints.shared_inbox)
-            .map(|url| url.to_string())),
-        outbox_url: Set(json.outbox.map(|url| url.to_string())),
-        followers_url: Set(json.followers.map(|url| url.to_string())),
-        featured_url: Set(json.featured.map(|url| url.to_string())),
-        moderators_url: Set(moderators_collection(&json.attributed_to)),
+        shared_inbox_url: Set(endpoint(
+            json.endpoints.and_then(|endpoints| endpoints.shared_inbox),
+        )
+        .map(|url| url.to_string())),
+        outbox_url: Set(endpoint(json.outbox).map(|url| url.to_string())),
+        followers_url: Set(endpoint(json.followers).map(|url| url.to_string())),
+        featured_url: Set(endpoint(json.featured).map(|url| url.to_string())),
+        moderators_url: Set(endpoint(
+            moderators_collection(&json.attributed_to).and_then(|text| Url::parse(&text).ok()),
+        )
+        .map(|url| url.to_string())),
         html_url: Set(first_url(&json.url).filter(|url| is_web_url(url))),
         public_key_pem: Set(json.public_key.public_key_pem),
         private_key_pem: Set(None),
@@ -429,12 +477,12 @@ pub async fn store_remote_actor(data: &Data<AppState>, json: ActorJson) -> Resul
                 ])
                 .to_owned(),
         )
-        .exec_without_returning(&data.db)
+        .exec_without_returning(database)
         .await?;
     let stored = actor::Entity::find()
         .filter(actor::Column::ApId.eq(id.as_str()))
         .filter(actor::Column::Local.eq(false))
-        .one(&data.db)
+        .one(database)
         .await?
         .ok_or_else(|| Error::bad_request("the actor's id is taken by a local actor"))?;
     ApubActor::from_row(stored)

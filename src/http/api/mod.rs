@@ -133,9 +133,11 @@ fn user_json(context: &Context, account: &users::UserWithActor) -> UserJson {
 
 async fn create_token(
     context: Context,
+    client: crate::http::ClientAddress,
     ApiJson(request): ApiJson<TokenRequest>,
 ) -> ApiResult<Response> {
-    let account = users::authenticate(&context.db, &request.name, &request.password).await?;
+    let account =
+        users::authenticate_from(&context.db, &request.name, &request.password, client.0).await?;
     let label = request
         .label
         .as_deref()

@@ -45,10 +45,16 @@ pub async fn login_page(context: Context, visitor: Visitor) -> PageResult {
     Ok(login_form(&context, &visitor, "", None, StatusCode::OK))
 }
 
-pub async fn login(context: Context, visitor: Visitor, Form(form): Form<SignInForm>) -> PageResult {
+pub async fn login(
+    context: Context,
+    visitor: Visitor,
+    client: crate::http::ClientAddress,
+    Form(form): Form<SignInForm>,
+) -> PageResult {
     let attempt = async {
         visitor.check_signed_out_form(&context, &form.csrf)?;
-        let account = users::authenticate(&context.db, &form.name, &form.password).await?;
+        let account =
+            users::authenticate_from(&context.db, &form.name, &form.password, client.0).await?;
         sessions::create_session(&context.db, account.user.id, SessionKind::Web, None).await
     };
     match attempt.await {
@@ -65,13 +71,12 @@ pub async fn login(context: Context, visitor: Visitor, Form(form): Form<SignInFo
             if status.is_server_error() {
                 return Err(error.into());
             }
-            Ok(login_form(
-                &context,
-                &visitor,
-                &form.name,
-                Some(&reason),
-                status,
-            ))
+            let mut page = login_form(&context, &visitor, &form.name, Some(&reason), status);
+            // A throttled sign-in says when to try again, in the header as in the text.
+            if let Some(retry_after) = error.retry_after() {
+                page.headers_mut().insert(header::RETRY_AFTER, retry_after);
+            }
+            Ok(page)
         }
     }
 }

@@ -165,6 +165,7 @@ pub async fn error_pages_for_browsers(
     if !wants_html || !is_plain_text || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
+    let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
     let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
         .await
         .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
@@ -174,7 +175,11 @@ pub async fn error_pages_for_browsers(
     } else {
         text
     };
-    error_page(status, &reason)
+    let mut page = error_page(status, &reason);
+    if let Some(retry_after) = retry_after {
+        page.headers_mut().insert(header::RETRY_AFTER, retry_after);
+    }
+    page
 }
 
 fn error_page(status: StatusCode, reason: &str) -> Response {

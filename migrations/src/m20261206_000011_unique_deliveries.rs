@@ -1,0 +1,49 @@
+//! One delivery row per (activity, inbox): a fan-out resumed from its checkpoint inserts the
+//! rows of held or failed targets again, and this key makes the second insert a no-op instead
+//! of a second send. Duplicates written before the key existed are merged first, keeping the
+//! row with the most recent attempt (the lowest id on a tie).
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+const INDEX: &str = "idx_deliveries_activity_id_inbox_url_unique";
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Portable SQL (SQLite and PostgreSQL): drop every row that has a twin which was
+        // attempted later, or as recently with a smaller id.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "DELETE FROM deliveries WHERE EXISTS (
+                    SELECT 1 FROM deliveries AS twin
+                    WHERE twin.activity_id = deliveries.activity_id
+                      AND twin.inbox_url = deliveries.inbox_url
+                      AND twin.id <> deliveries.id
+                      AND (COALESCE(twin.attempts, 0) > COALESCE(deliveries.attempts, 0)
+                           OR (COALESCE(twin.attempts, 0) = COALESCE(deliveries.attempts, 0)
+                               AND twin.id < deliveries.id)))",
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name(INDEX)
+                    .table("deliveries")
+                    .col("activity_id")
+                    .col("inbox_url")
+                    .unique()
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .drop_index(Index::drop().name(INDEX).table("deliveries").to_owned())
+            .await
+    }
+}
