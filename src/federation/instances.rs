@@ -78,9 +78,7 @@ pub fn federates_with(
     // Callers pass hosts made by `host_of`; the allowlist was made canonical when the
     // configuration was loaded. A stray trailing dot still names the same server.
     let host = host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase();
-    if !config.federation.allowlist.is_empty()
-        && !config.federation.allowlist.contains(&host)
-    {
+    if !config.federation.allowlist.is_empty() && !config.federation.allowlist.contains(&host) {
         return false;
     }
     !blocked.contains(&host)
