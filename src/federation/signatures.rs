@@ -9,7 +9,6 @@ use ring::{
     rand::SystemRandom,
     signature::{RSA_PKCS1_2048_8192_SHA256, RSA_PKCS1_SHA256, RsaKeyPair, RsaPublicKeyComponents},
 };
-use rsa::{pkcs8::DecodePublicKey, traits::PublicKeyParts};
 use sha2::{Digest, Sha256};
 use std::{
     collections::HashMap,
@@ -59,14 +58,19 @@ pub struct VerifyingKey {
 }
 
 impl VerifyingKey {
-    /// Reads an SPKI PEM public key (`-----BEGIN PUBLIC KEY-----`), as actors publish them.
+    /// Reads an RSA public key as actors publish them: SubjectPublicKeyInfo PEM
+    /// (`-----BEGIN PUBLIC KEY-----`), or PKCS#1 (`-----BEGIN RSA PUBLIC KEY-----`), which a
+    /// few servers publish.
     pub fn from_public_key_pem(pem: &str) -> Result<VerifyingKey> {
-        let key = rsa::RsaPublicKey::from_public_key_pem(pem)
-            .map_err(|_| Error::bad_request("unreadable public key"))?;
-        Ok(VerifyingKey {
-            modulus: key.n().to_bytes_be(),
-            exponent: key.e().to_bytes_be(),
-        })
+        let unreadable = || Error::bad_request("unreadable public key");
+        let pkcs1 = if pem.contains("-----BEGIN RSA PUBLIC KEY-----") {
+            pem_body(pem, "RSA PUBLIC KEY").map_err(|_| unreadable())?
+        } else {
+            let spki = pem_body(pem, "PUBLIC KEY").map_err(|_| unreadable())?;
+            rsa_public_key_of_spki(&spki).ok_or_else(unreadable)?
+        };
+        let (modulus, exponent) = rsa_public_key_components(&pkcs1).ok_or_else(unreadable)?;
+        Ok(VerifyingKey { modulus, exponent })
     }
 
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> bool {
@@ -77,6 +81,78 @@ impl VerifyingKey {
         .verify(&RSA_PKCS1_2048_8192_SHA256, message, signature)
         .is_ok()
     }
+}
+
+/// The object identifier of `rsaEncryption` (1.2.840.113549.1.1.1), DER-encoded.
+const RSA_ENCRYPTION_OID: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
+
+/// One DER element at the start of `input`: its tag, its contents and what follows it.
+fn der_element(input: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = input.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (length, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let octets = usize::from(first & 0x7f);
+        if octets == 0 || octets > 4 || rest.len() < octets {
+            return None;
+        }
+        let length = rest[..octets]
+            .iter()
+            .fold(0usize, |length, byte| (length << 8) | usize::from(*byte));
+        (length, &rest[octets..])
+    };
+    (rest.len() >= length).then(|| (tag, &rest[..length], &rest[length..]))
+}
+
+/// The PKCS#1 `RSAPublicKey` inside a SubjectPublicKeyInfo, when its algorithm is RSA.
+fn rsa_public_key_of_spki(spki: &[u8]) -> Option<Vec<u8>> {
+    let (0x30, info, _) = der_element(spki)? else {
+        return None;
+    };
+    let (0x30, algorithm, rest) = der_element(info)? else {
+        return None;
+    };
+    let (0x06, oid, _) = der_element(algorithm)? else {
+        return None;
+    };
+    if oid != RSA_ENCRYPTION_OID {
+        return None;
+    }
+    let (0x03, bits, _) = der_element(rest)? else {
+        return None;
+    };
+    // A BIT STRING's first octet counts the unused bits: a key has none.
+    let (0, key) = bits.split_first()? else {
+        return None;
+    };
+    Some(key.to_vec())
+}
+
+/// The modulus and public exponent of a PKCS#1 `RSAPublicKey`, big-endian without leading
+/// zeros.
+fn rsa_public_key_components(pkcs1: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (0x30, sequence, _) = der_element(pkcs1)? else {
+        return None;
+    };
+    let (0x02, modulus, rest) = der_element(sequence)? else {
+        return None;
+    };
+    let (0x02, exponent, _) = der_element(rest)? else {
+        return None;
+    };
+    let without_leading_zeros = |integer: &[u8]| {
+        let start = integer
+            .iter()
+            .position(|byte| *byte != 0)
+            .unwrap_or(integer.len());
+        integer[start..].to_vec()
+    };
+    let (modulus, exponent) = (
+        without_leading_zeros(modulus),
+        without_leading_zeros(exponent),
+    );
+    (!modulus.is_empty() && !exponent.is_empty()).then_some((modulus, exponent))
 }
 
 /// Parsed public keys of remote actors, by their PEM text: parsing a key costs more than
@@ -703,6 +779,32 @@ mod tests {
         let mut unsigned = good.clone();
         unsigned.remove("signature");
         assert!(refused(&unsigned).contains("no HTTP signature"));
+    }
+
+    #[test]
+    fn public_keys_parse_as_the_rsa_crate_parses_them_and_garbage_does_not() {
+        use rsa::{pkcs1::EncodeRsaPublicKey, pkcs8::DecodePublicKey, traits::PublicKeyParts};
+        for pair in test_keypairs() {
+            let ours = VerifyingKey::from_public_key_pem(&pair.public_key).unwrap();
+            let reference = rsa::RsaPublicKey::from_public_key_pem(&pair.public_key).unwrap();
+            assert_eq!(ours.modulus, reference.n().to_bytes_be());
+            assert_eq!(ours.exponent, reference.e().to_bytes_be());
+            let pkcs1 = reference.to_pkcs1_pem(rsa::pkcs1::LineEnding::LF).unwrap();
+            let from_pkcs1 = VerifyingKey::from_public_key_pem(&pkcs1).unwrap();
+            assert_eq!(from_pkcs1.modulus, ours.modulus);
+        }
+        for garbage in [
+            "",
+            "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----",
+            "-----BEGIN PUBLIC KEY-----\nMAA=\n-----END PUBLIC KEY-----",
+            // An Ed25519 key: not RSA.
+            "-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEAGb9ECWmEzf6FQbrBZ9w7lshQhqowtrbLDFw4rXAxZuE=\n-----END PUBLIC KEY-----",
+        ] {
+            assert!(
+                VerifyingKey::from_public_key_pem(garbage).is_err(),
+                "{garbage}"
+            );
+        }
     }
 
     #[test]
