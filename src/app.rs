@@ -49,13 +49,13 @@ pub struct AppState {
     /// Blocked servers, read from the database every few seconds.
     pub blocked_hosts: Arc<crate::federation::instances::BlockedHostsCache>,
     /// Inbox POSTs per remote actor and per remote server.
-    pub inbox_limits: Arc<crate::federation::rate_limit::RateLimiter>,
+    pub inbox_limits: Arc<crate::rate_limit::RateLimiter>,
     /// Sign-ups per client address.
-    pub registration_limits: Arc<crate::federation::rate_limit::RateLimiter>,
+    pub registration_limits: Arc<crate::rate_limit::RateLimiter>,
     /// Fetches of unknown inbox signers, per remote server.
-    pub actor_fetch_limits: Arc<crate::federation::rate_limit::RateLimiter>,
+    pub actor_fetch_limits: Arc<crate::rate_limit::RateLimiter>,
     /// Requests per client address (pages, anonymous POSTs, inbox POSTs).
-    pub address_limits: Arc<crate::federation::rate_limit::RateLimiter>,
+    pub address_limits: Arc<crate::rate_limit::RateLimiter>,
     /// Remote groups' moderators, as last fetched, for showing pages.
     pub remote_moderators: Arc<crate::federation::collections::RemoteModeratorsCache>,
 }
@@ -95,6 +95,8 @@ pub fn http_client(config: &Config) -> Result<reqwest::Client> {
     install_crypto_provider();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment would resolve names itself, past the address guard.
+        .no_proxy()
         .timeout(config.federation.request_timeout)
         .connect_timeout(config.federation.request_timeout)
         .pool_max_idle_per_host(4)

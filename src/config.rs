@@ -77,6 +77,9 @@ pub struct HttpConfig {
     pub request_timeout: Duration,
     /// Connections served at once; more wait to be accepted.
     pub max_connections: usize,
+    /// Connections one client address may hold at once (trusted proxies excepted); more are
+    /// closed at once.
+    pub max_connections_per_address: usize,
     /// Page and API reads one client address may make per minute (0: no limit).
     pub reads_per_minute_per_address: u32,
     /// POSTs one client address may make per minute while not signed in, to forms and the
@@ -167,6 +170,7 @@ impl Default for Config {
                 body_read_timeout: Duration::from_secs(30),
                 request_timeout: Duration::from_secs(60),
                 max_connections: 4096,
+                max_connections_per_address: 64,
                 reads_per_minute_per_address: 600,
                 anonymous_posts_per_minute_per_address: 30,
                 inbox_posts_per_minute_per_address: 6000,
@@ -286,7 +290,10 @@ impl Config {
                 "`instance.public_url` must use https:// unless `federation.debug` is true".into(),
             ));
         }
-        if url.host_str().is_none() || url.path() != "/" || url.query().is_some() {
+        if url.host_str().is_none_or(|host| host.ends_with('.'))
+            || url.path() != "/"
+            || url.query().is_some()
+        {
             return Err(ConfigError(
                 "`instance.public_url` must be a bare origin such as https://kindred.example"
                     .into(),
@@ -307,6 +314,7 @@ impl Config {
             || self.http.body_read_timeout.is_zero()
             || self.http.request_timeout.is_zero()
             || self.http.max_connections == 0
+            || self.http.max_connections_per_address == 0
         {
             return Err(ConfigError(
                 "the `http` timeouts and `http.max_connections` must be above zero".into(),

@@ -40,6 +40,9 @@ pub enum Error {
     /// 413: the body is larger than `http.max_body_bytes`.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// 408: the request's body did not arrive within `http.body_read_timeout_seconds`.
+    #[error("request timeout")]
+    RequestTimeout,
     /// Something the federation crate reported; mapped by kind below.
     #[error("federation: {0}")]
     Federation(#[from] FederationError),
@@ -88,6 +91,10 @@ impl Error {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 "request body is too large".to_string(),
             ),
+            Error::RequestTimeout => (
+                StatusCode::REQUEST_TIMEOUT,
+                "the request body did not arrive in time".to_string(),
+            ),
             Error::Federation(error) => federation_status_and_reason(error),
             Error::Database(_) | Error::Internal(_) => (
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -119,6 +126,7 @@ impl Error {
             StatusCode::FORBIDDEN => "forbidden",
             StatusCode::CONFLICT => "conflict",
             StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+            StatusCode::REQUEST_TIMEOUT => "request_timeout",
             StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
             _ => "internal",
         }

@@ -63,6 +63,15 @@ pub fn parse_host(text: &str) -> Result<String> {
     host_of(&url).map_err(|_| refuse())
 }
 
+/// Whether two hosts as people type them (`Lemmy.Example.`, `lemmy.example`, each with the
+/// same port or none) name the same server.
+pub fn same_host(left: &str, right: &str) -> bool {
+    match (parse_host(left), parse_host(right)) {
+        (Ok(left), Ok(right)) => left == right,
+        _ => false,
+    }
+}
+
 /// Lower case, without the one trailing dot that makes a name fully qualified.
 fn canonical_name(host: &str) -> String {
     host.strip_suffix('.').unwrap_or(host).to_ascii_lowercase()
@@ -94,6 +103,15 @@ mod tests {
             "friends.example"
         );
         assert_eq!(host_of_id("not a url"), "");
+    }
+
+    #[test]
+    fn hosts_people_type_are_compared_as_servers() {
+        assert!(same_host("Lemmy.Example.", "lemmy.example"));
+        assert!(same_host("a.test.:8080", "A.TEST:8080"));
+        assert!(!same_host("a.test:8080", "a.test"));
+        assert!(!same_host("a.test", "b.test"));
+        assert!(same_host("[::1]:8080", "[::1]:8080"));
     }
 
     #[test]

@@ -16,4 +16,5 @@ pub mod html;
 pub mod http;
 pub mod instance;
 pub mod metrics;
+pub mod rate_limit;
 pub mod testing;

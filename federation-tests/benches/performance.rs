@@ -242,6 +242,12 @@ async fn prepare(
     config.delivery.retry_initial = Duration::from_secs(2);
     config.delivery.retry_max = Duration::from_secs(60);
     config.log.filter = "warn".into();
+    // Every simulated server and client shares 127.0.0.1: the per-address allowances would
+    // measure themselves.
+    config.http.reads_per_minute_per_address = 0;
+    config.http.anonymous_posts_per_minute_per_address = 0;
+    config.http.inbox_posts_per_minute_per_address = 0;
+    config.http.max_connections_per_address = config.http.max_connections;
     configure(&mut config);
     let database = database::connect_url(&database_url, 5).await.unwrap();
     database::migrate(&database).await.unwrap();

@@ -15,6 +15,7 @@ mod m20261127_000008_reports;
 mod m20261127_000009_pinned_threads;
 mod m20261127_000010_premoderation;
 mod m20261206_000011_unique_deliveries;
+mod m20261206_000012_canonical_hosts;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000009_pinned_threads::Migration),
             Box::new(m20261127_000010_premoderation::Migration),
             Box::new(m20261206_000011_unique_deliveries::Migration),
+            Box::new(m20261206_000012_canonical_hosts::Migration),
         ]
     }
 }

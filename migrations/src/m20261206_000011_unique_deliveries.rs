@@ -1,7 +1,9 @@
 //! One delivery row per (activity, inbox): a fan-out resumed from its checkpoint inserts the
 //! rows of held or failed targets again, and this key makes the second insert a no-op instead
 //! of a second send. Duplicates written before the key existed are merged first, keeping the
-//! row with the most recent attempt (the lowest id on a tie).
+//! row that is furthest along: a finished one (delivered, rejected or abandoned) over one
+//! still waiting, so nothing delivered is sent again; then the most attempts; then the lowest
+//! id.
 
 use sea_orm_migration::prelude::*;
 
@@ -13,8 +15,8 @@ const INDEX: &str = "idx_deliveries_activity_id_inbox_url_unique";
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        // Portable SQL (SQLite and PostgreSQL): drop every row that has a twin which was
-        // attempted later, or as recently with a smaller id.
+        // Portable SQL (SQLite and PostgreSQL): drop every row that has a twin ranked higher
+        // (finished first, then more attempts, then a smaller id).
         manager
             .get_connection()
             .execute_unprepared(
@@ -23,9 +25,11 @@ impl MigrationTrait for Migration {
                     WHERE twin.activity_id = deliveries.activity_id
                       AND twin.inbox_url = deliveries.inbox_url
                       AND twin.id <> deliveries.id
-                      AND (COALESCE(twin.attempts, 0) > COALESCE(deliveries.attempts, 0)
-                           OR (COALESCE(twin.attempts, 0) = COALESCE(deliveries.attempts, 0)
-                               AND twin.id < deliveries.id)))",
+                      AND ((twin.finished_at IS NOT NULL AND deliveries.finished_at IS NULL)
+                           OR ((twin.finished_at IS NULL) = (deliveries.finished_at IS NULL)
+                               AND (twin.attempts > deliveries.attempts
+                                    OR (twin.attempts = deliveries.attempts
+                                        AND twin.id < deliveries.id)))))",
             )
             .await?;
         manager

@@ -86,7 +86,7 @@ pub fn local_mentions(markdown: &str, domain: &str) -> Vec<String> {
         };
         let handle = handle.trim_end_matches('.');
         let name = match handle.split_once('@') {
-            Some((name, host)) if host.eq_ignore_ascii_case(domain) => name,
+            Some((name, host)) if crate::hosts::same_host(host, domain) => name,
             Some(_) => continue,
             None => handle,
         };

@@ -141,17 +141,25 @@ pub async fn authenticate_from(
     let name_key = name.trim().to_lowercase();
     let pair_key = format!(
         "{name_key}\n{}",
-        client.map_or_else(|| "unknown".to_string(), |address| address.to_string())
+        client.map_or_else(|| "unknown".to_string(), crate::rate_limit::address_key)
     );
     SIGN_IN_FAILURES.check(&pair_key, MAX_SIGN_IN_FAILURES)?;
-    SIGN_IN_FAILURES_PER_NAME.check(&name_key, MAX_SIGN_IN_FAILURES_PER_NAME)?;
+    // Where the owner signed in lately, guesses from elsewhere do not lock them out.
+    if !RECENT_SIGN_INS.contains(&pair_key) {
+        SIGN_IN_FAILURES_PER_NAME.check(&name_key, MAX_SIGN_IN_FAILURES_PER_NAME)?;
+    }
     let result = check_credentials(database, name, password).await;
     match &result {
         Err(Error::Unauthorized(_)) => {
-            SIGN_IN_FAILURES.record_failure(&pair_key);
-            SIGN_IN_FAILURES_PER_NAME.record_failure(&name_key);
+            SIGN_IN_FAILURES.record(&pair_key);
+            SIGN_IN_FAILURES_PER_NAME.record(&name_key);
         }
-        Ok(_) => SIGN_IN_FAILURES.clear(&pair_key),
+        Ok(_) => {
+            SIGN_IN_FAILURES.clear(&pair_key);
+            // Starts the trusted period afresh.
+            RECENT_SIGN_INS.clear(&pair_key);
+            RECENT_SIGN_INS.record(&pair_key);
+        }
         Err(_) => {}
     }
     result
@@ -167,45 +175,76 @@ pub const MAX_SIGN_IN_FAILURES_PER_NAME: u32 = 100;
 pub const FAILURE_WINDOW: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
 /// Failed sign-ins by account name and client address, in this process.
-static SIGN_IN_FAILURES: std::sync::LazyLock<FailureThrottle> =
-    std::sync::LazyLock::new(FailureThrottle::default);
+static SIGN_IN_FAILURES: std::sync::LazyLock<AttemptLog> =
+    std::sync::LazyLock::new(AttemptLog::default);
 /// Failed sign-ins by account name alone, in this process.
-static SIGN_IN_FAILURES_PER_NAME: std::sync::LazyLock<FailureThrottle> =
-    std::sync::LazyLock::new(FailureThrottle::default);
+static SIGN_IN_FAILURES_PER_NAME: std::sync::LazyLock<AttemptLog> =
+    std::sync::LazyLock::new(AttemptLog::default);
+/// Successful sign-ins by account name and client address, which the per-name ceiling spares
+/// for [`TRUSTED_FOR`].
+static RECENT_SIGN_INS: std::sync::LazyLock<AttemptLog> =
+    std::sync::LazyLock::new(AttemptLog::default);
+/// How long a successful sign-in from an address spares it the per-name ceiling.
+const TRUSTED_FOR: std::time::Duration = FAILURE_WINDOW;
 
+/// Attempts counted per key within [`FAILURE_WINDOW`] of the first (sign-in failures, or
+/// successes), in this process.
 #[derive(Default)]
-struct FailureThrottle {
+struct AttemptLog {
     failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
 }
 
-impl FailureThrottle {
+impl AttemptLog {
+    /// A poisoned lock is still usable (every change is one map operation): a panic
+    /// elsewhere must not turn the throttle off.
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (u32, std::time::Instant)>>
+    {
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn check(&self, key: &str, most: u32) -> Result<()> {
-        let Ok(failures) = self.failures.lock() else {
-            return Ok(());
-        };
-        match failures.get(key) {
-            Some((count, since)) if *count >= most && since.elapsed() < FAILURE_WINDOW => {
-                Err(Error::TooManyRequests(FAILURE_WINDOW - since.elapsed()))
+        match self.lock().get(key) {
+            Some((count, since)) if *count >= most => {
+                let elapsed = since.elapsed();
+                if elapsed < FAILURE_WINDOW {
+                    Err(Error::TooManyRequests(
+                        FAILURE_WINDOW.saturating_sub(elapsed),
+                    ))
+                } else {
+                    Ok(())
+                }
             }
             _ => Ok(()),
         }
     }
 
-    fn record_failure(&self, key: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            // Forget windows that are over, so the map cannot grow without bound.
+    fn record(&self, key: &str) {
+        let mut failures = self.lock();
+        // Forget windows that are over, so the map cannot grow without bound.
+        if failures.len() > 1000 {
             failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
-            let entry = failures
-                .entry(key.to_string())
-                .or_insert((0, std::time::Instant::now()));
-            entry.0 += 1;
         }
+        let entry = failures
+            .entry(key.to_string())
+            .or_insert((0, std::time::Instant::now()));
+        if entry.1.elapsed() >= FAILURE_WINDOW {
+            *entry = (0, std::time::Instant::now());
+        }
+        entry.0 += 1;
     }
 
     fn clear(&self, key: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(key);
-        }
+        self.lock().remove(key);
+    }
+
+    fn contains(&self, key: &str) -> bool {
+        self.lock()
+            .get(key)
+            .is_some_and(|(_, since)| since.elapsed() < TRUSTED_FOR)
     }
 }
 
@@ -494,15 +533,20 @@ mod tests {
             authenticate_from(db, &name, "yves's password", Some(owner))
                 .await
                 .unwrap();
-            // Guessing from many addresses meets the per-name ceiling.
+            // Guessing from many addresses meets the per-name ceiling: a new address is
+            // refused, the address the owner just signed in from is not.
             for attempt in 0..MAX_SIGN_IN_FAILURES_PER_NAME {
                 let address = std::net::IpAddr::from([203, 0, 113, (attempt % 200) as u8]);
                 let _ = authenticate_from(db, &name, "guess", Some(address)).await;
             }
+            let new_address: std::net::IpAddr = "192.0.2.99".parse().unwrap();
             assert!(matches!(
-                authenticate_from(db, &name, "yves's password", Some(owner)).await,
+                authenticate_from(db, &name, "yves's password", Some(new_address)).await,
                 Err(Error::TooManyRequests(_))
             ));
+            authenticate_from(db, &name, "yves's password", Some(owner))
+                .await
+                .unwrap();
 
             set_state(db, "ann", UserState::Disabled).await.unwrap();
             let disabled = authenticate(db, "ann", "second password").await;

@@ -31,7 +31,7 @@ pub async fn webfinger(context: &Context, resource: Option<&str>) -> Result<Valu
         directory::find_local_actor_by_url(&context.db, &url).await?
     } else {
         let (name, domain) = parse_acct(resource)?;
-        if !domain.eq_ignore_ascii_case(&config.domain()) {
+        if !crate::hosts::same_host(domain, &config.domain()) {
             return Err(Error::not_found("account on this domain"));
         }
         directory::find_local_actor_by_name(&context.db, name).await?
@@ -181,7 +181,7 @@ pub async fn resolve_group(context: &Context, address: &str) -> Result<actor::Mo
         let handle = address.trim_start_matches(['!', '@']);
         let local_name = match handle.split_once('@') {
             None => Some(handle),
-            Some((name, domain)) if domain.eq_ignore_ascii_case(&context.config.domain()) => {
+            Some((name, domain)) if crate::hosts::same_host(domain, &context.config.domain()) => {
                 Some(name)
             }
             Some(_) => None,

@@ -133,10 +133,11 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
 }
 
 /// The actor whose signature `signature` is, verified. A known actor is checked with its
-/// stored key, and its profile refreshed when stale once it has proved who it is. An unknown
-/// actor, or a known one whose key no longer verifies (keys change), is fetched, within
-/// `federation.actor_fetches_per_instance_per_minute` for its server, and stored only when the
-/// signature verifies with the key its document publishes.
+/// stored key, and its profile refreshed when stale once it has proved who it is; when the
+/// stored key fails (keys change), it is fetched again, at most once in ten minutes. An
+/// unknown actor is fetched within `federation.actor_fetches_per_instance_per_minute` for its
+/// server. Either is stored only when the signature verifies with the key its document
+/// publishes.
 async fn verified_sender(
     context: &Context,
     actor_id: &Url,
@@ -157,7 +158,18 @@ async fn verified_sender(
         if row.local {
             return verified.map(|()| row);
         }
+        // The key may have changed since the actor was stored: fetch it again, but at most
+        // once in ten minutes per actor, so that forged requests naming a known actor cannot
+        // make Kindred fetch it over and over.
+        if context
+            .actor_fetch_limits
+            .take_from(&format!("refetch:{actor_id}"), 1, 1.0 / 600.0)
+            .is_err()
+        {
+            return verified.map(|()| row);
+        }
     }
+    // Every fetch of a signer, new or changed, draws on its server's allowance.
     context
         .actor_fetch_limits
         .take(
@@ -214,6 +226,10 @@ pub const MAX_ADDRESSES: usize = 1000;
 /// The most tags (mentions, hashtags, emoji) an inbound activity may carry.
 pub const MAX_TAGS: usize = 1000;
 
+/// The most objects an inbound activity may name (a `Flag` names the reported posts and
+/// people; Mastodon sends a handful).
+pub const MAX_OBJECTS: usize = 100;
+
 /// The fields every activity must have, read before anything else.
 struct ActivitySummary {
     id: Url,
@@ -254,6 +270,17 @@ impl ActivitySummary {
         if addresses > MAX_ADDRESSES {
             return Err(Error::bad_request(format!(
                 "the activity has {addresses} addresses; at most {MAX_ADDRESSES} are taken"
+            )));
+        }
+        // An activity about several objects (a report names the post and its author) is
+        // looked up object by object: bounded too.
+        let objects = match object {
+            Value::Array(items) => items.len(),
+            _ => 1,
+        };
+        if objects > MAX_OBJECTS {
+            return Err(Error::bad_request(format!(
+                "the activity names {objects} objects; at most {MAX_OBJECTS} are taken"
             )));
         }
         let tags = count(json, &["tag"]) + count(object, &["tag"]);

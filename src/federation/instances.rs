@@ -145,3 +145,75 @@ mod policy_tests {
         assert!(!federates_with(&config, &blocked, "mastodon.example"));
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod canonical_host_tests {
+    use super::*;
+    use kindred_entities::actor;
+    use kindred_migrations::{Migrator, MigratorTrait};
+    use sea_orm::{ActiveModelTrait, PaginatorTrait};
+
+    #[tokio::test]
+    async fn the_migration_merges_spellings_of_one_server_and_blocks_hold() {
+        crate::testing::for_each_database(async |database| {
+            let db = &database.connection;
+            // As a database written before hosts were canonical: undo the last step, write
+            // the two spellings an attacker could make, then migrate again.
+            Migrator::down(db, Some(1)).await.unwrap();
+            let row = |host: &str, blocked: bool| instance::ActiveModel {
+                host: Set(host.to_string()),
+                first_seen_at: Set(Utc::now()),
+                blocked: Set(blocked),
+                ..Default::default()
+            };
+            let canonical = row("blocked.test", true).insert(db).await.unwrap();
+            let dotted = row("blocked.test.", false).insert(db).await.unwrap();
+            row("other.test.:8443", false).insert(db).await.unwrap();
+            let config = crate::testing::test_config("http://kindred.test").unwrap();
+            let person = crate::accounts::users::create_user(
+                db,
+                &config,
+                &crate::testing::test_key_source(),
+                crate::accounts::users::NewUser {
+                    name: "ann",
+                    password: "a long password",
+                    email: None,
+                    application_text: None,
+                },
+                kindred_entities::user::UserState::Active,
+                false,
+            )
+            .await
+            .unwrap();
+            let mut moved: actor::ActiveModel = person.actor.clone().into();
+            moved.instance_id = Set(Some(dotted.id));
+            moved.update(db).await.unwrap();
+
+            Migrator::up(db, None).await.unwrap();
+            let hosts: Vec<String> = instance::Entity::find()
+                .all(db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|row| row.host)
+                .collect();
+            assert_eq!(hosts.len(), 2, "{hosts:?}");
+            assert!(hosts.contains(&"other.test:8443".to_string()), "{hosts:?}");
+            assert_eq!(
+                blocked_hosts(db).await.unwrap(),
+                ["blocked.test".to_string()].into()
+            );
+            assert_eq!(
+                actor::Entity::find()
+                    .filter(actor::Column::InstanceId.eq(canonical.id))
+                    .count(db)
+                    .await
+                    .unwrap(),
+                1,
+                "the dotted row's actors moved"
+            );
+        })
+        .await;
+    }
+}

@@ -10,5 +10,4 @@ pub mod discovery;
 pub mod inbox;
 pub mod instances;
 pub mod objects;
-pub mod rate_limit;
 pub mod signatures;

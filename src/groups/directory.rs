@@ -307,12 +307,20 @@ pub async fn find_group_by_handle(
         .filter(actor::Column::Kind.eq(ActorKind::Group))
         .filter(actor::Column::Local.eq(false))
         .filter(actor::Column::DeletedAt.is_null())
-        .filter(actor::Column::ApId.contains(host.to_lowercase()))
+        .filter(
+            actor::Column::ApId.contains(
+                host.to_lowercase()
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('.'),
+            ),
+        )
         .all(database)
         .await?;
     Ok(candidates.into_iter().find(|group| {
         group.preferred_username.eq_ignore_ascii_case(name)
-            && host_of_id(&group.ap_id).eq_ignore_ascii_case(host)
+            && crate::hosts::same_host(&host_of_id(&group.ap_id), host)
     }))
 }
 

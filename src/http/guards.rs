@@ -41,7 +41,8 @@ fn allowance_of(request: &Request) -> Allowance {
                 || path.starts_with("/nodeinfo/")
                 || path == "/healthz"
                 || path == "/metrics"
-                || negotiation::wants_activity_json(request.headers())
+                || (serves_activity_json(path)
+                    && negotiation::wants_activity_json(request.headers()))
             {
                 Allowance::None
             } else {
@@ -51,6 +52,27 @@ fn allowance_of(request: &Request) -> Allowance {
         Method::POST if is_inbox => Allowance::InboxPosts,
         _ => Allowance::AnonymousPosts,
     }
+}
+
+/// Whether `path` is one of the ActivityPub documents servers read (actors, their collections,
+/// posts, activities), which answer JSON to an ActivityPub `Accept`. Any other path renders
+/// the same whatever `Accept` says, so the header cannot buy it out of the page allowance.
+fn serves_activity_json(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(
+        segments.as_slice(),
+        ["actor"]
+            | ["groups", _]
+            | [
+                "groups",
+                _,
+                "outbox" | "followers" | "moderators" | "featured"
+            ]
+            | ["users", _]
+            | ["users", _, "outbox" | "followers"]
+            | ["posts", _]
+            | ["activities", _]
+    )
 }
 
 /// Draws each request from its client address's allowance, and records the address (through
@@ -82,7 +104,7 @@ pub async fn limit_by_address(context: Context, mut request: Request, next: Next
     if bucket == "anonymous-posts" && is_signed_in(&context, request.headers()).await {
         return next.run(request).await;
     }
-    let key = format!("{bucket}:{address}");
+    let key = format!("{bucket}:{}", crate::rate_limit::address_key(address));
     match context
         .address_limits
         .take_from(&key, per_minute, f64::from(per_minute) / 60.0)
@@ -139,9 +161,21 @@ pub async fn refuse_nul_characters(context: Context, request: Request, next: Nex
     let (parts, body) = request.into_parts();
     let bytes = match axum::body::to_bytes(body, context.config.http.max_body_bytes).await {
         Ok(bytes) => bytes,
-        Err(_) => {
+        Err(error) => {
             let request = Request::from_parts(parts, Body::empty());
-            return respond_to(&request, Error::PayloadTooLarge);
+            // Too large is final; a body that did not arrive in time (or at all) may be sent
+            // again, so a server retries it.
+            let too_large = std::iter::successors(
+                Some(&error as &(dyn std::error::Error + 'static)),
+                |error| error.source(),
+            )
+            .any(|error| error.is::<http_body_util::LengthLimitError>());
+            let refusal = if too_large {
+                Error::PayloadTooLarge
+            } else {
+                Error::RequestTimeout
+            };
+            return respond_to(&request, refusal);
         }
     };
     let form_encoded = parts
@@ -243,5 +277,25 @@ mod tests {
             Allowance::InboxPosts
         );
         assert_eq!(request(Method::GET, "/healthz", None), Allowance::None);
+        // Pages that render the same whatever `Accept` says are counted anyway.
+        for page in [
+            "/",
+            "/groups/g/modlog",
+            "/groups/g/feed.atom",
+            "/api/v1/groups",
+        ] {
+            assert_eq!(
+                request(Method::GET, page, Some("application/activity+json")),
+                Allowance::Reads,
+                "{page}"
+            );
+        }
+        for document in ["/posts/7", "/users/u/outbox", "/activities/x", "/actor"] {
+            assert_eq!(
+                request(Method::GET, document, Some("application/activity+json")),
+                Allowance::None,
+                "{document}"
+            );
+        }
     }
 }

@@ -145,8 +145,9 @@ pub fn routes(config: Arc<Config>) -> Router {
         .fallback(|| async { Error::not_found("page") })
         .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
         .layer(axum::middleware::from_fn(guards::refuse_nul_characters))
-        // A body that trickles in is cut off (408), and so is a request that takes too long
-        // in all; the connection's header-read timeout is in `server.rs`.
+        // A body that trickles in is cut off (408, from `guards::refuse_nul_characters`,
+        // which reads it), and so is a request that takes too long in all; the connection's
+        // header-read timeout is in `server.rs`.
         .layer(RequestBodyTimeoutLayer::new(config.http.body_read_timeout))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -211,7 +212,7 @@ pub fn count_registration(
     let per_hour = context.config.instance.registrations_per_hour_per_address;
     let key = address
         .0
-        .map_or_else(|| "unknown".to_string(), |address| address.to_string());
+        .map_or_else(|| "unknown".to_string(), crate::rate_limit::address_key);
     context
         .registration_limits
         .take_from(&key, per_hour, f64::from(per_hour) / 3600.0)

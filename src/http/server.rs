@@ -1,6 +1,7 @@
 //! The HTTP server under the router: accepts connections, at most `http.max_connections` at a
-//! time, and serves each with hyper's HTTP/1.1 and its header-read timeout (which also ends
-//! idle keep-alive connections), so slow or silent clients cannot hold connections for ever.
+//! time and `http.max_connections_per_address` from one client, and serves each with hyper's
+//! HTTP/1.1 and its header-read timeout (which also ends idle keep-alive connections) for at
+//! most ten minutes, so slow or silent clients cannot hold connections for ever.
 //! The body-read and whole-request timeouts are tower-http layers in `http/mod.rs`. Behind the
 //! TLS reverse proxy every deployment has, HTTP/1.1 is what arrives.
 
@@ -9,7 +10,6 @@ use axum::{Router, body::Body, extract::ConnectInfo};
 use hyper::{body::Incoming, server::conn::http1};
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
     service::TowerToHyperService,
 };
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
@@ -18,6 +18,57 @@ use tower::ServiceExt;
 
 /// How long connections still open at shutdown are given to finish.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The longest a connection is kept, however busy: then it is asked to finish what it is
+/// doing and close, and is closed [`SHUTDOWN_GRACE`] later in any case. This ends a client
+/// that sends requests but never reads the answers (hyper has no write timeout).
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(10 * 60);
+
+/// Open connections per client address (an IPv6 /64), for `http.max_connections_per_address`.
+#[derive(Default)]
+struct ConnectionsPerAddress {
+    open: std::sync::Mutex<std::collections::HashMap<String, usize>>,
+}
+
+impl ConnectionsPerAddress {
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, usize>> {
+        self.open
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Counts one more connection from `key`, unless it holds `most` already.
+    fn open(self: &Arc<Self>, key: String, most: usize) -> Option<OpenConnection> {
+        let mut open = self.lock();
+        let count = open.entry(key.clone()).or_default();
+        if *count >= most {
+            return None;
+        }
+        *count += 1;
+        Some(OpenConnection {
+            counts: self.clone(),
+            key,
+        })
+    }
+}
+
+/// One counted connection; dropping it counts it out.
+struct OpenConnection {
+    counts: Arc<ConnectionsPerAddress>,
+    key: String,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        let mut open = self.counts.lock();
+        if let Some(count) = open.get_mut(&self.key) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                open.remove(&self.key);
+            }
+        }
+    }
+}
 
 /// Serves `router` on `listener` until `shutdown` completes; each request carries the
 /// client's socket address as [`ConnectInfo`].
@@ -34,8 +85,10 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(settings.header_read_timeout)
         .keep_alive(true);
+    let builder = Arc::new(builder);
     let connections = Arc::new(Semaphore::new(settings.max_connections));
-    let graceful = GracefulShutdown::new();
+    let per_address = Arc::new(ConnectionsPerAddress::default());
+    let (stop, stopping) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
         // A full house waits here: the listen backlog holds the rest.
@@ -58,6 +111,21 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let client = remote.ip().to_canonical();
+        let counted = if settings.trusted_proxies.contains(&client) {
+            None
+        } else {
+            match per_address.open(
+                crate::rate_limit::address_key(client),
+                settings.max_connections_per_address,
+            ) {
+                Some(counted) => Some(counted),
+                None => {
+                    tracing::info!(%client, "too many connections from one address; closed");
+                    continue;
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let service = router
             .clone()
@@ -65,18 +133,38 @@ pub async fn serve(
                 request.extensions_mut().insert(ConnectInfo(remote));
                 request.map(Body::new)
             });
-        let connection = graceful.watch(
-            builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service)),
-        );
+        let builder = builder.clone();
+        let mut stopping = stopping.clone();
         tokio::spawn(async move {
-            if let Err(error) = connection.await {
-                tracing::debug!(%error, client = %remote, "connection ended with an error");
+            let connection =
+                builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+            tokio::pin!(connection);
+            let ended = tokio::select! {
+                result = connection.as_mut() => Some(result),
+                () = tokio::time::sleep(CONNECTION_LIFETIME) => None,
+                _ = stopping.wait_for(|stop| *stop) => None,
+            };
+            let result = match ended {
+                Some(result) => result,
+                None => {
+                    connection.as_mut().graceful_shutdown();
+                    tokio::time::timeout(SHUTDOWN_GRACE, connection)
+                        .await
+                        .unwrap_or(Ok(()))
+                }
+            };
+            if let Err(error) = result {
+                tracing::debug!(%error, %client, "connection ended with an error");
             }
+            drop(counted);
             drop(permit);
         });
     }
     drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    let _ = stop.send(true);
+    // Every connection gives its permit back once it has closed.
+    let all = u32::try_from(settings.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(SHUTDOWN_GRACE * 2, connections.acquire_many(all))
         .await
         .is_err()
     {
@@ -151,6 +239,7 @@ mod tests {
         let mut settings = crate::config::Config::default().http;
         settings.header_read_timeout = Duration::from_millis(300);
         settings.max_connections = 8;
+        settings.max_connections_per_address = 4;
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap();
         let router = Router::new().route("/", axum::routing::get(|| async { "hello" }));
@@ -162,8 +251,8 @@ mod tests {
             .await
         });
 
-        // More silent connections than the server serves at once, and a slowloris that
-        // dribbles a header: all are closed after the timeout.
+        // Silent connections, more than one address may hold, and a slowloris that
+        // dribbles a header: all are closed, the silent ones after the timeout.
         let mut idle = Vec::new();
         for _ in 0..12 {
             idle.push(tokio::net::TcpStream::connect(address).await.unwrap());
@@ -186,6 +275,22 @@ mod tests {
         })
         .await;
         assert!(closed.is_ok(), "connections were held open");
+
+        // One address holds at most its share: the next connection is closed at once.
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(tokio::net::TcpStream::connect(address).await.unwrap());
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut refused = tokio::net::TcpStream::connect(address).await.unwrap();
+        let closed_at_once =
+            tokio::time::timeout(Duration::from_millis(250), refused.read(&mut buffer)).await;
+        assert!(
+            matches!(closed_at_once, Ok(Ok(0)) | Ok(Err(_))),
+            "a fifth connection from one address was kept"
+        );
+        drop(held);
+        tokio::time::sleep(Duration::from_millis(50)).await;
 
         // A well-behaved client is still served.
         let mut client = tokio::net::TcpStream::connect(address).await.unwrap();

@@ -169,6 +169,8 @@ pub fn test_config(public_url: &str) -> Result<Config> {
     config.delivery.retry_initial = std::time::Duration::from_millis(500);
     config.delivery.retry_max = std::time::Duration::from_secs(2);
     config.log.filter = "warn".to_string();
+    // Every instance, peer and browser of a test connects from 127.0.0.1.
+    config.http.max_connections_per_address = 1024;
     Ok(config)
 }
 

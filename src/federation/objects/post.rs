@@ -274,7 +274,7 @@ async fn add_mentions(
             .all(database)
             .await?;
         let Some(person) = candidates.into_iter().find(|person| {
-            crate::groups::directory::host_of_id(&person.ap_id).eq_ignore_ascii_case(&host)
+            crate::hosts::same_host(&crate::groups::directory::host_of_id(&person.ap_id), &host)
         }) else {
             continue;
         };

@@ -523,7 +523,7 @@ async fn find_person_by_handle(context: &Context, handle: &str) -> Result<actor:
         .into_iter()
         .find(|person| {
             person.preferred_username.eq_ignore_ascii_case(name)
-                && directory::host_of_id(&person.ap_id).eq_ignore_ascii_case(&host)
+                && crate::hosts::same_host(&directory::host_of_id(&person.ap_id), &host)
         })
         .ok_or_else(|| Error::not_found("person with that handle"))
 }

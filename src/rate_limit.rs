@@ -1,19 +1,41 @@
-//! Token buckets: for the inboxes (each remote actor, and each remote server, may send a burst
-//! of so many activities and then so many per minute) and for sign-ups (so many an hour from
-//! one address). Beyond that the answer is 429 with `Retry-After`. In memory, per process: a
-//! limit, not an accounting.
+//! Token buckets, for the inboxes (each remote actor, and each remote server, may send a burst
+//! of so many activities and then so many per minute), for fetches of unknown signers, for
+//! sign-ups and for requests per client address. Beyond that the answer is 429 with
+//! `Retry-After`. In memory, per process: a limit, not an accounting. Used by `federation/`
+//! and `http/` alike.
 
 use std::{
     collections::HashMap,
+    net::IpAddr,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
-/// Buckets keyed by actor or host.
+/// Buckets keyed by actor, host or client address.
 #[derive(Default)]
 pub struct RateLimiter {
     buckets: Mutex<HashMap<String, Bucket>>,
+    /// When idle buckets were last forgotten.
+    swept_at: Mutex<Option<Instant>>,
 }
+
+/// How a client address is keyed in a limit: an IPv4 address as it is, an IPv6 address by its
+/// /64 network, since one subscriber commonly holds a whole /64 and could otherwise take a
+/// fresh allowance from each of its addresses.
+pub fn address_key(address: IpAddr) -> String {
+    match address.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+    }
+}
+
+/// Beyond this many buckets, idle ones are forgotten (at most once a second); beyond
+/// [`MOST_BUCKETS`] even after that, the map starts over rather than grow without bound.
+const SWEEP_ABOVE: usize = 10_000;
+const MOST_BUCKETS: usize = 200_000;
 
 struct Bucket {
     tokens: f64,
@@ -62,8 +84,18 @@ impl RateLimiter {
             return Ok(());
         };
         let now = Instant::now();
-        if buckets.len() > 10_000 {
-            buckets.retain(|_, bucket| now - bucket.refilled_at < IDLE);
+        if buckets.len() > SWEEP_ABOVE {
+            let mut swept_at = self
+                .swept_at
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            if swept_at.is_none_or(|at| now - at > Duration::from_secs(1)) {
+                buckets.retain(|_, bucket| now - bucket.refilled_at < IDLE);
+                *swept_at = Some(now);
+            }
+            if buckets.len() > MOST_BUCKETS {
+                buckets.clear();
+            }
         }
         let capacity = f64::from(capacity);
         let bucket = buckets.entry(key.to_string()).or_insert(Bucket {
@@ -109,5 +141,19 @@ mod tests {
             "peeking sees the empty bucket"
         );
         assert!(limiter.peek("c", 3).is_ok(), "and an unknown key as full");
+    }
+
+    #[test]
+    fn an_ipv6_network_shares_one_allowance() {
+        let one: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let elsewhere: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(one), address_key(other));
+        assert_ne!(address_key(one), address_key(elsewhere));
+        assert_eq!(address_key("192.0.2.7".parse().unwrap()), "192.0.2.7");
+        assert_eq!(
+            address_key("::ffff:192.0.2.7".parse().unwrap()),
+            "192.0.2.7"
+        );
     }
 }
