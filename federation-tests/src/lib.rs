@@ -231,6 +231,30 @@ fn rand_u8() -> u8 {
     (hasher.finish() % 256) as u8
 }
 
+/// A person `name` on `peer` (with committed test key number `key`) who has joined `group` on
+/// `home` by a Follow numbered `follow_id`; returns the person's actor id.
+pub async fn join_group(
+    peer: &MastodonPeer,
+    home: &TestInstance,
+    group: &kindred_entities::actor::Model,
+    name: &str,
+    key: usize,
+    follow_id: &str,
+) -> String {
+    let keys = testing::test_keypairs();
+    let id = peer.add_person(name, &keys[key].private_key, &keys[key].public_key);
+    let (status, body) = peer
+        .send(
+            name,
+            &home.url("/inbox"),
+            &mastodon::follow(&id, &group.ap_id, follow_id),
+            &peer::Tampering::default(),
+        )
+        .await;
+    assert_eq!(status.as_u16(), 202, "{body}");
+    id
+}
+
 /// Waits until `instance` has no fan-out or retry pending, or panics after `timeout`.
 pub async fn wait_for_empty_queue(instance: &TestInstance, timeout: std::time::Duration) {
     use kindred_entities::{

@@ -19,7 +19,7 @@ use kindred_entities::{
     instance,
 };
 use kindred_federation_tests::{
-    TestInstance, TestNetwork, mastodon,
+    TestInstance, TestNetwork, join_group, mastodon,
     peer::{MastodonPeer, ReceivedDelivery, Tampering},
     wait_for_empty_queue,
 };
@@ -38,18 +38,7 @@ async fn member(
     name: &str,
     key: usize,
 ) -> String {
-    let keys = testing::test_keypairs();
-    let id = peer.add_person(name, &keys[key].private_key, &keys[key].public_key);
-    let (status, body) = peer
-        .send(
-            name,
-            &home.url("/inbox"),
-            &mastodon::follow(&id, &group.ap_id, "1"),
-            &Tampering::default(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    id
+    join_group(peer, home, group, name, key, "1").await
 }
 
 /// Alice on `peer` posts status `number` saying `text` into `group` (accepted: 202); returns

@@ -21,9 +21,8 @@ use kindred_entities::{
     instance, post,
 };
 use kindred_federation_tests::{
-    TestInstance, TestNetwork, bind_on_random_loopback_address, mastodon,
-    peer::{MastodonPeer, Tampering},
-    wait_for_empty_queue,
+    TestInstance, TestNetwork, bind_on_random_loopback_address, join_group, mastodon,
+    peer::Tampering, wait_for_empty_queue,
 };
 use sea_orm::{
     ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait, sea_query::Expr,
@@ -168,29 +167,6 @@ async fn a_production_instance_never_delivers_to_an_internal_address() {
     }
 }
 
-/// A person on `peer` who has joined `group` on `home`.
-async fn join(
-    peer: &MastodonPeer,
-    home: &TestInstance,
-    group: &actor::Model,
-    name: &str,
-    key: usize,
-    follow_id: &str,
-) -> String {
-    let keys = testing::test_keypairs();
-    let id = peer.add_person(name, &keys[key].private_key, &keys[key].public_key);
-    let (status, body) = peer
-        .send(
-            name,
-            &home.url("/inbox"),
-            &mastodon::follow(&id, &group.ap_id, follow_id),
-            &Tampering::default(),
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    id
-}
-
 async fn stored_text(home: &TestInstance, ap_id: &str) -> String {
     post::Entity::find()
         .filter(post::Column::ApId.eq(ap_id))
@@ -209,9 +185,9 @@ async fn an_edit_is_judged_by_the_group_its_post_belongs_to() {
         let peer = network.peer(0);
         let circle = home.create_group("circle").await;
         let cafe = home.create_group("cafe").await;
-        let alice = join(peer, home, &circle, "alice", 1, "1").await;
+        let alice = join_group(peer, home, &circle, "alice", 1, "1").await;
         // Bob is in the café only: he receives what the café relays.
-        join(peer, home, &cafe, "bob", 2, "2").await;
+        join_group(peer, home, &cafe, "bob", 2, "2").await;
         wait_for_empty_queue(home, WAIT).await;
 
         let note = mastodon::note(
@@ -376,7 +352,7 @@ async fn a_resumed_fan_out_writes_each_delivery_row_once() {
         let home = network.instance("home");
         let peer = network.peer(0);
         let group = home.create_group("circle").await;
-        join(peer, home, &group, "alice", 1, "1").await;
+        join_group(peer, home, &group, "alice", 1, "1").await;
         wait_for_empty_queue(home, WAIT).await;
 
         // The member's server is dead: the fan-out parks its delivery as a row.
@@ -551,54 +527,50 @@ async fn an_actor_update_gets_the_checks_a_fetched_actor_gets() {
         let home = network.instance("home");
         let peer = network.peer(0);
         let group = home.create_group("circle").await;
-        let alice = join(peer, home, &group, "alice", 1, "1").await;
+        let alice = join_group(peer, home, &group, "alice", 1, "1").await;
         wait_for_empty_queue(home, WAIT).await;
         let fetched = network.fetch_activity_json(&alice).await;
 
+        // Alice sends her profile, changed by `change`, as an `Update`; returns the answer's
+        // status and her row as stored afterwards.
+        let send_profile = async |number: u32, change: &dyn Fn(&mut serde_json::Value)| {
+            let mut document = fetched.clone();
+            change(&mut document);
+            let update = json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": format!("{alice}#updates/{number}"),
+                "type": "Update",
+                "actor": alice,
+                "object": document,
+            });
+            let (status, _) = peer
+                .send("alice", &home.url("/inbox"), &update, &Tampering::default())
+                .await;
+            let row = actor::Entity::find()
+                .filter(actor::Column::ApId.eq(alice.as_str()))
+                .one(&home.database.connection)
+                .await
+                .unwrap()
+                .unwrap();
+            (status, row)
+        };
+
         // The shared inbox on another server, internal collections: dropped; an inbox
         // elsewhere: the whole update is refused.
-        let mut document = fetched.clone();
-        document["endpoints"] = json!({ "sharedInbox": "http://169.254.169.254/inbox" });
-        document["followers"] = json!("http://10.0.0.1/followers");
-        let update = json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{alice}#updates/1"),
-            "type": "Update",
-            "actor": alice,
-            "object": document,
-        });
-        let (status, body) = peer
-            .send("alice", &home.url("/inbox"), &update, &Tampering::default())
-            .await;
-        assert_eq!(status, StatusCode::ACCEPTED, "{backend:?}: {body}");
-        let row = actor::Entity::find()
-            .filter(actor::Column::ApId.eq(alice.as_str()))
-            .one(&home.database.connection)
-            .await
-            .unwrap()
-            .unwrap();
+        let (status, row) = send_profile(1, &|document| {
+            document["endpoints"] = json!({ "sharedInbox": "http://169.254.169.254/inbox" });
+            document["followers"] = json!("http://10.0.0.1/followers");
+        })
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{backend:?}");
         assert_eq!(row.shared_inbox_url, None, "{backend:?}");
         assert_eq!(row.followers_url, None, "{backend:?}");
 
-        let mut document = fetched.clone();
-        document["inbox"] = json!("http://169.254.169.254/inbox");
-        let update = json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": format!("{alice}#updates/2"),
-            "type": "Update",
-            "actor": alice,
-            "object": document,
-        });
-        let (status, _) = peer
-            .send("alice", &home.url("/inbox"), &update, &Tampering::default())
-            .await;
+        let (status, row) = send_profile(2, &|document| {
+            document["inbox"] = json!("http://169.254.169.254/inbox");
+        })
+        .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{backend:?}");
-        let row = actor::Entity::find()
-            .filter(actor::Column::ApId.eq(alice.as_str()))
-            .one(&home.database.connection)
-            .await
-            .unwrap()
-            .unwrap();
         assert_eq!(row.inbox_url, peer.url("/users/alice/inbox"), "{backend:?}");
         network.stop().await;
     }
