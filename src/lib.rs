@@ -17,4 +17,5 @@ pub mod http;
 pub mod instance;
 pub mod metrics;
 pub mod rate_limit;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -20,6 +20,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, header, request::Parts},
     response::{IntoResponse, Response},
 };
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use kindred_entities::session::SessionKind;
 
 /// The cookie that holds a browser's session token.
@@ -141,16 +142,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
     }
 }
 
-/// The value of cookie `name` in the request, if sent.
+/// The value of cookie `name` in the request, if sent (and not empty).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.trim_matches('"').to_string())
+    CookieJar::from_headers(headers)
+        .get(name)
+        .map(|cookie| cookie.value_trimmed().to_string())
         .filter(|value| !value.is_empty())
 }
 
@@ -180,18 +176,15 @@ fn cookie_header(
     value: &str,
     max_age_seconds: Option<i64>,
 ) -> Result<HeaderValue> {
-    let secure = if context.config.instance.public_url.scheme() == "https" {
-        "; Secure"
-    } else {
-        ""
-    };
-    let max_age = max_age_seconds
-        .map(|seconds| format!("; Max-Age={seconds}"))
-        .unwrap_or_default();
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; HttpOnly; SameSite=Lax{secure}{max_age}"
-    ))
-    .map_err(Error::internal)
+    let mut built = Cookie::build((name.to_string(), value.to_string()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(context.config.instance.public_url.scheme() == "https");
+    if let Some(seconds) = max_age_seconds {
+        built = built.max_age(cookie::time::Duration::seconds(seconds));
+    }
+    HeaderValue::from_str(&built.build().to_string()).map_err(Error::internal)
 }
 
 #[cfg(test)]
