@@ -141,7 +141,7 @@ pub async fn prepare_with_database(
         delivery_signal: Arc::new(Notify::new()),
         signing_keys: Arc::new(SigningKeyCache::default()),
         verifying_keys: Arc::new(VerifyingKeyCache::default()),
-        metrics: Arc::new(Metrics::default()),
+        metrics: Arc::new(Metrics::new().map_err(Error::internal)?),
         actor_documents: Arc::new(ActorDocumentCache::default()),
         blocked_hosts: Arc::new(Default::default()),
         inbox_limits: Arc::new(Default::default()),

@@ -717,7 +717,7 @@ async fn fan_out(
             }
             Attempt::Refused { reason } => {
                 tracing::warn!(inbox, %reason, "delivery refused: the inbox is not somewhere Kindred sends to");
-                context.metrics.count_delivery(DeliveryOutcome::Rejected);
+                context.metrics.count_delivery(DeliveryOutcome::Refused);
                 failure_rows.push(first_attempt_row(
                     &stored,
                     &inbox,
@@ -1074,7 +1074,7 @@ async fn record_retry(context: &Context, row: &delivery::Model, attempt: Attempt
             update.last_status = Set(None);
             update.last_error = Set(Some(reason.chars().take(500).collect()));
             update.update(&context.db).await?;
-            context.metrics.count_delivery(DeliveryOutcome::Rejected);
+            context.metrics.count_delivery(DeliveryOutcome::Refused);
         }
         Attempt::Blocked => {
             tracing::info!(inbox = %row.inbox_url, "not sent: the server is blocked now");
