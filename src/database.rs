@@ -144,6 +144,16 @@ pub async fn unique_row<E: EntityTrait>(
     Ok(select.all(database).await?.into_iter().next())
 }
 
+/// The first row of a select whose filter matches only a handful of rows (an `IN` over a few
+/// keys), read as [`unique_row`] reads, for the same reason. Give the select an order, so
+/// that "first" means something.
+pub async fn first_of_few<E: EntityTrait>(
+    select: Select<E>,
+    database: &impl ConnectionTrait,
+) -> std::result::Result<Option<E::Model>, DbErr> {
+    Ok(select.all(database).await?.into_iter().next())
+}
+
 /// Applies every migration the database has not seen yet; returns how many ran.
 pub async fn migrate(database: &DatabaseConnection) -> Result<usize> {
     let pending = Migrator::get_pending_migrations(database).await?.len();

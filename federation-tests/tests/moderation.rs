@@ -173,9 +173,15 @@ async fn moderation_reaches_the_members_servers() {
         add_or_remove::send_pin(&context, &ann.actor, thread, true)
             .await
             .unwrap();
-        add_or_remove::send_moderator_change(&context, &ann.actor, &group, &alice_row, true)
-            .await
-            .unwrap();
+        add_or_remove::send_moderator_change(
+            &context,
+            &ann.actor,
+            &group,
+            &alice_row,
+            add_or_remove::ModeratorChange::Appoint,
+        )
+        .await
+        .unwrap();
         let received = peer
             .wait_for("the moderation announcements", WAIT, |received| {
                 let announced: Vec<&str> = received

@@ -307,13 +307,10 @@ impl Scheduler {
                     Ok(claimed) => {
                         let mut not_started = Vec::new();
                         for row in claimed {
-                            if self.start_retry(context, row).is_some_and(|id| {
-                                not_started.push(id);
-                                true
-                            }) {
-                                continue;
+                            match self.try_start_retry(context, row) {
+                                RetryStart::Started => started += 1,
+                                RetryStart::ServerBusy(id) => not_started.push(id),
                             }
-                            started += 1;
                         }
                         if !not_started.is_empty()
                             && let Err(error) = release_leases(&context.db, &not_started).await
@@ -353,10 +350,10 @@ impl Scheduler {
         });
     }
 
-    /// Starts a retry, or returns its id when its server has no free slot.
-    fn start_retry(&self, context: &Context, row: delivery::Model) -> Option<i64> {
+    /// Starts a retry, unless its server has no free slot.
+    fn try_start_retry(&self, context: &Context, row: delivery::Model) -> RetryStart {
         let Some(permits) = self.limits.try_acquire(&row.instance_host) else {
-            return Some(row.id);
+            return RetryStart::ServerBusy(row.id);
         };
         let context = context.clone();
         let payloads = self.payloads.clone();
@@ -376,8 +373,16 @@ impl Scheduler {
             }
             finished.notify_one();
         });
-        None
+        RetryStart::Started
     }
+}
+
+/// Whether a claimed retry was started.
+enum RetryStart {
+    Started,
+    /// Its server has no free slot: the delivery (by id) keeps waiting, and its lease is
+    /// given back.
+    ServerBusy(i64),
 }
 
 /// Clears every lease (fan-outs and retries): used at start on SQLite, where one process sends.

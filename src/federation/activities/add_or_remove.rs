@@ -16,13 +16,21 @@ use sea_orm::TransactionTrait;
 use serde_json::Value;
 
 /// The owner (or an administrator) makes a member a moderator, or a moderator a member again.
+/// What the owner does to a member's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModeratorChange {
+    Appoint,
+    Dismiss,
+}
+
 pub async fn send_moderator_change(
     context: &Context,
     by: &actor::Model,
     group: &actor::Model,
     member: &actor::Model,
-    appoint: bool,
+    change: ModeratorChange,
 ) -> Result<()> {
+    let appoint = change == ModeratorChange::Appoint;
     if !group.local {
         return Err(Error::bad_request(
             "this group is moderated on its own server",

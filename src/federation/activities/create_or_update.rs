@@ -30,7 +30,8 @@ use crate::{
 };
 use kindred_entities::{actor, post};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -731,13 +732,15 @@ async fn target_group(
     candidates.extend(object.mentions());
     candidates.sort();
     candidates.dedup();
+    // A post addressed to several local groups goes to the oldest of them.
     if !candidates.is_empty()
-        && let Some(group) = unique_row(
+        && let Some(group) = crate::database::first_of_few(
             actor::Entity::find()
                 .filter(actor::Column::ApId.is_in(candidates))
                 .filter(actor::Column::Local.eq(true))
                 .filter(actor::Column::Kind.eq(actor::ActorKind::Group))
-                .filter(actor::Column::DeletedAt.is_null()),
+                .filter(actor::Column::DeletedAt.is_null())
+                .order_by_asc(actor::Column::Id),
             database,
         )
         .await?

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod openapi;
 
+use crate::federation::activities::add_or_remove::ModeratorChange;
 use crate::{
     accounts::{
         sessions,
@@ -990,7 +991,7 @@ async fn appoint_moderator(
     ApiUser(caller): ApiUser,
     Path((name, member)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    change_moderator(context, caller, name, member, true).await
+    change_moderator(context, caller, name, member, ModeratorChange::Appoint).await
 }
 
 async fn dismiss_moderator(
@@ -998,7 +999,7 @@ async fn dismiss_moderator(
     ApiUser(caller): ApiUser,
     Path((name, member)): Path<(String, String)>,
 ) -> ApiResult<StatusCode> {
-    change_moderator(context, caller, name, member, false).await
+    change_moderator(context, caller, name, member, ModeratorChange::Dismiss).await
 }
 
 async fn change_moderator(
@@ -1006,7 +1007,7 @@ async fn change_moderator(
     caller: sessions::SignedIn,
     name: String,
     member: String,
-    appoint: bool,
+    change: ModeratorChange,
 ) -> ApiResult<StatusCode> {
     let group = directory::find_local_group(&context.db, &name).await?;
     let member = find_actor(&context, &member).await?;
@@ -1015,7 +1016,7 @@ async fn change_moderator(
         &caller.account.actor,
         &group,
         &member,
-        appoint,
+        change,
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)

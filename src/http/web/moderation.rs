@@ -387,8 +387,14 @@ pub async fn appoint(
     let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_local_group(&context.db, &name).await?;
     let member = find_person_by_handle(&context, &form.member).await?;
-    add_or_remove::send_moderator_change(&context, &signed_in.account.actor, &group, &member, true)
-        .await?;
+    add_or_remove::send_moderator_change(
+        &context,
+        &signed_in.account.actor,
+        &group,
+        &member,
+        add_or_remove::ModeratorChange::Appoint,
+    )
+    .await?;
     Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
 }
 
@@ -407,7 +413,7 @@ pub async fn dismiss(
         &signed_in.account.actor,
         &group,
         &member,
-        false,
+        add_or_remove::ModeratorChange::Dismiss,
     )
     .await?;
     Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
