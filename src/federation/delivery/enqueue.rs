@@ -1,0 +1,82 @@
+//! Enqueueing: an outgoing activity becomes one `activities` row that carries its target inboxes,
+//! written in the caller's transaction; then the worker is woken.
+
+use super::*;
+
+/// What a local actor sends: its wire JSON and where it is listed.
+pub struct OutgoingActivity<'a> {
+    pub sender: &'a actor::Model,
+    pub ap_id: &'a Url,
+    pub kind: &'a str,
+    pub object_ap_id: Option<&'a str>,
+    pub json: &'a Value,
+    /// Listed in the sender's outbox.
+    pub in_outbox: bool,
+    /// Activities with the same key reach each inbox in order (the post's id).
+    pub ordering_key: Option<&'a str>,
+}
+
+/// Stores `outgoing` (one row each, in one statement) to be sent to every remote inbox in
+/// `inboxes`, in `transaction`: the same one as the state change that caused it. Local inboxes
+/// are dropped. After the commit, call `wake_delivery_worker`.
+pub async fn enqueue(
+    transaction: &impl ConnectionTrait,
+    context: &Context,
+    outgoing: &[OutgoingActivity<'_>],
+    inboxes: impl IntoIterator<Item = Url>,
+) -> Result<()> {
+    let config = &context.config;
+    let local_domain = config.domain();
+    let mut targets = BTreeSet::new();
+    for inbox in inboxes {
+        if host_of(&inbox)? != local_domain {
+            targets.insert(inbox);
+        }
+    }
+    // Blocked servers (and, in allowlist mode, all others) get nothing.
+    // From the cache (refreshed through this transaction's own connection when it is stale).
+    let blocked = if targets.is_empty() {
+        BTreeSet::new()
+    } else {
+        context.blocked_hosts.get(transaction).await?
+    };
+    let mut allowed = BTreeSet::new();
+    for inbox in targets {
+        if crate::federation::instances::federates_with(config, &blocked, &host_of(&inbox)?) {
+            allowed.insert(inbox.to_string());
+        }
+    }
+    let targets = allowed;
+    let has_targets = !targets.is_empty();
+    let targets = serde_json::to_string(&targets)?;
+    let now = Utc::now();
+    let mut rows = Vec::with_capacity(outgoing.len());
+    for activity in outgoing {
+        rows.push(activity::ActiveModel {
+            ap_id: Set(activity.ap_id.to_string()),
+            actor_id: Set(activity.sender.id),
+            kind: Set(activity.kind.to_string()),
+            object_ap_id: Set(activity.object_ap_id.map(str::to_string)),
+            json: Set(serde_json::to_string(activity.json)?),
+            in_outbox: Set(activity.in_outbox),
+            created_at: Set(now),
+            ordering_key: Set(activity.ordering_key.map(str::to_string)),
+            targets: Set(has_targets.then(|| targets.clone())),
+            fanout_pending: Set(has_targets),
+            fanout_progress: Set(0),
+            fanout_leased_until: Set(None),
+            ..Default::default()
+        });
+    }
+    if !rows.is_empty() {
+        activity::Entity::insert_many(rows)
+            .exec_without_returning(transaction)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Tells the worker there is new work (it also polls, so a lost wake-up only delays).
+pub fn wake_delivery_worker(context: &Context) {
+    context.delivery_signal.notify_one();
+}
