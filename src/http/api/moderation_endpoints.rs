@@ -1,0 +1,476 @@
+//! API for moderation: join requests, moderators, the log, removals, locks and pins, bans,
+//! the approval queue and reports.
+
+use super::*;
+
+#[derive(Serialize)]
+pub struct PersonJson {
+    pub(super) id: i64,
+    pub(super) name: String,
+    pub(super) url: String,
+    pub(super) local: bool,
+}
+
+pub(super) fn person_json(person: &actor::Model) -> PersonJson {
+    PersonJson {
+        id: person.id,
+        name: person.preferred_username.clone(),
+        url: person.ap_id.clone(),
+        local: person.local,
+    }
+}
+
+#[derive(Serialize)]
+pub struct RequestJson {
+    pub(super) person: PersonJson,
+    pub(super) requested_at: DateTime<Utc>,
+}
+
+pub(super) async fn require_moderator_of(
+    context: &Context,
+    caller: &sessions::SignedIn,
+    group: &actor::Model,
+) -> Result<(), Error> {
+    crate::groups::moderation::require_moderator(
+        &context.db,
+        group,
+        caller.account.actor.id,
+        caller.account.user.is_admin,
+    )
+    .await
+}
+
+pub(super) async fn list_requests(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<RequestJson>>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    require_moderator_of(&context, &caller, &group).await?;
+    let pending = crate::groups::moderation::pending_requests(&context.db, group.id).await?;
+    Ok(Json(
+        pending
+            .into_iter()
+            .map(|(request, person)| RequestJson {
+                person: person_json(&person),
+                requested_at: request.created_at,
+            })
+            .collect(),
+    ))
+}
+
+pub(super) async fn decide_request(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((name, member, decision)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let member = find_actor(&context, &member).await?;
+    let approve = match decision.as_str() {
+        "approve" => true,
+        "refuse" => false,
+        _ => return Err(Error::not_found("API endpoint").into()),
+    };
+    follow::send_join_decision(&context, &caller.account.actor, &group, &member, approve).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub struct ModeratorJson {
+    pub(super) person: PersonJson,
+    /// "owner" or "moderator".
+    pub(super) role: &'static str,
+}
+
+pub(super) async fn list_moderators(
+    context: Context,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<ModeratorJson>>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let listed = crate::groups::moderation::moderators(&context.db, group.id).await?;
+    Ok(Json(
+        listed
+            .into_iter()
+            .map(|(role, person)| ModeratorJson {
+                person: person_json(&person),
+                role: if role == kindred_entities::membership::MembershipRole::Owner {
+                    "owner"
+                } else {
+                    "moderator"
+                },
+            })
+            .collect(),
+    ))
+}
+
+pub(super) async fn appoint_moderator(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((name, member)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    change_moderator(context, caller, name, member, ModeratorChange::Appoint).await
+}
+
+pub(super) async fn dismiss_moderator(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((name, member)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    change_moderator(context, caller, name, member, ModeratorChange::Dismiss).await
+}
+
+pub(super) async fn change_moderator(
+    context: Context,
+    caller: sessions::SignedIn,
+    name: String,
+    member: String,
+    change: ModeratorChange,
+) -> ApiResult<StatusCode> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let member = find_actor(&context, &member).await?;
+    crate::federation::activities::add_or_remove::send_moderator_change(
+        &context,
+        &caller.account.actor,
+        &group,
+        &member,
+        change,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+pub struct LogEntryJson {
+    pub(super) action: String,
+    pub(super) moderator: PersonJson,
+    pub(super) target_person: Option<PersonJson>,
+    pub(super) target_post_id: Option<i64>,
+    pub(super) reason: Option<String>,
+    pub(super) created_at: DateTime<Utc>,
+}
+
+pub(super) async fn moderation_log(
+    context: Context,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<LogEntryJson>>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let entries = crate::groups::moderation::log_entries(&context.db, group.id, 200).await?;
+    let mut listed = Vec::with_capacity(entries.len());
+    for entry in entries {
+        let moderator =
+            crate::database::unique_row(actor::Entity::find_by_id(entry.moderator_id), &context.db)
+                .await?
+                .ok_or_else(|| Error::not_found("moderator"))?;
+        let target_person = match entry.target_actor_id {
+            Some(id) => crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
+                .await?
+                .map(|person| person_json(&person)),
+            None => None,
+        };
+        listed.push(LogEntryJson {
+            action: entry.action,
+            moderator: person_json(&moderator),
+            target_person,
+            target_post_id: entry.target_post_id,
+            reason: entry.reason,
+            created_at: entry.created_at,
+        });
+    }
+    Ok(Json(listed))
+}
+
+#[derive(Deserialize, Default)]
+pub struct ModerateRequest {
+    pub(super) reason: Option<String>,
+}
+
+/// `POST /posts/{id}/moderate/{remove|restore|lock|unlock}`; a body (with a `reason`) is
+/// optional.
+pub(super) async fn moderate_post(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((id, action)): Path<(String, String)>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<PostJson>> {
+    let request: ModerateRequest = if body.is_empty() {
+        ModerateRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|error| Error::invalid(format!("malformed body: {error}")))?
+    };
+    let target = find_post(&context, &id).await?;
+    let moderator = &caller.account.actor;
+    let changed = match action.as_str() {
+        "remove" => {
+            delete::send_removal(&context, moderator, target, request.reason.as_deref()).await?
+        }
+        "restore" => undo::send_restore(&context, moderator, target).await?,
+        "lock" => {
+            crate::federation::activities::lock::send_lock(&context, moderator, target, true)
+                .await?
+        }
+        "unlock" => {
+            crate::federation::activities::lock::send_lock(&context, moderator, target, false)
+                .await?
+        }
+        "pin" => {
+            crate::federation::activities::add_or_remove::send_pin(
+                &context, moderator, target, true,
+            )
+            .await?
+        }
+        "approve" => create_or_update::send_approval(&context, moderator, target).await?,
+        "unpin" => {
+            crate::federation::activities::add_or_remove::send_pin(
+                &context, moderator, target, false,
+            )
+            .await?
+        }
+        _ => return Err(Error::not_found("API endpoint").into()),
+    };
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(changed.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
+    let body = one_post_json(&context, &caller, &group, changed).await?;
+    Ok(Json(body))
+}
+
+#[derive(Serialize)]
+pub struct BanJson {
+    pub(super) id: i64,
+    pub(super) person: Option<PersonJson>,
+    /// A server banned as a whole.
+    pub(super) server: Option<String>,
+    pub(super) reason: Option<String>,
+    pub(super) expires_at: Option<DateTime<Utc>>,
+    pub(super) created_at: DateTime<Utc>,
+}
+
+pub(super) async fn list_bans(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<BanJson>>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    require_moderator_of(&context, &caller, &group).await?;
+    let mut listed = Vec::new();
+    for ban in crate::groups::moderation::bans(&context.db, group.id).await? {
+        let person = match ban.actor_id {
+            Some(id) => crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
+                .await?
+                .map(|person| person_json(&person)),
+            None => None,
+        };
+        listed.push(BanJson {
+            id: ban.id,
+            person,
+            server: ban.host,
+            reason: ban.reason,
+            expires_at: ban.expires_at,
+            created_at: ban.created_at,
+        });
+    }
+    Ok(Json(listed))
+}
+
+#[derive(Deserialize)]
+pub struct BanRequest {
+    /// A person, by the id the other endpoints list…
+    pub(super) person_id: Option<i64>,
+    /// …or a whole server, by host.
+    pub(super) server: Option<String>,
+    pub(super) reason: Option<String>,
+    /// Left out: until lifted.
+    pub(super) expires_in_days: Option<i64>,
+    #[serde(default)]
+    pub(super) remove_content: bool,
+}
+
+pub(super) async fn create_ban(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<BanRequest>,
+) -> ApiResult<StatusCode> {
+    use crate::groups::moderation::{Ban, BanTarget};
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let expires_at = match request.expires_in_days {
+        None => None,
+        Some(days) if (1..=36_500).contains(&days) => {
+            Some(Utc::now() + chrono::Duration::days(days))
+        }
+        Some(_) => return Err(Error::invalid("a ban lasts 1 to 36500 days").into()),
+    };
+    let decision = Ban {
+        reason: request.reason.as_deref(),
+        expires_at,
+        remove_content: request.remove_content,
+    };
+    let moderator = &caller.account.actor;
+    match (request.person_id, request.server.as_deref()) {
+        (Some(id), None) => {
+            let person = find_actor(&context, &id.to_string()).await?;
+            crate::federation::activities::block::send_ban(
+                &context,
+                moderator,
+                &group,
+                BanTarget::Person(&person),
+                decision,
+            )
+            .await?;
+        }
+        (None, Some(server)) => {
+            crate::federation::activities::block::send_ban(
+                &context,
+                moderator,
+                &group,
+                BanTarget::Server(server),
+                decision,
+            )
+            .await?;
+        }
+        _ => return Err(Error::invalid("give either person_id or server").into()),
+    }
+    Ok(StatusCode::CREATED)
+}
+
+pub(super) async fn lift_ban(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((name, ban_id)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    let ban_id: i64 = ban_id.parse().map_err(|_| Error::not_found("ban"))?;
+    crate::federation::activities::block::send_unban_by_id(
+        &context,
+        &caller.account.actor,
+        &group,
+        ban_id,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(super) async fn approval_queue(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<PostJson>>> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    require_moderator_of(&context, &caller, &group).await?;
+    let waiting = crate::groups::moderation::approval_queue(&context.db, group.id).await?;
+    Ok(Json(
+        posts_json(
+            &context,
+            Some(&caller),
+            &directory::actor_handle(&group),
+            waiting,
+        )
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ReportRequest {
+    pub(super) reason: Option<String>,
+    /// Also send the report to the author's server.
+    #[serde(default)]
+    pub(super) tell_author_server: bool,
+}
+
+pub(super) async fn report_post(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ReportRequest>,
+) -> ApiResult<StatusCode> {
+    let target = find_post(&context, &id).await?;
+    crate::federation::activities::flag::send_report(
+        &context,
+        &caller.account.actor,
+        &target,
+        request.reason.as_deref(),
+        request.tell_author_server,
+    )
+    .await?;
+    Ok(StatusCode::CREATED)
+}
+
+#[derive(Serialize)]
+pub struct ReportJson {
+    pub(super) id: i64,
+    pub(super) post_id: i64,
+    pub(super) reporter: PersonJson,
+    pub(super) reason: Option<String>,
+    /// "open", "resolved" or "dismissed".
+    pub(super) state: &'static str,
+    pub(super) created_at: DateTime<Utc>,
+}
+
+#[derive(Deserialize)]
+pub struct ReportsQuery {
+    /// "open" (the default) or "all".
+    #[serde(default)]
+    pub(super) state: Option<String>,
+}
+
+pub(super) async fn list_reports(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+    Query(query): Query<ReportsQuery>,
+) -> ApiResult<Json<Vec<ReportJson>>> {
+    use kindred_entities::report::ReportState;
+    let group = directory::find_local_group(&context.db, &name).await?;
+    require_moderator_of(&context, &caller, &group).await?;
+    let open_only = match query.state.as_deref() {
+        None | Some("open") => true,
+        Some("all") => false,
+        Some(_) => return Err(Error::invalid("state is open or all").into()),
+    };
+    let mut listed = Vec::new();
+    for report in crate::groups::moderation::reports(&context.db, group.id, open_only).await? {
+        let reporter =
+            crate::database::unique_row(actor::Entity::find_by_id(report.reporter_id), &context.db)
+                .await?
+                .ok_or_else(|| Error::not_found("reporter"))?;
+        listed.push(ReportJson {
+            id: report.id,
+            post_id: report.post_id,
+            reporter: person_json(&reporter),
+            reason: report.reason,
+            state: match report.state {
+                ReportState::Open => "open",
+                ReportState::Resolved => "resolved",
+                ReportState::Dismissed => "dismissed",
+            },
+            created_at: report.created_at,
+        });
+    }
+    Ok(Json(listed))
+}
+
+pub(super) async fn close_report(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path((name, report_id, decision)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    let group = directory::find_local_group(&context.db, &name).await?;
+    require_moderator_of(&context, &caller, &group).await?;
+    let report_id: i64 = report_id.parse().map_err(|_| Error::not_found("report"))?;
+    let resolved = match decision.as_str() {
+        "resolve" => true,
+        "dismiss" => false,
+        _ => return Err(Error::not_found("API endpoint").into()),
+    };
+    crate::groups::moderation::close_report(
+        &context.db,
+        &group,
+        report_id,
+        resolved,
+        &caller.account.actor,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

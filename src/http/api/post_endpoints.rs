@@ -1,0 +1,354 @@
+//! API for posts: thread lists, threads with their replies, posting, replying, editing,
+//! deleting and voting.
+
+use super::*;
+
+#[derive(Serialize)]
+pub struct PostJson {
+    pub(super) id: i64,
+    pub(super) url: String,
+    pub(super) group: String,
+    pub(super) author: AuthorJson,
+    pub(super) parent_id: Option<i64>,
+    pub(super) thread_id: Option<i64>,
+    pub(super) title: Option<String>,
+    pub(super) content_html: String,
+    pub(super) content_markdown: Option<String>,
+    pub(super) published: DateTime<Utc>,
+    pub(super) updated: Option<DateTime<Utc>>,
+    pub(super) deleted: bool,
+    /// Removed by a moderator: its content is withheld.
+    pub(super) removed: bool,
+    pub(super) locked: bool,
+    pub(super) pinned: bool,
+    /// Waiting for a moderator's approval (pre-moderated groups).
+    pub(super) awaiting_approval: bool,
+    pub(super) likes: i32,
+    pub(super) dislikes: i32,
+    pub(super) reply_count: i32,
+    /// The caller's vote: 1, -1, or 0.
+    pub(super) my_vote: i16,
+}
+
+#[derive(Serialize, Clone)]
+pub struct AuthorJson {
+    pub(super) name: String,
+    pub(super) url: String,
+    pub(super) local: bool,
+}
+
+/// One post as JSON (see [`posts_json`]), in the group it belongs to.
+pub(super) async fn one_post_json(
+    context: &Context,
+    caller: &sessions::SignedIn,
+    group: &actor::Model,
+    post: post::Model,
+) -> Result<PostJson, Error> {
+    let mut listed = posts_json(
+        context,
+        Some(caller),
+        &directory::actor_handle(group),
+        vec![post],
+    )
+    .await?;
+    listed
+        .pop()
+        .ok_or_else(|| Error::internal("a post vanished while rendering it"))
+}
+
+/// Posts as JSON, with their authors and the caller's votes loaded in two queries.
+pub(super) async fn posts_json(
+    context: &Context,
+    caller: Option<&sessions::SignedIn>,
+    group_name: &str,
+    listed: Vec<post::Model>,
+) -> Result<Vec<PostJson>, Error> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let author_ids: Vec<i64> = listed.iter().map(|post| post.author_id).collect();
+    let authors: HashMap<i64, actor::Model> = actor::Entity::find()
+        .filter(actor::Column::Id.is_in(author_ids))
+        .all(&context.db)
+        .await?
+        .into_iter()
+        .map(|author| (author.id, author))
+        .collect();
+    let votes: HashMap<i64, i16> = match caller {
+        Some(caller) => posts::votes_by(
+            &context.db,
+            caller.account.actor.id,
+            listed.iter().map(|post| post.id).collect(),
+        )
+        .await?
+        .into_iter()
+        .collect(),
+        None => HashMap::new(),
+    };
+    Ok(listed
+        .into_iter()
+        .map(|post| {
+            let author = authors.get(&post.author_id).map_or(
+                AuthorJson {
+                    name: String::new(),
+                    url: String::new(),
+                    local: false,
+                },
+                |author| AuthorJson {
+                    name: author.preferred_username.clone(),
+                    url: author.ap_id.clone(),
+                    local: author.local,
+                },
+            );
+            let deleted = post.deleted_at.is_some();
+            let removed = post.removed_at.is_some();
+            let (content_html, content_markdown, title) = if removed {
+                (String::new(), None, None)
+            } else {
+                (post.content_html, post.source_markdown, post.title)
+            };
+            PostJson {
+                id: post.id,
+                url: post.ap_id.clone(),
+                group: group_name.to_string(),
+                author,
+                parent_id: post.parent_id,
+                thread_id: post.thread_id,
+                title,
+                content_html,
+                content_markdown,
+                published: post.published_at,
+                updated: post.updated_at,
+                deleted,
+                removed,
+                locked: post.locked,
+                pinned: post.pinned_at.is_some(),
+                awaiting_approval: post.awaiting_approval,
+                likes: post.like_count,
+                dislikes: post.dislike_count,
+                reply_count: post.reply_count,
+                my_vote: votes.get(&post.id).copied().unwrap_or(0),
+            }
+        })
+        .collect())
+}
+
+#[derive(Deserialize)]
+pub struct ThreadsQuery {
+    #[serde(default)]
+    pub(super) sort: ThreadOrder,
+}
+
+pub(super) async fn list_threads(
+    context: Context,
+    MaybeApiUser(caller): MaybeApiUser,
+    Path(name): Path<String>,
+    Query(query): Query<ThreadsQuery>,
+) -> ApiResult<Json<Vec<PostJson>>> {
+    let group = directory::find_group(&context.db, &name).await?;
+    let threads = posts::list_threads(&context.db, group.id, query.sort, 50).await?;
+    Ok(Json(
+        posts_json(
+            &context,
+            caller.as_ref(),
+            &directory::actor_handle(&group),
+            threads,
+        )
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct ThreadRequest {
+    pub(super) title: String,
+    #[serde(default)]
+    pub(super) body: String,
+}
+
+pub(super) async fn create_thread(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(name): Path<String>,
+    ApiJson(request): ApiJson<ThreadRequest>,
+) -> ApiResult<Response> {
+    let group = directory::find_group(&context.db, &name).await?;
+    let thread = create_or_update::send_new_post(
+        &context,
+        &caller.account.actor,
+        &group,
+        None,
+        posts::Draft {
+            title: Some(request.title),
+            markdown: request.body,
+        },
+    )
+    .await?;
+    let body = one_post_json(&context, &caller, &group, thread).await?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Serialize)]
+pub struct ThreadJson {
+    pub(super) thread: PostJson,
+    /// Every reply, oldest first; `parent_id` gives the nesting.
+    pub(super) replies: Vec<PostJson>,
+}
+
+pub(super) async fn thread(
+    context: Context,
+    MaybeApiUser(caller): MaybeApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ThreadJson>> {
+    let found = find_post(&context, &id).await?;
+    let thread = match found.thread_id {
+        Some(thread_id) => {
+            crate::database::unique_row(post::Entity::find_by_id(thread_id), &context.db)
+                .await?
+                .ok_or_else(|| Error::not_found("post"))?
+        }
+        None => found,
+    };
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(thread.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
+    if thread.awaiting_approval {
+        let allowed = match &caller {
+            Some(caller) => {
+                crate::groups::moderation::may_see_held(
+                    &context.db,
+                    &group,
+                    &thread,
+                    caller.account.actor.id,
+                    caller.account.user.is_admin,
+                )
+                .await?
+            }
+            None => false,
+        };
+        if !allowed {
+            return Err(Error::not_found("post").into());
+        }
+    }
+    let all = posts::thread_with_replies(&context.db, &thread).await?;
+    let mut listed = posts_json(
+        &context,
+        caller.as_ref(),
+        &directory::actor_handle(&group),
+        all,
+    )
+    .await?;
+    let thread = listed.remove(0);
+    Ok(Json(ThreadJson {
+        thread,
+        replies: listed,
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct ReplyRequest {
+    pub(super) body: String,
+}
+
+pub(super) async fn reply(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<ReplyRequest>,
+) -> ApiResult<Response> {
+    let parent = find_post(&context, &id).await?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(parent.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
+    let created = create_or_update::send_new_post(
+        &context,
+        &caller.account.actor,
+        &group,
+        Some(&parent),
+        posts::Draft {
+            title: None,
+            markdown: request.body,
+        },
+    )
+    .await?;
+    let body = one_post_json(&context, &caller, &group, created).await?;
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct EditRequest {
+    pub(super) title: Option<String>,
+    pub(super) body: String,
+}
+
+pub(super) async fn edit_post(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<EditRequest>,
+) -> ApiResult<Json<PostJson>> {
+    let existing = find_post(&context, &id).await?;
+    let group =
+        crate::database::unique_row(actor::Entity::find_by_id(existing.group_id), &context.db)
+            .await?
+            .ok_or_else(|| Error::not_found("group"))?;
+    // A thread keeps its title when the edit leaves it out.
+    let title = match (existing.parent_id, request.title) {
+        (Some(_), title) => title,
+        (None, Some(title)) => Some(title),
+        (None, None) => existing.title.clone(),
+    };
+    let edited = create_or_update::send_edit(
+        &context,
+        &caller.account.actor,
+        existing,
+        posts::Draft {
+            title,
+            markdown: request.body,
+        },
+    )
+    .await?;
+    let body = one_post_json(&context, &caller, &group, edited).await?;
+    Ok(Json(body))
+}
+
+pub(super) async fn delete_post(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let existing = find_post(&context, &id).await?;
+    delete::send_delete(&context, &caller.account.actor, existing).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+pub struct VoteRequest {
+    /// 1 (like), -1 (dislike) or 0 (no vote).
+    pub(super) value: i16,
+}
+
+#[derive(Serialize)]
+pub struct VoteResponse {
+    pub(super) likes: i32,
+    pub(super) dislikes: i32,
+    pub(super) my_vote: i16,
+}
+
+pub(super) async fn cast_vote(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    Path(id): Path<String>,
+    ApiJson(request): ApiJson<VoteRequest>,
+) -> ApiResult<Json<VoteResponse>> {
+    if !matches!(request.value, -1..=1) {
+        return Err(Error::invalid("a vote is 1, -1 or 0").into());
+    }
+    let target = find_post(&context, &id).await?;
+    vote::send_vote(&context, &caller.account.actor, &target, request.value).await?;
+    let counted = find_post(&context, &id).await?;
+    Ok(Json(VoteResponse {
+        likes: counted.like_count,
+        dislikes: counted.dislike_count,
+        my_vote: request.value,
+    }))
+}
