@@ -340,6 +340,21 @@ pub fn actor_handle(actor: &actor::Model) -> String {
     format!("{}@{}", actor.preferred_username, host_of_id(&actor.ap_id))
 }
 
+/// `@name@domain` of a group or person, local (with this instance's `domain`) or remote.
+pub fn full_handle(domain: &str, actor: &actor::Model) -> String {
+    if actor.local {
+        format!(
+            "@{}@{domain}",
+            actor
+                .local_name
+                .as_deref()
+                .unwrap_or(&actor.preferred_username)
+        )
+    } else {
+        format!("@{}", actor_handle(actor))
+    }
+}
+
 /// The server part of an ActivityPub id as handles write it: the host in lower case, with the
 /// port when there is one (empty for an id that is not a URL).
 pub fn host_of_id(ap_id: &str) -> String {

@@ -47,7 +47,7 @@ pub(super) async fn group_json(
             kindred_entities::membership::MembershipRole::Moderator => "moderator",
             kindred_entities::membership::MembershipRole::Member => "member",
         });
-    let handle = crate::http::web::groups::handle_of(context, &group);
+    let handle = directory::full_handle(&context.config.domain(), &group);
     Ok(GroupJson {
         name: directory::actor_handle(&group),
         handle,

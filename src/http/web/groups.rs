@@ -97,7 +97,7 @@ pub async fn home(
                 "<li><a href=\"{}\">{}</a> <span class=\"handle\">{}</span> <span class=\"meta\">· {} {}</span></li>\n",
                 escape(&link),
                 escape(group.display_name.as_deref().unwrap_or(&group.preferred_username)),
-                escape(&handle_of(&context, group)),
+                escape(&directory::full_handle(&context.config.domain(), group)),
                 members,
                 if members == 1 { "member" } else { "members" },
             ));
@@ -120,7 +120,7 @@ pub async fn group_page(
     group: actor::Model,
     order: ThreadOrder,
 ) -> PageResult {
-    let handle = handle_of(context, &group);
+    let handle = directory::full_handle(&context.config.domain(), &group);
     let title = group
         .display_name
         .clone()
@@ -549,22 +549,6 @@ fn thread_form(
         max_title = posts::MAX_TITLE_LENGTH,
     );
     (status, page(context, visitor, "New thread", &body)).into_response()
-}
-
-/// `@name@domain` of a group, local or remote.
-pub fn handle_of(context: &Context, group: &actor::Model) -> String {
-    if group.local {
-        format!(
-            "@{}@{}",
-            group
-                .local_name
-                .as_deref()
-                .unwrap_or(&group.preferred_username),
-            context.config.domain()
-        )
-    } else {
-        format!("@{}", directory::actor_handle(group))
-    }
 }
 
 async fn may_edit(

@@ -9,7 +9,6 @@ use crate::{
     html::escape,
     http::web::{
         accounts::problem_html,
-        groups::handle_of,
         layout::{PageResult, page},
         session::Visitor,
     },
@@ -143,7 +142,10 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
                 .as_deref()
                 .unwrap_or(&group.preferred_username)
         ),
-        escape(&handle_of(context, &group)),
+        escape(&crate::groups::directory::full_handle(
+            &context.config.domain(),
+            &group,
+        )),
         escape(&title),
     );
     if thread.awaiting_approval {
