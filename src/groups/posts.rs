@@ -361,6 +361,46 @@ pub async fn votes_by(
         .await?)
 }
 
+/// The longest title a thread keeps; longer first lines are cut with an ellipsis.
+pub const MAX_TITLE_CHARACTERS: usize = 200;
+
+/// The first non-empty line of `content_html` as text, without mentions of the group.
+pub fn title_from_first_line(content_html: &str, group_name: &str) -> String {
+    let with_line_breaks = content_html
+        .replace("<br>", "\n")
+        .replace("<br/>", "\n")
+        .replace("<br />", "\n")
+        .replace("</p>", "</p>\n");
+    let text = crate::html::to_plain_text(&with_line_breaks);
+    let short_mention = format!("@{}", group_name.to_lowercase());
+    for line in text.lines() {
+        let words: Vec<&str> = line
+            .split_whitespace()
+            .filter(|word| {
+                let lowered = word
+                    .trim_end_matches([',', ':', '.', '!', '?'])
+                    .to_lowercase();
+                lowered != short_mention && !lowered.starts_with(&format!("{short_mention}@"))
+            })
+            .collect();
+        let cleaned = words.join(" ");
+        let cleaned = cleaned.trim_start_matches([',', ':', '-', ' ']).trim();
+        if !cleaned.is_empty() {
+            return shorten_title(cleaned);
+        }
+    }
+    "Untitled".to_string()
+}
+
+pub fn shorten_title(text: &str) -> String {
+    if text.chars().count() <= MAX_TITLE_CHARACTERS {
+        return text.to_string();
+    }
+    let mut short: String = text.chars().take(MAX_TITLE_CHARACTERS - 1).collect();
+    short.push('…');
+    short
+}
+
 #[cfg(test)]
 mod draft_tests {
     use super::*;
@@ -401,5 +441,30 @@ mod draft_tests {
                 "{bad:?}"
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod title_tests {
+    use super::*;
+
+    #[test]
+    fn a_mastodon_note_is_titled_by_its_first_line_without_the_mention() {
+        let content = r#"<p><span class="h-card"><a href="https://k.example/groups/repair" class="u-url mention">@<span>repair</span></a></span> Toaster fixed!<br>It was the fuse.</p>"#;
+        assert_eq!(title_from_first_line(content, "repair"), "Toaster fixed!");
+        let takahe = r#"<p>Hello <span class="h-card"><a href="https://fedi-tls.test/users/grp">@<span>grp</span></a></span>, a post from Takahe</p>"#;
+        assert_eq!(
+            title_from_first_line(takahe, "grp"),
+            "Hello a post from Takahe"
+        );
+        assert_eq!(
+            title_from_first_line("<p>@repair@k.example</p>", "repair"),
+            "Untitled"
+        );
+        let long = format!("<p>{}</p>", "word ".repeat(100));
+        assert_eq!(
+            title_from_first_line(&long, "repair").chars().count(),
+            MAX_TITLE_CHARACTERS
+        );
     }
 }

@@ -15,7 +15,7 @@ use crate::{
     federation::{
         activities::{
             announce::{self, Boost},
-            local_activity, publish_in_group, require_same_actor, sender,
+            local_activity, publish_in_group, require_same_actor, sender, without_context,
         },
         delivery::wake_delivery_worker,
         inbox::record_received,
@@ -36,9 +36,6 @@ use sea_orm::{
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
-
-/// The longest title a thread keeps; longer first lines are cut with an ellipsis.
-pub const MAX_TITLE_CHARACTERS: usize = 200;
 
 #[derive(Debug, Deserialize)]
 pub struct CreateOrUpdate {
@@ -577,80 +574,6 @@ pub async fn send_edit(
     Ok(edited)
 }
 
-/// The owner (or an administrator) edited a local group: the new profile is stored, and the group sends
-/// `Update{Group}` to its members' servers (as Lemmy and Mastodon refresh a profile), in one
-/// transaction.
-pub async fn send_group_update(
-    context: &Context,
-    editor: &actor::Model,
-    group: actor::Model,
-    profile: crate::groups::directory::GroupProfile<'_>,
-    posting_mode: Option<actor::PostingMode>,
-) -> Result<actor::Model> {
-    if !group.local {
-        return Err(Error::bad_request("only a local group can be edited here"));
-    }
-    let is_admin = crate::accounts::users::find_by_actor_id(&context.db, editor.id)
-        .await?
-        .is_some_and(|account| account.is_admin);
-    if !is_admin && !membership::is_owner(&context.db, group.id, editor.id).await? {
-        return Err(Error::Forbidden(
-            "only the group's owner or an administrator may edit it".into(),
-        ));
-    }
-    let transaction = context.db.begin().await?;
-    let mut updated = crate::groups::directory::update_group(&transaction, group, profile).await?;
-    if let Some(mode) = posting_mode {
-        updated = moderation::set_posting_mode(&transaction, updated, mode, editor).await?;
-    }
-    let document = without_context(
-        crate::federation::objects::actor::ApubActor::from_row(updated.clone())?.to_json_ld()?,
-    );
-    let id = crate::federation::activities::new_activity_id(&context.config);
-    let update = serde_json::json!({
-        "@context": crate::federation::context::object_context(),
-        "id": id,
-        "type": "Update",
-        "actor": updated.ap_id,
-        "to": [crate::federation::objects::post::PUBLIC],
-        "cc": [updated.followers_url],
-        "object": document,
-    });
-    let inboxes = membership::member_inboxes(&transaction, updated.id)
-        .await?
-        .into_iter()
-        .filter_map(|inbox| Url::parse(&inbox).ok());
-    crate::federation::delivery::enqueue(
-        &transaction,
-        context,
-        &[crate::federation::delivery::OutgoingActivity {
-            sender: &updated,
-            ap_id: &id,
-            kind: "Update",
-            object_ap_id: Some(&updated.ap_id),
-            json: &update,
-            in_outbox: true,
-            ordering_key: Some(&updated.ap_id),
-        }],
-        inboxes,
-    )
-    .await?;
-    transaction.commit().await?;
-    context
-        .actor_documents
-        .invalidate(updated.local_name.as_deref().unwrap_or_default());
-    wake_delivery_worker(context);
-    Ok(updated)
-}
-
-/// An object embedded in an activity leaves its `@context` to the activity.
-fn without_context(mut document: Value) -> Value {
-    if let Value::Object(map) = &mut document {
-        map.remove("@context");
-    }
-    document
-}
-
 /// The mentions that may name people here (`/users/…` on this instance): the rest — the
 /// group's own mention, people elsewhere — need no lookup.
 fn local_people(context: &Context, mentions: Vec<String>) -> Vec<String> {
@@ -760,9 +683,9 @@ async fn target_group(
 fn post_content(object: &PostJson, group: &actor::Model, is_reply: bool) -> posts::PostContent {
     let content_html = html::sanitize(object.content.as_deref().unwrap_or_default());
     let title = match object.name.as_deref().map(html::plain_text_field) {
-        Some(name) if !name.is_empty() => Some(shorten(&name)),
+        Some(name) if !name.is_empty() => Some(posts::shorten_title(&name)),
         _ if is_reply => None,
-        _ => Some(title_from_first_line(
+        _ => Some(posts::title_from_first_line(
             object.content.as_deref().unwrap_or_default(),
             &group.preferred_username,
         )),
@@ -781,67 +704,5 @@ fn post_content(object: &PostJson, group: &actor::Model, is_reply: bool) -> post
             .web_url()
             .filter(|url| crate::federation::objects::actor::is_web_url(url)),
         sensitive: object.sensitive.unwrap_or(false),
-    }
-}
-
-/// The first non-empty line of `content_html` as text, without mentions of the group.
-pub fn title_from_first_line(content_html: &str, group_name: &str) -> String {
-    let with_line_breaks = content_html
-        .replace("<br>", "\n")
-        .replace("<br/>", "\n")
-        .replace("<br />", "\n")
-        .replace("</p>", "</p>\n");
-    let text = html::to_plain_text(&with_line_breaks);
-    let short_mention = format!("@{}", group_name.to_lowercase());
-    for line in text.lines() {
-        let words: Vec<&str> = line
-            .split_whitespace()
-            .filter(|word| {
-                let lowered = word
-                    .trim_end_matches([',', ':', '.', '!', '?'])
-                    .to_lowercase();
-                lowered != short_mention && !lowered.starts_with(&format!("{short_mention}@"))
-            })
-            .collect();
-        let cleaned = words.join(" ");
-        let cleaned = cleaned.trim_start_matches([',', ':', '-', ' ']).trim();
-        if !cleaned.is_empty() {
-            return shorten(cleaned);
-        }
-    }
-    "Untitled".to_string()
-}
-
-fn shorten(text: &str) -> String {
-    if text.chars().count() <= MAX_TITLE_CHARACTERS {
-        return text.to_string();
-    }
-    let mut short: String = text.chars().take(MAX_TITLE_CHARACTERS - 1).collect();
-    short.push('…');
-    short
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_mastodon_note_is_titled_by_its_first_line_without_the_mention() {
-        let content = r#"<p><span class="h-card"><a href="https://k.example/groups/repair" class="u-url mention">@<span>repair</span></a></span> Toaster fixed!<br>It was the fuse.</p>"#;
-        assert_eq!(title_from_first_line(content, "repair"), "Toaster fixed!");
-        let takahe = r#"<p>Hello <span class="h-card"><a href="https://fedi-tls.test/users/grp">@<span>grp</span></a></span>, a post from Takahe</p>"#;
-        assert_eq!(
-            title_from_first_line(takahe, "grp"),
-            "Hello a post from Takahe"
-        );
-        assert_eq!(
-            title_from_first_line("<p>@repair@k.example</p>", "repair"),
-            "Untitled"
-        );
-        let long = format!("<p>{}</p>", "word ".repeat(100));
-        assert_eq!(
-            title_from_first_line(&long, "repair").chars().count(),
-            MAX_TITLE_CHARACTERS
-        );
     }
 }

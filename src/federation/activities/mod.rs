@@ -12,6 +12,7 @@ pub mod follow;
 pub mod lock;
 pub mod reject;
 pub mod undo;
+pub mod update_group;
 pub mod vote;
 
 use crate::{
@@ -292,6 +293,14 @@ pub async fn publish_in_group_also_to(
         announce::relay(transaction, context, group, document, post_ap_id, boost).await?;
     }
     Ok(())
+}
+
+/// An object embedded in an activity leaves its `@context` to the activity.
+pub fn without_context(mut document: Value) -> Value {
+    if let Value::Object(map) = &mut document {
+        map.remove("@context");
+    }
+    document
 }
 
 #[cfg(test)]

@@ -206,7 +206,7 @@ pub(super) async fn edit_group(
     // A field left out keeps its value; an empty string clears it.
     let summary = request.summary.or_else(|| group.summary_source.clone());
     let icon_url = request.icon_url.or_else(|| group.icon_url.clone());
-    let edited = create_or_update::send_group_update(
+    let edited = crate::federation::activities::update_group::send_group_update(
         &context,
         &caller.account.actor,
         group,

@@ -643,7 +643,7 @@ pub async fn edit_group(
     let group = directory::find_local_group(&context.db, &name).await?;
     let edited = match parse_posting_mode(&form.posting_mode) {
         Ok(posting_mode) => {
-            create_or_update::send_group_update(
+            crate::federation::activities::update_group::send_group_update(
                 &context,
                 &signed_in.account.actor,
                 group.clone(),
