@@ -12,7 +12,8 @@ use crate::{
     http::web::{
         layout::{PageResult, page},
         session::{
-            Visitor, clear_session_cookie_header, form_cookie_header, session_cookie_header,
+            ButtonForm, SignedInForm, Visitor, carries_csrf_token, clear_session_cookie_header,
+            form_cookie_header, session_cookie_header,
         },
     },
 };
@@ -253,18 +254,14 @@ fn register_form(
     )
 }
 
-#[derive(Deserialize)]
-pub struct CsrfOnlyForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn logout(
     context: Context,
-    visitor: Visitor,
-    Form(form): Form<CsrfOnlyForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form: _,
+    }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     sessions::revoke(&context.db, signed_in.account.user.id, signed_in.session.id).await?;
     let mut response = Redirect::to("/").into_response();
     response
@@ -289,10 +286,12 @@ pub struct NewTokenForm {
 /// `POST /settings/tokens`: a new API token, shown once.
 pub async fn create_api_token(
     context: Context,
-    visitor: Visitor,
-    Form(form): Form<NewTokenForm>,
+    SignedInForm {
+        signed_in,
+        visitor,
+        form,
+    }: SignedInForm<NewTokenForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let label = form.label.trim();
     if label.chars().count() > 100 {
         return Ok(settings_form(
@@ -327,11 +326,13 @@ pub async fn create_api_token(
 /// `POST /settings/tokens/{id}/revoke`.
 pub async fn revoke_api_token(
     context: Context,
-    visitor: Visitor,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfOnlyForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form: _,
+    }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let owned = sessions::list_for_user(&context.db, signed_in.account.user.id, SessionKind::Api)
         .await?
         .iter()
@@ -357,10 +358,12 @@ pub struct PasswordForm {
 
 pub async fn change_password(
     context: Context,
-    visitor: Visitor,
-    Form(form): Form<PasswordForm>,
+    SignedInForm {
+        signed_in,
+        visitor,
+        form,
+    }: SignedInForm<PasswordForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let attempt = async {
         if form.new_password != form.new_password_again {
             return Err(Error::invalid("the two new passwords differ"));
@@ -587,10 +590,12 @@ pub async fn notifications_page(context: Context, visitor: Visitor) -> PageResul
 /// `POST /notifications/read`.
 pub async fn mark_notifications_read(
     context: Context,
-    visitor: Visitor,
-    Form(form): Form<CsrfOnlyForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form: _,
+    }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     notifications::mark_all_read(&context.db, signed_in.account.user.id).await?;
     Ok(Redirect::to("/notifications").into_response())
 }
@@ -653,10 +658,12 @@ pub struct RemoveForm {
 /// `POST /admin/remove`: an administrator removes a group or an account.
 pub async fn admin_remove(
     context: Context,
-    visitor: Visitor,
-    Form(form): Form<RemoveForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form,
+    }: SignedInForm<RemoveForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     if !signed_in.account.user.is_admin {
         return Err(
             Error::Forbidden("only administrators remove groups and accounts".into()).into(),
@@ -687,11 +694,13 @@ pub async fn admin_remove(
 /// registration. A refused account is disabled (its name stays taken).
 pub async fn decide_registration(
     context: Context,
-    visitor: Visitor,
     Path((name, decision)): Path<(String, String)>,
-    Form(form): Form<CsrfOnlyForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form: _,
+    }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     if !signed_in.account.user.is_admin {
         return Err(Error::Forbidden("only administrators decide on registrations".into()).into());
     }
@@ -703,3 +712,5 @@ pub async fn decide_registration(
     users::set_state(&context.db, &name, state).await?;
     Ok(Redirect::to("/admin").into_response())
 }
+
+carries_csrf_token!(NewTokenForm, PasswordForm, RemoveForm);

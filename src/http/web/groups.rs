@@ -18,11 +18,10 @@ use crate::{
     http::web::{
         accounts::problem_html,
         layout::{PageResult, page},
-        session::Visitor,
+        session::{ButtonForm, SignedInForm, Visitor, carries_csrf_token},
     },
 };
 use axum::{
-    Form,
     extract::{Path, Query},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
@@ -297,19 +296,15 @@ async fn membership_controls(
     })
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn join(
     context: Context,
-    visitor: Visitor,
     Path(name): Path<String>,
-    Form(form): Form<CsrfForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form: _,
+    }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_group(&context.db, &name).await?;
     follow::send_follow(&context, &signed_in.account.actor, &group).await?;
     Ok(Redirect::to(&format!("/groups/{}", directory::actor_handle(&group))).into_response())
@@ -317,11 +312,13 @@ pub async fn join(
 
 pub async fn leave(
     context: Context,
-    visitor: Visitor,
     Path(name): Path<String>,
-    Form(form): Form<CsrfForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form: _,
+    }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_group(&context.db, &name).await?;
     undo::send_leave(&context, &signed_in.account.actor, &group).await?;
     Ok(Redirect::to(&format!("/groups/{}", directory::actor_handle(&group))).into_response())
@@ -339,10 +336,12 @@ pub struct JoinRemoteForm {
 /// joins it; the membership is pending until the group accepts.
 pub async fn join_remote(
     context: Context,
-    visitor: Visitor,
-    Form(form): Form<JoinRemoteForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form,
+    }: SignedInForm<JoinRemoteForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = discovery::resolve_group(&context, &form.address).await?;
     follow::send_follow(&context, &signed_in.account.actor, &group).await?;
     Ok(Redirect::to(&format!("/groups/{}", directory::actor_handle(&group))).into_response())
@@ -373,10 +372,12 @@ pub async fn create_group_page(context: Context, visitor: Visitor) -> PageResult
 
 pub async fn create_group(
     context: Context,
-    visitor: Visitor,
-    Form(form): Form<CreateGroupForm>,
+    SignedInForm {
+        signed_in,
+        visitor,
+        form,
+    }: SignedInForm<CreateGroupForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     may_create_groups(&context, &visitor)?;
     let created = directory::create_group(
         &context.db,
@@ -482,11 +483,13 @@ pub async fn new_thread_page(
 
 pub async fn new_thread(
     context: Context,
-    visitor: Visitor,
     Path(name): Path<String>,
-    Form(form): Form<ThreadForm>,
+    SignedInForm {
+        signed_in,
+        visitor,
+        form,
+    }: SignedInForm<ThreadForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_group(&context.db, &name).await?;
     let sent = create_or_update::send_new_post(
         &context,
@@ -635,11 +638,13 @@ pub async fn edit_group_page(
 
 pub async fn edit_group(
     context: Context,
-    visitor: Visitor,
     Path(name): Path<String>,
-    Form(form): Form<EditGroupForm>,
+    SignedInForm {
+        signed_in,
+        visitor,
+        form,
+    }: SignedInForm<EditGroupForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_local_group(&context.db, &name).await?;
     let edited = match parse_posting_mode(&form.posting_mode) {
         Ok(posting_mode) => {
@@ -809,3 +814,5 @@ pub async fn atom_feed(context: Context, Path(name): Path<String>) -> PageResult
     );
     Ok(response)
 }
+
+carries_csrf_token!(CreateGroupForm, EditGroupForm, JoinRemoteForm, ThreadForm);

@@ -9,23 +9,16 @@ use crate::{
     html::escape,
     http::web::{
         layout::{PageResult, page},
-        session::Visitor,
+        session::{ButtonForm, SignedInForm, Visitor, carries_csrf_token},
     },
 };
 use axum::{
-    Form,
     extract::Path,
     response::{IntoResponse, Redirect},
 };
 use kindred_entities::{actor, membership::MembershipRole, post};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
 
 #[derive(Deserialize)]
 pub struct ReasonForm {
@@ -199,11 +192,13 @@ async fn reports_section(
 /// `POST /groups/{name}/reports/{id}/resolve|dismiss`.
 pub async fn close_report(
     context: Context,
-    visitor: Visitor,
     Path((name, report_id, decision)): Path<(String, i64, String)>,
-    Form(form): Form<CsrfForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form: _,
+    }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_local_group(&context.db, &name).await?;
     moderation::require_moderator(
         &context.db,
@@ -297,11 +292,13 @@ pub struct BanForm {
 /// `POST /groups/{name}/bans`: a person by handle, or a server by host.
 pub async fn ban(
     context: Context,
-    visitor: Visitor,
     Path(name): Path<String>,
-    Form(form): Form<BanForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form,
+    }: SignedInForm<BanForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_local_group(&context.db, &name).await?;
     let expires_at = match form.days.trim() {
         "" => None,
@@ -347,11 +344,13 @@ pub async fn ban(
 /// `POST /groups/{name}/bans/{id}/lift`.
 pub async fn lift_ban(
     context: Context,
-    visitor: Visitor,
     Path((name, ban_id)): Path<(String, i64)>,
-    Form(form): Form<CsrfForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form: _,
+    }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_local_group(&context.db, &name).await?;
     block::send_unban_by_id(&context, &signed_in.account.actor, &group, ban_id).await?;
     Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
@@ -360,11 +359,13 @@ pub async fn lift_ban(
 /// `POST /groups/{name}/requests/{actor}/approve|refuse`.
 pub async fn decide_request(
     context: Context,
-    visitor: Visitor,
     Path((name, member_id, decision)): Path<(String, i64, String)>,
-    Form(form): Form<CsrfForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form: _,
+    }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_local_group(&context.db, &name).await?;
     let member = actor_by_id(&context, member_id).await?;
     let approve = match decision.as_str() {
@@ -380,11 +381,13 @@ pub async fn decide_request(
 /// `POST /groups/{name}/moderators`: the owner appoints a member by handle.
 pub async fn appoint(
     context: Context,
-    visitor: Visitor,
     Path(name): Path<String>,
-    Form(form): Form<AppointForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form,
+    }: SignedInForm<AppointForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_local_group(&context.db, &name).await?;
     let member = find_person_by_handle(&context, &form.member).await?;
     add_or_remove::send_moderator_change(
@@ -401,11 +404,13 @@ pub async fn appoint(
 /// `POST /groups/{name}/moderators/{actor}/dismiss`.
 pub async fn dismiss(
     context: Context,
-    visitor: Visitor,
     Path((name, member_id)): Path<(String, i64)>,
-    Form(form): Form<CsrfForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form: _,
+    }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let group = directory::find_local_group(&context.db, &name).await?;
     let member = actor_by_id(&context, member_id).await?;
     add_or_remove::send_moderator_change(
@@ -471,11 +476,13 @@ pub async fn log_page(context: Context, visitor: Visitor, Path(name): Path<Strin
 /// optional public reason).
 pub async fn post_action(
     context: Context,
-    visitor: Visitor,
     Path((id, action)): Path<(i64, String)>,
-    Form(form): Form<ReasonForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form,
+    }: SignedInForm<ReasonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let moderator = &signed_in.account.actor;
     let target = crate::database::unique_row(post::Entity::find_by_id(id), &context.db)
         .await?
@@ -533,3 +540,5 @@ async fn find_person_by_handle(context: &Context, handle: &str) -> Result<actor:
         })
         .ok_or_else(|| Error::not_found("person with that handle"))
 }
+
+carries_csrf_token!(AppointForm, BanForm, ReasonForm);

@@ -10,11 +10,10 @@ use crate::{
     http::web::{
         accounts::problem_html,
         layout::{PageResult, page},
-        session::Visitor,
+        session::{ButtonForm, SignedInForm, Visitor, carries_csrf_token},
     },
 };
 use axum::{
-    Form,
     extract::Path,
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
@@ -367,11 +366,13 @@ pub struct ReplyForm {
 
 pub async fn reply(
     context: Context,
-    visitor: Visitor,
     Path(id): Path<i64>,
-    Form(form): Form<ReplyForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form,
+    }: SignedInForm<ReplyForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let parent = find_post(&context, id).await?;
     let group = actor_by_id(&context, parent.group_id).await?;
     let reply = create_or_update::send_new_post(
@@ -402,11 +403,13 @@ pub struct VoteForm {
 
 pub async fn cast_vote(
     context: Context,
-    visitor: Visitor,
     Path(id): Path<i64>,
-    Form(form): Form<VoteForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form,
+    }: SignedInForm<VoteForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let target = find_post(&context, id).await?;
     vote::send_vote(&context, &signed_in.account.actor, &target, form.value).await?;
     Ok(Redirect::to(&format!(
@@ -417,19 +420,15 @@ pub async fn cast_vote(
     .into_response())
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn remove(
     context: Context,
-    visitor: Visitor,
     Path(id): Path<i64>,
-    Form(form): Form<CsrfForm>,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form: _,
+    }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let target = find_post(&context, id).await?;
     let deleted = delete::send_delete(&context, &signed_in.account.actor, target).await?;
     Ok(Redirect::to(&format!(
@@ -479,11 +478,13 @@ pub async fn edit_page(context: Context, visitor: Visitor, Path(id): Path<i64>) 
 
 pub async fn edit(
     context: Context,
-    visitor: Visitor,
     Path(id): Path<i64>,
-    Form(form): Form<EditForm>,
+    SignedInForm {
+        signed_in,
+        visitor,
+        form,
+    }: SignedInForm<EditForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let target = find_post(&context, id).await?;
     let is_reply = target.parent_id.is_some();
     let edited = create_or_update::send_edit(
@@ -578,11 +579,13 @@ pub struct ReportForm {
 /// `POST /posts/{id}/report`.
 pub async fn report(
     context: Context,
-    visitor: Visitor,
     Path(id): Path<i64>,
-    Form(form): Form<ReportForm>,
+    SignedInForm {
+        signed_in,
+        visitor,
+        form,
+    }: SignedInForm<ReportForm>,
 ) -> PageResult {
-    let signed_in = visitor.check_form(&context, &form.csrf)?;
     let target = find_post(&context, id).await?;
     crate::federation::activities::flag::send_report(
         &context,
@@ -600,3 +603,5 @@ pub async fn report(
     );
     Ok(page(&context, &visitor, "Report sent", &body).into_response())
 }
+
+carries_csrf_token!(EditForm, ReplyForm, ReportForm, VoteForm);

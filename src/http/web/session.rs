@@ -142,6 +142,70 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
     }
 }
 
+/// A form that carries the session's CSRF token (a `csrf` field).
+pub trait CarriesCsrfToken {
+    fn csrf_token(&self) -> &str;
+}
+
+/// Implements [`CarriesCsrfToken`] for form structs with a `csrf: String` field.
+macro_rules! carries_csrf_token {
+    ($($form:ty),+ $(,)?) => {
+        $(impl crate::http::web::session::CarriesCsrfToken for $form {
+            fn csrf_token(&self) -> &str {
+                &self.csrf
+            }
+        })+
+    };
+}
+pub(crate) use carries_csrf_token;
+
+/// A form posted by a signed-in person, checked: same origin and the session's CSRF token.
+/// A handler that takes it cannot forget the check. A visitor who is not signed in is sent to
+/// the sign-in page; a bad token is 403.
+pub struct SignedInForm<T> {
+    pub signed_in: SignedIn,
+    /// Who asked, for pages the handler renders again (a form with a problem).
+    pub visitor: Visitor,
+    pub form: T,
+}
+
+/// A form with nothing but the CSRF token (a button).
+#[derive(serde::Deserialize)]
+pub struct ButtonForm {
+    #[serde(default)]
+    csrf: String,
+}
+carries_csrf_token!(ButtonForm);
+
+impl<S, T> axum::extract::FromRequest<S> for SignedInForm<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + CarriesCsrfToken + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let context = Data::<AppState>::from_request_parts(&mut parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let visitor = Visitor::from_request_parts(&mut parts, state).await?;
+        let request = axum::extract::Request::from_parts(parts, body);
+        let axum::Form(form) = axum::Form::<T>::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let signed_in = visitor
+            .check_form(&context, form.csrf_token())
+            .map_err(|error| crate::http::web::PageError(error).into_response())?
+            .clone();
+        Ok(SignedInForm {
+            signed_in,
+            visitor,
+            form,
+        })
+    }
+}
+
 /// The value of cookie `name` in the request, if sent (and not empty).
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     CookieJar::from_headers(headers)
