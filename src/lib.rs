@@ -3,6 +3,7 @@
 //! `docs/ARCHITECTURE.md` has the map and the rules the code keeps.
 
 pub mod accounts;
+pub mod actions;
 pub mod app;
 pub mod config;
 pub mod crypto;

@@ -109,17 +109,12 @@ use post_endpoints::*;
 /// A person by row id (as listed by the requests and moderators endpoints).
 pub(super) async fn find_actor(context: &Context, id: &str) -> Result<actor::Model, Error> {
     let id: i64 = id.parse().map_err(|_| Error::not_found("person"))?;
-    crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("person"))
+    crate::actions::lookups::actor(&context.db, id, "person").await
 }
 
 /// The post with this id; an id that is not a number is simply not found.
 pub(super) async fn find_post(context: &Context, id: &str) -> Result<post::Model, Error> {
-    let id: i64 = id.parse().map_err(|_| Error::not_found("post"))?;
-    crate::database::unique_row(post::Entity::find_by_id(id), &context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("post"))
+    crate::actions::lookups::post_by_text(&context.db, id).await
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! deleting and voting.
 
 use super::*;
+use crate::actions::{lookups, threads};
 
 #[derive(Serialize)]
 pub struct PostJson {
@@ -56,7 +57,8 @@ pub(super) async fn one_post_json(
         .ok_or_else(|| Error::internal("a post vanished while rendering it"))
 }
 
-/// Posts as JSON, with their authors and the caller's votes loaded in two queries.
+/// Posts as JSON, with their authors and the caller's votes loaded in two queries. Removed
+/// posts have their content withheld (lists are the same for everyone).
 pub(super) async fn posts_json(
     context: &Context,
     caller: Option<&sessions::SignedIn>,
@@ -83,7 +85,19 @@ pub(super) async fn posts_json(
         .collect(),
         None => HashMap::new(),
     };
-    Ok(listed
+    Ok(posts_json_from(group_name, listed, &authors, &votes, false))
+}
+
+/// Posts as JSON from what is loaded already. `show_removed`: the viewer moderates the group
+/// and sees what was removed, as the thread page shows it to them.
+pub(super) fn posts_json_from(
+    group_name: &str,
+    listed: Vec<post::Model>,
+    authors: &HashMap<i64, actor::Model>,
+    votes: &HashMap<i64, i16>,
+    show_removed: bool,
+) -> Vec<PostJson> {
+    listed
         .into_iter()
         .map(|post| {
             let author = authors.get(&post.author_id).map_or(
@@ -100,7 +114,7 @@ pub(super) async fn posts_json(
             );
             let deleted = post.deleted_at.is_some();
             let removed = post.removed_at.is_some();
-            let (content_html, content_markdown, title) = if removed {
+            let (content_html, content_markdown, title) = if removed && !show_removed {
                 (String::new(), None, None)
             } else {
                 (post.content_html, post.source_markdown, post.title)
@@ -128,7 +142,7 @@ pub(super) async fn posts_json(
                 my_vote: votes.get(&post.id).copied().unwrap_or(0),
             }
         })
-        .collect())
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -197,45 +211,16 @@ pub(super) async fn thread(
     MaybeApiUser(caller): MaybeApiUser,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ThreadJson>> {
-    let found = find_post(&context, &id).await?;
-    let thread = match found.thread_id {
-        Some(thread_id) => {
-            crate::database::unique_row(post::Entity::find_by_id(thread_id), &context.db)
-                .await?
-                .ok_or_else(|| Error::not_found("post"))?
-        }
-        None => found,
-    };
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(thread.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
-    if thread.awaiting_approval {
-        let allowed = match &caller {
-            Some(caller) => {
-                crate::groups::moderation::may_see_held(
-                    &context.db,
-                    &group,
-                    &thread,
-                    caller.account.actor.id,
-                    caller.account.user.is_admin,
-                )
-                .await?
-            }
-            None => false,
-        };
-        if !allowed {
-            return Err(Error::not_found("post").into());
-        }
-    }
-    let all = posts::thread_with_replies(&context.db, &thread).await?;
-    let mut listed = posts_json(
-        &context,
-        caller.as_ref(),
-        &directory::actor_handle(&group),
-        all,
-    )
-    .await?;
+    let found = lookups::post_by_text(&context.db, &id).await?;
+    let thread = lookups::thread_of(&context.db, found).await?;
+    let view = threads::thread_view(&context, thread, caller.as_ref()).await?;
+    let mut listed = posts_json_from(
+        &directory::actor_handle(&view.group),
+        view.posts,
+        &view.authors,
+        &view.my_votes,
+        view.moderating,
+    );
     let thread = listed.remove(0);
     Ok(Json(ThreadJson {
         thread,

@@ -1064,6 +1064,17 @@ async fn the_permission_matrix_of_moderation() {
         .await;
         assert_eq!(seen.json["thread"]["removed"], true);
         assert_eq!(seen.json["thread"]["content_html"], "");
+        // Its moderators still see what was removed, as the thread page shows it to them.
+        let seen_by_moderator = call(
+            &router,
+            Method::GET,
+            &format!("/posts/{thread_id}"),
+            Some(&moderator),
+            None,
+        )
+        .await;
+        assert_eq!(seen_by_moderator.json["thread"]["removed"], true);
+        assert_ne!(seen_by_moderator.json["thread"]["content_html"], "");
         let listed = call(&router, Method::GET, "/groups/repair/threads", None, None).await;
         assert!(
             listed

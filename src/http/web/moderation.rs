@@ -511,9 +511,7 @@ pub async fn post_action(
 }
 
 async fn actor_by_id(context: &Context, id: i64) -> Result<actor::Model, Error> {
-    crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("person"))
+    crate::actions::lookups::actor(&context.db, id, "person").await
 }
 
 /// A person by handle: `name` here, or `name@host` (someone this instance knows).

@@ -2,6 +2,10 @@
 //! vote, edit and delete one's own posts.
 
 use crate::{
+    actions::{
+        lookups,
+        threads::{self, ThreadView},
+    },
     app::Context,
     error::Error,
     federation::activities::{create_or_update, delete, vote},
@@ -19,7 +23,6 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use kindred_entities::{actor, post};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -28,53 +31,18 @@ const MAX_VISUAL_DEPTH: usize = 6;
 
 /// `GET /posts/{id}` for browsers: the thread page (a reply shows within its thread).
 pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageResult {
-    let found = find_post(context, id).await?;
+    let found = lookups::post(&context.db, id).await?;
     if let Some(thread_id) = found.thread_id {
         return Ok(Redirect::to(&format!("/posts/{thread_id}#post-{id}")).into_response());
     }
-    let thread = found;
-    let group = actor_by_id(context, thread.group_id).await?;
-    // A thread waiting for approval shows only to its author and the moderators.
-    if thread.awaiting_approval {
-        let allowed = match &visitor.signed_in {
-            Some(signed_in) => {
-                crate::groups::moderation::may_see_held(
-                    &context.db,
-                    &group,
-                    &thread,
-                    signed_in.account.actor.id,
-                    signed_in.account.user.is_admin,
-                )
-                .await?
-            }
-            None => false,
-        };
-        if !allowed {
-            return Err(Error::not_found("post").into());
-        }
-    }
-    let all = posts::thread_with_replies(&context.db, &thread).await?;
-    let mut author_ids: Vec<i64> = all.iter().map(|post| post.author_id).collect();
-    author_ids.sort_unstable();
-    author_ids.dedup();
-    let authors: HashMap<i64, actor::Model> = actor::Entity::find()
-        .filter(actor::Column::Id.is_in(author_ids))
-        .all(&context.db)
-        .await?
-        .into_iter()
-        .map(|author| (author.id, author))
-        .collect();
-    let my_votes: HashMap<i64, i16> = match &visitor.signed_in {
-        Some(signed_in) => posts::votes_by(
-            &context.db,
-            signed_in.account.actor.id,
-            all.iter().map(|post| post.id).collect(),
-        )
-        .await?
-        .into_iter()
-        .collect(),
-        None => HashMap::new(),
-    };
+    let ThreadView {
+        group,
+        thread,
+        posts: all,
+        authors,
+        my_votes,
+        moderating,
+    } = threads::thread_view(context, found, visitor.signed_in.as_ref()).await?;
     let mut children: HashMap<Option<i64>, Vec<&post::Model>> = HashMap::new();
     for reply in all.iter().skip(1) {
         // A reply whose parent is gone hangs from the thread.
@@ -86,35 +54,6 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
             .or_default()
             .push(reply);
     }
-    let moderating = match &visitor.signed_in {
-        Some(signed_in) if group.local => {
-            signed_in.account.user.is_admin
-                || crate::groups::moderation::is_moderator(
-                    &context.db,
-                    group.id,
-                    signed_in.account.actor.id,
-                )
-                .await?
-        }
-        // A remote group says who moderates it; asked (at most once a minute) only for its
-        // members here.
-        Some(signed_in)
-            if crate::groups::membership::is_member(
-                &context.db,
-                group.id,
-                signed_in.account.actor.id,
-            )
-            .await? =>
-        {
-            crate::federation::collections::is_remote_moderator_for_display(
-                context,
-                &group,
-                &url::Url::parse(&signed_in.account.actor.ap_id)?,
-            )
-            .await?
-        }
-        _ => false,
-    };
     let rendering = Rendering {
         visitor,
         moderating,
@@ -373,8 +312,8 @@ pub async fn reply(
         form,
     }: SignedInForm<ReplyForm>,
 ) -> PageResult {
-    let parent = find_post(&context, id).await?;
-    let group = actor_by_id(&context, parent.group_id).await?;
+    let parent = lookups::post(&context.db, id).await?;
+    let group = lookups::actor(&context.db, parent.group_id, "group").await?;
     let reply = create_or_update::send_new_post(
         &context,
         &signed_in.account.actor,
@@ -410,7 +349,7 @@ pub async fn cast_vote(
         form,
     }: SignedInForm<VoteForm>,
 ) -> PageResult {
-    let target = find_post(&context, id).await?;
+    let target = lookups::post(&context.db, id).await?;
     vote::send_vote(&context, &signed_in.account.actor, &target, form.value).await?;
     Ok(Redirect::to(&format!(
         "/posts/{}#post-{}",
@@ -429,7 +368,7 @@ pub async fn remove(
         form: _,
     }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let target = find_post(&context, id).await?;
+    let target = lookups::post(&context.db, id).await?;
     let deleted = delete::send_delete(&context, &signed_in.account.actor, target).await?;
     Ok(Redirect::to(&format!(
         "/posts/{}#post-{}",
@@ -451,7 +390,7 @@ pub struct EditForm {
 
 pub async fn edit_page(context: Context, visitor: Visitor, Path(id): Path<i64>) -> PageResult {
     let signed_in = visitor.require()?;
-    let target = find_post(&context, id).await?;
+    let target = lookups::post(&context.db, id).await?;
     if target.author_id != signed_in.account.actor.id {
         return Err(Error::Forbidden("only its author may edit a post".into()).into());
     }
@@ -485,7 +424,7 @@ pub async fn edit(
         form,
     }: SignedInForm<EditForm>,
 ) -> PageResult {
-    let target = find_post(&context, id).await?;
+    let target = lookups::post(&context.db, id).await?;
     let is_reply = target.parent_id.is_some();
     let edited = create_or_update::send_edit(
         &context,
@@ -554,18 +493,6 @@ fn edit_form(
     (status, page(context, visitor, "Edit", &body)).into_response()
 }
 
-async fn find_post(context: &Context, id: i64) -> Result<post::Model, Error> {
-    crate::database::unique_row(post::Entity::find_by_id(id), &context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("post"))
-}
-
-async fn actor_by_id(context: &Context, id: i64) -> Result<actor::Model, Error> {
-    crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("group"))
-}
-
 #[derive(Deserialize)]
 pub struct ReportForm {
     #[serde(default)]
@@ -586,7 +513,7 @@ pub async fn report(
         form,
     }: SignedInForm<ReportForm>,
 ) -> PageResult {
-    let target = find_post(&context, id).await?;
+    let target = lookups::post(&context.db, id).await?;
     crate::federation::activities::flag::send_report(
         &context,
         &signed_in.account.actor,

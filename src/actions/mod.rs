@@ -1,0 +1,8 @@
+//! What a person can do and see, one function each, shared by the web pages (`http/web/`) and
+//! the API (`http/api/`), which are thin adapters over these. A function here checks who may
+//! do the thing, and calls `groups::` for the rules and `federation::` for what other servers
+//! must hear. This layer is new: the thread view and the lookups are here so far; the other
+//! actions still live in `federation/activities/*::send_*` (see docs/ARCHITECTURE.md).
+
+pub mod lookups;
+pub mod threads;

@@ -1,0 +1,108 @@
+//! Seeing a thread: the one query behind the thread page and the API's thread, so that both
+//! show the same posts to the same people.
+
+use crate::{
+    accounts::sessions::SignedIn,
+    actions::lookups,
+    app::Context,
+    error::{Error, Result},
+    groups::{membership, moderation, posts},
+};
+use kindred_entities::{actor, post};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use std::collections::HashMap;
+
+/// A thread as `viewer` may see it.
+pub struct ThreadView {
+    pub group: actor::Model,
+    pub thread: post::Model,
+    /// The thread and every reply, oldest first (a reply's `parent_id` gives the nesting).
+    pub posts: Vec<post::Model>,
+    /// The authors of `posts`, by id.
+    pub authors: HashMap<i64, actor::Model>,
+    /// The viewer's votes on `posts`, by post id.
+    pub my_votes: HashMap<i64, i16>,
+    /// Whether the viewer moderates the group: they see what was removed, and the buttons.
+    pub moderating: bool,
+}
+
+/// The thread `thread` with its replies, authors and the viewer's votes. A thread waiting for
+/// approval is shown only to its author and the group's moderators (404 to everyone else).
+pub async fn thread_view(
+    context: &Context,
+    thread: post::Model,
+    viewer: Option<&SignedIn>,
+) -> Result<ThreadView> {
+    let group = lookups::actor(&context.db, thread.group_id, "group").await?;
+    if thread.awaiting_approval {
+        let allowed = match viewer {
+            Some(viewer) => {
+                moderation::may_see_held(
+                    &context.db,
+                    &group,
+                    &thread,
+                    viewer.account.actor.id,
+                    viewer.account.user.is_admin,
+                )
+                .await?
+            }
+            None => false,
+        };
+        if !allowed {
+            return Err(Error::not_found("post"));
+        }
+    }
+    let all = posts::thread_with_replies(&context.db, &thread).await?;
+    let mut author_ids: Vec<i64> = all.iter().map(|post| post.author_id).collect();
+    author_ids.sort_unstable();
+    author_ids.dedup();
+    let authors: HashMap<i64, actor::Model> = actor::Entity::find()
+        .filter(actor::Column::Id.is_in(author_ids))
+        .all(&context.db)
+        .await?
+        .into_iter()
+        .map(|author| (author.id, author))
+        .collect();
+    let my_votes: HashMap<i64, i16> = match viewer {
+        Some(viewer) => posts::votes_by(
+            &context.db,
+            viewer.account.actor.id,
+            all.iter().map(|post| post.id).collect(),
+        )
+        .await?
+        .into_iter()
+        .collect(),
+        None => HashMap::new(),
+    };
+    let moderating = match viewer {
+        Some(viewer) => moderates(context, &group, viewer).await?,
+        None => false,
+    };
+    Ok(ThreadView {
+        group,
+        thread,
+        posts: all,
+        authors,
+        my_votes,
+        moderating,
+    })
+}
+
+/// Whether `viewer` moderates `group`: an administrator or a moderator here for a local group;
+/// for a remote group, what its server says (asked at most once a minute, and only for its
+/// members here).
+async fn moderates(context: &Context, group: &actor::Model, viewer: &SignedIn) -> Result<bool> {
+    if group.local {
+        return Ok(viewer.account.user.is_admin
+            || moderation::is_moderator(&context.db, group.id, viewer.account.actor.id).await?);
+    }
+    if !membership::is_member(&context.db, group.id, viewer.account.actor.id).await? {
+        return Ok(false);
+    }
+    crate::federation::collections::is_remote_moderator_for_display(
+        context,
+        group,
+        &url::Url::parse(&viewer.account.actor.ap_id)?,
+    )
+    .await
+}
