@@ -9,10 +9,7 @@
 
 use kindred::{
     accounts::users::{self, NewUser},
-    federation::{
-        activities::{create_or_update, follow},
-        discovery,
-    },
+    federation::{activities::follow, discovery},
     groups::{membership, posts},
     testing,
 };
@@ -147,7 +144,7 @@ async fn a_hostile_group_cannot_speak_for_people_on_other_servers() {
         );
 
         // Ann writes a thread there.
-        let thread = create_or_update::send_new_post(
+        let thread = kindred::actions::posts::write_post(
             &context,
             &ann.actor,
             &group,

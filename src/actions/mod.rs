@@ -5,4 +5,5 @@
 //! actions still live in `federation/activities/*::send_*` (see docs/ARCHITECTURE.md).
 
 pub mod lookups;
+pub mod posts;
 pub mod threads;

@@ -361,92 +361,39 @@ pub async fn receive_announced(
     Ok(())
 }
 
-/// A local person writes a thread (no `parent`) or a reply in a group they belong to. The post
-/// is stored and its `Create` published in one transaction; the group relays it as it relays
-/// a remote member's post.
-pub async fn send_new_post(
+/// Publishes a local person's new post, stored already in `transaction` (see
+/// `actions::posts::write_post`): its `Create` goes to the group, which relays it as it relays
+/// a remote member's post (and boosts a new thread). A held post keeps its `Create` until a
+/// moderator approves it.
+pub async fn publish_new_post(
+    transaction: &impl ConnectionTrait,
     context: &Context,
     author: &actor::Model,
     group: &actor::Model,
-    parent: Option<&post::Model>,
-    draft: posts::Draft,
+    stored: post::Model,
+    held: bool,
 ) -> Result<post::Model> {
-    if parent.is_some_and(|parent| parent.awaiting_approval) {
-        return Err(Error::not_found("post"));
-    }
-    let thread = thread_of(&context.db, parent).await?;
-    moderation::may_post(&context.db, group, author, thread.as_ref()).await?;
-    let held = moderation::needs_approval(&context.db, group, author).await?;
-    if let Some(parent) = parent
-        && (parent.deleted_at.is_some() || parent.removed_at.is_some())
-    {
-        return Err(Error::Gone("post".into()));
-    }
-    let handles = crate::federation::objects::post::mentioned_handles(&draft.markdown).len();
-    if handles > context.config.federation.max_mentions_per_post {
-        return Err(Error::invalid(format!(
-            "a post may mention at most {} people",
-            context.config.federation.max_mentions_per_post
-        )));
-    }
-    let mentioned: Vec<String> =
-        notifications::local_mentions(&draft.markdown, &context.config.domain())
-            .into_iter()
-            .map(|name| {
-                context
-                    .config
-                    .url_for(&format!("/users/{name}"))
-                    .to_string()
-            })
-            .collect();
-    let content = draft.into_content(parent.is_some())?;
-    // A local post's id is its page, `/posts/<row id>`, as on Lemmy: the row is inserted
-    // under a unique placeholder and named once its id is known, in the same transaction.
-    let placeholder = format!("urn:uuid:{}", uuid::Uuid::new_v4());
-    let transaction = context.db.begin().await?;
-    let stored = posts::add_post(
-        &transaction,
-        group,
-        author,
-        posts::NewPost {
-            ap_id: &placeholder,
-            parent,
-            content,
-            published_at: chrono::Utc::now(),
-            local: true,
-        },
-    )
-    .await?;
-    let ap_id = context.config.url_for(&format!("/posts/{}", stored.id));
-    let stored = posts::assign_ap_id(&transaction, stored, ap_id.as_str()).await?;
-    if !held {
-        notifications::notify_about_new_post(&transaction, &stored, &mentioned).await?;
-    }
-    let document = without_context(document_of(&transaction, &stored).await?);
+    let document = without_context(document_of(transaction, &stored).await?);
     let (id, create) = local_activity(&context.config, "Create", author, group, document);
-    let boost = if parent.is_none() {
+    if held {
+        // Pre-moderated: published when a moderator approves it.
+        return moderation::hold_for_approval(transaction, stored, &create).await;
+    }
+    let boost = if stored.parent_id.is_none() {
         Boost::NewThread
     } else {
         Boost::No
     };
-    let stored = if held {
-        // Pre-moderated: published when a moderator approves it.
-        moderation::hold_for_approval(&transaction, stored, &create).await?
-    } else {
-        publish_in_group(
-            &transaction,
-            context,
-            author,
-            group,
-            (&id, &create),
-            &stored.ap_id,
-            boost,
-        )
-        .await?;
-        stored
-    };
-    transaction.commit().await?;
-    wake_delivery_worker(context);
+    publish_in_group(
+        transaction,
+        context,
+        author,
+        group,
+        (&id, &create),
+        &stored.ap_id,
+        boost,
+    )
+    .await?;
     Ok(stored)
 }
 
@@ -524,53 +471,36 @@ pub async fn send_approval(
     Ok(approved)
 }
 
-/// A local person edits their post; the `Update` carries the whole new object.
-pub async fn send_edit(
+/// Publishes a local person's edit, stored already in `transaction` (see
+/// `actions::posts::edit_post`): the `Update` carries the whole new object. A held post keeps
+/// the edited `Create` for its approval; a removed one publishes nothing.
+pub async fn publish_edit(
+    transaction: &impl ConnectionTrait,
     context: &Context,
     editor: &actor::Model,
-    existing: post::Model,
-    draft: posts::Draft,
+    group: &actor::Model,
+    edited: post::Model,
 ) -> Result<post::Model> {
-    if existing.author_id != editor.id {
-        return Err(Error::Forbidden("only its author may edit a post".into()));
+    if edited.awaiting_approval {
+        let document = without_context(document_of(transaction, &edited).await?);
+        let (_, create) = local_activity(&context.config, "Create", editor, group, document);
+        return moderation::hold_for_approval(transaction, edited, &create).await;
     }
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(existing.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
-    let content = draft.into_content(existing.parent_id.is_some())?;
-    if group.local {
-        moderation::require_not_banned(&context.db, &group, editor).await?;
-    }
-    let (waiting, removed) = (existing.awaiting_approval, existing.removed_at.is_some());
-    let transaction = context.db.begin().await?;
-    let edited = posts::edit_post(&transaction, existing, content, chrono::Utc::now()).await?;
-    if waiting || removed {
-        // A held post is published, as edited, on approval; a removed one not at all.
-        let edited = if waiting {
-            let document = without_context(document_of(&transaction, &edited).await?);
-            let (_, create) = local_activity(&context.config, "Create", editor, &group, document);
-            moderation::hold_for_approval(&transaction, edited, &create).await?
-        } else {
-            edited
-        };
-        transaction.commit().await?;
+    if edited.removed_at.is_some() {
         return Ok(edited);
     }
-    let document = without_context(document_of(&transaction, &edited).await?);
-    let (id, update) = local_activity(&context.config, "Update", editor, &group, document);
+    let document = without_context(document_of(transaction, &edited).await?);
+    let (id, update) = local_activity(&context.config, "Update", editor, group, document);
     publish_in_group(
-        &transaction,
+        transaction,
         context,
         editor,
-        &group,
+        group,
         (&id, &update),
         &edited.ap_id,
         Boost::No,
     )
     .await?;
-    transaction.commit().await?;
-    wake_delivery_worker(context);
     Ok(edited)
 }
 

@@ -170,45 +170,32 @@ pub async fn receive_announced(
     Ok(())
 }
 
-/// A local person deletes their post: a tombstone stays, and the group relays the `Delete`.
-pub async fn send_delete(
+/// Publishes a local person's deletion of their post `post_ap_id`, deleted already in
+/// `transaction` (see `actions::posts::delete_post`): the group relays the `Delete`.
+pub async fn publish_delete(
+    transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
     author: &actor::Model,
-    target: post::Model,
-) -> Result<post::Model> {
-    if target.author_id != author.id {
-        return Err(Error::Forbidden("only its author may delete a post".into()));
-    }
-    if target.deleted_at.is_some() {
-        return Err(Error::Gone("post".into()));
-    }
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
-    let post_ap_id = target.ap_id.clone();
+    group: &actor::Model,
+    post_ap_id: &str,
+) -> Result<()> {
     let (id, delete) = local_activity(
         &context.config,
         "Delete",
         author,
-        &group,
-        Value::String(post_ap_id.clone()),
+        group,
+        Value::String(post_ap_id.to_string()),
     );
-    let transaction = context.db.begin().await?;
-    let deleted = posts::delete_post(&transaction, target).await?;
     publish_in_group(
-        &transaction,
+        transaction,
         context,
         author,
-        &group,
+        group,
         (&id, &delete),
-        &post_ap_id,
+        post_ap_id,
         announce::Boost::No,
     )
-    .await?;
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(deleted)
+    .await
 }
 
 /// A moderator removes a post from a local group (restorable): hidden here, and the group

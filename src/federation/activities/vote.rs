@@ -11,8 +11,8 @@ use crate::{
     },
     groups::posts,
 };
-use kindred_entities::{actor, post, vote};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
+use kindred_entities::{actor, post};
+use sea_orm::{EntityTrait, TransactionTrait};
 use serde::Deserialize;
 use serde_json::Value;
 use url::Url;
@@ -91,76 +91,57 @@ pub async fn receive_announced(context: &Context, group: &actor::Model, vote: Vo
     Ok(())
 }
 
-/// A local person likes (+1) or dislikes (-1) a post, or takes their vote back (0, an
-/// `Undo` of the earlier vote). Voting the same way twice changes nothing.
-pub async fn send_vote(
+/// Publishes a local person's vote on `target` (a `Like` for 1, a `Dislike` for -1) in
+/// `transaction`; returns the activity's id, which the stored vote keeps (see
+/// `actions::posts::vote`).
+pub async fn publish_vote(
+    transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
     voter: &actor::Model,
+    group: &actor::Model,
     target: &post::Model,
     value: i16,
+) -> Result<Url> {
+    let kind = if value > 0 { "Like" } else { "Dislike" };
+    let (id, vote) = local_activity(
+        &context.config,
+        kind,
+        voter,
+        group,
+        Value::String(target.ap_id.clone()),
+    );
+    publish_in_group(
+        transaction,
+        context,
+        voter,
+        group,
+        (&id, &vote),
+        &target.ap_id,
+        announce::Boost::No,
+    )
+    .await?;
+    Ok(id)
+}
+
+/// Publishes the `Undo` of a local person's earlier vote in `transaction`. Lemmy and Mbin
+/// expect the old vote undone before a new one replaces it.
+pub async fn publish_vote_undone(
+    transaction: &impl sea_orm::ConnectionTrait,
+    context: &Context,
+    voter: &actor::Model,
+    group: &actor::Model,
+    target: &post::Model,
+    earlier: &kindred_entities::vote::Model,
 ) -> Result<()> {
-    if target.deleted_at.is_some() {
-        return Err(Error::Gone("post".into()));
-    }
-    if target.awaiting_approval {
-        return Err(Error::not_found("post"));
-    }
-    if !matches!(value, -1..=1) {
-        return Err(Error::bad_request("a vote is 1, -1 or 0"));
-    }
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
-    let earlier = vote::Entity::find()
-        .filter(vote::Column::PostId.eq(target.id))
-        .filter(vote::Column::ActorId.eq(voter.id))
-        .one(&context.db)
-        .await?;
-    if group.local {
-        crate::groups::moderation::require_not_banned(&context.db, &group, voter).await?;
-    }
-    if earlier.as_ref().map_or(0, |earlier| earlier.value) == value {
-        return Ok(());
-    }
-    let transaction = context.db.begin().await?;
-    if let Some(earlier) = &earlier {
-        // Lemmy and Mbin expect the old vote undone before a new one replaces it.
-        let (id, undo) = undo::undo_vote_activity(&context.config, voter, &group, target, earlier);
-        posts::remove_vote(&transaction, target, voter).await?;
-        publish_in_group(
-            &transaction,
-            context,
-            voter,
-            &group,
-            (&id, &undo),
-            &target.ap_id,
-            announce::Boost::No,
-        )
-        .await?;
-    }
-    if value != 0 {
-        let kind = if value > 0 { "Like" } else { "Dislike" };
-        let (id, vote) = local_activity(
-            &context.config,
-            kind,
-            voter,
-            &group,
-            Value::String(target.ap_id.clone()),
-        );
-        posts::set_vote(&transaction, target, voter, value, id.as_str()).await?;
-        publish_in_group(
-            &transaction,
-            context,
-            voter,
-            &group,
-            (&id, &vote),
-            &target.ap_id,
-            announce::Boost::No,
-        )
-        .await?;
-    }
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(())
+    let (id, undo) = undo::undo_vote_activity(&context.config, voter, group, target, earlier);
+    publish_in_group(
+        transaction,
+        context,
+        voter,
+        group,
+        (&id, &undo),
+        &target.ap_id,
+        announce::Boost::No,
+    )
+    .await
 }

@@ -19,7 +19,7 @@ use crate::{
     config::GroupCreation,
     error::Error,
     federation::{
-        activities::{create_or_update, delete, follow, undo, vote},
+        activities::{create_or_update, delete, follow, undo},
         discovery,
     },
     groups::{

@@ -184,7 +184,7 @@ pub(super) async fn create_thread(
     ApiJson(request): ApiJson<ThreadRequest>,
 ) -> ApiResult<Response> {
     let group = directory::find_group(&context.db, &name).await?;
-    let thread = create_or_update::send_new_post(
+    let thread = crate::actions::posts::write_post(
         &context,
         &caller.account.actor,
         &group,
@@ -244,7 +244,7 @@ pub(super) async fn reply(
         crate::database::unique_row(actor::Entity::find_by_id(parent.group_id), &context.db)
             .await?
             .ok_or_else(|| Error::not_found("group"))?;
-    let created = create_or_update::send_new_post(
+    let created = crate::actions::posts::write_post(
         &context,
         &caller.account.actor,
         &group,
@@ -282,7 +282,7 @@ pub(super) async fn edit_post(
         (None, Some(title)) => Some(title),
         (None, None) => existing.title.clone(),
     };
-    let edited = create_or_update::send_edit(
+    let edited = crate::actions::posts::edit_post(
         &context,
         &caller.account.actor,
         existing,
@@ -302,7 +302,7 @@ pub(super) async fn delete_post(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let existing = find_post(&context, &id).await?;
-    delete::send_delete(&context, &caller.account.actor, existing).await?;
+    crate::actions::posts::delete_post(&context, &caller.account.actor, existing).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -329,7 +329,7 @@ pub(super) async fn cast_vote(
         return Err(Error::invalid("a vote is 1, -1 or 0").into());
     }
     let target = find_post(&context, &id).await?;
-    vote::send_vote(&context, &caller.account.actor, &target, request.value).await?;
+    crate::actions::posts::vote(&context, &caller.account.actor, &target, request.value).await?;
     let counted = find_post(&context, &id).await?;
     Ok(Json(VoteResponse {
         likes: counted.like_count,

@@ -6,7 +6,7 @@ use crate::{
     config::GroupCreation,
     error::Error,
     federation::{
-        activities::{create_or_update, follow, undo},
+        activities::{follow, undo},
         discovery,
     },
     groups::{
@@ -491,7 +491,7 @@ pub async fn new_thread(
     }: SignedInForm<ThreadForm>,
 ) -> PageResult {
     let group = directory::find_group(&context.db, &name).await?;
-    let sent = create_or_update::send_new_post(
+    let sent = crate::actions::posts::write_post(
         &context,
         &signed_in.account.actor,
         &group,

@@ -8,7 +8,6 @@ use crate::{
     },
     app::Context,
     error::Error,
-    federation::activities::{create_or_update, delete, vote},
     groups::posts,
     html::escape,
     http::web::{
@@ -314,7 +313,7 @@ pub async fn reply(
 ) -> PageResult {
     let parent = lookups::post(&context.db, id).await?;
     let group = lookups::actor(&context.db, parent.group_id, "group").await?;
-    let reply = create_or_update::send_new_post(
+    let reply = crate::actions::posts::write_post(
         &context,
         &signed_in.account.actor,
         &group,
@@ -350,7 +349,7 @@ pub async fn cast_vote(
     }: SignedInForm<VoteForm>,
 ) -> PageResult {
     let target = lookups::post(&context.db, id).await?;
-    vote::send_vote(&context, &signed_in.account.actor, &target, form.value).await?;
+    crate::actions::posts::vote(&context, &signed_in.account.actor, &target, form.value).await?;
     Ok(Redirect::to(&format!(
         "/posts/{}#post-{}",
         target.thread_id.unwrap_or(target.id),
@@ -369,7 +368,8 @@ pub async fn remove(
     }: SignedInForm<ButtonForm>,
 ) -> PageResult {
     let target = lookups::post(&context.db, id).await?;
-    let deleted = delete::send_delete(&context, &signed_in.account.actor, target).await?;
+    let deleted =
+        crate::actions::posts::delete_post(&context, &signed_in.account.actor, target).await?;
     Ok(Redirect::to(&format!(
         "/posts/{}#post-{}",
         deleted.thread_id.unwrap_or(deleted.id),
@@ -426,7 +426,7 @@ pub async fn edit(
 ) -> PageResult {
     let target = lookups::post(&context.db, id).await?;
     let is_reply = target.parent_id.is_some();
-    let edited = create_or_update::send_edit(
+    let edited = crate::actions::posts::edit_post(
         &context,
         &signed_in.account.actor,
         target.clone(),
