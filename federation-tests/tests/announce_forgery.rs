@@ -9,7 +9,7 @@
 
 use kindred::{
     accounts::users::{self, NewUser},
-    federation::{activities::follow, discovery},
+    federation::discovery,
     groups::{membership, posts},
     testing,
 };
@@ -90,11 +90,11 @@ async fn a_hostile_group_cannot_speak_for_people_on_other_servers() {
         };
 
         // Ann's join stays pending until the group's Accept; carol's is rejected.
-        let requested = follow::send_follow(&context, &ann.actor, &group)
+        let requested = kindred::actions::groups::join(&context, &ann.actor, &group)
             .await
             .unwrap();
         assert_eq!(requested.state, MembershipState::Pending);
-        let carol_request = follow::send_follow(&context, &carol.actor, &group)
+        let carol_request = kindred::actions::groups::join(&context, &carol.actor, &group)
             .await
             .unwrap();
         wait_for_empty_queue(home, Duration::from_secs(10)).await;

@@ -14,10 +14,7 @@ use crate::{
     },
     groups::membership,
 };
-use kindred_entities::{
-    actor,
-    membership::{self as membership_entity, MembershipState},
-};
+use kindred_entities::{actor, membership::MembershipState};
 use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -55,22 +52,14 @@ pub async fn receive(context: &Context, follow: Follow) -> Result<()> {
     Ok(())
 }
 
-/// A local person joins `group`. A local group takes them at once (or keeps the request for
-/// its moderators); a remote group gets a `Follow`, and the membership waits for its `Accept`.
-pub async fn send_follow(
+/// Enqueues a local person's `Follow` of the remote `group` in `transaction` (see
+/// `actions::groups::join`); returns its id, which the pending membership keeps.
+pub async fn publish_follow(
+    transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
     person: &actor::Model,
     group: &actor::Model,
-) -> Result<membership_entity::Model> {
-    if group.local {
-        crate::groups::moderation::require_not_banned(&context.db, group, person).await?;
-        return membership::join(&context.db, group, person, None).await;
-    }
-    if let Some(existing) = membership::find(&context.db, group.id, person.id).await?
-        && existing.state == MembershipState::Accepted
-    {
-        return Ok(existing);
-    }
+) -> Result<Url> {
     let id = new_activity_id(&context.config);
     let follow = json!({
         "@context": object_context(),
@@ -80,10 +69,8 @@ pub async fn send_follow(
         "object": group.ap_id,
         "to": [group.ap_id],
     });
-    let transaction = context.db.begin().await?;
-    let stored = membership::request_remote(&transaction, group, person, id.as_str()).await?;
     delivery::enqueue(
-        &transaction,
+        transaction,
         context,
         &[OutgoingActivity {
             sender: person,
@@ -97,9 +84,7 @@ pub async fn send_follow(
         [Url::parse(&group.inbox_url)?],
     )
     .await?;
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(stored)
+    Ok(id)
 }
 
 /// A moderator decides a join request: approved, the member is in (a remote one gets the

@@ -174,54 +174,44 @@ async fn restore_announced(
     Ok(())
 }
 
-/// A local person leaves `group` (or withdraws a request). A remote group gets an
-/// `Undo{Follow}` naming the Follow it accepted. Returns whether there was a membership.
-pub async fn send_leave(
+/// Enqueues, in `transaction`, a local person's `Undo{Follow}` for the remote `group`, naming
+/// the Follow `follow_id` it accepted (see `actions::groups::leave`).
+pub async fn publish_unfollow(
+    transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
     person: &actor::Model,
     group: &actor::Model,
-) -> Result<bool> {
-    let Some(existing) = membership::find(&context.db, group.id, person.id).await? else {
-        return Ok(false);
-    };
-    let transaction = context.db.begin().await?;
-    membership::leave(&transaction, group.id, person.id).await?;
-    if !group.local
-        && let Some(follow_id) = &existing.follow_activity_ap_id
-    {
-        let id = crate::federation::activities::new_activity_id(&context.config);
-        let undo = json!({
-            "@context": crate::federation::context::object_context(),
-            "id": id,
-            "type": "Undo",
+    follow_id: &str,
+) -> Result<()> {
+    let id = crate::federation::activities::new_activity_id(&context.config);
+    let undo = json!({
+        "@context": crate::federation::context::object_context(),
+        "id": id,
+        "type": "Undo",
+        "actor": person.ap_id,
+        "to": [group.ap_id],
+        "object": {
+            "id": follow_id,
+            "type": "Follow",
             "actor": person.ap_id,
-            "to": [group.ap_id],
-            "object": {
-                "id": follow_id,
-                "type": "Follow",
-                "actor": person.ap_id,
-                "object": group.ap_id,
-            },
-        });
-        crate::federation::delivery::enqueue(
-            &transaction,
-            context,
-            &[crate::federation::delivery::OutgoingActivity {
-                sender: person,
-                ap_id: &id,
-                kind: "Undo",
-                object_ap_id: Some(follow_id),
-                json: &undo,
-                in_outbox: false,
-                ordering_key: Some(&group.ap_id),
-            }],
-            [Url::parse(&group.inbox_url)?],
-        )
-        .await?;
-    }
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(true)
+            "object": group.ap_id,
+        },
+    });
+    crate::federation::delivery::enqueue(
+        transaction,
+        context,
+        &[crate::federation::delivery::OutgoingActivity {
+            sender: person,
+            ap_id: &id,
+            kind: "Undo",
+            object_ap_id: Some(follow_id),
+            json: &undo,
+            in_outbox: false,
+            ordering_key: Some(&group.ap_id),
+        }],
+        [Url::parse(&group.inbox_url)?],
+    )
+    .await
 }
 
 /// The `Undo` of a local person's earlier vote, embedding the vote as it was sent.

@@ -140,7 +140,7 @@ pub(super) async fn join_group(
         None if name.contains('@') => discovery::resolve_group(&context, &name).await?,
         None => return Err(Error::not_found("group").into()),
     };
-    follow::send_follow(&context, &caller.account.actor, &group).await?;
+    crate::actions::groups::join(&context, &caller.account.actor, &group).await?;
     Ok(Json(group_json(&context, Some(&caller), group).await?))
 }
 
@@ -150,7 +150,7 @@ pub(super) async fn leave_group(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     let group = directory::find_group(&context.db, &name).await?;
-    if !undo::send_leave(&context, &caller.account.actor, &group).await? {
+    if !crate::actions::groups::leave(&context, &caller.account.actor, &group).await? {
         return Err(Error::not_found("membership").into());
     }
     Ok(StatusCode::NO_CONTENT)
@@ -206,7 +206,7 @@ pub(super) async fn edit_group(
     // A field left out keeps its value; an empty string clears it.
     let summary = request.summary.or_else(|| group.summary_source.clone());
     let icon_url = request.icon_url.or_else(|| group.icon_url.clone());
-    let edited = crate::federation::activities::update_group::send_group_update(
+    let edited = crate::actions::groups::edit_group(
         &context,
         &caller.account.actor,
         group,

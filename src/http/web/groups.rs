@@ -5,10 +5,7 @@ use crate::{
     app::Context,
     config::GroupCreation,
     error::Error,
-    federation::{
-        activities::{follow, undo},
-        discovery,
-    },
+    federation::discovery,
     groups::{
         directory::{self, NewGroup},
         membership,
@@ -306,7 +303,7 @@ pub async fn join(
     }: SignedInForm<ButtonForm>,
 ) -> PageResult {
     let group = directory::find_group(&context.db, &name).await?;
-    follow::send_follow(&context, &signed_in.account.actor, &group).await?;
+    crate::actions::groups::join(&context, &signed_in.account.actor, &group).await?;
     Ok(Redirect::to(&format!("/groups/{}", directory::actor_handle(&group))).into_response())
 }
 
@@ -320,7 +317,7 @@ pub async fn leave(
     }: SignedInForm<ButtonForm>,
 ) -> PageResult {
     let group = directory::find_group(&context.db, &name).await?;
-    undo::send_leave(&context, &signed_in.account.actor, &group).await?;
+    crate::actions::groups::leave(&context, &signed_in.account.actor, &group).await?;
     Ok(Redirect::to(&format!("/groups/{}", directory::actor_handle(&group))).into_response())
 }
 
@@ -343,7 +340,7 @@ pub async fn join_remote(
     }: SignedInForm<JoinRemoteForm>,
 ) -> PageResult {
     let group = discovery::resolve_group(&context, &form.address).await?;
-    follow::send_follow(&context, &signed_in.account.actor, &group).await?;
+    crate::actions::groups::join(&context, &signed_in.account.actor, &group).await?;
     Ok(Redirect::to(&format!("/groups/{}", directory::actor_handle(&group))).into_response())
 }
 
@@ -648,7 +645,7 @@ pub async fn edit_group(
     let group = directory::find_local_group(&context.db, &name).await?;
     let edited = match parse_posting_mode(&form.posting_mode) {
         Ok(posting_mode) => {
-            crate::federation::activities::update_group::send_group_update(
+            crate::actions::groups::edit_group(
                 &context,
                 &signed_in.account.actor,
                 group.clone(),

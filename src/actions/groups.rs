@@ -1,0 +1,99 @@
+//! Taking part in groups, and keeping one: joining and leaving (here or on another server), and
+//! editing a local group's profile.
+
+use crate::{
+    accounts::users,
+    app::Context,
+    error::{Error, Result},
+    federation::{
+        activities::{follow, undo, update_group},
+        delivery::wake_delivery_worker,
+    },
+    groups::{
+        directory::{self, GroupProfile},
+        membership, moderation,
+    },
+};
+use kindred_entities::{
+    actor,
+    membership::{self as membership_entity, MembershipState},
+};
+use sea_orm::TransactionTrait;
+
+/// A local person joins `group`. A local group takes them at once (or keeps the request for
+/// its moderators) unless they are banned; a remote group gets a `Follow`, and the membership
+/// waits for its `Accept`.
+pub async fn join(
+    context: &Context,
+    person: &actor::Model,
+    group: &actor::Model,
+) -> Result<membership_entity::Model> {
+    if group.local {
+        moderation::require_not_banned(&context.db, group, person).await?;
+        return membership::join(&context.db, group, person, None).await;
+    }
+    if let Some(existing) = membership::find(&context.db, group.id, person.id).await?
+        && existing.state == MembershipState::Accepted
+    {
+        return Ok(existing);
+    }
+    let transaction = context.db.begin().await?;
+    let follow_id = follow::publish_follow(&transaction, context, person, group).await?;
+    let stored =
+        membership::request_remote(&transaction, group, person, follow_id.as_str()).await?;
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(stored)
+}
+
+/// A local person leaves `group` (or withdraws a request); a remote group gets an
+/// `Undo{Follow}`. Returns whether there was a membership.
+pub async fn leave(context: &Context, person: &actor::Model, group: &actor::Model) -> Result<bool> {
+    let Some(existing) = membership::find(&context.db, group.id, person.id).await? else {
+        return Ok(false);
+    };
+    let transaction = context.db.begin().await?;
+    membership::leave(&transaction, group.id, person.id).await?;
+    if !group.local
+        && let Some(follow_id) = &existing.follow_activity_ap_id
+    {
+        undo::publish_unfollow(&transaction, context, person, group, follow_id).await?;
+    }
+    transaction.commit().await?;
+    wake_delivery_worker(context);
+    Ok(true)
+}
+
+/// The owner (or an administrator) edits a local group: the new profile (and posting mode) is
+/// stored and the group sends `Update{Group}` to its members' servers, in one transaction.
+pub async fn edit_group(
+    context: &Context,
+    editor: &actor::Model,
+    group: actor::Model,
+    profile: GroupProfile<'_>,
+    posting_mode: Option<actor::PostingMode>,
+) -> Result<actor::Model> {
+    if !group.local {
+        return Err(Error::bad_request("only a local group can be edited here"));
+    }
+    let is_admin = users::find_by_actor_id(&context.db, editor.id)
+        .await?
+        .is_some_and(|account| account.is_admin);
+    if !is_admin && !membership::is_owner(&context.db, group.id, editor.id).await? {
+        return Err(Error::Forbidden(
+            "only the group's owner or an administrator may edit it".into(),
+        ));
+    }
+    let transaction = context.db.begin().await?;
+    let mut updated = directory::update_group(&transaction, group, profile).await?;
+    if let Some(mode) = posting_mode {
+        updated = moderation::set_posting_mode(&transaction, updated, mode, editor).await?;
+    }
+    update_group::publish_group_update(&transaction, context, &updated).await?;
+    transaction.commit().await?;
+    context
+        .actor_documents
+        .invalidate(updated.local_name.as_deref().unwrap_or_default());
+    wake_delivery_worker(context);
+    Ok(updated)
+}
