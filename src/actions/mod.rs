@@ -6,5 +6,6 @@
 
 pub mod groups;
 pub mod lookups;
+pub mod moderation;
 pub mod posts;
 pub mod threads;

@@ -19,7 +19,7 @@ use crate::{
     config::GroupCreation,
     error::Error,
     federation::{
-        activities::{create_or_update, delete, follow, undo},
+        activities::{delete, follow},
         discovery,
     },
     groups::{

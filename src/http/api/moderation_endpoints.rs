@@ -198,36 +198,17 @@ pub(super) async fn moderate_post(
         serde_json::from_slice(&body)
             .map_err(|error| Error::invalid(format!("malformed body: {error}")))?
     };
+    let action = crate::actions::moderation::PostModeration::from_path(&action)
+        .map_err(|_| Error::not_found("API endpoint"))?;
     let target = find_post(&context, &id).await?;
-    let moderator = &caller.account.actor;
-    let changed = match action.as_str() {
-        "remove" => {
-            delete::send_removal(&context, moderator, target, request.reason.as_deref()).await?
-        }
-        "restore" => undo::send_restore(&context, moderator, target).await?,
-        "lock" => {
-            crate::federation::activities::lock::send_lock(&context, moderator, target, true)
-                .await?
-        }
-        "unlock" => {
-            crate::federation::activities::lock::send_lock(&context, moderator, target, false)
-                .await?
-        }
-        "pin" => {
-            crate::federation::activities::add_or_remove::send_pin(
-                &context, moderator, target, true,
-            )
-            .await?
-        }
-        "approve" => create_or_update::send_approval(&context, moderator, target).await?,
-        "unpin" => {
-            crate::federation::activities::add_or_remove::send_pin(
-                &context, moderator, target, false,
-            )
-            .await?
-        }
-        _ => return Err(Error::not_found("API endpoint").into()),
-    };
+    let changed = crate::actions::moderation::moderate_post(
+        &context,
+        &caller.account.actor,
+        target,
+        action,
+        request.reason.as_deref(),
+    )
+    .await?;
     let group =
         crate::database::unique_row(actor::Entity::find_by_id(changed.group_id), &context.db)
             .await?

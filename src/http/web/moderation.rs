@@ -2,9 +2,10 @@
 //! public moderation log, and removing, restoring, locking and unlocking posts.
 
 use crate::{
+    actions::moderation::PostModeration,
     app::Context,
     error::Error,
-    federation::activities::{add_or_remove, block, delete, follow, lock, undo},
+    federation::activities::{add_or_remove, block, follow},
     groups::{directory, moderation},
     html::escape,
     http::web::{
@@ -16,7 +17,7 @@ use axum::{
     extract::Path,
     response::{IntoResponse, Redirect},
 };
-use kindred_entities::{actor, membership::MembershipRole, post};
+use kindred_entities::{actor, membership::MembershipRole};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde::Deserialize;
 
@@ -484,24 +485,16 @@ pub async fn post_action(
     }: SignedInForm<ReasonForm>,
 ) -> PageResult {
     let moderator = &signed_in.account.actor;
-    let target = crate::database::unique_row(post::Entity::find_by_id(id), &context.db)
-        .await?
-        .ok_or_else(|| Error::not_found("post"))?;
-    let changed = match action.as_str() {
-        "remove" => delete::send_removal(&context, moderator, target, Some(&form.reason)).await?,
-        "restore" => undo::send_restore(&context, moderator, target).await?,
-        "lock" => lock::send_lock(&context, moderator, target, true).await?,
-        "unlock" => lock::send_lock(&context, moderator, target, false).await?,
-        "pin" => add_or_remove::send_pin(&context, moderator, target, true).await?,
-        "approve" => {
-            crate::federation::activities::create_or_update::send_approval(
-                &context, moderator, target,
-            )
-            .await?
-        }
-        "unpin" => add_or_remove::send_pin(&context, moderator, target, false).await?,
-        _ => return Err(Error::not_found("page").into()),
-    };
+    let action = PostModeration::from_path(&action)?;
+    let target = crate::actions::lookups::post(&context.db, id).await?;
+    let changed = crate::actions::moderation::moderate_post(
+        &context,
+        moderator,
+        target,
+        action,
+        Some(&form.reason),
+    )
+    .await?;
     Ok(Redirect::to(&format!(
         "/posts/{}#post-{}",
         changed.thread_id.unwrap_or(changed.id),
