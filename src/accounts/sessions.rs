@@ -116,6 +116,23 @@ pub async fn find_session(
     Ok(Some(SignedIn { session, account }))
 }
 
+/// Revokes one of the account's own API tokens by its id; another account's token, or a web
+/// session, is simply not found.
+pub async fn revoke_api_token(
+    database: &impl ConnectionTrait,
+    user_id: i64,
+    token_id: i64,
+) -> Result<()> {
+    let owned = list_for_user(database, user_id, SessionKind::Api)
+        .await?
+        .iter()
+        .any(|session| session.id == token_id);
+    if !owned {
+        return Err(crate::error::Error::not_found("token"));
+    }
+    revoke(database, user_id, token_id).await
+}
+
 /// Ends one session of an account (sign out, or revoking an API token).
 pub async fn revoke(database: &impl ConnectionTrait, user_id: i64, session_id: i64) -> Result<()> {
     let result = session::Entity::delete_many()

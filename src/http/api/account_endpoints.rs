@@ -112,16 +112,7 @@ pub(super) async fn revoke_token_by_id(
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id: i64 = id.parse().map_err(|_| Error::not_found("session"))?;
-    // Only one's own tokens: another person's id is simply not found.
-    let is_api_token =
-        sessions::list_for_user(&context.db, caller.account.user.id, SessionKind::Api)
-            .await?
-            .iter()
-            .any(|session| session.id == id);
-    if !is_api_token {
-        return Err(Error::not_found("token").into());
-    }
-    sessions::revoke(&context.db, caller.account.user.id, id).await?;
+    sessions::revoke_api_token(&context.db, caller.account.user.id, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -333,14 +333,7 @@ pub async fn revoke_api_token(
         form: _,
     }: SignedInForm<ButtonForm>,
 ) -> PageResult {
-    let owned = sessions::list_for_user(&context.db, signed_in.account.user.id, SessionKind::Api)
-        .await?
-        .iter()
-        .any(|session| session.id == id);
-    if !owned {
-        return Err(Error::not_found("token").into());
-    }
-    sessions::revoke(&context.db, signed_in.account.user.id, id).await?;
+    sessions::revoke_api_token(&context.db, signed_in.account.user.id, id).await?;
     Ok(Redirect::to("/settings").into_response())
 }
 
