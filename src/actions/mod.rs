@@ -4,6 +4,7 @@
 //! must hear. This layer is new: the thread view and the lookups are here so far; the other
 //! actions still live in `federation/activities/*::send_*` (see docs/ARCHITECTURE.md).
 
+pub mod accounts;
 pub mod groups;
 pub mod lookups;
 pub mod moderation;

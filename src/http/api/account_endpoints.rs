@@ -136,11 +136,9 @@ pub(super) async fn register(
     address: crate::http::ClientAddress,
     ApiJson(request): ApiJson<RegisterRequest>,
 ) -> ApiResult<Response> {
-    crate::http::count_registration(&context, &address)?;
-    let account = users::register(
-        &context.db,
-        &context.config,
-        &context.keys,
+    let account = crate::actions::accounts::sign_up(
+        &context,
+        &address,
         NewUser {
             name: &request.name,
             password: &request.password,

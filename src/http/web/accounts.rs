@@ -158,11 +158,9 @@ pub async fn register(
         if form.password != form.password_again {
             return Err(Error::invalid("the two passwords differ"));
         }
-        crate::http::count_registration(&context, &address)?;
-        let account = users::register(
-            &context.db,
-            &context.config,
-            &context.keys,
+        let account = crate::actions::accounts::sign_up(
+            &context,
+            &address,
             NewUser {
                 name: &form.name,
                 password: &form.password,
