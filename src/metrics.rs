@@ -50,6 +50,8 @@ pub struct Metrics {
     instances_failing: IntGaugeVec,
     writer_jobs: IntCounter,
     writer_commits: IntCounter,
+    /// Two scrapes at once must not both add the writer's latest increase.
+    writer_sync: std::sync::Mutex<()>,
 }
 
 /// Every metric's name, in the order `docs/operations.md` lists them (a test keeps the two
@@ -134,6 +136,7 @@ impl Metrics {
                 "Commits of the database writer (each covers one or more jobs).",
             )?,
             registry,
+            writer_sync: std::sync::Mutex::new(()),
         };
         // Every outcome is shown from the start, at zero, so a dashboard has a series.
         for outcome in [
@@ -198,6 +201,10 @@ impl Metrics {
             .with_label_values(&["true"])
             .set(as_gauge(queue.dead_instances.len() as u64));
         // The writer counts in atomics of its own: bring the counters up to them.
+        let _one_at_a_time = self
+            .writer_sync
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         for (counter, value) in [
             (&self.writer_jobs, writer.jobs.load(Ordering::Relaxed)),
             (&self.writer_commits, writer.commits.load(Ordering::Relaxed)),

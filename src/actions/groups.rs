@@ -37,10 +37,18 @@ pub async fn join(
     {
         return Ok(existing);
     }
+    let (follow_id, activity) = follow::follow_activity(context, person, group);
     let transaction = context.db.begin().await?;
-    let follow_id = follow::publish_follow(&transaction, context, person, group).await?;
     let stored =
         membership::request_remote(&transaction, group, person, follow_id.as_str()).await?;
+    follow::publish_follow(
+        &transaction,
+        context,
+        person,
+        group,
+        (&follow_id, &activity),
+    )
+    .await?;
     transaction.commit().await?;
     wake_delivery_worker(context);
     Ok(stored)

@@ -30,9 +30,14 @@ pub async fn write_post(
     if parent.is_some_and(|parent| parent.awaiting_approval) {
         return Err(Error::not_found("post"));
     }
+    // The thread a reply joins: the parent itself when it opens the thread. (A thread row
+    // that is gone leaves the reply to the group's rules alone.)
     let thread = match parent {
-        Some(parent) => Some(lookups::thread_of(&context.db, parent.clone()).await?),
         None => None,
+        Some(parent) => match parent.thread_id {
+            None => Some(parent.clone()),
+            Some(thread_id) => lookups::post(&context.db, thread_id).await.ok(),
+        },
     };
     moderation::may_post(&context.db, group, author, thread.as_ref()).await?;
     let held = moderation::needs_approval(&context.db, group, author).await?;
@@ -169,8 +174,17 @@ pub async fn vote(
         vote::publish_vote_undone(&transaction, context, voter, &group, target, earlier).await?;
     }
     if value != 0 {
-        let id = vote::publish_vote(&transaction, context, voter, &group, target, value).await?;
+        let (id, activity) = vote::vote_activity(context, voter, &group, target, value);
         posts::set_vote(&transaction, target, voter, value, id.as_str()).await?;
+        vote::publish_vote(
+            &transaction,
+            context,
+            voter,
+            &group,
+            target,
+            (&id, &activity),
+        )
+        .await?;
     }
     transaction.commit().await?;
     wake_delivery_worker(context);

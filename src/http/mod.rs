@@ -203,18 +203,3 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
         ))
     }
 }
-
-/// Counts a sign-up from `address` against `instance.registrations_per_hour_per_address`.
-pub fn count_registration(
-    context: &crate::app::Context,
-    address: &ClientAddress,
-) -> crate::error::Result<()> {
-    let per_hour = context.config.instance.registrations_per_hour_per_address;
-    let key = address
-        .0
-        .map_or_else(|| "unknown".to_string(), crate::rate_limit::address_key);
-    context
-        .registration_limits
-        .take_from(&key, per_hour, f64::from(per_hour) / 3600.0)
-        .map_err(Error::TooManyRequests)
-}

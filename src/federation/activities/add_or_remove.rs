@@ -15,7 +15,6 @@ use kindred_entities::actor;
 use sea_orm::TransactionTrait;
 use serde_json::Value;
 
-/// The owner (or an administrator) makes a member a moderator, or a moderator a member again.
 /// What the owner does to a member's role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ModeratorChange {
@@ -23,6 +22,7 @@ pub enum ModeratorChange {
     Dismiss,
 }
 
+/// The owner (or an administrator) makes a member a moderator, or a moderator a member again.
 pub async fn send_moderator_change(
     context: &Context,
     by: &actor::Model,

@@ -52,14 +52,13 @@ pub async fn receive(context: &Context, follow: Follow) -> Result<()> {
     Ok(())
 }
 
-/// Enqueues a local person's `Follow` of the remote `group` in `transaction` (see
-/// `actions::groups::join`); returns its id, which the pending membership keeps.
-pub async fn publish_follow(
-    transaction: &impl sea_orm::ConnectionTrait,
+/// A local person's `Follow` of the remote `group`; its id is kept with the pending
+/// membership, so that an `Undo` can name it later.
+pub fn follow_activity(
     context: &Context,
     person: &actor::Model,
     group: &actor::Model,
-) -> Result<Url> {
+) -> (Url, Value) {
     let id = new_activity_id(&context.config);
     let follow = json!({
         "@context": object_context(),
@@ -69,22 +68,34 @@ pub async fn publish_follow(
         "object": group.ap_id,
         "to": [group.ap_id],
     });
+    (id, follow)
+}
+
+/// Enqueues the `Follow` made by [`follow_activity`] for the group's inbox, in `transaction`
+/// (see `actions::groups::join`).
+pub async fn publish_follow(
+    transaction: &impl sea_orm::ConnectionTrait,
+    context: &Context,
+    person: &actor::Model,
+    group: &actor::Model,
+    follow: (&Url, &Value),
+) -> Result<()> {
+    let (id, follow) = follow;
     delivery::enqueue(
         transaction,
         context,
         &[OutgoingActivity {
             sender: person,
-            ap_id: &id,
+            ap_id: id,
             kind: "Follow",
             object_ap_id: Some(&group.ap_id),
-            json: &follow,
+            json: follow,
             in_outbox: false,
             ordering_key: Some(&group.ap_id),
         }],
         [Url::parse(&group.inbox_url)?],
     )
-    .await?;
-    Ok(id)
+    .await
 }
 
 /// A moderator decides a join request: approved, the member is in (a remote one gets the

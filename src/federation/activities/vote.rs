@@ -91,36 +91,45 @@ pub async fn receive_announced(context: &Context, group: &actor::Model, vote: Vo
     Ok(())
 }
 
-/// Publishes a local person's vote on `target` (a `Like` for 1, a `Dislike` for -1) in
-/// `transaction`; returns the activity's id, which the stored vote keeps (see
-/// `actions::posts::vote`).
+/// A local person's vote on `target` as an activity: a `Like` for 1, a `Dislike` for -1. Its
+/// id is kept with the stored vote, so that an `Undo` can name it later.
+pub fn vote_activity(
+    context: &Context,
+    voter: &actor::Model,
+    group: &actor::Model,
+    target: &post::Model,
+    value: i16,
+) -> (Url, Value) {
+    let kind = if value > 0 { "Like" } else { "Dislike" };
+    local_activity(
+        &context.config,
+        kind,
+        voter,
+        group,
+        Value::String(target.ap_id.clone()),
+    )
+}
+
+/// Publishes a local person's vote (made by [`vote_activity`], stored already) in
+/// `transaction` (see `actions::posts::vote`).
 pub async fn publish_vote(
     transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
     voter: &actor::Model,
     group: &actor::Model,
     target: &post::Model,
-    value: i16,
-) -> Result<Url> {
-    let kind = if value > 0 { "Like" } else { "Dislike" };
-    let (id, vote) = local_activity(
-        &context.config,
-        kind,
-        voter,
-        group,
-        Value::String(target.ap_id.clone()),
-    );
+    vote: (&Url, &Value),
+) -> Result<()> {
     publish_in_group(
         transaction,
         context,
         voter,
         group,
-        (&id, &vote),
+        vote,
         &target.ap_id,
         announce::Boost::No,
     )
-    .await?;
-    Ok(id)
+    .await
 }
 
 /// Publishes the `Undo` of a local person's earlier vote in `transaction`. Lemmy and Mbin

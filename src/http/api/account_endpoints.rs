@@ -138,7 +138,7 @@ pub(super) async fn register(
 ) -> ApiResult<Response> {
     let account = crate::actions::accounts::sign_up(
         &context,
-        &address,
+        address.0,
         NewUser {
             name: &request.name,
             password: &request.password,

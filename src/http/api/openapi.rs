@@ -454,7 +454,7 @@ fn schemas() -> Value {
                     "parent_id": { "type": ["integer", "null"] }, "thread_id": { "type": ["integer", "null"] }, "title": { "type": ["string", "null"] },
                     "content_html": { "type": "string", "description": "Sanitised HTML." }, "content_markdown": { "type": ["string", "null"] },
                     "published": { "type": "string", "format": "date-time" }, "updated": { "type": ["string", "null"], "format": "date-time" },
-                    "deleted": { "type": "boolean" }, "removed": { "type": "boolean", "description": "Removed by a moderator; content withheld." }, "locked": { "type": "boolean" }, "pinned": { "type": "boolean" }, "awaiting_approval": { "type": "boolean" }, "likes": { "type": "integer" }, "dislikes": { "type": "integer" },
+                    "deleted": { "type": "boolean" }, "removed": { "type": "boolean", "description": "Removed by a moderator; content withheld, except from the group's moderators in a thread." }, "locked": { "type": "boolean" }, "pinned": { "type": "boolean" }, "awaiting_approval": { "type": "boolean" }, "likes": { "type": "integer" }, "dislikes": { "type": "integer" },
                     "reply_count": { "type": "integer" }, "my_vote": { "type": "integer", "enum": [-1, 0, 1] } } }));
     schemas.insert("Thread".to_string(), json!({ "type": "object", "required": ["thread", "replies"], "properties": {
                     "thread": reference("Post"), "replies": { "type": "array", "items": reference("Post") } } }));

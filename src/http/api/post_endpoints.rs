@@ -18,7 +18,8 @@ pub struct PostJson {
     pub(super) published: DateTime<Utc>,
     pub(super) updated: Option<DateTime<Utc>>,
     pub(super) deleted: bool,
-    /// Removed by a moderator: its content is withheld.
+    /// Removed by a moderator: its content is withheld, except from the group's moderators
+    /// (in a thread).
     pub(super) removed: bool,
     pub(super) locked: bool,
     pub(super) pinned: bool,

@@ -160,7 +160,7 @@ pub async fn register(
         }
         let account = crate::actions::accounts::sign_up(
             &context,
-            &address,
+            address.0,
             NewUser {
                 name: &form.name,
                 password: &form.password,

@@ -20,7 +20,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, header, request::Parts},
     response::{IntoResponse, Response},
 };
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::{Cookie, SameSite};
 use kindred_entities::session::SessionKind;
 
 /// The cookie that holds a browser's session token.
@@ -206,11 +206,18 @@ where
     }
 }
 
-/// The value of cookie `name` in the request, if sent (and not empty).
+/// The value of cookie `name` in the request, if sent (and not empty). The first one wins:
+/// browsers send the most specific cookie of a name first, so an old cookie of another path
+/// cannot hide the session.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    CookieJar::from_headers(headers)
-        .get(name)
-        .map(|cookie| cookie.value_trimmed().to_string())
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(|parsed| parsed.ok())
+        .find(|cookie| cookie.name() == name)
+        .map(|cookie| cookie.value().trim_matches('"').to_string())
         .filter(|value| !value.is_empty())
 }
 
@@ -265,5 +272,11 @@ mod tests {
         assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&headers, FORM_COOKIE).as_deref(), Some("xyz"));
         assert_eq!(cookie(&headers, "missing"), None);
+        // The first of two of one name: the browser's most specific.
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("kindred_session=new; kindred_session=old"),
+        );
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("new"));
     }
 }
