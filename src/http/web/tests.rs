@@ -27,6 +27,7 @@ struct Browser {
 struct Page {
     status: StatusCode,
     location: Option<String>,
+    retry_after: Option<String>,
     body: String,
 }
 
@@ -84,10 +85,15 @@ impl Browser {
             .headers()
             .get(header::LOCATION)
             .map(|value| value.to_str().unwrap().to_string());
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|value| value.to_str().unwrap().to_string());
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         Page {
             status,
             location,
+            retry_after,
             body: String::from_utf8_lossy(&bytes).to_string(),
         }
     }
@@ -1252,4 +1258,56 @@ async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
         );
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_throttled_sign_in_page_says_when_to_come_back() {
+    let database = testing::TestDatabase::sqlite().await.unwrap();
+    let router = router(&database, RegistrationMode::Closed).await;
+    let config = testing::test_config(PUBLIC_URL).unwrap();
+    crate::accounts::users::create_user(
+        &database.connection,
+        &config,
+        &testing::test_key_source(),
+        crate::accounts::users::NewUser {
+            name: "wendy_web_throttle",
+            password: "a long password",
+            email: None,
+            application_text: None,
+        },
+        kindred_entities::user::UserState::Active,
+        false,
+    )
+    .await
+    .unwrap();
+    let mut guesser = Browser::new(&router);
+    let csrf = guesser.get("/login").await.csrf();
+    let attempt = async |browser: &mut Browser, password: &str| {
+        browser
+            .post(
+                "/login",
+                &[
+                    ("name", "wendy_web_throttle"),
+                    ("password", password),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await
+    };
+    for _ in 0..crate::accounts::users::MAX_SIGN_IN_FAILURES {
+        assert_eq!(
+            attempt(&mut guesser, "guess").await.status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let throttled = attempt(&mut guesser, "a long password").await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = throttled.retry_after.as_deref().unwrap().parse().unwrap();
+    assert!(wait > 0 && wait <= 15 * 60, "{wait}");
+    assert!(
+        throttled.body.contains("try again in"),
+        "{}",
+        throttled.body
+    );
+    database.remove().await.unwrap();
 }
