@@ -90,14 +90,14 @@ pub fn routes(config: Arc<Config>) -> Router {
         )
         .route(
             "/create-group",
-            get(web::groups::create_group_page).post(web::groups::create_group),
+            get(web::group_settings::create_group_page).post(web::group_settings::create_group),
         )
         .route("/join-remote", post(web::groups::join_remote))
         .route("/groups/{name}/join", post(web::groups::join))
         .route("/groups/{name}/leave", post(web::groups::leave))
         .route(
             "/groups/{name}/edit",
-            get(web::groups::edit_group_page).post(web::groups::edit_group),
+            get(web::group_settings::edit_group_page).post(web::group_settings::edit_group),
         )
         .route("/groups/{name}/feed.atom", get(web::groups::atom_feed))
         .route(
