@@ -76,11 +76,11 @@ pub fn routes(config: Arc<Config>) -> Router {
             "/notifications/read",
             post(web::accounts::mark_notifications_read),
         )
-        .route("/admin", get(web::accounts::admin_page))
-        .route("/admin/remove", post(web::accounts::admin_remove))
+        .route("/admin", get(web::admin::admin_page))
+        .route("/admin/remove", post(web::admin::admin_remove))
         .route(
             "/admin/users/{name}/{decision}",
-            post(web::accounts::decide_registration),
+            post(web::admin::decide_registration),
         )
         .route("/settings/password", post(web::accounts::change_password))
         .route("/settings/tokens", post(web::accounts::create_api_token))

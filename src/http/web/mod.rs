@@ -3,6 +3,7 @@
 //! database is escaped, or was sanitised on the way in.
 
 pub mod accounts;
+pub mod admin;
 pub mod group_settings;
 pub mod groups;
 mod layout;
