@@ -53,27 +53,7 @@ pub async fn thread_view(
         }
     }
     let all = posts::thread_with_replies(&context.db, &thread).await?;
-    let mut author_ids: Vec<i64> = all.iter().map(|post| post.author_id).collect();
-    author_ids.sort_unstable();
-    author_ids.dedup();
-    let authors: HashMap<i64, actor::Model> = actor::Entity::find()
-        .filter(actor::Column::Id.is_in(author_ids))
-        .all(&context.db)
-        .await?
-        .into_iter()
-        .map(|author| (author.id, author))
-        .collect();
-    let my_votes: HashMap<i64, i16> = match viewer {
-        Some(viewer) => posts::votes_by(
-            &context.db,
-            viewer.account.actor.id,
-            all.iter().map(|post| post.id).collect(),
-        )
-        .await?
-        .into_iter()
-        .collect(),
-        None => HashMap::new(),
-    };
+    let (authors, my_votes) = authors_and_votes(context, &all, viewer).await?;
     let moderating = match viewer {
         Some(viewer) => moderates(context, &group, viewer).await?,
         None => false,
@@ -86,6 +66,37 @@ pub async fn thread_view(
         my_votes,
         moderating,
     })
+}
+
+/// The authors of `listed` by id, and the viewer's votes on them by post id: two queries,
+/// for a thread or a list of threads.
+pub async fn authors_and_votes(
+    context: &Context,
+    listed: &[post::Model],
+    viewer: Option<&SignedIn>,
+) -> Result<(HashMap<i64, actor::Model>, HashMap<i64, i16>)> {
+    let mut author_ids: Vec<i64> = listed.iter().map(|post| post.author_id).collect();
+    author_ids.sort_unstable();
+    author_ids.dedup();
+    let authors = actor::Entity::find()
+        .filter(actor::Column::Id.is_in(author_ids))
+        .all(&context.db)
+        .await?
+        .into_iter()
+        .map(|author| (author.id, author))
+        .collect();
+    let votes = match viewer {
+        Some(viewer) => posts::votes_by(
+            &context.db,
+            viewer.account.actor.id,
+            listed.iter().map(|post| post.id).collect(),
+        )
+        .await?
+        .into_iter()
+        .collect(),
+        None => HashMap::new(),
+    };
+    Ok((authors, votes))
 }
 
 /// Whether `viewer` moderates `group`: an administrator or a moderator here for a local group;

@@ -66,26 +66,8 @@ pub(super) async fn posts_json(
     group_name: &str,
     listed: Vec<post::Model>,
 ) -> Result<Vec<PostJson>, Error> {
-    use sea_orm::{ColumnTrait, QueryFilter};
-    let author_ids: Vec<i64> = listed.iter().map(|post| post.author_id).collect();
-    let authors: HashMap<i64, actor::Model> = actor::Entity::find()
-        .filter(actor::Column::Id.is_in(author_ids))
-        .all(&context.db)
-        .await?
-        .into_iter()
-        .map(|author| (author.id, author))
-        .collect();
-    let votes: HashMap<i64, i16> = match caller {
-        Some(caller) => posts::votes_by(
-            &context.db,
-            caller.account.actor.id,
-            listed.iter().map(|post| post.id).collect(),
-        )
-        .await?
-        .into_iter()
-        .collect(),
-        None => HashMap::new(),
-    };
+    let (authors, votes) =
+        crate::actions::threads::authors_and_votes(context, &listed, caller).await?;
     Ok(posts_json_from(group_name, listed, &authors, &votes, false))
 }
 
