@@ -2,15 +2,16 @@
 //! editing a local group's profile.
 
 use crate::{
-    accounts::users,
+    accounts::{sessions::SignedIn, users},
     app::Context,
+    config::GroupCreation,
     error::{Error, Result},
     federation::{
         activities::{follow, undo, update_group},
         delivery::wake_delivery_worker,
     },
     groups::{
-        directory::{self, GroupProfile},
+        directory::{self, GroupProfile, NewGroup},
         membership, moderation,
     },
 };
@@ -19,6 +20,31 @@ use kindred_entities::{
     membership::{self as membership_entity, MembershipState},
 };
 use sea_orm::TransactionTrait;
+
+/// Whether `person` may create groups here (`instance.group_creation`).
+pub fn may_create_groups(context: &Context, person: &SignedIn) -> Result<()> {
+    if context.config.instance.group_creation == GroupCreation::Admins
+        && !person.account.user.is_admin
+    {
+        return Err(Error::Forbidden(
+            "only administrators create groups on this instance".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// A signed-in person creates a local group, and is its founding owner and first member.
+pub async fn create_group(
+    context: &Context,
+    founder: &SignedIn,
+    new_group: NewGroup<'_>,
+) -> Result<actor::Model> {
+    may_create_groups(context, founder)?;
+    let group =
+        directory::create_group(&context.db, &context.config, &context.keys, new_group).await?;
+    membership::found(&context.db, &group, &founder.account.actor).await?;
+    Ok(group)
+}
 
 /// A local person joins `group`. A local group takes them at once (or keeps the request for
 /// its moderators) unless they are banned; a remote group gets a `Follow`, and the membership

@@ -97,17 +97,9 @@ pub(super) async fn create_group(
     ApiUser(caller): ApiUser,
     ApiJson(request): ApiJson<CreateGroupRequest>,
 ) -> ApiResult<Response> {
-    if context.config.instance.group_creation == GroupCreation::Admins
-        && !caller.account.user.is_admin
-    {
-        return Err(
-            Error::Forbidden("only administrators create groups on this instance".into()).into(),
-        );
-    }
-    let group = directory::create_group(
-        &context.db,
-        &context.config,
-        &context.keys,
+    let group = crate::actions::groups::create_group(
+        &context,
+        &caller,
         NewGroup {
             name: request.name.trim(),
             title: &request.title,
@@ -115,7 +107,6 @@ pub(super) async fn create_group(
         },
     )
     .await?;
-    membership::found(&context.db, &group, &caller.account.actor).await?;
     let body = group_json(&context, Some(&caller), group).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }

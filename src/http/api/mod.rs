@@ -16,7 +16,6 @@ use crate::{
         users::{self, NewUser},
     },
     app::Context,
-    config::GroupCreation,
     error::Error,
     federation::{
         activities::{delete, follow},

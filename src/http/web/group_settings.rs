@@ -3,7 +3,6 @@
 
 use crate::{
     app::Context,
-    config::GroupCreation,
     error::Error,
     groups::{
         directory::{self, NewGroup},
@@ -55,11 +54,11 @@ pub async fn create_group(
         form,
     }: SignedInForm<CreateGroupForm>,
 ) -> PageResult {
+    // Refused with an error page, not the form, for someone who may not create groups.
     may_create_groups(&context, &visitor)?;
-    let created = directory::create_group(
-        &context.db,
-        &context.config,
-        &context.keys,
+    let created = crate::actions::groups::create_group(
+        &context,
+        &signed_in,
         NewGroup {
             name: form.name.trim(),
             title: &form.title,
@@ -69,8 +68,6 @@ pub async fn create_group(
     .await;
     match created {
         Ok(group) => {
-            // The founder is the first member.
-            membership::found(&context.db, &group, &signed_in.account.actor).await?;
             Ok(Redirect::to(&format!("/groups/{}", group.preferred_username)).into_response())
         }
         Err(error) => {
@@ -90,15 +87,7 @@ pub async fn create_group(
 }
 
 fn may_create_groups(context: &Context, visitor: &Visitor) -> Result<(), Error> {
-    let signed_in = visitor.require()?;
-    if context.config.instance.group_creation == GroupCreation::Admins
-        && !signed_in.account.user.is_admin
-    {
-        return Err(Error::Forbidden(
-            "only administrators create groups on this instance".into(),
-        ));
-    }
-    Ok(())
+    crate::actions::groups::may_create_groups(context, visitor.require()?)
 }
 
 fn create_group_form(
