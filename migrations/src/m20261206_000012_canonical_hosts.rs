@@ -11,7 +11,9 @@ use sea_orm_migration::{
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// `host` or `host:port` without the dot that ends a fully qualified name, in lower case.
+/// `host` or `host:port` without the dot that ends a fully qualified name, in lower case: the
+/// form of `kindred::hosts::host_of`, written out again because the migrations crate does not
+/// depend on kindred (and a shipped migration must not change when that code does).
 fn canonical(host: &str) -> String {
     let host = host.trim().to_ascii_lowercase();
     if host.starts_with('[') {

@@ -384,9 +384,6 @@ impl InboundSignature {
         if signs("date") && date.is_none() {
             return refuse("the signed Date header is missing or unreadable");
         }
-        if signs("(created)") && !parameters.contains_key("created") {
-            return refuse("a signed header is missing");
-        }
         if timestamp("expires")?.is_some_and(|expires| expires < now) {
             return refuse("the signature has expired");
         }
@@ -468,17 +465,11 @@ impl InboundSignature {
 }
 
 /// Whether a `Host` header names `local_host` (this instance's domain, with its port if it
-/// has one): compared without case, a trailing dot, or the scheme's default port.
+/// has one): compared as `hosts::same_host` compares hosts (case, a trailing dot, and :443),
+/// and without plain http's default port.
 fn same_host(header: &str, local_host: &str) -> bool {
-    fn canonical(host: &str) -> String {
-        let host = host.trim().to_ascii_lowercase();
-        let host = host
-            .strip_suffix(":443")
-            .or_else(|| host.strip_suffix(":80"))
-            .unwrap_or(&host);
-        host.strip_suffix('.').unwrap_or(host).to_string()
-    }
-    canonical(header) == canonical(local_host)
+    let header = header.trim();
+    crate::hosts::same_host(header.strip_suffix(":80").unwrap_or(header), local_host)
 }
 
 /// The parameters of the request's `Signature` header.
