@@ -77,6 +77,32 @@ pub fn markdown_to_html(markdown: &str) -> String {
     sanitize(&rendered)
 }
 
+/// HTML that may go into a page as it is. Templates escape every other value; this type is the
+/// one way to insert markup, and only this module makes it: from the sanitiser, or from a
+/// column that only ever holds what the sanitiser produced.
+#[derive(Debug, Clone, Copy)]
+pub struct SanitizedHtml<'a>(&'a str);
+
+impl<'a> SanitizedHtml<'a> {
+    /// HTML read back from a column written only with [`sanitize`] or [`markdown_to_html`]:
+    /// `post.content_html` and `actor.summary_html`. Sanitising happens
+    /// once, on the way in, for local and remote text alike.
+    pub fn from_stored(stored_html: &'a str) -> Self {
+        SanitizedHtml(stored_html)
+    }
+
+    /// The HTML itself, for an escaping context (the Atom feed carries it as escaped text).
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
+impl maud::Render for SanitizedHtml<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        buffer.push_str(self.0);
+    }
+}
+
 /// Reduces HTML (or text that may contain tags) to plain text: tags dropped, entities decoded.
 /// For names and titles, which are always shown as text.
 pub fn to_plain_text(html: &str) -> String {
@@ -94,17 +120,16 @@ pub fn plain_text_field(text: &str) -> String {
         .join(" ")
 }
 
-/// Escapes text for XML (the Atom feed): as [`escape`], and characters XML 1.0 forbids (most
-/// control characters) are dropped, so one remote title cannot make the feed unreadable.
-pub fn escape_xml(text: &str) -> String {
-    let allowed: String = text
-        .chars()
+/// Drops the characters XML 1.0 forbids (most control characters) from text bound for the
+/// Atom feed, so one remote title cannot make the feed unreadable. The template escapes the
+/// rest.
+pub fn xml_safe_text(text: &str) -> String {
+    text.chars()
         .filter(|c| {
             matches!(c, '\t' | '\n' | '\r')
                 || (!c.is_control() && !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
         })
-        .collect();
-    escape(&allowed)
+        .collect()
 }
 
 /// Escapes text for use inside HTML element content or a double-quoted attribute.

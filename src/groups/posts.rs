@@ -468,3 +468,22 @@ mod title_tests {
         );
     }
 }
+
+/// What `author_id` wrote lately, newest first, as their profile lists it: neither deleted,
+/// removed nor waiting for approval.
+pub async fn recent_by_author(
+    database: &impl ConnectionTrait,
+    author_id: i64,
+    limit: u64,
+) -> Result<Vec<post::Model>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    Ok(post::Entity::find()
+        .filter(post::Column::AuthorId.eq(author_id))
+        .filter(post::Column::DeletedAt.is_null())
+        .filter(post::Column::RemovedAt.is_null())
+        .filter(post::Column::AwaitingApproval.eq(false))
+        .order_by_desc(post::Column::PublishedAt)
+        .limit(limit)
+        .all(database)
+        .await?)
+}

@@ -8,9 +8,8 @@ use crate::{
     app::Context,
     config::RegistrationMode,
     error::Error,
-    html::escape,
     http::web::{
-        layout::{PageResult, page},
+        layout::{self, PageResult, csrf_field, page},
         session::{
             ButtonForm, SignedInForm, Visitor, carries_csrf_token, clear_session_cookie_header,
             form_cookie_header, session_cookie_header,
@@ -26,7 +25,7 @@ use axum::{
 use kindred_entities::{
     notification::NotificationKind, post, session::SessionKind, user::UserState,
 };
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use maud::html;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -90,24 +89,23 @@ fn login_form(
     status: StatusCode,
 ) -> Response {
     let token = visitor.form_token();
-    let body = format!(
-        "<h1>Sign in</h1>\n{problem}\
-         <form method=\"post\" action=\"/login\">\n\
-         <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\n\
-         <label for=\"name\">Name</label>\
-         <input type=\"text\" id=\"name\" name=\"name\" value=\"{name}\" autocomplete=\"username\" required autofocus>\n\
-         <label for=\"password\">Password</label>\
-         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\n\
-         <button type=\"submit\">Sign in</button>\n</form>\n",
-        problem = problem_html(problem),
-        token = escape(&token),
-        name = escape(name),
-    );
+    let body = html! {
+        h1 { "Sign in" }
+        (layout::problem(problem))
+        form method="post" action="/login" {
+            (csrf_field(&token))
+            label for="name" { "Name" }
+            input type="text" id="name" name="name" value=(name) autocomplete="username" required autofocus;
+            label for="password" { "Password" }
+            input type="password" id="password" name="password" autocomplete="current-password" required;
+            button type="submit" { "Sign in" }
+        }
+    };
     with_form_cookie(
         context,
         &token,
         status,
-        page(context, visitor, "Sign in", &body),
+        page(context, visitor, "Sign in", body),
     )
 }
 
@@ -189,8 +187,13 @@ pub async fn register(
             &context,
             &visitor,
             "Registration received",
-            "<h1>Thank you</h1>\n<p class=\"notice\">Your registration waits for an administrator's approval. \
-             You can sign in once it is approved.</p>\n",
+            html! {
+                h1 { "Thank you" }
+                p.notice {
+                    "Your registration waits for an administrator's approval. \
+                     You can sign in once it is approved."
+                }
+            },
         )
         .into_response()),
         Err(error) => {
@@ -198,7 +201,13 @@ pub async fn register(
             if status.is_server_error() {
                 return Err(error.into());
             }
-            Ok(register_form(&context, &visitor, &form, Some(&reason), status))
+            Ok(register_form(
+                &context,
+                &visitor,
+                &form,
+                Some(&reason),
+                status,
+            ))
         }
     }
 }
@@ -211,44 +220,40 @@ fn register_form(
     status: StatusCode,
 ) -> Response {
     let token = visitor.form_token();
-    let application = if context.config.instance.registration == RegistrationMode::Approval {
-        format!(
-            "<label for=\"application\">Why do you want to join?</label>\
-             <textarea id=\"application\" name=\"application\" maxlength=\"{max}\">{text}</textarea>\n\
-             <p class=\"hint\">An administrator reads this before approving your account.</p>\n",
-            max = users::MAX_APPLICATION_LENGTH,
-            text = escape(&form.application),
-        )
-    } else {
-        String::new()
+    let asks_why = context.config.instance.registration == RegistrationMode::Approval;
+    let body = html! {
+        h1 { "Create an account" }
+        (layout::problem(problem))
+        form method="post" action="/register" {
+            (csrf_field(&token))
+            label for="name" { "Name" }
+            input type="text" id="name" name="name" value=(form.name) autocomplete="username" required
+                pattern="[a-z0-9_]{1,64}" aria-describedby="name-hint";
+            p.hint id="name-hint" {
+                "Lower-case letters, digits and _. Others will know you as @name@"
+                (context.config.domain()) "."
+            }
+            label for="email" { "Email (optional)" }
+            input type="email" id="email" name="email" value=(form.email) autocomplete="email";
+            label for="password" { "Password" }
+            input type="password" id="password" name="password" autocomplete="new-password" minlength="8" required;
+            label for="password_again" { "Password again" }
+            input type="password" id="password_again" name="password_again" autocomplete="new-password" minlength="8" required;
+            @if asks_why {
+                label for="application" { "Why do you want to join?" }
+                textarea id="application" name="application" maxlength=(users::MAX_APPLICATION_LENGTH) {
+                    (form.application)
+                }
+                p.hint { "An administrator reads this before approving your account." }
+            }
+            button type="submit" { "Create account" }
+        }
     };
-    let body = format!(
-        "<h1>Create an account</h1>\n{problem}\
-         <form method=\"post\" action=\"/register\">\n\
-         <input type=\"hidden\" name=\"csrf\" value=\"{token}\">\n\
-         <label for=\"name\">Name</label>\
-         <input type=\"text\" id=\"name\" name=\"name\" value=\"{name}\" autocomplete=\"username\" required \
-         pattern=\"[a-z0-9_]{{1,64}}\" aria-describedby=\"name-hint\">\n\
-         <p class=\"hint\" id=\"name-hint\">Lower-case letters, digits and _. Others will know you as @name@{domain}.</p>\n\
-         <label for=\"email\">Email (optional)</label>\
-         <input type=\"email\" id=\"email\" name=\"email\" value=\"{email}\" autocomplete=\"email\">\n\
-         <label for=\"password\">Password</label>\
-         <input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"new-password\" minlength=\"8\" required>\n\
-         <label for=\"password_again\">Password again</label>\
-         <input type=\"password\" id=\"password_again\" name=\"password_again\" autocomplete=\"new-password\" minlength=\"8\" required>\n\
-         {application}\
-         <button type=\"submit\">Create account</button>\n</form>\n",
-        problem = problem_html(problem),
-        token = escape(&token),
-        name = escape(&form.name),
-        email = escape(&form.email),
-        domain = escape(&context.config.domain()),
-    );
     with_form_cookie(
         context,
         &token,
         status,
-        page(context, visitor, "Create an account", &body),
+        page(context, visitor, "Create an account", body),
     )
 }
 
@@ -397,45 +402,60 @@ async fn settings_form(
     let signed_in = visitor.require()?;
     let tokens =
         sessions::list_for_user(&context.db, signed_in.account.user.id, SessionKind::Api).await?;
-    let notice = notice
-        .map(|text| format!("<p class=\"notice\" role=\"status\">{}</p>\n", escape(text)))
-        .unwrap_or_default();
-    let csrf = escape(visitor.csrf_token());
-    let mut token_rows = String::new();
-    for token in &tokens {
-        token_rows.push_str(&format!(
-            "<li>{label} <span class=\"meta\">created {created}, last used {used}</span> \
-             <form method=\"post\" action=\"/settings/tokens/{id}/revoke\" style=\"display:inline\">\
-             <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Revoke</button></form></li>\n",
-            label = escape(token.label.as_deref().unwrap_or("(no label)")),
-            created = token.created_at.format("%Y-%m-%d"),
-            used = token.last_used_at.format("%Y-%m-%d"),
-            id = token.id,
-        ));
-    }
-    if token_rows.is_empty() {
-        token_rows.push_str("<li>None.</li>\n");
-    }
-    let body = format!(
-        "<h1>Settings</h1>\n{notice}{problem}\
-         <section class=\"card\">\n<h2>Change password</h2>\n\
-         <form method=\"post\" action=\"/settings/password\">\n\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-         <label for=\"current_password\">Current password</label>\
-         <input type=\"password\" id=\"current_password\" name=\"current_password\" autocomplete=\"current-password\" required>\n\
-         <label for=\"new_password\">New password</label>\
-         <input type=\"password\" id=\"new_password\" name=\"new_password\" autocomplete=\"new-password\" minlength=\"8\" required>\n\
-         <label for=\"new_password_again\">New password again</label>\
-         <input type=\"password\" id=\"new_password_again\" name=\"new_password_again\" autocomplete=\"new-password\" minlength=\"8\" required>\n\
-         <button type=\"submit\">Change password</button>\n</form>\n</section>\n\
-         <section class=\"card\">\n<h2>API tokens</h2>\n<p class=\"hint\">For apps and scripts using the <a href=\"/api/v1/openapi.json\">client API</a>.</p>\n\
-         <ul class=\"tokens\">\n{token_rows}</ul>\n\
-         <form method=\"post\" action=\"/settings/tokens\">\n<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-         <label for=\"label\">New token's label</label><input type=\"text\" id=\"label\" name=\"label\" maxlength=\"100\">\n\
-         <button type=\"submit\">Create token</button>\n</form>\n</section>\n",
-        problem = problem_html(problem),
-    );
-    Ok((status, page(context, visitor, "Settings", &body)).into_response())
+    let csrf = visitor.csrf_token();
+    let body = html! {
+        h1 { "Settings" }
+        @if let Some(text) = notice {
+            (layout::notice(text))
+        }
+        (layout::problem(problem))
+        section.card {
+            h2 { "Change password" }
+            form method="post" action="/settings/password" {
+                (csrf_field(csrf))
+                label for="current_password" { "Current password" }
+                input type="password" id="current_password" name="current_password" autocomplete="current-password" required;
+                label for="new_password" { "New password" }
+                input type="password" id="new_password" name="new_password" autocomplete="new-password" minlength="8" required;
+                label for="new_password_again" { "New password again" }
+                input type="password" id="new_password_again" name="new_password_again" autocomplete="new-password" minlength="8" required;
+                button type="submit" { "Change password" }
+            }
+        }
+        section.card {
+            h2 { "API tokens" }
+            p.hint {
+                "For apps and scripts using the " a href="/api/v1/openapi.json" { "client API" } "."
+            }
+            ul.tokens {
+                @for token in &tokens {
+                    li {
+                        (token.label.as_deref().unwrap_or("(no label)"))
+                        " "
+                        span.meta {
+                            "created " (token.created_at.format("%Y-%m-%d"))
+                            ", last used " (token.last_used_at.format("%Y-%m-%d"))
+                        }
+                        " "
+                        form method="post" action={ "/settings/tokens/" (token.id) "/revoke" } style="display:inline" {
+                            (csrf_field(csrf))
+                            button type="submit" class="secondary" { "Revoke" }
+                        }
+                    }
+                }
+                @if tokens.is_empty() {
+                    li { "None." }
+                }
+            }
+            form method="post" action="/settings/tokens" {
+                (csrf_field(csrf))
+                label for="label" { "New token's label" }
+                input type="text" id="label" name="label" maxlength="100";
+                button type="submit" { "Create token" }
+            }
+        }
+    };
+    Ok((status, page(context, visitor, "Settings", body)).into_response())
 }
 
 /// A local person's profile page: who they are and what they wrote lately.
@@ -443,33 +463,11 @@ pub async fn profile_page(context: &Context, visitor: &Visitor, name: &str) -> P
     let account = users::find_by_name(&context.db, name)
         .await?
         .ok_or_else(|| Error::not_found("user"))?;
-    let recent = post::Entity::find()
-        .filter(post::Column::AuthorId.eq(account.actor.id))
-        .filter(post::Column::DeletedAt.is_null())
-        .filter(post::Column::RemovedAt.is_null())
-        .filter(post::Column::AwaitingApproval.eq(false))
-        .order_by_desc(post::Column::PublishedAt)
-        .limit(20)
-        .all(&context.db)
-        .await?;
+    let recent = crate::groups::posts::recent_by_author(&context.db, account.actor.id, 20).await?;
     let handle = format!("@{}@{}", account.user.name, context.config.domain());
-    let mut body = format!(
-        "<h1>{}</h1>\n<p class=\"handle\">{}</p>\n<p class=\"meta\">Joined {}</p>\n<h2>Recent posts</h2>\n",
-        escape(
-            account
-                .actor
-                .display_name
-                .as_deref()
-                .unwrap_or(&account.user.name)
-        ),
-        escape(&handle),
-        account.user.created_at.format("%Y-%m-%d"),
-    );
-    if recent.is_empty() {
-        body.push_str("<p>Nothing yet.</p>\n");
-    } else {
-        body.push_str("<ul>\n");
-        for post in &recent {
+    let labelled: Vec<(&post::Model, String)> = recent
+        .iter()
+        .map(|post| {
             let label = post.title.clone().unwrap_or_else(|| {
                 let text = crate::html::to_plain_text(&post.content_html);
                 let short: String = text.chars().take(80).collect();
@@ -479,33 +477,40 @@ pub async fn profile_page(context: &Context, visitor: &Visitor, name: &str) -> P
                     short
                 }
             });
-            body.push_str(&format!(
-                "<li><a href=\"/posts/{}\">{}</a> <span class=\"meta\">{}</span></li>\n",
-                post.id,
-                escape(&label),
-                post.published_at.format("%Y-%m-%d %H:%M"),
-            ));
+            (post, label)
+        })
+        .collect();
+    let body = html! {
+        h1 {
+            (account
+                .actor
+                .display_name
+                .as_deref()
+                .unwrap_or(&account.user.name))
         }
-        body.push_str("</ul>\n");
-    }
-    Ok(page(context, visitor, &handle, &body).into_response())
+        p.handle { (handle) }
+        p.meta { "Joined " (account.user.created_at.format("%Y-%m-%d")) }
+        h2 { "Recent posts" }
+        @if labelled.is_empty() {
+            p { "Nothing yet." }
+        } @else {
+            ul {
+                @for (post, label) in &labelled {
+                    li {
+                        a href={ "/posts/" (post.id) } { (label) }
+                        " "
+                        span.meta { (post.published_at.format("%Y-%m-%d %H:%M")) }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(context, visitor, &handle, body).into_response())
 }
 
 /// `GET /users/{name}` for browsers.
 pub async fn profile(context: Context, visitor: Visitor, Path(name): Path<String>) -> PageResult {
     profile_page(&context, &visitor, &name).await
-}
-
-/// The paragraph that tells why a form was refused (nothing when it was not).
-pub fn problem_html(problem: Option<&str>) -> String {
-    problem
-        .map(|reason| {
-            format!(
-                "<p class=\"problem\" role=\"alert\">{}</p>\n",
-                escape(reason)
-            )
-        })
-        .unwrap_or_default()
 }
 
 /// The response for a signed-out form, setting the double-submit cookie its token pairs with.
@@ -527,55 +532,52 @@ fn with_form_cookie(
 pub async fn notifications_page(context: Context, visitor: Visitor) -> PageResult {
     let signed_in = visitor.require()?;
     let listed = notifications::list(&context.db, signed_in.account.user.id, 100).await?;
-    let mut body = String::from("<h1>Notifications</h1>\n");
-    if listed.is_empty() {
-        body.push_str(
-            "<p>Nothing yet. Replies to your posts and mentions of you show up here.</p>\n",
-        );
-    } else {
-        body.push_str("<ul class=\"notifications\">\n");
-        for (notification, about) in &listed {
-            let author = crate::database::unique_row(
-                kindred_entities::actor::Entity::find_by_id(about.author_id),
-                &context.db,
-            )
-            .await?
+    let mut rows = Vec::with_capacity(listed.len());
+    for (notification, about) in &listed {
+        let author = crate::actions::lookups::actor(&context.db, about.author_id, "author")
+            .await
             .map(|author| author.preferred_username)
             .unwrap_or_default();
-            let what = match notification.kind {
-                NotificationKind::Reply => "replied to you",
-                NotificationKind::Mention => "mentioned you",
-                NotificationKind::Report => "— a post was reported in a group you moderate",
-            };
-            let excerpt: String = if about.removed_at.is_some() || about.deleted_at.is_some() {
-                "(removed)".to_string()
-            } else {
-                crate::html::to_plain_text(&about.content_html)
-                    .chars()
-                    .take(120)
-                    .collect()
-            };
-            body.push_str(&format!(
-                "<li class=\"{class}\"><a href=\"/posts/{thread}#post-{id}\">{author} {what}</a>: {excerpt} \
-                 <span class=\"meta\">{at}</span></li>\n",
-                class = if notification.read_at.is_none() { "unread" } else { "read" },
-                thread = about.thread_id.unwrap_or(about.id),
-                id = about.id,
-                author = escape(&author),
-                excerpt = escape(&excerpt),
-                at = notification.created_at.format("%Y-%m-%d %H:%M"),
-            ));
+        let what = match notification.kind {
+            NotificationKind::Reply => "replied to you",
+            NotificationKind::Mention => "mentioned you",
+            NotificationKind::Report => "— a post was reported in a group you moderate",
+        };
+        let excerpt: String = if about.removed_at.is_some() || about.deleted_at.is_some() {
+            "(removed)".to_string()
+        } else {
+            crate::html::to_plain_text(&about.content_html)
+                .chars()
+                .take(120)
+                .collect()
+        };
+        rows.push((notification, about, author, what, excerpt));
+    }
+    let body = html! {
+        h1 { "Notifications" }
+        @if rows.is_empty() {
+            p { "Nothing yet. Replies to your posts and mentions of you show up here." }
+        } @else {
+            ul.notifications {
+                @for (notification, about, author, what, excerpt) in &rows {
+                    li class=(if notification.read_at.is_none() { "unread" } else { "read" }) {
+                        a href={ "/posts/" (about.thread_id.unwrap_or(about.id)) "#post-" (about.id) } {
+                            (author) " " (what)
+                        }
+                        ": " (excerpt) " "
+                        span.meta { (notification.created_at.format("%Y-%m-%d %H:%M")) }
+                    }
+                }
+            }
         }
-        body.push_str("</ul>\n");
-    }
-    if visitor.unread_notifications > 0 {
-        body.push_str(&format!(
-            "<form method=\"post\" action=\"/notifications/read\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
-             <button type=\"submit\">Mark all as read</button></form>\n",
-            escape(visitor.csrf_token())
-        ));
-    }
-    Ok(page(&context, &visitor, "Notifications", &body).into_response())
+        @if visitor.unread_notifications > 0 {
+            form method="post" action="/notifications/read" {
+                (csrf_field(visitor.csrf_token()))
+                button type="submit" { "Mark all as read" }
+            }
+        }
+    };
+    Ok(page(&context, &visitor, "Notifications", body).into_response())
 }
 
 /// `POST /notifications/read`.

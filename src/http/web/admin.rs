@@ -3,11 +3,11 @@
 
 use crate::{
     accounts::users,
+    actions::accounts::{self, Remover},
     app::Context,
     error::Error,
-    html::escape,
     http::web::{
-        layout::{PageResult, page},
+        layout::{PageResult, csrf_field, page},
         session::{ButtonForm, SignedInForm, Visitor, carries_csrf_token},
     },
 };
@@ -16,6 +16,7 @@ use axum::{
     response::{IntoResponse, Redirect},
 };
 use kindred_entities::user::UserState;
+use maud::html;
 use serde::Deserialize;
 
 /// `GET /admin`: registrations waiting for approval (administrators only).
@@ -29,36 +30,56 @@ pub async fn admin_page(context: Context, visitor: Visitor) -> PageResult {
         .into_iter()
         .filter(|user| user.state == UserState::Pending)
         .collect();
-    let csrf = escape(visitor.csrf_token());
-    let mut body =
-        String::from("<h1>Administration</h1>\n<h2>Registrations waiting for approval</h2>\n");
-    if pending.is_empty() {
-        body.push_str("<p>None.</p>\n");
-    }
-    for applicant in &pending {
-        body.push_str(&format!(
-            "<section class=\"card\"><h3>{name}</h3><p class=\"meta\">{email} · applied {at}</p>\
-             <blockquote>{application}</blockquote>\
-             <div class=\"actions\">\
-             <form method=\"post\" action=\"/admin/users/{name}/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Approve</button></form>\
-             <form method=\"post\" action=\"/admin/users/{name}/refuse\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Refuse</button></form>\
-             </div></section>\n",
-            name = escape(&applicant.name),
-            email = escape(applicant.email.as_deref().unwrap_or("no email")),
-            at = applicant.created_at.format("%Y-%m-%d"),
-            application = escape(applicant.application_text.as_deref().unwrap_or("(nothing written)")),
-        ));
-    }
-    body.push_str(&format!(
-        "<h2>Remove a group or an account</h2>\n\
-         <p class=\"hint\">Removing marks it deleted here and tells the servers that know it. It cannot be undone.</p>\n\
-         <form method=\"post\" action=\"/admin/remove\">\n<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-         <label for=\"remove-kind\">What</label><select id=\"remove-kind\" name=\"kind\"><option value=\"group\">Group</option><option value=\"user\">Account</option></select>\n\
-         <label for=\"remove-name\">Name</label><input type=\"text\" id=\"remove-name\" name=\"name\" required>\n\
-         <label><input type=\"checkbox\" name=\"confirm\" required> I am sure</label>\n\
-         <button type=\"submit\">Remove</button>\n</form>\n"
-    ));
-    Ok(page(&context, &visitor, "Administration", &body).into_response())
+    let csrf = visitor.csrf_token();
+    let body = html! {
+        h1 { "Administration" }
+        h2 { "Registrations waiting for approval" }
+        @if pending.is_empty() {
+            p { "None." }
+        }
+        @for applicant in &pending {
+            section.card {
+                h3 { (applicant.name) }
+                p.meta {
+                    (applicant.email.as_deref().unwrap_or("no email"))
+                    " · applied " (applicant.created_at.format("%Y-%m-%d"))
+                }
+                blockquote {
+                    (applicant.application_text.as_deref().unwrap_or("(nothing written)"))
+                }
+                div.actions {
+                    form method="post" action={ "/admin/users/" (applicant.name) "/approve" } {
+                        (csrf_field(csrf))
+                        button type="submit" { "Approve" }
+                    }
+                    form method="post" action={ "/admin/users/" (applicant.name) "/refuse" } {
+                        (csrf_field(csrf))
+                        button type="submit" class="secondary" { "Refuse" }
+                    }
+                }
+            }
+        }
+        h2 { "Remove a group or an account" }
+        p.hint {
+            "Removing marks it deleted here and tells the servers that know it. It cannot be undone."
+        }
+        form method="post" action="/admin/remove" {
+            (csrf_field(csrf))
+            label for="remove-kind" { "What" }
+            select id="remove-kind" name="kind" {
+                option value="group" { "Group" }
+                option value="user" { "Account" }
+            }
+            label for="remove-name" { "Name" }
+            input type="text" id="remove-name" name="name" required;
+            label {
+                input type="checkbox" name="confirm" required;
+                " I am sure"
+            }
+            button type="submit" { "Remove" }
+        }
+    };
+    Ok(page(&context, &visitor, "Administration", body).into_response())
 }
 
 #[derive(Deserialize)]
@@ -82,29 +103,15 @@ pub async fn admin_remove(
         form,
     }: SignedInForm<RemoveForm>,
 ) -> PageResult {
-    if !signed_in.account.user.is_admin {
-        return Err(
-            Error::Forbidden("only administrators remove groups and accounts".into()).into(),
-        );
-    }
+    let remover = Remover::administrator(&signed_in.account)?;
     if form.confirm.is_none() {
         return Err(Error::invalid("tick \"I am sure\" to remove").into());
     }
-    let target = match form.kind.as_str() {
-        "group" => crate::groups::directory::find_local_group(&context.db, &form.name).await?,
-        "user" => {
-            let account = users::find_by_name(&context.db, &form.name)
-                .await?
-                .filter(|account| account.actor.deleted_at.is_none())
-                .ok_or_else(|| Error::not_found("user"))?;
-            if account.user.id == signed_in.account.user.id {
-                return Err(Error::invalid("you cannot remove your own account here").into());
-            }
-            account.actor
-        }
+    match form.kind.as_str() {
+        "group" => accounts::remove_group(&context, remover, &form.name).await?,
+        "user" => accounts::remove_account(&context, remover, &form.name).await?,
         _ => return Err(Error::invalid("remove a group or a user").into()),
-    };
-    crate::federation::activities::delete::send_actor_deletion(&context, target).await?;
+    }
     Ok(Redirect::to("/admin").into_response())
 }
 

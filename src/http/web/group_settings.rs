@@ -8,10 +8,8 @@ use crate::{
         directory::{self, NewGroup},
         membership,
     },
-    html::escape,
     http::web::{
-        accounts::problem_html,
-        layout::{PageResult, page},
+        layout::{self, PageResult, csrf_field, page},
         session::{SignedInForm, Visitor, carries_csrf_token},
     },
 };
@@ -21,6 +19,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use kindred_entities::actor;
+use maud::html;
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -97,27 +96,28 @@ fn create_group_form(
     problem: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let body = format!(
-        "<h1>Create a group</h1>\n{problem}\
-         <form method=\"post\" action=\"/create-group\">\n\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-         <label for=\"name\">Name</label>\
-         <input type=\"text\" id=\"name\" name=\"name\" value=\"{name}\" required pattern=\"[a-z0-9_]{{1,64}}\" aria-describedby=\"name-hint\">\n\
-         <p class=\"hint\" id=\"name-hint\">Lower-case letters, digits and _. The group will be @name@{domain}; it cannot be changed later.</p>\n\
-         <label for=\"title\">Title</label>\
-         <input type=\"text\" id=\"title\" name=\"title\" value=\"{title}\" required maxlength=\"{max_title}\">\n\
-         <label for=\"summary\">What is it about? (markdown)</label>\
-         <textarea id=\"summary\" name=\"summary\">{summary}</textarea>\n\
-         <button type=\"submit\">Create group</button>\n</form>\n",
-        problem = problem_html(problem),
-        csrf = escape(visitor.csrf_token()),
-        name = escape(&form.name),
-        title = escape(&form.title),
-        summary = escape(&form.summary),
-        domain = escape(&context.config.domain()),
-        max_title = directory::MAX_TITLE_LENGTH,
-    );
-    (status, page(context, visitor, "Create a group", &body)).into_response()
+    let body = html! {
+        h1 { "Create a group" }
+        (layout::problem(problem))
+        form method="post" action="/create-group" {
+            (csrf_field(visitor.csrf_token()))
+            label for="name" { "Name" }
+            input type="text" id="name" name="name" value=(form.name) required
+                pattern="[a-z0-9_]{1,64}" aria-describedby="name-hint";
+            p.hint id="name-hint" {
+                "Lower-case letters, digits and _. The group will be @name@"
+                (context.config.domain())
+                "; it cannot be changed later."
+            }
+            label for="title" { "Title" }
+            input type="text" id="title" name="title" value=(form.title) required
+                maxlength=(directory::MAX_TITLE_LENGTH);
+            label for="summary" { "What is it about? (markdown)" }
+            textarea id="summary" name="summary" { (form.summary) }
+            button type="submit" { "Create group" }
+        }
+    };
+    (status, page(context, visitor, "Create a group", body)).into_response()
 }
 
 pub(super) async fn may_edit(
@@ -146,6 +146,14 @@ pub struct EditGroupForm {
     #[serde(default)]
     csrf: String,
 }
+
+/// The choices of the "Who may post" list: each posting mode's form value and its label.
+const POSTING_MODE_CHOICES: [(&str, &str); 4] = [
+    ("open", "Anyone"),
+    ("members", "Members"),
+    ("moderators", "Moderators only"),
+    ("premoderated", "Members, each post approved by a moderator"),
+];
 
 fn posting_mode_value(mode: actor::PostingMode) -> &'static str {
     match mode {
@@ -259,50 +267,33 @@ fn edit_group_form(
     problem: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let body = format!(
-        "<h1>Edit {name}</h1>\n{problem}\
-         <form method=\"post\" action=\"/groups/{name}/edit\">\n\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-         <label for=\"title\">Title</label>\
-         <input type=\"text\" id=\"title\" name=\"title\" value=\"{title}\" required maxlength=\"{max_title}\">\n\
-         <label for=\"summary\">What is it about? (markdown)</label>\
-         <textarea id=\"summary\" name=\"summary\">{summary}</textarea>\n\
-         <label for=\"icon_url\">Icon (address of an image)</label>\
-         <input type=\"text\" id=\"icon_url\" name=\"icon_url\" value=\"{icon}\" inputmode=\"url\">\n\
-         <label for=\"posting_mode\">Who may post</label>\
-         <select id=\"posting_mode\" name=\"posting_mode\">{modes}</select>\n\
-         <label><input type=\"checkbox\" name=\"approval\"{approval}> Join requests wait for a moderator's approval</label>\n\
-         <button type=\"submit\">Save</button>\n</form>\n",
-        name = escape(&group.preferred_username),
-        problem = problem_html(problem),
-        csrf = escape(visitor.csrf_token()),
-        title = escape(&form.title),
-        summary = escape(&form.summary),
-        icon = escape(&form.icon_url),
-        max_title = directory::MAX_TITLE_LENGTH,
-        modes = [
-            ("open", "Anyone"),
-            ("members", "Members"),
-            ("moderators", "Moderators only"),
-            ("premoderated", "Members, each post approved by a moderator")
-        ]
-        .iter()
-        .map(|(value, label)| format!(
-            "<option value=\"{value}\"{}>{label}</option>",
-            if form.posting_mode == *value {
-                " selected"
-            } else {
-                ""
+    let name = &group.preferred_username;
+    let body = html! {
+        h1 { "Edit " (name) }
+        (layout::problem(problem))
+        form method="post" action={ "/groups/" (name) "/edit" } {
+            (csrf_field(visitor.csrf_token()))
+            label for="title" { "Title" }
+            input type="text" id="title" name="title" value=(form.title) required
+                maxlength=(directory::MAX_TITLE_LENGTH);
+            label for="summary" { "What is it about? (markdown)" }
+            textarea id="summary" name="summary" { (form.summary) }
+            label for="icon_url" { "Icon (address of an image)" }
+            input type="text" id="icon_url" name="icon_url" value=(form.icon_url) inputmode="url";
+            label for="posting_mode" { "Who may post" }
+            select id="posting_mode" name="posting_mode" {
+                @for (value, label) in POSTING_MODE_CHOICES {
+                    option value=(value) selected[form.posting_mode == value] { (label) }
+                }
             }
-        ))
-        .collect::<String>(),
-        approval = if form.approval.is_some() {
-            " checked"
-        } else {
-            ""
-        },
-    );
-    (status, page(context, visitor, "Edit group", &body)).into_response()
+            label {
+                input type="checkbox" name="approval" checked[form.approval.is_some()];
+                " Join requests wait for a moderator's approval"
+            }
+            button type="submit" { "Save" }
+        }
+    };
+    (status, page(context, visitor, "Edit group", body)).into_response()
 }
 
 carries_csrf_token!(CreateGroupForm, EditGroupForm);

@@ -1,12 +1,11 @@
 //! The HTML skeleton, navigation and stylesheet shared by every page, and the error page.
 
-use crate::{
-    app::Context, config::RegistrationMode, error::Error, html::escape, http::web::session::Visitor,
-};
+use crate::{app::Context, config::RegistrationMode, error::Error, http::web::session::Visitor};
 use axum::{
     http::{StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
 };
+use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const STYLESHEET: &str = "\
 :root{--ink:#1d1d1f;--muted:#555;--line:#d5d5de;--accent:#0b57a4;--bg:#fafaf7;--card:#fff}\
@@ -46,67 +45,100 @@ h1 img.icon{vertical-align:middle;border-radius:8px;object-fit:cover}\
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
 ";
 
-/// A complete page around `body` (which must already be safe HTML), with the navigation for
-/// `visitor`.
-pub fn page(context: &Context, visitor: &Visitor, title: &str, body: &str) -> Html<String> {
-    page_with_head(context, visitor, title, "", body)
+/// A complete page around `body`, with the navigation for `visitor`.
+pub fn page(context: &Context, visitor: &Visitor, title: &str, body: Markup) -> Html<String> {
+    page_with_head(context, visitor, title, html! {}, body)
 }
 
-/// As [`page`], with extra (already safe) elements for the `<head>`, such as a feed link.
+/// As [`page`], with extra elements for the `<head>`, such as a feed link.
 pub fn page_with_head(
     context: &Context,
     visitor: &Visitor,
     title: &str,
-    head: &str,
-    body: &str,
+    head: Markup,
+    body: Markup,
 ) -> Html<String> {
-    let navigation = match &visitor.signed_in {
-        Some(signed_in) => format!(
-            "<a href=\"/users/{name}\">{name}</a> <a href=\"/notifications\">{notifications}</a> {admin}<a href=\"/settings\">Settings</a> \
-             <form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-             <button type=\"submit\">Sign out</button></form>",
-            name = escape(&signed_in.account.user.name),
-            csrf = escape(visitor.csrf_token()),
-            admin = if signed_in.account.user.is_admin {
-                "<a href=\"/admin\">Admin</a> "
-            } else {
-                ""
-            },
-            notifications = match visitor.unread_notifications {
-                0 => "Notifications".to_string(),
-                unread => format!(
-                    "Notifications <span class=\"badge\" aria-label=\"{unread} unread\">{unread}</span>"
-                ),
-            },
-        ),
-        None => {
-            let register = if context.config.instance.registration == RegistrationMode::Closed {
-                ""
-            } else {
-                " <a href=\"/register\">Register</a>"
-            };
-            format!("<a href=\"/login\">Sign in</a>{register}")
+    let header = html! {
+        header.site {
+            a href="/" { (context.config.instance.name) }
+            nav aria-label="Account" { (navigation(context, visitor)) }
         }
     };
-    Html(skeleton(
-        title,
-        &format!(
-            "<header class=\"site\"><a href=\"/\">{}</a><nav aria-label=\"Account\">{navigation}</nav></header>",
-            escape(&context.config.instance.name)
-        ),
-        body,
-    )
-    .replacen("</head>", &format!("{head}</head>"), 1))
+    Html(skeleton(title, head, header, body).into_string())
 }
 
-fn skeleton(title: &str, header: &str, body: &str) -> String {
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title}</title>\n<style>{STYLESHEET}</style>\n</head>\n<body>\n\
-         {header}\n<main>\n{body}</main>\n</body>\n</html>\n",
-        title = escape(title),
-    )
+/// The account links at the top right: who is signed in, notifications, settings and sign-out,
+/// or sign-in and (when registration is open) register.
+fn navigation(context: &Context, visitor: &Visitor) -> Markup {
+    match &visitor.signed_in {
+        Some(signed_in) => {
+            let name = &signed_in.account.user.name;
+            html! {
+                a href={ "/users/" (name) } { (name) } " "
+                a href="/notifications" {
+                    "Notifications"
+                    @if visitor.unread_notifications > 0 {
+                        " "
+                        span.badge aria-label={ (visitor.unread_notifications) " unread" } {
+                            (visitor.unread_notifications)
+                        }
+                    }
+                } " "
+                @if signed_in.account.user.is_admin {
+                    a href="/admin" { "Admin" } " "
+                }
+                a href="/settings" { "Settings" } " "
+                form method="post" action="/logout" {
+                    (csrf_field(visitor.csrf_token()))
+                    button type="submit" { "Sign out" }
+                }
+            }
+        }
+        None => html! {
+            a href="/login" { "Sign in" }
+            @if context.config.instance.registration != RegistrationMode::Closed {
+                " " a href="/register" { "Register" }
+            }
+        },
+    }
+}
+
+fn skeleton(title: &str, head: Markup, header: Markup, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) }
+                style { (PreEscaped(STYLESHEET)) }
+                (head)
+            }
+            body {
+                (header)
+                main { (body) }
+            }
+        }
+    }
+}
+
+/// The hidden field that carries a form's CSRF token.
+pub fn csrf_field(token: &str) -> Markup {
+    html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// The paragraph that tells why a form was refused (nothing when it was not).
+pub fn problem(problem: Option<&str>) -> Markup {
+    html! {
+        @if let Some(reason) = problem {
+            p.problem role="alert" { (reason) }
+        }
+    }
+}
+
+/// A line that confirms what was just done.
+pub fn notice(text: &str) -> Markup {
+    html! { p.notice role="status" { (text) } }
 }
 
 /// An error on a web page: shown as a page with its status and short reason; "sign in first"
@@ -184,18 +216,15 @@ pub async fn error_pages_for_browsers(
 
 fn error_page(status: StatusCode, reason: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
-    let body = format!(
-        "<h1>{}</h1>\n<p class=\"problem\">{}</p>\n<p><a href=\"/\">Back to the front page</a></p>\n",
-        escape(title),
-        escape(reason)
-    );
+    let body = html! {
+        h1 { (title) }
+        p.problem { (reason) }
+        p { a href="/" { "Back to the front page" } }
+    };
+    let header = html! { header.site { a href="/" { "Kindred" } } };
     let mut response = (
         status,
-        Html(skeleton(
-            title,
-            "<header class=\"site\"><a href=\"/\">Kindred</a></header>",
-            &body,
-        )),
+        Html(skeleton(title, html! {}, header, body).into_string()),
     )
         .into_response();
     response.headers_mut().insert(

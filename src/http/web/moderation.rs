@@ -2,14 +2,16 @@
 //! public moderation log, and removing, restoring, locking and unlocking posts.
 
 use crate::{
-    actions::moderation::PostModeration,
+    actions::{
+        lookups,
+        moderation::{self as moderation_actions, PostModeration},
+    },
     app::Context,
     error::Error,
-    federation::activities::{add_or_remove, block, follow},
+    federation::activities::add_or_remove,
     groups::{directory, moderation},
-    html::escape,
     http::web::{
-        layout::{PageResult, page},
+        layout::{PageResult, csrf_field, page},
         session::{ButtonForm, SignedInForm, Visitor, carries_csrf_token},
     },
 };
@@ -18,7 +20,7 @@ use axum::{
     response::{IntoResponse, Redirect},
 };
 use kindred_entities::{actor, membership::MembershipRole};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use maud::{Markup, html};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -52,82 +54,87 @@ pub async fn moderation_page(
         signed_in.account.user.is_admin,
     )
     .await?;
-    let csrf = escape(visitor.csrf_token());
-    let name = escape(&group.preferred_username);
-    let mut body = format!(
-        "<h1>Moderating {}</h1>\n<p><a href=\"/groups/{name}\">Back to the group</a> · \
-         <a href=\"/groups/{name}/modlog\">Moderation log</a> · <a href=\"/groups/{name}/edit\">Settings</a></p>\n\
-         <h2>Join requests</h2>\n",
-        escape(
-            group
-                .display_name
-                .as_deref()
-                .unwrap_or(&group.preferred_username)
-        ),
-    );
+    let csrf = visitor.csrf_token();
+    let name = &group.preferred_username;
     let pending = moderation::pending_requests(&context.db, group.id).await?;
-    if pending.is_empty() {
-        body.push_str("<p>None waiting.</p>\n");
-    } else {
-        body.push_str("<ul class=\"requests\">\n");
-        for (request, person) in &pending {
-            body.push_str(&format!(
-                "<li>{who} <span class=\"meta\">asked {at}</span> <span class=\"actions\">\
-                 <form method=\"post\" action=\"/groups/{name}/requests/{id}/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Approve</button></form>\
-                 <form method=\"post\" action=\"/groups/{name}/requests/{id}/refuse\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Refuse</button></form>\
-                 </span></li>\n",
-                who = escape(&directory::actor_handle(person)),
-                at = request.created_at.format("%Y-%m-%d %H:%M"),
-                id = person.id,
-            ));
+    let moderators = moderation::moderators(&context.db, group.id).await?;
+    let queue = queue_section(&context, &group, csrf).await?;
+    let reports = reports_section(&context, &group, csrf).await?;
+    let bans = bans_section(&context, &group, csrf).await?;
+    let body = html! {
+        h1 { "Moderating " (group.display_name.as_deref().unwrap_or(&group.preferred_username)) }
+        p {
+            a href={ "/groups/" (name) } { "Back to the group" } " · "
+            a href={ "/groups/" (name) "/modlog" } { "Moderation log" } " · "
+            a href={ "/groups/" (name) "/edit" } { "Settings" }
         }
-        body.push_str("</ul>\n");
-    }
-    body.push_str("<h2>Moderators</h2>\n<ul class=\"moderators\">\n");
-    for (role, person) in moderation::moderators(&context.db, group.id).await? {
-        let dismiss = if role == MembershipRole::Moderator {
-            format!(
-                " <form method=\"post\" action=\"/groups/{name}/moderators/{id}/dismiss\" style=\"display:inline\">\
-                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Dismiss</button></form>",
-                id = person.id
-            )
-        } else {
-            " <span class=\"meta\">(owner)</span>".to_string()
-        };
-        body.push_str(&format!(
-            "<li>{}{dismiss}</li>\n",
-            escape(&directory::actor_handle(&person))
-        ));
-    }
-    body.push_str("</ul>\n");
-    body.push_str(&queue_section(&context, &group, &csrf).await?);
-    body.push_str(&reports_section(&context, &group, &csrf).await?);
-    body.push_str(&bans_section(&context, &group, &csrf).await?);
-    body.push_str(&format!(
-        "<h3>Appoint</h3>\n<form method=\"post\" action=\"/groups/{name}/moderators\">\n\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-         <label for=\"member\">Appoint a member as moderator</label>\
-         <input type=\"text\" id=\"member\" name=\"member\" placeholder=\"name, or name@host for someone on another server\" required>\n\
-         <button type=\"submit\">Appoint</button>\n</form>\n"
-    ));
-    Ok(page(&context, &visitor, "Moderation", &body).into_response())
+        h2 { "Join requests" }
+        @if pending.is_empty() {
+            p { "None waiting." }
+        } @else {
+            ul.requests {
+                @for (request, person) in &pending {
+                    li {
+                        (directory::actor_handle(person)) " "
+                        span.meta { "asked " (request.created_at.format("%Y-%m-%d %H:%M")) } " "
+                        span.actions {
+                            form method="post" action={ "/groups/" (name) "/requests/" (person.id) "/approve" } {
+                                (csrf_field(csrf))
+                                button type="submit" { "Approve" }
+                            }
+                            form method="post" action={ "/groups/" (name) "/requests/" (person.id) "/refuse" } {
+                                (csrf_field(csrf))
+                                button type="submit" class="secondary" { "Refuse" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "Moderators" }
+        ul.moderators {
+            @for (role, person) in &moderators {
+                li {
+                    (directory::actor_handle(person)) " "
+                    @if *role == MembershipRole::Moderator {
+                        form method="post" action={ "/groups/" (name) "/moderators/" (person.id) "/dismiss" }
+                            style="display:inline" {
+                            (csrf_field(csrf))
+                            button type="submit" class="secondary" { "Dismiss" }
+                        }
+                    } @else {
+                        span.meta { "(owner)" }
+                    }
+                }
+            }
+        }
+        (queue)
+        (reports)
+        (bans)
+        h3 { "Appoint" }
+        form method="post" action={ "/groups/" (name) "/moderators" } {
+            (csrf_field(csrf))
+            label for="member" { "Appoint a member as moderator" }
+            input type="text" id="member" name="member"
+                placeholder="name, or name@host for someone on another server" required;
+            button type="submit" { "Appoint" }
+        }
+    };
+    Ok(page(&context, &visitor, "Moderation", body).into_response())
 }
 
+/// Posts waiting for a moderator's approval (shown while there are some, or while the group is
+/// premoderated).
 async fn queue_section(
     context: &Context,
     group: &actor::Model,
     csrf: &str,
-) -> Result<String, Error> {
+) -> Result<Markup, Error> {
     let waiting = moderation::approval_queue(&context.db, group.id).await?;
     if waiting.is_empty() && group.posting_mode != actor::PostingMode::Premoderated {
-        return Ok(String::new());
+        return Ok(html! {});
     }
-    let mut html = String::from("<h2>Waiting for approval</h2>\n");
-    if waiting.is_empty() {
-        html.push_str("<p>Nothing waiting.</p>\n");
-        return Ok(html);
-    }
-    html.push_str("<ul class=\"queue\">\n");
+    let mut listed = Vec::with_capacity(waiting.len());
     for post in &waiting {
         let author = actor_by_id(context, post.author_id)
             .await
@@ -135,59 +142,82 @@ async fn queue_section(
             .unwrap_or_default();
         let text = crate::html::to_plain_text(&post.content_html);
         let excerpt: String = text.chars().take(200).collect();
-        html.push_str(&format!(
-            "<li><a href=\"/posts/{thread}#post-{id}\">{title}</a> by {author}: {excerpt} <span class=\"actions\">\
-             <form method=\"post\" action=\"/posts/{id}/moderate/approve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Approve</button></form>\
-             <form method=\"post\" action=\"/posts/{id}/moderate/remove\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Remove</button></form>\
-             </span></li>\n",
-            thread = post.thread_id.unwrap_or(post.id),
-            id = post.id,
-            title = escape(post.title.as_deref().unwrap_or("a reply")),
-            author = escape(&author),
-            excerpt = escape(&excerpt),
-        ));
+        listed.push((post, author, excerpt));
     }
-    html.push_str("</ul>\n");
-    Ok(html)
+    Ok(html! {
+        h2 { "Waiting for approval" }
+        @if listed.is_empty() {
+            p { "Nothing waiting." }
+        } @else {
+            ul.queue {
+                @for (post, author, excerpt) in &listed {
+                    li {
+                        a href={ "/posts/" (post.thread_id.unwrap_or(post.id)) "#post-" (post.id) } {
+                            (post.title.as_deref().unwrap_or("a reply"))
+                        }
+                        " by " (author) ": " (excerpt) " "
+                        span.actions {
+                            form method="post" action={ "/posts/" (post.id) "/moderate/approve" } {
+                                (csrf_field(csrf))
+                                button type="submit" { "Approve" }
+                            }
+                            form method="post" action={ "/posts/" (post.id) "/moderate/remove" } {
+                                (csrf_field(csrf))
+                                button type="submit" class="secondary" { "Remove" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
 }
 
 async fn reports_section(
     context: &Context,
     group: &actor::Model,
     csrf: &str,
-) -> Result<String, Error> {
-    let name = escape(&group.preferred_username);
+) -> Result<Markup, Error> {
+    let name = &group.preferred_username;
     let open = moderation::reports(&context.db, group.id, true).await?;
-    let mut html = String::from("<h2>Reports</h2>\n");
-    if open.is_empty() {
-        html.push_str("<p>No open reports.</p>\n");
-        return Ok(html);
-    }
-    html.push_str("<ul class=\"reports\">\n");
+    let mut listed = Vec::with_capacity(open.len());
     for report in &open {
         let reporter = actor_by_id(context, report.reporter_id)
             .await
             .map(|person| directory::actor_handle(&person))
             .unwrap_or_default();
-        html.push_str(&format!(
-            "<li><a href=\"/posts/{post}\">post #{post}</a> reported by {reporter}{reason} \
-             <span class=\"meta\">{at}</span> <span class=\"actions\">\
-             <form method=\"post\" action=\"/groups/{name}/reports/{id}/resolve\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\">Resolved</button></form>\
-             <form method=\"post\" action=\"/groups/{name}/reports/{id}/dismiss\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Dismiss</button></form>\
-             </span></li>\n",
-            post = report.post_id,
-            reporter = escape(&reporter),
-            reason = report
-                .reason
-                .as_deref()
-                .map(|reason| format!(": “{}”", escape(reason)))
-                .unwrap_or_default(),
-            at = report.created_at.format("%Y-%m-%d %H:%M"),
-            id = report.id,
-        ));
+        listed.push((report, reporter));
     }
-    html.push_str("</ul>\n");
-    Ok(html)
+    Ok(html! {
+        h2 { "Reports" }
+        @if listed.is_empty() {
+            p { "No open reports." }
+        } @else {
+            ul.reports {
+                @for (report, reporter) in &listed {
+                    li {
+                        a href={ "/posts/" (report.post_id) } { "post #" (report.post_id) }
+                        " reported by " (reporter)
+                        @if let Some(reason) = &report.reason {
+                            ": “" (reason) "”"
+                        }
+                        " "
+                        span.meta { (report.created_at.format("%Y-%m-%d %H:%M")) } " "
+                        span.actions {
+                            form method="post" action={ "/groups/" (name) "/reports/" (report.id) "/resolve" } {
+                                (csrf_field(csrf))
+                                button type="submit" { "Resolved" }
+                            }
+                            form method="post" action={ "/groups/" (name) "/reports/" (report.id) "/dismiss" } {
+                                (csrf_field(csrf))
+                                button type="submit" class="secondary" { "Dismiss" }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// `POST /groups/{name}/reports/{id}/resolve|dismiss`.
@@ -201,24 +231,13 @@ pub async fn close_report(
     }: SignedInForm<ButtonForm>,
 ) -> PageResult {
     let group = directory::find_local_group(&context.db, &name).await?;
-    moderation::require_moderator(
-        &context.db,
-        &group,
-        signed_in.account.actor.id,
-        signed_in.account.user.is_admin,
-    )
-    .await?;
-    let resolved = match decision.as_str() {
-        "resolve" => true,
-        "dismiss" => false,
-        _ => return Err(Error::not_found("page").into()),
-    };
-    moderation::close_report(
-        &context.db,
+    let closing = moderation_actions::ReportClosing::from_path(&decision)?;
+    moderation_actions::close_report(
+        &context,
+        &signed_in.account.actor,
         &group,
         report_id,
-        resolved,
-        &signed_in.account.actor,
+        closing,
     )
     .await?;
     Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
@@ -228,52 +247,66 @@ async fn bans_section(
     context: &Context,
     group: &actor::Model,
     csrf: &str,
-) -> Result<String, Error> {
-    let name = escape(&group.preferred_username);
-    let mut html = String::from("<h2>Bans</h2>\n");
+) -> Result<Markup, Error> {
+    let name = &group.preferred_username;
     let bans = moderation::bans(&context.db, group.id).await?;
-    if bans.is_empty() {
-        html.push_str("<p>No one is banned.</p>\n");
-    } else {
-        html.push_str("<ul class=\"bans\">\n");
-        for ban in &bans {
-            let who = match (ban.actor_id, &ban.host) {
-                (Some(actor_id), _) => actor_by_id(context, actor_id)
-                    .await
-                    .map(|person| directory::actor_handle(&person))
-                    .unwrap_or_default(),
-                (None, Some(host)) => format!("everyone on {host}"),
-                (None, None) => String::new(),
-            };
-            html.push_str(&format!(
-                "<li>{who}{reason} <span class=\"meta\">{until}</span> \
-                 <form method=\"post\" action=\"/groups/{name}/bans/{id}/lift\" style=\"display:inline\">\
-                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><button type=\"submit\" class=\"secondary\">Lift</button></form></li>\n",
-                who = escape(&who),
-                reason = ban
-                    .reason
-                    .as_deref()
-                    .map(|reason| format!(" — {}", escape(reason)))
-                    .unwrap_or_default(),
-                until = ban
-                    .expires_at
-                    .map(|at| format!("until {}", at.format("%Y-%m-%d %H:%M")))
-                    .unwrap_or_else(|| "until lifted".to_string()),
-                id = ban.id,
-            ));
-        }
-        html.push_str("</ul>\n");
+    let mut listed = Vec::with_capacity(bans.len());
+    for ban in &bans {
+        let who = match (ban.actor_id, &ban.host) {
+            (Some(actor_id), _) => actor_by_id(context, actor_id)
+                .await
+                .map(|person| directory::actor_handle(&person))
+                .unwrap_or_default(),
+            (None, Some(host)) => format!("everyone on {host}"),
+            (None, None) => String::new(),
+        };
+        listed.push((ban, who));
     }
-    html.push_str(&format!(
-        "<form method=\"post\" action=\"/groups/{name}/bans\">\n<input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-         <label for=\"who\">Ban a person (name, or name@host) or a whole server (its host)</label>\
-         <input type=\"text\" id=\"who\" name=\"who\" required>\n\
-         <label for=\"ban-reason\">Reason (public)</label><input type=\"text\" id=\"ban-reason\" name=\"reason\" maxlength=\"1000\">\n\
-         <label for=\"days\">For how many days (empty: until lifted)</label><input type=\"text\" id=\"days\" name=\"days\" inputmode=\"numeric\">\n\
-         <label><input type=\"checkbox\" name=\"remove_content\"> Also remove what they posted here</label>\n\
-         <button type=\"submit\">Ban</button>\n</form>\n"
-    ));
-    Ok(html)
+    Ok(html! {
+        h2 { "Bans" }
+        @if listed.is_empty() {
+            p { "No one is banned." }
+        } @else {
+            ul.bans {
+                @for (ban, who) in &listed {
+                    li {
+                        (who)
+                        @if let Some(reason) = &ban.reason {
+                            " — " (reason)
+                        }
+                        " "
+                        span.meta {
+                            @if let Some(at) = ban.expires_at {
+                                "until " (at.format("%Y-%m-%d %H:%M"))
+                            } @else {
+                                "until lifted"
+                            }
+                        }
+                        " "
+                        form method="post" action={ "/groups/" (name) "/bans/" (ban.id) "/lift" }
+                            style="display:inline" {
+                            (csrf_field(csrf))
+                            button type="submit" class="secondary" { "Lift" }
+                        }
+                    }
+                }
+            }
+        }
+        form method="post" action={ "/groups/" (name) "/bans" } {
+            (csrf_field(csrf))
+            label for="who" { "Ban a person (name, or name@host) or a whole server (its host)" }
+            input type="text" id="who" name="who" required;
+            label for="ban-reason" { "Reason (public)" }
+            input type="text" id="ban-reason" name="reason" maxlength="1000";
+            label for="days" { "For how many days (empty: until lifted)" }
+            input type="text" id="days" name="days" inputmode="numeric";
+            label {
+                input type="checkbox" name="remove_content";
+                " Also remove what they posted here"
+            }
+            button type="submit" { "Ban" }
+        }
+    })
 }
 
 #[derive(Deserialize)]
@@ -320,7 +353,7 @@ pub async fn ban(
     let who = form.who.trim();
     // A handle names a person (name, or name@host); a bare host with a dot names a server.
     if !who.contains('@') && who.contains('.') {
-        block::send_ban(
+        moderation_actions::ban(
             &context,
             &signed_in.account.actor,
             &group,
@@ -329,8 +362,8 @@ pub async fn ban(
         )
         .await?;
     } else {
-        let person = find_person_by_handle(&context, who).await?;
-        block::send_ban(
+        let person = lookups::person_by_handle(&context.db, &context.config.domain(), who).await?;
+        moderation_actions::ban(
             &context,
             &signed_in.account.actor,
             &group,
@@ -353,7 +386,7 @@ pub async fn lift_ban(
     }: SignedInForm<ButtonForm>,
 ) -> PageResult {
     let group = directory::find_local_group(&context.db, &name).await?;
-    block::send_unban_by_id(&context, &signed_in.account.actor, &group, ban_id).await?;
+    moderation_actions::lift_ban_by_id(&context, &signed_in.account.actor, &group, ban_id).await?;
     Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
 }
 
@@ -369,13 +402,15 @@ pub async fn decide_request(
 ) -> PageResult {
     let group = directory::find_local_group(&context.db, &name).await?;
     let member = actor_by_id(&context, member_id).await?;
-    let approve = match decision.as_str() {
-        "approve" => true,
-        "refuse" => false,
-        _ => return Err(Error::not_found("page").into()),
-    };
-    follow::send_join_decision(&context, &signed_in.account.actor, &group, &member, approve)
-        .await?;
+    let decision = moderation_actions::JoinDecision::from_path(&decision)?;
+    moderation_actions::decide_join_request(
+        &context,
+        &signed_in.account.actor,
+        &group,
+        &member,
+        decision,
+    )
+    .await?;
     Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
 }
 
@@ -390,8 +425,9 @@ pub async fn appoint(
     }: SignedInForm<AppointForm>,
 ) -> PageResult {
     let group = directory::find_local_group(&context.db, &name).await?;
-    let member = find_person_by_handle(&context, &form.member).await?;
-    add_or_remove::send_moderator_change(
+    let member =
+        lookups::person_by_handle(&context.db, &context.config.domain(), &form.member).await?;
+    moderation_actions::change_moderator(
         &context,
         &signed_in.account.actor,
         &group,
@@ -414,7 +450,7 @@ pub async fn dismiss(
 ) -> PageResult {
     let group = directory::find_local_group(&context.db, &name).await?;
     let member = actor_by_id(&context, member_id).await?;
-    add_or_remove::send_moderator_change(
+    moderation_actions::change_moderator(
         &context,
         &signed_in.account.actor,
         &group,
@@ -429,48 +465,45 @@ pub async fn dismiss(
 pub async fn log_page(context: Context, visitor: Visitor, Path(name): Path<String>) -> PageResult {
     let group = directory::find_local_group(&context.db, &name).await?;
     let entries = moderation::log_entries(&context.db, group.id, 200).await?;
-    let mut body = format!(
-        "<h1>Moderation log of {}</h1>\n<p><a href=\"/groups/{}\">Back to the group</a></p>\n",
-        escape(
-            group
-                .display_name
-                .as_deref()
-                .unwrap_or(&group.preferred_username)
-        ),
-        escape(&group.preferred_username),
-    );
-    if entries.is_empty() {
-        body.push_str("<p>Nothing yet.</p>\n");
-    } else {
-        body.push_str("<ul class=\"modlog\">\n");
-        for entry in &entries {
-            let moderator = actor_by_id(&context, entry.moderator_id)
+    let mut listed = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let moderator = actor_by_id(&context, entry.moderator_id)
+            .await
+            .map(|person| directory::actor_handle(&person))
+            .unwrap_or_default();
+        let target = match (entry.target_post_id, entry.target_actor_id) {
+            (Some(post_id), _) => Some(html! { a href={ "/posts/" (post_id) } { "#" (post_id) } }),
+            (None, Some(actor_id)) => actor_by_id(&context, actor_id)
                 .await
-                .map(|person| directory::actor_handle(&person))
-                .unwrap_or_default();
-            let target = match (entry.target_post_id, entry.target_actor_id) {
-                (Some(post_id), _) => format!(" <a href=\"/posts/{post_id}\">#{post_id}</a>"),
-                (None, Some(actor_id)) => actor_by_id(&context, actor_id)
-                    .await
-                    .map(|person| format!(" {}", escape(&directory::actor_handle(&person))))
-                    .unwrap_or_default(),
-                (None, None) => String::new(),
-            };
-            let reason = entry
-                .reason
-                .as_deref()
-                .map(|reason| format!(" — {}", escape(reason)))
-                .unwrap_or_default();
-            body.push_str(&format!(
-                "<li><span class=\"meta\">{at}</span> {who} {what}{target}{reason}</li>\n",
-                at = entry.created_at.format("%Y-%m-%d %H:%M"),
-                who = escape(&moderator),
-                what = moderation::Action::describe(&entry.action),
-            ));
-        }
-        body.push_str("</ul>\n");
+                .ok()
+                .map(|person| html! { (directory::actor_handle(&person)) }),
+            (None, None) => None,
+        };
+        listed.push((entry, moderator, target));
     }
-    Ok(page(&context, &visitor, "Moderation log", &body).into_response())
+    let body = html! {
+        h1 { "Moderation log of " (group.display_name.as_deref().unwrap_or(&group.preferred_username)) }
+        p { a href={ "/groups/" (group.preferred_username) } { "Back to the group" } }
+        @if listed.is_empty() {
+            p { "Nothing yet." }
+        } @else {
+            ul.modlog {
+                @for (entry, moderator, target) in &listed {
+                    li {
+                        span.meta { (entry.created_at.format("%Y-%m-%d %H:%M")) }
+                        " " (moderator) " " (moderation::Action::describe(&entry.action))
+                        @if let Some(target) = target {
+                            " " (target)
+                        }
+                        @if let Some(reason) = &entry.reason {
+                            " — " (reason)
+                        }
+                    }
+                }
+            }
+        }
+    };
+    Ok(page(&context, &visitor, "Moderation log", body).into_response())
 }
 
 /// `POST /posts/{id}/moderate/{remove|restore|lock|unlock|pin|unpin}` (removal with an
@@ -505,31 +538,6 @@ pub async fn post_action(
 
 async fn actor_by_id(context: &Context, id: i64) -> Result<actor::Model, Error> {
     crate::actions::lookups::actor(&context.db, id, "person").await
-}
-
-/// A person by handle: `name` here, or `name@host` (someone this instance knows).
-async fn find_person_by_handle(context: &Context, handle: &str) -> Result<actor::Model, Error> {
-    let handle = handle.trim().trim_start_matches('@');
-    let (name, host) = match handle.split_once('@') {
-        Some((name, host)) => (name, host.to_lowercase()),
-        None => (handle, context.config.domain()),
-    };
-    use sea_orm::sea_query::{Expr, ExprTrait, Func};
-    actor::Entity::find()
-        .filter(actor::Column::Kind.eq(actor::ActorKind::Person))
-        .filter(actor::Column::DeletedAt.is_null())
-        .filter(
-            Expr::expr(Func::lower(Expr::col(actor::Column::PreferredUsername)))
-                .eq(name.to_lowercase()),
-        )
-        .all(&context.db)
-        .await?
-        .into_iter()
-        .find(|person| {
-            person.preferred_username.eq_ignore_ascii_case(name)
-                && crate::hosts::same_host(&directory::host_of_id(&person.ap_id), &host)
-        })
-        .ok_or_else(|| Error::not_found("person with that handle"))
 }
 
 carries_csrf_token!(AppointForm, BanForm, ReasonForm);

@@ -8,11 +8,10 @@ use crate::{
     },
     app::Context,
     error::Error,
-    groups::posts,
-    html::escape,
+    groups::{directory, posts},
+    html::SanitizedHtml,
     http::web::{
-        accounts::problem_html,
-        layout::{PageResult, page},
+        layout::{self, PageResult, csrf_field, notice, page},
         session::{ButtonForm, SignedInForm, Visitor, carries_csrf_token},
     },
 };
@@ -22,6 +21,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use kindred_entities::{actor, post};
+use maud::{Markup, html};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -70,36 +70,26 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
             .clone()
             .unwrap_or_else(|| "(untitled)".to_string())
     };
-    let mut body = format!(
-        "<p class=\"meta\"><a href=\"/groups/{}\">{}</a> <span class=\"handle\">{}</span></p>\n<h1>{}</h1>\n",
-        escape(&crate::groups::directory::actor_handle(&group)),
-        escape(
-            group
-                .display_name
-                .as_deref()
-                .unwrap_or(&group.preferred_username)
-        ),
-        escape(&crate::groups::directory::full_handle(
-            &context.config.domain(),
-            &group,
-        )),
-        escape(&title),
-    );
-    if thread.awaiting_approval {
-        body.push_str("<p class=\"notice\" role=\"status\">This thread waits for a moderator's approval; until then only you and the moderators see it.</p>\n");
-    }
-    rendering.post(&mut body, &thread, 0);
-    body.push_str(&format!(
-        "<h2>{} {}</h2>\n",
-        thread.reply_count,
-        if thread.reply_count == 1 {
-            "reply"
-        } else {
-            "replies"
+    let body = html! {
+        p.meta {
+            a href={ "/groups/" (directory::actor_handle(&group)) } {
+                (group.display_name.as_deref().unwrap_or(&group.preferred_username))
+            }
+            " "
+            span.handle { (directory::full_handle(&context.config.domain(), &group)) }
         }
-    ));
-    rendering.replies(&mut body, thread.id, 1);
-    Ok(page(context, visitor, &title, &body).into_response())
+        h1 { (title) }
+        @if thread.awaiting_approval {
+            (notice("This thread waits for a moderator's approval; until then only you and the moderators see it."))
+        }
+        (rendering.post(&thread, 0))
+        h2 {
+            (thread.reply_count) " "
+            (if thread.reply_count == 1 { "reply" } else { "replies" })
+        }
+        (rendering.replies(thread.id, 1))
+    };
+    Ok(page(context, visitor, &title, body).into_response())
 }
 
 struct Rendering<'a> {
@@ -116,29 +106,17 @@ struct Rendering<'a> {
 }
 
 impl Rendering<'_> {
-    fn replies(&self, body: &mut String, parent_id: i64, depth: usize) {
-        if let Some(replies) = self.children.get(&Some(parent_id)) {
-            for reply in replies {
-                self.post(body, reply, depth);
-                self.replies(body, reply.id, depth + 1);
+    fn replies(&self, parent_id: i64, depth: usize) -> Markup {
+        html! {
+            @for reply in self.children.get(&Some(parent_id)).into_iter().flatten() {
+                (self.post(reply, depth))
+                (self.replies(reply.id, depth + 1))
             }
         }
     }
 
-    fn post(&self, body: &mut String, post: &post::Model, depth: usize) {
+    fn post(&self, post: &post::Model, depth: usize) -> Markup {
         let author = self.authors.get(&post.author_id);
-        let author_html = match author {
-            Some(author) if author.local => format!(
-                "<a href=\"/users/{name}\">{name}</a>",
-                name = escape(&author.preferred_username)
-            ),
-            Some(author) => format!(
-                "<a href=\"{}\">{}</a>",
-                escape(author.html_url.as_deref().unwrap_or(&author.ap_id)),
-                escape(&crate::groups::directory::actor_handle(author))
-            ),
-            None => "someone".to_string(),
-        };
         let deleted = post.deleted_at.is_some();
         let removed = post.removed_at.is_some();
         let hidden = deleted || (removed && !self.moderating);
@@ -148,144 +126,150 @@ impl Rendering<'_> {
             (_, false) => "post reply",
             (_, true) => "post reply deleted",
         };
-        let content = if deleted {
-            "<p>(deleted)</p>".to_string()
-        } else if removed && !self.moderating {
-            "<p>(removed by a moderator)</p>".to_string()
-        } else if removed {
-            // Moderators still see what they removed, to restore it.
-            format!(
-                "<p class=\"problem\">Removed by a moderator.</p>{}",
-                post.content_html
-            )
-        } else {
-            // Sanitised when it was stored, for local and remote posts alike.
-            post.content_html.clone()
-        };
-        let edited = post
-            .updated_at
-            .map(|at| format!(" · edited {}", at.format("%Y-%m-%d %H:%M")))
-            .unwrap_or_default();
-        body.push_str(&format!(
-            "<article class=\"{class}\" id=\"post-{id}\" style=\"--depth:{depth}\" aria-label=\"Post by {author_label}\">\n\
-             <p class=\"meta\">{author_html} · <time datetime=\"{published}\">{published_short}</time>{edited} · \
-             <span class=\"score\" data-likes=\"{likes}\" data-dislikes=\"{dislikes}\">{score} {points}</span></p>\n\
-             <div class=\"content\">{content}</div>\n",
-            id = post.id,
-            depth = depth.min(MAX_VISUAL_DEPTH),
-            author_label = escape(author.map_or("someone", |author| author.preferred_username.as_str())),
-            published = post.published_at.to_rfc3339(),
-            published_short = post.published_at.format("%Y-%m-%d %H:%M"),
-            likes = post.like_count,
-            dislikes = post.dislike_count,
-            score = post.like_count - post.dislike_count,
-            points = if (post.like_count - post.dislike_count).abs() == 1 { "point" } else { "points" },
-        ));
-        if !deleted && (!removed || self.moderating) {
-            self.actions(body, post);
+        let score = post.like_count - post.dislike_count;
+        html! {
+            article class=(class) id={ "post-" (post.id) } style={ "--depth:" (depth.min(MAX_VISUAL_DEPTH)) }
+                aria-label={ "Post by " (author.map_or("someone", |author| author.preferred_username.as_str())) } {
+                p.meta {
+                    @match author {
+                        Some(author) if author.local => {
+                            a href={ "/users/" (author.preferred_username) } { (author.preferred_username) }
+                        }
+                        Some(author) => {
+                            a href=(author.html_url.as_deref().unwrap_or(&author.ap_id)) {
+                                (directory::actor_handle(author))
+                            }
+                        }
+                        None => "someone",
+                    }
+                    " · "
+                    time datetime=(post.published_at.to_rfc3339()) {
+                        (post.published_at.format("%Y-%m-%d %H:%M"))
+                    }
+                    @if let Some(updated_at) = post.updated_at {
+                        " · edited " (updated_at.format("%Y-%m-%d %H:%M"))
+                    }
+                    " · "
+                    span.score data-likes=(post.like_count) data-dislikes=(post.dislike_count) {
+                        (score) " " (if score.abs() == 1 { "point" } else { "points" })
+                    }
+                }
+                div.content {
+                    @if deleted {
+                        p { "(deleted)" }
+                    } @else if removed && !self.moderating {
+                        p { "(removed by a moderator)" }
+                    } @else {
+                        @if removed {
+                            // Moderators still see what they removed, to restore it.
+                            p.problem { "Removed by a moderator." }
+                        }
+                        (SanitizedHtml::from_stored(&post.content_html))
+                    }
+                }
+                @if !hidden {
+                    (self.actions(post))
+                }
+            }
         }
-        body.push_str("</article>\n");
     }
 
-    fn actions(&self, body: &mut String, post: &post::Model) {
+    fn actions(&self, post: &post::Model) -> Markup {
         let Some(signed_in) = &self.visitor.signed_in else {
-            return;
+            return html! {};
         };
-        let csrf = escape(self.visitor.csrf_token());
+        let csrf = self.visitor.csrf_token();
         let mine = self.my_votes.get(&post.id).copied().unwrap_or(0);
         let vote_button = |value: i16, label: &str, symbol: &str| {
             let pressed = mine == value;
-            let sent = if pressed { 0 } else { value };
-            format!(
-                "<form method=\"post\" action=\"/posts/{id}/vote\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-                 <input type=\"hidden\" name=\"value\" value=\"{sent}\">\
-                 <button type=\"submit\" class=\"vote\" aria-pressed=\"{pressed}\" aria-label=\"{label}\" title=\"{label}\">{symbol} {count}</button></form>",
-                id = post.id,
-                count = if value > 0 {
-                    post.like_count
-                } else {
-                    post.dislike_count
-                },
-            )
-        };
-        body.push_str("<div class=\"actions\">");
-        body.push_str(&vote_button(1, "Like", "▲"));
-        body.push_str(&vote_button(-1, "Dislike", "▼"));
-        if post.author_id == signed_in.account.actor.id {
-            body.push_str(&format!(
-                "<a href=\"/posts/{id}/edit\">Edit</a>\
-                 <form method=\"post\" action=\"/posts/{id}/delete\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-                 <button type=\"submit\" class=\"secondary\">Delete</button></form>",
-                id = post.id
-            ));
-        }
-        if self.moderating {
-            let moderate = |action: &str, label: &str, with_reason: bool| {
-                let reason = if with_reason {
-                    format!(
-                        "<label class=\"visually-hidden\" for=\"reason-{id}\">Reason</label>\
-                         <input type=\"text\" id=\"reason-{id}\" name=\"reason\" placeholder=\"Reason (public)\" maxlength=\"1000\">",
-                        id = post.id
-                    )
-                } else {
-                    String::new()
-                };
-                format!(
-                    "<form method=\"post\" action=\"/posts/{id}/moderate/{action}\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
-                     {reason}<button type=\"submit\" class=\"secondary\">{label}</button></form>",
-                    id = post.id
-                )
-            };
-            body.push_str(&if post.removed_at.is_some() {
-                moderate("restore", "Restore", false)
+            let count = if value > 0 {
+                post.like_count
             } else {
-                moderate("remove", "Remove", true)
-            });
-            if post.parent_id.is_none() && self.local_group {
-                body.push_str(&if post.locked {
-                    moderate("unlock", "Unlock thread", false)
-                } else {
-                    moderate("lock", "Lock thread", false)
-                });
-                body.push_str(&if post.pinned_at.is_some() {
-                    moderate("unpin", "Unpin", false)
-                } else {
-                    moderate("pin", "Pin", false)
-                });
+                post.dislike_count
+            };
+            html! {
+                form method="post" action={ "/posts/" (post.id) "/vote" } {
+                    (csrf_field(csrf))
+                    input type="hidden" name="value" value=(if pressed { 0 } else { value });
+                    button type="submit" class="vote" aria-pressed=(pressed) aria-label=(label) title=(label) {
+                        (symbol) " " (count)
+                    }
+                }
             }
-        }
-        body.push_str("</div>\n");
-        let report = if post.author_id != signed_in.account.actor.id {
-            format!(
-                "<details><summary>Report</summary>\n\
-                 <form method=\"post\" action=\"/posts/{id}/report\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-                 <label for=\"report-{id}\">What is wrong with it? (the moderators read this)</label>\
-                 <textarea id=\"report-{id}\" name=\"reason\" maxlength=\"2000\"></textarea>\n\
-                 <label><input type=\"checkbox\" name=\"tell_author_server\"> Also tell the author's server</label>\n\
-                 <button type=\"submit\">Send report</button></form>\n</details>\n",
-                id = post.id,
-            )
-        } else {
-            String::new()
         };
-        if self.locked && !self.moderating {
-            if post.parent_id.is_none() {
-                body.push_str(
-                    "<p class=\"notice\">This thread is locked: it takes no new replies.</p>\n",
-                );
+        let moderate = |action: &str, label: &str, with_reason: bool| {
+            html! {
+                form method="post" action={ "/posts/" (post.id) "/moderate/" (action) } {
+                    (csrf_field(csrf))
+                    @if with_reason {
+                        label.visually-hidden for={ "reason-" (post.id) } { "Reason" }
+                        input type="text" id={ "reason-" (post.id) } name="reason"
+                            placeholder="Reason (public)" maxlength="1000";
+                    }
+                    button type="submit" class="secondary" { (label) }
+                }
             }
-            body.push_str(&report);
-            return;
+        };
+        let mine_to_edit = post.author_id == signed_in.account.actor.id;
+        let may_reply = !self.locked || self.moderating;
+        html! {
+            div.actions {
+                (vote_button(1, "Like", "▲"))
+                (vote_button(-1, "Dislike", "▼"))
+                @if mine_to_edit {
+                    a href={ "/posts/" (post.id) "/edit" } { "Edit" }
+                    form method="post" action={ "/posts/" (post.id) "/delete" } {
+                        (csrf_field(csrf))
+                        button type="submit" class="secondary" { "Delete" }
+                    }
+                }
+                @if self.moderating {
+                    @if post.removed_at.is_some() {
+                        (moderate("restore", "Restore", false))
+                    } @else {
+                        (moderate("remove", "Remove", true))
+                    }
+                    @if post.parent_id.is_none() && self.local_group {
+                        @if post.locked {
+                            (moderate("unlock", "Unlock thread", false))
+                        } @else {
+                            (moderate("lock", "Lock thread", false))
+                        }
+                        @if post.pinned_at.is_some() {
+                            (moderate("unpin", "Unpin", false))
+                        } @else {
+                            (moderate("pin", "Pin", false))
+                        }
+                    }
+                }
+            }
+            @if !may_reply && post.parent_id.is_none() {
+                p.notice { "This thread is locked: it takes no new replies." }
+            }
+            @if may_reply {
+                details {
+                    summary { "Reply" }
+                    form method="post" action={ "/posts/" (post.id) "/reply" } {
+                        (csrf_field(csrf))
+                        label for={ "reply-" (post.id) } { "Your reply (markdown)" }
+                        textarea id={ "reply-" (post.id) } name="body" required {}
+                        button type="submit" { "Post reply" }
+                    }
+                }
+            }
+            @if !mine_to_edit {
+                details {
+                    summary { "Report" }
+                    form method="post" action={ "/posts/" (post.id) "/report" } {
+                        (csrf_field(csrf))
+                        label for={ "report-" (post.id) } { "What is wrong with it? (the moderators read this)" }
+                        textarea id={ "report-" (post.id) } name="reason" maxlength="2000" {}
+                        label { input type="checkbox" name="tell_author_server"; " Also tell the author's server" }
+                        button type="submit" { "Send report" }
+                    }
+                }
+            }
         }
-        body.push_str(&format!(
-            "<details><summary>Reply</summary>\n\
-             <form method=\"post\" action=\"/posts/{id}/reply\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-             <label for=\"reply-{id}\">Your reply (markdown)</label>\
-             <textarea id=\"reply-{id}\" name=\"body\" required></textarea>\n\
-             <button type=\"submit\">Post reply</button></form>\n</details>\n",
-            id = post.id,
-        ));
-        body.push_str(&report);
     }
 }
 
@@ -468,29 +452,22 @@ fn edit_form(
     problem: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let title_field = if target.parent_id.is_none() {
-        format!(
-            "<label for=\"title\">Title</label>\
-             <input type=\"text\" id=\"title\" name=\"title\" value=\"{}\" required maxlength=\"{}\">\n",
-            escape(&form.title),
-            posts::MAX_TITLE_LENGTH
-        )
-    } else {
-        String::new()
+    let body = html! {
+        h1 { "Edit" }
+        (layout::problem(problem))
+        form method="post" action={ "/posts/" (target.id) "/edit" } {
+            (csrf_field(visitor.csrf_token()))
+            @if target.parent_id.is_none() {
+                label for="title" { "Title" }
+                input type="text" id="title" name="title" value=(form.title) required
+                    maxlength=(posts::MAX_TITLE_LENGTH);
+            }
+            label for="body" { "Text (markdown)" }
+            textarea id="body" name="body" { (form.body) }
+            button type="submit" { "Save" }
+        }
     };
-    let body = format!(
-        "<h1>Edit</h1>\n{problem}\
-         <form method=\"post\" action=\"/posts/{id}/edit\">\n\
-         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n{title_field}\
-         <label for=\"body\">Text (markdown)</label>\
-         <textarea id=\"body\" name=\"body\">{text}</textarea>\n\
-         <button type=\"submit\">Save</button>\n</form>\n",
-        problem = problem_html(problem),
-        id = target.id,
-        csrf = escape(visitor.csrf_token()),
-        text = escape(&form.body),
-    );
-    (status, page(context, visitor, "Edit", &body)).into_response()
+    (status, page(context, visitor, "Edit", body)).into_response()
 }
 
 #[derive(Deserialize)]
@@ -514,7 +491,7 @@ pub async fn report(
     }: SignedInForm<ReportForm>,
 ) -> PageResult {
     let target = lookups::post(&context.db, id).await?;
-    crate::federation::activities::flag::send_report(
+    crate::actions::moderation::report_post(
         &context,
         &signed_in.account.actor,
         &target,
@@ -522,13 +499,16 @@ pub async fn report(
         form.tell_author_server.is_some(),
     )
     .await?;
-    let body = format!(
-        "<h1>Thank you</h1>\n<p class=\"notice\" role=\"status\">Your report was sent to the group's moderators.</p>\n\
-         <p><a href=\"/posts/{}#post-{}\">Back to the thread</a></p>\n",
-        target.thread_id.unwrap_or(target.id),
-        target.id
-    );
-    Ok(page(&context, &visitor, "Report sent", &body).into_response())
+    let body = html! {
+        h1 { "Thank you" }
+        (notice("Your report was sent to the group's moderators."))
+        p {
+            a href={ "/posts/" (target.thread_id.unwrap_or(target.id)) "#post-" (target.id) } {
+                "Back to the thread"
+            }
+        }
+    };
+    Ok(page(&context, &visitor, "Report sent", body).into_response())
 }
 
 carries_csrf_token!(EditForm, ReplyForm, ReportForm, VoteForm);
