@@ -245,8 +245,12 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
         Command::Group(GroupCommand::Remove { name }) => {
             let federation = kindred::app::prepare(config, KeypairSource::Generate).await?;
             let context = federation.to_request_data();
-            let group = directory::find_local_group(&context.db, &name).await?;
-            kindred::federation::activities::delete::send_actor_deletion(&context, group).await?;
+            kindred::actions::accounts::remove_group(
+                &context,
+                kindred::actions::accounts::Remover::Operator,
+                &name,
+            )
+            .await?;
             println!("group {name} removed; its members' servers will be told");
             Ok(())
         }
@@ -340,11 +344,12 @@ async fn run_user_command(command: UserCommand, config: &Config) -> kindred::err
         UserCommand::Remove { name } => {
             let federation = kindred::app::prepare(config.clone(), KeypairSource::Generate).await?;
             let context = federation.to_request_data();
-            let account = users::find_by_name(&context.db, &name)
-                .await?
-                .ok_or_else(|| kindred::error::Error::not_found("user"))?;
-            kindred::federation::activities::delete::send_actor_deletion(&context, account.actor)
-                .await?;
+            kindred::actions::accounts::remove_account(
+                &context,
+                kindred::actions::accounts::Remover::Operator,
+                &name,
+            )
+            .await?;
             println!("{name} removed; the servers of its groups will be told");
         }
     }

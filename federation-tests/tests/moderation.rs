@@ -8,7 +8,8 @@
 
 use kindred::{
     accounts::users::{self, NewUser},
-    federation::activities::{add_or_remove, block, delete, follow, lock, undo},
+    actions::moderation::{self as moderation_actions, JoinDecision},
+    federation::activities::add_or_remove,
     groups::{directory, membership, moderation, posts},
     testing,
 };
@@ -116,12 +117,24 @@ async fn moderation_reaches_the_members_servers() {
                 .all(|delivery| delivery.activity["type"] != "Accept")
         );
 
-        follow::send_join_decision(&context, &ann.actor, &group, &alice_row, true)
-            .await
-            .unwrap();
-        follow::send_join_decision(&context, &ann.actor, &group, &mallory_row, false)
-            .await
-            .unwrap();
+        moderation_actions::decide_join_request(
+            &context,
+            &ann.actor,
+            &group,
+            &alice_row,
+            JoinDecision::Approve,
+        )
+        .await
+        .unwrap();
+        moderation_actions::decide_join_request(
+            &context,
+            &ann.actor,
+            &group,
+            &mallory_row,
+            JoinDecision::Refuse,
+        )
+        .await
+        .unwrap();
         let received = peer
             .wait_for("Accept and Reject", WAIT, |received| {
                 received.iter().any(|d| d.activity["type"] == "Accept")
@@ -161,19 +174,20 @@ async fn moderation_reaches_the_members_servers() {
             .await
             .unwrap()
             .unwrap();
-        let thread = delete::send_removal(&context, &ann.actor, thread, Some("off topic"))
+        let thread =
+            moderation_actions::remove_post(&context, &ann.actor, thread, Some("off topic"))
+                .await
+                .unwrap();
+        let thread = moderation_actions::restore_post(&context, &ann.actor, thread)
             .await
             .unwrap();
-        let thread = undo::send_restore(&context, &ann.actor, thread)
+        let thread = moderation_actions::lock_thread(&context, &ann.actor, thread, true)
             .await
             .unwrap();
-        let thread = lock::send_lock(&context, &ann.actor, thread, true)
+        moderation_actions::pin_thread(&context, &ann.actor, thread, true)
             .await
             .unwrap();
-        add_or_remove::send_pin(&context, &ann.actor, thread, true)
-            .await
-            .unwrap();
-        add_or_remove::send_moderator_change(
+        moderation_actions::change_moderator(
             &context,
             &ann.actor,
             &group,
@@ -258,9 +272,15 @@ async fn moderation_reaches_the_members_servers() {
             kindred::federation::activities::sender(&context, &url::Url::parse(&member).unwrap())
                 .await
                 .unwrap();
-        follow::send_join_decision(&context, &ann.actor, &group, &bea_row, true)
-            .await
-            .unwrap();
+        moderation_actions::decide_join_request(
+            &context,
+            &ann.actor,
+            &group,
+            &bea_row,
+            JoinDecision::Approve,
+        )
+        .await
+        .unwrap();
         let bea_note = mastodon::note(
             &member,
             &peer.url("/users/bea/statuses/1"),
@@ -325,15 +345,9 @@ async fn moderation_reaches_the_members_servers() {
             "the local moderator is told"
         );
         peer.clear_received();
-        kindred::federation::activities::flag::send_report(
-            &context,
-            &ann.actor,
-            &rules_post,
-            Some("spam link"),
-            true,
-        )
-        .await
-        .unwrap();
+        moderation_actions::report_post(&context, &ann.actor, &rules_post, Some("spam link"), true)
+            .await
+            .unwrap();
         let received = peer
             .wait_for("the Flags", WAIT, |received| {
                 received
@@ -375,7 +389,7 @@ async fn moderation_reaches_the_members_servers() {
         moderation::set_posting_mode(db, group.clone(), PostingMode::Members, &ann.actor)
             .await
             .unwrap();
-        block::send_ban(
+        moderation_actions::ban(
             &context,
             &ann.actor,
             &group,
@@ -449,9 +463,15 @@ async fn moderation_reaches_the_members_servers() {
             kindred::federation::activities::sender(&context, &url::Url::parse(&cleo).unwrap())
                 .await
                 .unwrap();
-        follow::send_join_decision(&context, &ann.actor, &group, &cleo_row, true)
-            .await
-            .unwrap();
+        moderation_actions::decide_join_request(
+            &context,
+            &ann.actor,
+            &group,
+            &cleo_row,
+            JoinDecision::Approve,
+        )
+        .await
+        .unwrap();
         wait_for_empty_queue(home, WAIT).await;
         peer.clear_received();
         let waiting_note = mastodon::note(
@@ -479,13 +499,9 @@ async fn moderation_reaches_the_members_servers() {
         );
         let waiting = moderation::approval_queue(db, group.id).await.unwrap();
         assert_eq!(waiting.len(), 1);
-        kindred::federation::activities::create_or_update::send_approval(
-            &context,
-            &ann.actor,
-            waiting[0].clone(),
-        )
-        .await
-        .unwrap();
+        moderation_actions::approve_post(&context, &ann.actor, waiting[0].clone())
+            .await
+            .unwrap();
         peer.wait_for("the approved post relayed", WAIT, |received| {
             received.iter().any(|d| {
                 d.activity["type"] == "Announce"
@@ -496,9 +512,13 @@ async fn moderation_reaches_the_members_servers() {
 
         // An administrator removes the group: its members' servers hear the Delete.
         peer.clear_received();
-        delete::send_actor_deletion(&context, group.clone())
-            .await
-            .unwrap();
+        kindred::actions::accounts::remove_group(
+            &context,
+            kindred::actions::accounts::Remover::Operator,
+            &group.preferred_username,
+        )
+        .await
+        .unwrap();
         let received = peer
             .wait_for("the group's Delete", WAIT, |received| {
                 received.iter().any(|d| d.activity["type"] == "Delete")

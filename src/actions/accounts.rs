@@ -1,9 +1,15 @@
-//! Signing up: one path for the registration page and the API.
+//! Accounts: signing up, and an administrator's removal of a local account or group. One path
+//! each for the web pages, the API and the command line.
 
 use crate::{
     accounts::users::{self, NewUser, UserWithActor},
     app::Context,
     error::{Error, Result},
+};
+use kindred_entities::{actor, membership, user};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter,
+    TransactionTrait,
 };
 use std::net::IpAddr;
 
@@ -21,4 +27,88 @@ pub async fn sign_up(
         .take_from(&key, per_hour, f64::from(per_hour) / 3600.0)
         .map_err(Error::TooManyRequests)?;
     users::register(&context.db, &context.config, &context.keys, new_user).await
+}
+
+/// Who removes a local account or group: an administrator on the web page or the API, or the
+/// operator at the command line (`kindred user remove`, `kindred group remove`).
+#[derive(Debug, Clone, Copy)]
+pub enum Remover<'a> {
+    Administrator(&'a UserWithActor),
+    Operator,
+}
+
+impl<'a> Remover<'a> {
+    /// `account`, when it is an administrator's.
+    pub fn administrator(account: &'a UserWithActor) -> Result<Remover<'a>> {
+        let remover = Remover::Administrator(account);
+        remover.require_administrator()?;
+        Ok(remover)
+    }
+
+    fn require_administrator(&self) -> Result<()> {
+        match self {
+            Remover::Administrator(account) if !account.user.is_admin => Err(Error::Forbidden(
+                "only administrators remove groups and accounts".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// Removes the local account `name` (see [`remove_local_actor`]). An administrator cannot
+/// remove their own account this way.
+pub async fn remove_account(context: &Context, by: Remover<'_>, name: &str) -> Result<()> {
+    by.require_administrator()?;
+    let account = users::find_by_name(&context.db, name)
+        .await?
+        .filter(|account| account.actor.deleted_at.is_none())
+        .ok_or_else(|| Error::not_found("user"))?;
+    if let Remover::Administrator(administrator) = by
+        && administrator.user.id == account.user.id
+    {
+        return Err(Error::invalid("you cannot remove your own account here"));
+    }
+    remove_local_actor(context, account.actor).await
+}
+
+/// Removes the local group `name` (see [`remove_local_actor`]).
+pub async fn remove_group(context: &Context, by: Remover<'_>, name: &str) -> Result<()> {
+    by.require_administrator()?;
+    let group = crate::groups::directory::find_local_group(&context.db, name).await?;
+    remove_local_actor(context, group).await
+}
+
+/// A local group or person is removed: it is marked deleted (its name stays taken, its pages
+/// answer 404), its memberships end, a person's account is disabled and signed out, and the
+/// servers that know it hear `Delete`.
+async fn remove_local_actor(context: &Context, target: actor::Model) -> Result<()> {
+    if !target.local || target.deleted_at.is_some() {
+        return Err(Error::not_found("local group or person"));
+    }
+    let transaction = context.db.begin().await?;
+    // Before the memberships end: they say who is told.
+    crate::federation::activities::delete::publish_actor_deletion(&transaction, context, &target)
+        .await?;
+    membership::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(membership::Column::MemberId.eq(target.id))
+                .add(membership::Column::GroupId.eq(target.id)),
+        )
+        .exec(&transaction)
+        .await?;
+    if let Some(account) = users::find_by_actor_id(&transaction, target.id).await? {
+        let mut disabled: user::ActiveModel = account.clone().into();
+        disabled.state = Set(user::UserState::Disabled);
+        disabled.update(&transaction).await?;
+        crate::accounts::sessions::revoke_all_for_user(&transaction, account.id, None).await?;
+    }
+    let name = target.local_name.clone().unwrap_or_default();
+    let mut deleted: actor::ActiveModel = target.into();
+    deleted.deleted_at = Set(Some(chrono::Utc::now()));
+    deleted.update(&transaction).await?;
+    transaction.commit().await?;
+    context.actor_documents.invalidate(&name);
+    crate::federation::delivery::wake_delivery_worker(context);
+    Ok(())
 }

@@ -6,7 +6,7 @@ use crate::{
     error::{Error, Result},
 };
 use kindred_entities::{actor, post};
-use sea_orm::{ConnectionTrait, EntityTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 /// The post with this id, or 404.
 pub async fn post(database: &impl ConnectionTrait, id: i64) -> Result<post::Model> {
@@ -37,4 +37,37 @@ pub async fn thread_of(database: &impl ConnectionTrait, found: post::Model) -> R
         Some(thread_id) => post(database, thread_id).await,
         None => Ok(found),
     }
+}
+
+/// A person by handle, as a moderator types it: `name` for someone here, or `name@host` (with
+/// or without a leading `@`) for someone this instance knows. `our_domain` is this instance's.
+pub async fn person_by_handle(
+    database: &impl ConnectionTrait,
+    our_domain: &str,
+    handle: &str,
+) -> Result<actor::Model> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    let handle = handle.trim().trim_start_matches('@');
+    let (name, host) = match handle.split_once('@') {
+        Some((name, host)) => (name, host.to_lowercase()),
+        None => (handle, our_domain.to_string()),
+    };
+    actor::Entity::find()
+        .filter(actor::Column::Kind.eq(actor::ActorKind::Person))
+        .filter(actor::Column::DeletedAt.is_null())
+        .filter(
+            Expr::expr(Func::lower(Expr::col(actor::Column::PreferredUsername)))
+                .eq(name.to_lowercase()),
+        )
+        .all(database)
+        .await?
+        .into_iter()
+        .find(|person| {
+            person.preferred_username.eq_ignore_ascii_case(name)
+                && crate::hosts::same_host(
+                    &crate::groups::directory::host_of_id(&person.ap_id),
+                    &host,
+                )
+        })
+        .ok_or_else(|| Error::not_found("person with that handle"))
 }

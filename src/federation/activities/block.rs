@@ -7,158 +7,92 @@
 use crate::{
     app::Context,
     error::{Error, Result},
-    federation::{
-        activities::{announce, local_activity, publish_in_group_also_to, require_moderator},
-        delivery::wake_delivery_worker,
-    },
-    groups::moderation::{self, Ban, BanTarget},
+    federation::activities::{announce, local_activity, publish_in_group_also_to},
+    groups::moderation::Ban,
 };
 use kindred_entities::{actor, membership};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::{Value, json};
 use url::Url;
 
-/// Bans `target` from the local `group`.
-pub async fn send_ban(
+/// Publishes a moderator's ban of `person` from a local group (banned already in
+/// `transaction`, see `actions::moderation::ban`): `Block{target: group}` in Lemmy's form,
+/// announced by the group and sent to the person's own server. It is stored under the
+/// person's id, which is where `Undo{Block}` looks for it.
+pub async fn publish_ban(
+    transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
     moderator: &actor::Model,
     group: &actor::Model,
-    target: BanTarget<'_>,
-    decision: Ban<'_>,
+    person: &actor::Model,
+    ban: &Ban<'_>,
 ) -> Result<()> {
-    moderation::check_reason_length(decision.reason, moderation::MAX_REASON_LENGTH)?;
-    require_moderator(context, group, moderator).await?;
-    let person = match &target {
-        BanTarget::Person(person) => Some((*person).clone()),
-        BanTarget::Server(_) => None,
-    };
-    let reason = decision.reason.map(str::to_string);
-    let expires_at = decision.expires_at;
-    let remove_content = decision.remove_content;
-    let transaction = context.db.begin().await?;
-    moderation::ban(&transaction, group, target, decision, moderator).await?;
-    if let Some(person) = &person {
-        let (id, mut block) = local_activity(
-            &context.config,
-            "Block",
-            moderator,
-            group,
-            Value::String(person.ap_id.clone()),
-        );
-        block["target"] = json!(group.ap_id);
-        block["removeData"] = json!(remove_content);
-        if let Some(reason) = reason
-            .as_deref()
-            .map(str::trim)
-            .filter(|reason| !reason.is_empty())
-        {
-            block["summary"] = json!(reason);
-        }
-        if let Some(expires_at) = expires_at {
-            block["expires"] = json!(expires_at);
-        }
-        let also_to = banned_inbox(person);
-        publish_in_group_also_to(
-            &transaction,
-            context,
-            moderator,
-            group,
-            (&id, &block),
-            &group.ap_id,
-            announce::Boost::No,
-            &also_to,
-        )
-        .await?;
+    let (id, mut block) = local_activity(
+        &context.config,
+        "Block",
+        moderator,
+        group,
+        Value::String(person.ap_id.clone()),
+    );
+    block["target"] = json!(group.ap_id);
+    block["removeData"] = json!(ban.remove_content);
+    if let Some(reason) = ban
+        .reason
+        .map(str::trim)
+        .filter(|reason| !reason.is_empty())
+    {
+        block["summary"] = json!(reason);
     }
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(())
+    if let Some(expires_at) = ban.expires_at {
+        block["expires"] = json!(expires_at);
+    }
+    publish_in_group_also_to(
+        transaction,
+        context,
+        moderator,
+        group,
+        (&id, &block),
+        &person.ap_id,
+        announce::Boost::No,
+        &banned_inbox(person),
+    )
+    .await
 }
 
-/// Lifts a ban.
-pub async fn send_unban(
+/// Publishes the lifting of `person`'s ban (lifted already in `transaction`, see
+/// `actions::moderation::lift_ban`): `Undo` of the `Block` this instance sent.
+pub async fn publish_unban(
+    transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
     moderator: &actor::Model,
     group: &actor::Model,
-    target: BanTarget<'_>,
+    person: &actor::Model,
 ) -> Result<()> {
-    require_moderator(context, group, moderator).await?;
-    let person = match &target {
-        BanTarget::Person(person) => Some((*person).clone()),
-        BanTarget::Server(_) => None,
-    };
-    // Built before the transaction: SQLite has one connection, which the transaction holds.
-    let undo = match &person {
-        Some(person) => {
-            let block = crate::federation::activities::undone_activity(
-                context,
-                "Block",
-                &person.ap_id,
-                json!({
-                    "type": "Block",
-                    "actor": moderator.ap_id,
-                    "object": person.ap_id,
-                    "target": group.ap_id,
-                }),
-            )
-            .await?;
-            Some(local_activity(
-                &context.config,
-                "Undo",
-                moderator,
-                group,
-                block,
-            ))
-        }
-        None => None,
-    };
-    let transaction = context.db.begin().await?;
-    if !moderation::unban(&transaction, group, target, moderator).await? {
-        return Err(Error::not_found("ban"));
-    }
-    if let (Some(person), Some((id, undo))) = (&person, &undo) {
-        let also_to = banned_inbox(person);
-        publish_in_group_also_to(
-            &transaction,
-            context,
-            moderator,
-            group,
-            (id, undo),
-            &group.ap_id,
-            announce::Boost::No,
-            &also_to,
-        )
-        .await?;
-    }
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(())
-}
-
-/// Lifts the ban with this id (as the group's list of bans shows it).
-pub async fn send_unban_by_id(
-    context: &Context,
-    moderator: &actor::Model,
-    group: &actor::Model,
-    ban_id: i64,
-) -> Result<()> {
-    require_moderator(context, group, moderator).await?;
-    let found = moderation::bans(&context.db, group.id)
-        .await?
-        .into_iter()
-        .find(|ban| ban.id == ban_id)
-        .ok_or_else(|| Error::not_found("ban"))?;
-    match (found.actor_id, found.host) {
-        (Some(actor_id), _) => {
-            let person =
-                crate::database::unique_row(actor::Entity::find_by_id(actor_id), &context.db)
-                    .await?
-                    .ok_or_else(|| Error::not_found("person"))?;
-            send_unban(context, moderator, group, BanTarget::Person(&person)).await
-        }
-        (None, Some(host)) => send_unban(context, moderator, group, BanTarget::Server(&host)).await,
-        (None, None) => Err(Error::not_found("ban")),
-    }
+    let block = crate::federation::activities::undone_activity(
+        transaction,
+        context,
+        "Block",
+        &person.ap_id,
+        json!({
+            "type": "Block",
+            "actor": moderator.ap_id,
+            "object": person.ap_id,
+            "target": group.ap_id,
+        }),
+    )
+    .await?;
+    let (id, undo) = local_activity(&context.config, "Undo", moderator, group, block);
+    publish_in_group_also_to(
+        transaction,
+        context,
+        moderator,
+        group,
+        (&id, &undo),
+        &person.ap_id,
+        announce::Boost::No,
+        &banned_inbox(person),
+    )
+    .await
 }
 
 /// The banned person's own server hears of it too (they are no longer a member).

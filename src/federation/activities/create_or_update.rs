@@ -397,78 +397,62 @@ pub async fn publish_new_post(
     Ok(stored)
 }
 
-/// A moderator approves a post waiting in a pre-moderated group: it shows, its author and the
-/// people it mentions are notified, and it is published as if it had just arrived (a remote
-/// member's activity relayed verbatim, a local person's Create published).
-pub async fn send_approval(
+/// Publishes a post a moderator approved out of the pre-moderation queue (approved already in
+/// `transaction`, see `actions::moderation::approve_post`): its author and the people it
+/// mentions are notified, and it goes out as if it had just arrived (a local person's held
+/// `Create` published, a remote member's activity relayed verbatim).
+pub async fn publish_approval(
+    transaction: &impl ConnectionTrait,
     context: &Context,
-    moderator: &actor::Model,
-    waiting: post::Model,
-) -> Result<post::Model> {
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(waiting.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
-    crate::federation::activities::require_moderator(context, &group, moderator).await?;
-    let author =
-        crate::database::unique_row(actor::Entity::find_by_id(waiting.author_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("author"))?;
-    if waiting.removed_at.is_some() {
-        return Err(Error::invalid(
-            "a removed post cannot be approved; restore it first",
-        ));
-    }
-    moderation::require_not_banned(&context.db, &group, &author).await?;
-    let transaction = context.db.begin().await?;
-    let (approved, activity) =
-        moderation::approve_post(&transaction, &group, waiting, moderator).await?;
+    group: &actor::Model,
+    author: &actor::Model,
+    approved: &post::Model,
+    held_activity: Option<&Value>,
+) -> Result<()> {
+    let Some(activity) = held_activity else {
+        return Ok(());
+    };
     let boost = if approved.parent_id.is_none() {
         Boost::NewThread
     } else {
         Boost::No
     };
-    if let Some(activity) = &activity {
-        let mentions: Vec<String> = activity["object"]["tag"]
-            .as_array()
-            .map(|tags| {
-                tags.iter()
-                    .filter(|tag| tag["type"] == "Mention")
-                    .filter_map(|tag| tag["href"].as_str().map(str::to_string))
-                    .collect()
-            })
-            .unwrap_or_default();
-        notifications::notify_about_new_post(&transaction, &approved, &mentions).await?;
-        if author.local {
-            let id = activity["id"]
-                .as_str()
-                .and_then(|id| Url::parse(id).ok())
-                .ok_or_else(|| Error::internal("a held local activity without an id"))?;
-            publish_in_group(
-                &transaction,
-                context,
-                &author,
-                &group,
-                (&id, activity),
-                &approved.ap_id,
-                boost,
-            )
-            .await?;
-        } else {
-            announce::relay(
-                &transaction,
-                context,
-                &group,
-                activity,
-                &approved.ap_id,
-                boost,
-            )
-            .await?;
-        }
+    let mentions: Vec<String> = activity["object"]["tag"]
+        .as_array()
+        .map(|tags| {
+            tags.iter()
+                .filter(|tag| tag["type"] == "Mention")
+                .filter_map(|tag| tag["href"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    notifications::notify_about_new_post(transaction, approved, &mentions).await?;
+    if author.local {
+        let id = activity["id"]
+            .as_str()
+            .and_then(|id| Url::parse(id).ok())
+            .ok_or_else(|| Error::internal("a held local activity without an id"))?;
+        publish_in_group(
+            transaction,
+            context,
+            author,
+            group,
+            (&id, activity),
+            &approved.ap_id,
+            boost,
+        )
+        .await
+    } else {
+        announce::relay(
+            transaction,
+            context,
+            group,
+            activity,
+            &approved.ap_id,
+            boost,
+        )
+        .await
     }
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(approved)
 }
 
 /// Publishes a local person's edit, stored already in `transaction` (see

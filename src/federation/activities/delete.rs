@@ -198,89 +198,66 @@ pub async fn publish_delete(
     .await
 }
 
-/// A moderator removes a post from a local group (restorable): hidden here, and the group
-/// relays `Delete{actor: moderator, object: post, summary: reason}`, as Lemmy federates a
-/// removal.
-pub async fn send_removal(
+/// Publishes a moderator's removal of the post `post_ap_id` (removed already in `transaction`,
+/// see `actions::moderation::remove_post`): the group relays `Delete{actor: moderator, object:
+/// post, summary: reason}`, as Lemmy federates a removal.
+pub async fn publish_removal(
+    transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
     moderator: &actor::Model,
-    target: post::Model,
+    group: &actor::Model,
+    post_ap_id: &str,
     reason: Option<&str>,
-) -> Result<post::Model> {
-    crate::groups::moderation::check_reason_length(
-        reason,
-        crate::groups::moderation::MAX_REASON_LENGTH,
-    )?;
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
-    crate::federation::activities::require_moderator(context, &group, moderator).await?;
-    if target.deleted_at.is_some() {
-        return Err(Error::Gone("post".into()));
-    }
-    let post_ap_id = target.ap_id.clone();
+) -> Result<()> {
     let (id, mut delete) = local_activity(
         &context.config,
         "Delete",
         moderator,
-        &group,
-        Value::String(post_ap_id.clone()),
+        group,
+        Value::String(post_ap_id.to_string()),
     );
     if let Some(reason) = reason.map(str::trim).filter(|reason| !reason.is_empty()) {
         delete["summary"] = Value::String(reason.to_string());
     }
-    let transaction = context.db.begin().await?;
-    let removed = crate::groups::moderation::set_removed(
-        &transaction,
-        &group,
-        target,
-        true,
-        moderator,
-        reason,
-    )
-    .await?;
     publish_in_group(
-        &transaction,
+        transaction,
         context,
         moderator,
-        &group,
+        group,
         (&id, &delete),
-        &post_ap_id,
+        post_ap_id,
         announce::Boost::No,
     )
-    .await?;
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(removed)
+    .await
 }
 
-/// An administrator removes a local group or person: it is marked deleted (its name stays
-/// taken, its pages answer 404), its memberships end, a person's sessions end, and the actor
-/// sends `Delete{object: itself}` to the servers that know it through its groups, as Mastodon
-/// and Lemmy announce a deleted account or community.
-pub async fn send_actor_deletion(context: &Context, target: actor::Model) -> Result<()> {
-    if !target.local || target.deleted_at.is_some() {
-        return Err(Error::not_found("local group or person"));
-    }
+/// Publishes the removal of a local group or person (see
+/// `actions::accounts::remove_account_or_group`): the actor sends `Delete{object: itself}` to
+/// the servers that know it through its groups, as Mastodon and Lemmy announce a deleted
+/// account or community. Call it before the memberships it reads are ended.
+pub async fn publish_actor_deletion(
+    transaction: &impl sea_orm::ConnectionTrait,
+    context: &Context,
+    target: &actor::Model,
+) -> Result<()> {
     // Who knows it: a group's member servers; for a person, the groups they belong to (the
     // remote ones' inboxes, the local ones' member servers).
     let mut inboxes = std::collections::BTreeSet::new();
     if target.kind == actor::ActorKind::Group {
-        inboxes.extend(crate::groups::membership::member_inboxes(&context.db, target.id).await?);
+        inboxes.extend(crate::groups::membership::member_inboxes(transaction, target.id).await?);
     } else {
         let groups = membership::Entity::find()
             .filter(membership::Column::MemberId.eq(target.id))
-            .all(&context.db)
+            .all(transaction)
             .await?;
         for joined in groups {
             if let Some(group) =
-                crate::database::unique_row(actor::Entity::find_by_id(joined.group_id), &context.db)
+                crate::database::unique_row(actor::Entity::find_by_id(joined.group_id), transaction)
                     .await?
             {
                 if group.local {
                     inboxes.extend(
-                        crate::groups::membership::member_inboxes(&context.db, group.id).await?,
+                        crate::groups::membership::member_inboxes(transaction, group.id).await?,
                     );
                 } else {
                     inboxes.insert(group.inbox_url.clone());
@@ -297,12 +274,11 @@ pub async fn send_actor_deletion(context: &Context, target: actor::Model) -> Res
         "object": target.ap_id,
         "to": [crate::federation::objects::post::PUBLIC],
     });
-    let transaction = context.db.begin().await?;
     crate::federation::delivery::enqueue(
-        &transaction,
+        transaction,
         context,
         &[crate::federation::delivery::OutgoingActivity {
-            sender: &target,
+            sender: target,
             ap_id: &id,
             kind: "Delete",
             object_ap_id: Some(&target.ap_id),
@@ -313,28 +289,6 @@ pub async fn send_actor_deletion(context: &Context, target: actor::Model) -> Res
         inboxes.iter().filter_map(|inbox| Url::parse(inbox).ok()),
     )
     .await?;
-    membership::Entity::delete_many()
-        .filter(
-            sea_orm::Condition::any()
-                .add(membership::Column::MemberId.eq(target.id))
-                .add(membership::Column::GroupId.eq(target.id)),
-        )
-        .exec(&transaction)
-        .await?;
-    if let Some(account) = crate::accounts::users::find_by_actor_id(&transaction, target.id).await?
-    {
-        let mut update: kindred_entities::user::ActiveModel = account.clone().into();
-        update.state = Set(kindred_entities::user::UserState::Disabled);
-        update.update(&transaction).await?;
-        crate::accounts::sessions::revoke_all_for_user(&transaction, account.id, None).await?;
-    }
-    let name = target.local_name.clone().unwrap_or_default();
-    let mut update: actor::ActiveModel = target.into();
-    update.deleted_at = Set(Some(Utc::now()));
-    update.update(&transaction).await?;
-    transaction.commit().await?;
-    context.actor_documents.invalidate(&name);
-    wake_delivery_worker(context);
     Ok(())
 }
 

@@ -60,7 +60,7 @@ pub async fn receive(context: &Context, flag: Flag) -> Result<()> {
     }
     let reporter = sender(context, &flag.actor).await?;
     let reason = flag.content.as_deref().or(flag.summary.as_deref());
-    let remote_moderators = remote_moderator_inboxes(context, &group).await?;
+    let remote_moderators = remote_moderator_inboxes(&context.db, &group).await?;
     let transaction = context.db.begin().await?;
     if !record_received(&transaction, &flag.id, &flag.actor, "Flag").await? {
         return Ok(());
@@ -166,68 +166,30 @@ async fn notify_local_moderators_of_remote_group(
     Ok(())
 }
 
-/// A local person reports a post. With `tell_author_server`, the author's server (when it is
-/// neither this one nor the group's) gets a Flag from this instance, as Mastodon forwards.
-pub async fn send_report(
+/// Publishes a local person's report of `target` (filed already in `transaction` for a local
+/// group, see `actions::moderation::report_post`): to a remote group, a `Flag` in Lemmy's
+/// form; for a local group, a `Flag` to its moderators on other servers. With
+/// `tell_author_server`, the author's server (when it is neither this one nor the group's)
+/// gets a `Flag` from this instance, as Mastodon forwards.
+#[allow(clippy::too_many_arguments)]
+pub async fn publish_report(
+    transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
     reporter: &actor::Model,
+    group: &actor::Model,
+    author: &actor::Model,
     target: &post::Model,
     reason: Option<&str>,
     tell_author_server: bool,
 ) -> Result<()> {
-    moderation::check_reason_length(reason, moderation::MAX_REPORT_LENGTH)?;
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
-    let author =
-        crate::database::unique_row(actor::Entity::find_by_id(target.author_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("author"))?;
-    let reason = reason
-        .map(str::trim)
-        .filter(|reason| !reason.is_empty())
-        .map(|reason| {
-            reason
-                .chars()
-                .take(moderation::MAX_REPORT_LENGTH)
-                .collect::<String>()
-        });
-    let remote_moderators = if group.local {
-        remote_moderator_inboxes(context, &group).await?
-    } else {
-        Vec::new()
-    };
-    let instance_actor = if tell_author_server && !author.local {
-        actor::Entity::find()
-            .filter(
-                actor::Column::ApId.eq(context
-                    .config
-                    .url_for(instance::INSTANCE_ACTOR_PATH)
-                    .as_str()),
-            )
-            .one(&context.db)
-            .await?
-    } else {
-        None
-    };
-    let transaction = context.db.begin().await?;
     if group.local {
-        moderation::file_report(
-            &transaction,
-            &group,
-            target,
-            reporter,
-            reason.as_deref(),
-            None,
-        )
-        .await?;
+        let remote_moderators = remote_moderator_inboxes(transaction, group).await?;
         forward_to_moderators(
-            &transaction,
+            transaction,
             context,
-            &group,
+            group,
             target,
-            reason.as_deref(),
+            reason,
             remote_moderators,
         )
         .await?;
@@ -246,7 +208,7 @@ pub async fn send_report(
             "summary": reason,
         });
         enqueue_flag(
-            &transaction,
+            transaction,
             context,
             reporter,
             &id,
@@ -256,44 +218,58 @@ pub async fn send_report(
         )
         .await?;
     }
-    if let Some(instance_actor) = &instance_actor {
-        let author_inbox = Url::parse(
-            author
-                .shared_inbox_url
-                .as_deref()
-                .unwrap_or(&author.inbox_url),
-        )?;
-        let group_host = host_of(&Url::parse(&group.ap_id)?)?;
-        if host_of(&author_inbox)? != group_host || group.local {
-            let id = new_activity_id(&context.config);
-            let flag = json!({
-                "@context": object_context(),
-                "id": id,
-                "type": "Flag",
-                "actor": instance_actor.ap_id,
-                "object": [author.ap_id, target.ap_id],
-                "content": reason,
-            });
-            enqueue_flag(
-                &transaction,
-                context,
-                instance_actor,
-                &id,
-                &flag,
-                &target.ap_id,
-                vec![author_inbox],
-            )
-            .await?;
-        }
+    if !tell_author_server || author.local {
+        return Ok(());
     }
-    transaction.commit().await?;
-    wake_delivery_worker(context);
+    let Some(instance_actor) = actor::Entity::find()
+        .filter(
+            actor::Column::ApId.eq(context
+                .config
+                .url_for(instance::INSTANCE_ACTOR_PATH)
+                .as_str()),
+        )
+        .one(transaction)
+        .await?
+    else {
+        return Ok(());
+    };
+    let author_inbox = Url::parse(
+        author
+            .shared_inbox_url
+            .as_deref()
+            .unwrap_or(&author.inbox_url),
+    )?;
+    let group_host = host_of(&Url::parse(&group.ap_id)?)?;
+    if host_of(&author_inbox)? != group_host || group.local {
+        let id = new_activity_id(&context.config);
+        let flag = json!({
+            "@context": object_context(),
+            "id": id,
+            "type": "Flag",
+            "actor": instance_actor.ap_id,
+            "object": [author.ap_id, target.ap_id],
+            "content": reason,
+        });
+        enqueue_flag(
+            transaction,
+            context,
+            &instance_actor,
+            &id,
+            &flag,
+            &target.ap_id,
+            vec![author_inbox],
+        )
+        .await?;
+    }
     Ok(())
 }
 
 /// The inboxes of a local group's moderators on other servers.
-async fn remote_moderator_inboxes(context: &Context, group: &actor::Model) -> Result<Vec<Url>> {
-    Ok(moderation::moderators(&context.db, group.id)
+async fn remote_moderator_inboxes(
+    database: &impl sea_orm::ConnectionTrait,
+    group: &actor::Model,
+) -> Result<Vec<Url>> {
+    Ok(moderation::moderators(database, group.id)
         .await?
         .into_iter()
         .filter(|(_, person)| !person.local)

@@ -98,40 +98,27 @@ pub async fn publish_follow(
     .await
 }
 
-/// A moderator decides a join request: approved, the member is in (a remote one gets the
-/// group's `Accept`); refused, the request ends (a remote one gets a `Reject`).
-pub async fn send_join_decision(
+/// Publishes a moderator's decision on a remote person's join request (decided already in
+/// `transaction`, see `actions::moderation::decide_join_request`): the group's `Accept` or
+/// `Reject` of their `Follow`. A local person's request needs no activity.
+pub async fn publish_join_decision(
+    transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
-    moderator: &actor::Model,
     group: &actor::Model,
     member: &actor::Model,
+    follow_activity_ap_id: Option<&str>,
     approve: bool,
 ) -> Result<()> {
-    crate::federation::activities::require_moderator(context, group, moderator).await?;
-    let transaction = context.db.begin().await?;
-    let request =
-        crate::groups::moderation::decide_request(&transaction, group, member, approve, moderator)
-            .await?;
-    if !member.local
-        && let Some(follow_id) = request
-            .follow_activity_ap_id
-            .as_deref()
-            .and_then(|id| Url::parse(id).ok())
-    {
-        if approve {
-            accept::send(&transaction, context, group, member, &follow_id).await?;
-        } else {
-            crate::federation::activities::reject::send(
-                &transaction,
-                context,
-                group,
-                member,
-                &follow_id,
-            )
-            .await?;
-        }
+    let Some(follow_id) = follow_activity_ap_id.and_then(|id| Url::parse(id).ok()) else {
+        return Ok(());
+    };
+    if member.local {
+        return Ok(());
     }
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(())
+    if approve {
+        accept::send(transaction, context, group, member, &follow_id).await
+    } else {
+        crate::federation::activities::reject::send(transaction, context, group, member, &follow_id)
+            .await
+    }
 }

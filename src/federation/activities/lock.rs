@@ -5,48 +5,38 @@
 
 use crate::{
     app::Context,
-    error::{Error, Result},
-    federation::{
-        activities::{announce, local_activity, publish_in_group, require_moderator},
-        delivery::wake_delivery_worker,
-    },
+    error::Result,
+    federation::activities::{announce, local_activity, publish_in_group},
     groups::moderation,
 };
-use kindred_entities::{actor, post};
-use sea_orm::{EntityTrait, TransactionTrait};
+use kindred_entities::actor;
+use sea_orm::TransactionTrait;
 use serde_json::{Value, json};
 
-/// Locks (or unlocks) a thread of a local group.
-pub async fn send_lock(
+/// Publishes a moderator's lock (or unlock) of the thread `post_ap_id` of a local group,
+/// changed already in `transaction` (see `actions::moderation::lock_thread`).
+pub async fn publish_lock(
+    transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
     moderator: &actor::Model,
-    thread: post::Model,
+    group: &actor::Model,
+    post_ap_id: &str,
     locked: bool,
-) -> Result<post::Model> {
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(thread.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
-    require_moderator(context, &group, moderator).await?;
-    if !group.local {
-        return Err(Error::bad_request(
-            "this group is moderated on its own server",
-        ));
-    }
-    let post_ap_id = thread.ap_id.clone();
+) -> Result<()> {
     let (id, activity) = if locked {
         local_activity(
             &context.config,
             "Lock",
             moderator,
-            &group,
-            Value::String(post_ap_id.clone()),
+            group,
+            Value::String(post_ap_id.to_string()),
         )
     } else {
         let lock = crate::federation::activities::undone_activity(
+            transaction,
             context,
             "Lock",
-            &post_ap_id,
+            post_ap_id,
             json!({
                 "type": "Lock",
                 "actor": moderator.ap_id,
@@ -55,23 +45,18 @@ pub async fn send_lock(
             }),
         )
         .await?;
-        local_activity(&context.config, "Undo", moderator, &group, lock)
+        local_activity(&context.config, "Undo", moderator, group, lock)
     };
-    let transaction = context.db.begin().await?;
-    let changed = moderation::set_locked(&transaction, &group, thread, locked, moderator).await?;
     publish_in_group(
-        &transaction,
+        transaction,
         context,
         moderator,
-        &group,
+        group,
         (&id, &activity),
-        &post_ap_id,
+        post_ap_id,
         announce::Boost::No,
     )
-    .await?;
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(changed)
+    .await
 }
 
 /// A remote group's moderator locked or unlocked a thread, or pinned or unpinned one

@@ -130,40 +130,11 @@ pub fn local_activity(
     (id, document)
 }
 
-/// Refuses unless `person` moderates `group` (a local group: by its roles, or as an instance
-/// administrator; a remote group: by the moderators collection its server serves).
-pub async fn require_moderator(
-    context: &Context,
-    group: &actor::Model,
-    person: &actor::Model,
-) -> Result<()> {
-    if !group.local {
-        // A group elsewhere says who moderates it: its moderators collection, asked now.
-        return if person.local
-            && crate::federation::collections::is_remote_moderator(
-                context,
-                group,
-                &Url::parse(&person.ap_id)?,
-            )
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(Error::Forbidden(
-                "only the group's moderators may do this".into(),
-            ))
-        };
-    }
-    let is_admin = crate::accounts::users::find_by_actor_id(&context.db, person.id)
-        .await?
-        .is_some_and(|account| account.is_admin);
-    crate::groups::moderation::require_moderator(&context.db, group, person.id, is_admin).await
-}
-
 /// The activity an `Undo` takes back, as embedded in it: what this instance sent (the latest
 /// `kind` about `object_ap_id`, found in the activities table), or, when someone else here
 /// sent it, a restatement with a fresh id. Receivers need the embedded activity's `id`.
 pub async fn undone_activity(
+    database: &impl ConnectionTrait,
     context: &Context,
     kind: &str,
     object_ap_id: &str,
@@ -175,7 +146,7 @@ pub async fn undone_activity(
         .filter(activity::Column::Kind.eq(kind))
         .filter(activity::Column::ObjectApId.eq(object_ap_id))
         .order_by_desc(activity::Column::Id)
-        .one(&context.db)
+        .one(database)
         .await?;
     if let Some(stored) = stored {
         let mut original: Value = serde_json::from_str(&stored.json)?;

@@ -93,23 +93,21 @@ pub async fn receive_announced(context: &Context, group: &actor::Model, undo: Un
     Ok(())
 }
 
-/// A moderator restores a removed post: shown again here, and the group relays
-/// `Undo{Delete}` of the removal.
-pub async fn send_restore(
+/// Publishes a moderator's restoring of the post `post_ap_id` (restored already in
+/// `transaction`, see `actions::moderation::restore_post`): the group relays `Undo{Delete}` of
+/// the removal.
+pub async fn publish_restore(
+    transaction: &impl sea_orm::ConnectionTrait,
     context: &Context,
     moderator: &actor::Model,
-    target: post::Model,
-) -> Result<post::Model> {
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(target.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
-    crate::federation::activities::require_moderator(context, &group, moderator).await?;
-    let post_ap_id = target.ap_id.clone();
+    group: &actor::Model,
+    post_ap_id: &str,
+) -> Result<()> {
     let removal = crate::federation::activities::undone_activity(
+        transaction,
         context,
         "Delete",
-        &post_ap_id,
+        post_ap_id,
         json!({
             "type": "Delete",
             "actor": moderator.ap_id,
@@ -118,30 +116,17 @@ pub async fn send_restore(
         }),
     )
     .await?;
-    let (id, undo) = local_activity(&context.config, "Undo", moderator, &group, removal);
-    let transaction = context.db.begin().await?;
-    let restored = crate::groups::moderation::set_removed(
-        &transaction,
-        &group,
-        target,
-        false,
-        moderator,
-        None,
-    )
-    .await?;
+    let (id, undo) = local_activity(&context.config, "Undo", moderator, group, removal);
     crate::federation::activities::publish_in_group(
-        &transaction,
+        transaction,
         context,
         moderator,
-        &group,
+        group,
         (&id, &undo),
-        &post_ap_id,
+        post_ap_id,
         announce::Boost::No,
     )
-    .await?;
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(restored)
+    .await
 }
 
 /// A remote group's moderator restored a post they had removed.

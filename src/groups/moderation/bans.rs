@@ -10,6 +10,7 @@ pub enum BanTarget<'a> {
 }
 
 /// What a moderator decides when banning.
+#[derive(Debug, Clone, Copy)]
 pub struct Ban<'a> {
     pub reason: Option<&'a str>,
     pub expires_at: Option<chrono::DateTime<Utc>>,

@@ -218,14 +218,6 @@ pub(super) async fn read_notifications(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(super) fn require_admin(caller: &sessions::SignedIn) -> Result<(), Error> {
-    if caller.account.user.is_admin {
-        Ok(())
-    } else {
-        Err(Error::Forbidden("only administrators may do this".into()))
-    }
-}
-
 /// `DELETE /users/{name}` (administrators): the account is removed and the servers of its
 /// groups told.
 pub(super) async fn remove_user(
@@ -233,14 +225,7 @@ pub(super) async fn remove_user(
     ApiUser(caller): ApiUser,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    require_admin(&caller)?;
-    let account = users::find_by_name(&context.db, &name)
-        .await?
-        .filter(|account| account.actor.deleted_at.is_none())
-        .ok_or_else(|| Error::not_found("user"))?;
-    if account.user.id == caller.account.user.id {
-        return Err(Error::invalid("an administrator cannot remove themselves here").into());
-    }
-    delete::send_actor_deletion(&context, account.actor).await?;
+    let remover = Remover::administrator(&caller.account)?;
+    crate::actions::accounts::remove_account(&context, remover, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

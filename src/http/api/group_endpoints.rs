@@ -220,8 +220,7 @@ pub(super) async fn remove_group(
     ApiUser(caller): ApiUser,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    require_admin(&caller)?;
-    let group = directory::find_local_group(&context.db, &name).await?;
-    delete::send_actor_deletion(&context, group).await?;
+    let remover = Remover::administrator(&caller.account)?;
+    crate::actions::accounts::remove_group(&context, remover, &name).await?;
     Ok(StatusCode::NO_CONTENT)
 }

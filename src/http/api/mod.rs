@@ -9,6 +9,7 @@ mod moderation_endpoints;
 pub mod openapi;
 mod post_endpoints;
 
+use crate::actions::accounts::Remover;
 use crate::federation::activities::add_or_remove::ModeratorChange;
 use crate::{
     accounts::{
@@ -17,10 +18,7 @@ use crate::{
     },
     app::Context,
     error::Error,
-    federation::{
-        activities::{delete, follow},
-        discovery,
-    },
+    federation::discovery,
     groups::{
         directory::{self, NewGroup},
         membership,

@@ -2,6 +2,7 @@
 //! the approval queue and reports.
 
 use super::*;
+use crate::actions::moderation::{self as moderation_actions, JoinDecision, ReportClosing};
 
 #[derive(Serialize)]
 pub struct PersonJson {
@@ -66,12 +67,16 @@ pub(super) async fn decide_request(
 ) -> ApiResult<StatusCode> {
     let group = directory::find_local_group(&context.db, &name).await?;
     let member = find_actor(&context, &member).await?;
-    let approve = match decision.as_str() {
-        "approve" => true,
-        "refuse" => false,
-        _ => return Err(Error::not_found("API endpoint").into()),
-    };
-    follow::send_join_decision(&context, &caller.account.actor, &group, &member, approve).await?;
+    let decision =
+        JoinDecision::from_path(&decision).map_err(|_| Error::not_found("API endpoint"))?;
+    moderation_actions::decide_join_request(
+        &context,
+        &caller.account.actor,
+        &group,
+        &member,
+        decision,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,14 +133,8 @@ pub(super) async fn change_moderator(
 ) -> ApiResult<StatusCode> {
     let group = directory::find_local_group(&context.db, &name).await?;
     let member = find_actor(&context, &member).await?;
-    crate::federation::activities::add_or_remove::send_moderator_change(
-        &context,
-        &caller.account.actor,
-        &group,
-        &member,
-        change,
-    )
-    .await?;
+    moderation_actions::change_moderator(&context, &caller.account.actor, &group, &member, change)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -292,7 +291,7 @@ pub(super) async fn create_ban(
     match (request.person_id, request.server.as_deref()) {
         (Some(id), None) => {
             let person = find_actor(&context, &id.to_string()).await?;
-            crate::federation::activities::block::send_ban(
+            moderation_actions::ban(
                 &context,
                 moderator,
                 &group,
@@ -302,7 +301,7 @@ pub(super) async fn create_ban(
             .await?;
         }
         (None, Some(server)) => {
-            crate::federation::activities::block::send_ban(
+            moderation_actions::ban(
                 &context,
                 moderator,
                 &group,
@@ -323,13 +322,7 @@ pub(super) async fn lift_ban(
 ) -> ApiResult<StatusCode> {
     let group = directory::find_local_group(&context.db, &name).await?;
     let ban_id: i64 = ban_id.parse().map_err(|_| Error::not_found("ban"))?;
-    crate::federation::activities::block::send_unban_by_id(
-        &context,
-        &caller.account.actor,
-        &group,
-        ban_id,
-    )
-    .await?;
+    moderation_actions::lift_ban_by_id(&context, &caller.account.actor, &group, ban_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -367,7 +360,7 @@ pub(super) async fn report_post(
     ApiJson(request): ApiJson<ReportRequest>,
 ) -> ApiResult<StatusCode> {
     let target = find_post(&context, &id).await?;
-    crate::federation::activities::flag::send_report(
+    moderation_actions::report_post(
         &context,
         &caller.account.actor,
         &target,
@@ -438,20 +431,10 @@ pub(super) async fn close_report(
     Path((name, report_id, decision)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
     let group = directory::find_local_group(&context.db, &name).await?;
-    require_moderator_of(&context, &caller, &group).await?;
     let report_id: i64 = report_id.parse().map_err(|_| Error::not_found("report"))?;
-    let resolved = match decision.as_str() {
-        "resolve" => true,
-        "dismiss" => false,
-        _ => return Err(Error::not_found("API endpoint").into()),
-    };
-    crate::groups::moderation::close_report(
-        &context.db,
-        &group,
-        report_id,
-        resolved,
-        &caller.account.actor,
-    )
-    .await?;
+    let closing =
+        ReportClosing::from_path(&decision).map_err(|_| Error::not_found("API endpoint"))?;
+    moderation_actions::close_report(&context, &caller.account.actor, &group, report_id, closing)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
