@@ -2,9 +2,8 @@
 //! negotiation, collections, NodeInfo counts and clean 404s, on every database under test.
 
 use crate::{
-    app,
     groups::directory::{self, NewGroup},
-    testing::{self, TestDatabase},
+    testing::{self, Backend, TestApp},
 };
 use axum::{
     Router,
@@ -21,7 +20,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::Value;
 use tower::ServiceExt;
 
-const PUBLIC_URL: &str = "http://kindred.test:8080";
+const PUBLIC_URL: &str = testing::TEST_PUBLIC_URL;
 const DOMAIN: &str = "kindred.test:8080";
 
 struct Response {
@@ -37,14 +36,12 @@ impl Response {
     }
 }
 
-async fn router_with_group(database: &TestDatabase) -> Router {
-    let config = testing::test_config(PUBLIC_URL).unwrap();
-    let federation = testing::test_federation(config.clone(), database)
-        .await
-        .unwrap();
+/// An app with one local group, "repair_cafe", with a title and summary to escape.
+async fn app_with_group(backend: Backend) -> TestApp {
+    let app = TestApp::on(backend).start().await;
     directory::create_group(
-        &database.connection,
-        &config,
+        &app.database.connection,
+        &app.context().config,
         &testing::test_key_source(),
         NewGroup {
             name: "repair_cafe",
@@ -54,7 +51,7 @@ async fn router_with_group(database: &TestDatabase) -> Router {
     )
     .await
     .unwrap();
-    app::router(&federation)
+    app
 }
 
 async fn get(router: &Router, path: &str, accept: Option<&str>) -> Response {
@@ -87,8 +84,9 @@ const LD_JSON: &str = "application/ld+json; profile=\"https://www.w3.org/ns/acti
 
 #[tokio::test]
 async fn webfinger_finds_a_group_in_the_shape_mastodon_reads() {
-    testing::for_each_database(async |database| {
-        let router = router_with_group(database).await;
+    testing::for_each_backend(async |backend| {
+        let app = app_with_group(backend).await;
+        let router = &app.router;
         let response = get(
             &router,
             "/.well-known/webfinger?resource=acct:repair_cafe@kindred.test:8080",
@@ -120,8 +118,9 @@ async fn webfinger_finds_a_group_in_the_shape_mastodon_reads() {
 
 #[tokio::test]
 async fn webfinger_edge_cases() {
-    testing::for_each_database(async |database| {
-        let router = router_with_group(database).await;
+    testing::for_each_backend(async |backend| {
+        let app = app_with_group(backend).await;
+        let router = &app.router;
         let cases = [
             // Case-insensitive name and host; `acct:` optional; the actor's URL works too.
             (
@@ -173,8 +172,9 @@ async fn webfinger_edge_cases() {
 
 #[tokio::test]
 async fn group_actor_has_every_field_lemmy_and_mastodon_read() {
-    testing::for_each_database(async |database| {
-        let router = router_with_group(database).await;
+    testing::for_each_backend(async |backend| {
+        let app = app_with_group(backend).await;
+        let router = &app.router;
         let response = get(&router, "/groups/repair_cafe", Some(ACTIVITY_JSON)).await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
         assert_eq!(response.content_type, "application/activity+json");
@@ -260,8 +260,9 @@ async fn group_actor_has_every_field_lemmy_and_mastodon_read() {
 
 #[tokio::test]
 async fn content_negotiation_serves_json_ld_or_html() {
-    testing::for_each_database(async |database| {
-        let router = router_with_group(database).await;
+    testing::for_each_backend(async |backend| {
+        let app = app_with_group(backend).await;
+        let router = &app.router;
 
         let ld = get(&router, "/groups/repair_cafe", Some(LD_JSON)).await;
         assert_eq!(ld.status, StatusCode::OK);
@@ -301,8 +302,9 @@ async fn content_negotiation_serves_json_ld_or_html() {
 
 #[tokio::test]
 async fn collections_answer_at_the_urls_the_actor_names() {
-    testing::for_each_database(async |database| {
-        let router = router_with_group(database).await;
+    testing::for_each_backend(async |backend| {
+        let app = app_with_group(backend).await;
+        let router = &app.router;
         let outbox = get(&router, "/groups/repair_cafe/outbox", Some(ACTIVITY_JSON)).await;
         assert_eq!(outbox.status, StatusCode::OK);
         let outbox = outbox.json();
@@ -347,8 +349,9 @@ async fn collections_answer_at_the_urls_the_actor_names() {
 
 #[tokio::test]
 async fn nodeinfo_reports_real_counts() {
-    testing::for_each_database(async |database| {
-        let router = router_with_group(database).await;
+    testing::for_each_backend(async |backend| {
+        let app = app_with_group(backend).await;
+        let (router, database) = (&app.router, &app.database);
         let links = get(&router, "/.well-known/nodeinfo", None).await.json();
         assert_eq!(
             links["links"][0]["href"],
@@ -434,8 +437,9 @@ async fn nodeinfo_reports_real_counts() {
 
 #[tokio::test]
 async fn host_meta_health_instance_actor_and_unknown_paths() {
-    testing::for_each_database(async |database| {
-        let router = router_with_group(database).await;
+    testing::for_each_backend(async |backend| {
+        let app = app_with_group(backend).await;
+        let router = &app.router;
         let host_meta = get(&router, "/.well-known/host-meta", None).await;
         assert_eq!(host_meta.status, StatusCode::OK);
         assert!(host_meta.content_type.starts_with("application/xrd+xml"));
@@ -502,8 +506,9 @@ fn inbox_post(body: String) -> Request<Body> {
 
 #[tokio::test]
 async fn hostile_strings_get_a_4xx_and_change_nothing() {
-    testing::for_each_database(async |database| {
-        let router = router_with_group(database).await;
+    testing::for_each_backend(async |backend| {
+        let app = app_with_group(backend).await;
+        let router = &app.router;
         // A NUL character: in inbound JSON, in a form, in a path.
         let follow = r#"{"id":"https://evil.example/a","type":"Follow","actor":"https://evil.example/u\u0000","object":"http://kindred.test:8080/groups/repair_cafe"}"#;
         let (status, _, body) = send(&router, inbox_post(follow.to_string())).await;
@@ -547,12 +552,14 @@ async fn hostile_strings_get_a_4xx_and_change_nothing() {
 
 #[tokio::test]
 async fn each_client_address_has_an_allowance_and_hears_when_to_come_back() {
-    let database = testing::TestDatabase::sqlite().await.unwrap();
-    let mut config = testing::test_config(PUBLIC_URL).unwrap();
-    config.http.reads_per_minute_per_address = 3;
-    config.http.anonymous_posts_per_minute_per_address = 2;
-    let federation = testing::test_federation(config, &database).await.unwrap();
-    let router = app::router(&federation);
+    let app = TestApp::on(Backend::Sqlite)
+        .configured(|config| {
+            config.http.reads_per_minute_per_address = 3;
+            config.http.anonymous_posts_per_minute_per_address = 2;
+        })
+        .start()
+        .await;
+    let router = &app.router;
     let from = |address: &str, method: &str, path: &str| {
         let mut request = Request::builder()
             .method(method)
@@ -602,5 +609,4 @@ async fn each_client_address_has_an_allowance_and_hears_when_to_come_back() {
     let (status, headers, _) = send(&router, from("192.0.2.3", "POST", "/login")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(headers.contains_key(header::RETRY_AFTER));
-    database.remove().await.unwrap();
 }

@@ -2,6 +2,9 @@
 //! pairs, captured fixtures and an in-process app. Not used by the server itself.
 
 pub mod fixtures;
+mod test_app;
+
+pub use test_app::{TEST_PASSWORD, TEST_PUBLIC_URL, TestApp, TestAppBuilder, TestResponse};
 
 use crate::{
     app::{self, AppState},
@@ -99,17 +102,66 @@ impl TestDatabase {
     }
 
     /// Closes the connection and drops a PostgreSQL test database.
-    pub async fn remove(self) -> Result<()> {
-        self.connection.close().await?;
-        if let Some((admin_url, name)) = self.postgres_admin {
-            let admin = database::connect_url(&admin_url, 1).await?;
-            admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                .await?;
-            admin.close().await?;
+    pub async fn remove(mut self) -> Result<()> {
+        self.connection.clone().close().await?;
+        if let Some((admin_url, name)) = self.postgres_admin.take() {
+            drop_postgres_database(&admin_url, &name).await?;
         }
         Ok(())
     }
+}
+
+/// A PostgreSQL test database is dropped even when its test panicked, so failed runs do not
+/// leave databases behind on the server.
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres_admin.take()
+            && let Err(error) =
+                run_on_own_runtime(async move { drop_postgres_database(&admin_url, &name).await })
+        {
+            let _ = writeln!(
+                std::io::stderr(),
+                "cannot drop a PostgreSQL test database: {error}"
+            );
+        }
+    }
+}
+
+async fn drop_postgres_database(admin_url: &str, name: &str) -> Result<()> {
+    let admin = database::connect_url(admin_url, 1).await?;
+    admin
+        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .await?;
+    admin.close().await?;
+    Ok(())
+}
+
+/// Runs `work` to the end on a runtime of its own, in a thread of its own: for `Drop`, which
+/// cannot await, and may run on a runtime whose only thread it is blocking.
+fn run_on_own_runtime<T: Send + 'static>(
+    work: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::internal)?
+            .block_on(work)
+    })
+    .join()
+    .map_err(|_| Error::internal("the clean-up thread panicked"))?
+}
+
+/// How many activities still wait for their fan-out in the database at `url`, read over a
+/// connection of its own (see [`run_on_own_runtime`]).
+pub fn count_pending_fan_outs_blocking(url: &str) -> Result<u64> {
+    let url = url.to_string();
+    run_on_own_runtime(async move {
+        let connection = database::connect_url(&url, 1).await?;
+        let summary = crate::federation::delivery::queue_summary(&connection).await?;
+        connection.close().await?;
+        Ok(summary.fan_outs_pending)
+    })
 }
 
 /// The backends this test run covers: SQLite always, PostgreSQL when `TEST_POSTGRES_URL` names
@@ -156,6 +208,17 @@ where
         if let Err(error) = database.remove().await {
             panic!("cannot remove a {backend:?} test database: {error}");
         }
+    }
+}
+
+/// Runs `test` once per backend under test (see [`backends_under_test`]); the test builds its
+/// own [`TestApp`] on the backend it is given.
+pub async fn for_each_backend<F>(test: F)
+where
+    F: AsyncFn(Backend),
+{
+    for backend in backends_under_test() {
+        test(backend).await;
     }
 }
 

@@ -1,7 +1,10 @@
 //! Web tests through the whole router, as a browser without JavaScript would use the pages:
 //! cookies kept between requests, forms posted with the CSRF token read from the page.
 
-use crate::{app, config::RegistrationMode, testing};
+use crate::{
+    config::RegistrationMode,
+    testing::{self, Backend, TestApp},
+};
 use axum::{
     Router,
     body::Body,
@@ -14,7 +17,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use tower::ServiceExt;
 
-const PUBLIC_URL: &str = "http://kindred.test:8080";
+const PUBLIC_URL: &str = testing::TEST_PUBLIC_URL;
 const DOMAIN: &str = "kindred.test:8080";
 
 /// A browser: one router, its own cookies.
@@ -175,17 +178,18 @@ fn form_encode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
-async fn router(database: &testing::TestDatabase, registration: RegistrationMode) -> Router {
-    let mut config = testing::test_config(PUBLIC_URL).unwrap();
-    config.instance.registration = registration;
-    let federation = testing::test_federation(config, database).await.unwrap();
-    app::router(&federation)
+async fn start_app(backend: Backend, registration: RegistrationMode) -> TestApp {
+    TestApp::on(backend)
+        .configured(|config| config.instance.registration = registration)
+        .start()
+        .await
 }
 
 #[tokio::test]
 async fn accounts_register_sign_in_change_password_and_sign_out() {
-    testing::for_each_database(async |database| {
-        let router = router(database, RegistrationMode::Open).await;
+    testing::for_each_backend(async |backend| {
+        let app = start_app(backend, RegistrationMode::Open).await;
+        let (router, database) = (&app.router, &app.database);
         let mut ann = Browser::new(&router);
 
         // A form without its token, or from another site, changes nothing.
@@ -384,13 +388,15 @@ async fn accounts_register_sign_in_change_password_and_sign_out() {
 
 #[tokio::test]
 async fn closed_and_approval_registration() {
-    testing::for_each_database(async |database| {
-        let closed = router(database, RegistrationMode::Closed).await;
+    testing::for_each_backend(async |backend| {
+        let app = start_app(backend, RegistrationMode::Closed).await;
+        let closed = &app.router;
         let mut visitor = Browser::new(&closed);
         assert!(!visitor.get("/").await.body.contains("href=\"/register\""));
         assert_eq!(visitor.get("/register").await.status, StatusCode::FORBIDDEN);
 
-        let approval = router(database, RegistrationMode::Approval).await;
+        let approval_app = start_app(backend, RegistrationMode::Approval).await;
+        let (approval, database) = (&approval_app.router, &approval_app.database);
         let mut applicant = Browser::new(&approval);
         let form = applicant.get("/register").await;
         assert!(form.body.contains("Why do you want to join?"));
@@ -483,8 +489,9 @@ async fn closed_and_approval_registration() {
 
 #[tokio::test]
 async fn members_write_threads_reply_vote_edit_and_delete() {
-    testing::for_each_database(async |database| {
-        let router = router(database, RegistrationMode::Open).await;
+    testing::for_each_backend(async |backend| {
+        let app = start_app(backend, RegistrationMode::Open).await;
+        let (router, database) = (&app.router, &app.database);
         let db = &database.connection;
         let mut ann = Browser::new(&router);
         let mut bob = Browser::new(&router);
@@ -965,8 +972,9 @@ async fn members_write_threads_reply_vote_edit_and_delete() {
 
 #[tokio::test]
 async fn signed_out_visitors_are_sent_to_sign_in_and_errors_are_pages() {
-    testing::for_each_database(async |database| {
-        let router = router(database, RegistrationMode::Open).await;
+    testing::for_each_backend(async |backend| {
+        let app = start_app(backend, RegistrationMode::Open).await;
+        let router = &app.router;
         let mut anonymous = Browser::new(&router);
         for path in ["/settings", "/create-group"] {
             let page = anonymous.get(path).await;
@@ -1008,8 +1016,9 @@ async fn post_by_id(database: &sea_orm::DatabaseConnection, id: i64) -> post::Mo
 
 #[tokio::test]
 async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
-    testing::for_each_database(async |database| {
-        let router = router(database, RegistrationMode::Open).await;
+    testing::for_each_backend(async |backend| {
+        let app = start_app(backend, RegistrationMode::Open).await;
+        let router = &app.router;
         let mut ann = Browser::new(&router);
         let mut bob = Browser::new(&router);
         let mut anonymous = Browser::new(&router);
@@ -1262,8 +1271,8 @@ async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
 
 #[tokio::test]
 async fn a_throttled_sign_in_page_says_when_to_come_back() {
-    let database = testing::TestDatabase::sqlite().await.unwrap();
-    let router = router(&database, RegistrationMode::Closed).await;
+    let app = start_app(Backend::Sqlite, RegistrationMode::Closed).await;
+    let (router, database) = (&app.router, &app.database);
     let config = testing::test_config(PUBLIC_URL).unwrap();
     crate::accounts::users::create_user(
         &database.connection,
@@ -1309,5 +1318,4 @@ async fn a_throttled_sign_in_page_says_when_to_come_back() {
         "{}",
         throttled.body
     );
-    database.remove().await.unwrap();
 }
