@@ -5,7 +5,10 @@
 use base64::Engine;
 use serde_json::{Value, json};
 use std::{collections::BTreeMap, net::IpAddr, path::Path, process::Stdio, time::Duration};
-use tokio::process::{Child, Command};
+use tokio::{
+    io::{AsyncBufReadExt, BufReader},
+    process::{Child, Command},
+};
 
 /// The key under which WebDriver returns an element reference.
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
@@ -24,17 +27,15 @@ pub struct Browser {
 }
 
 impl ChromeDriver {
-    /// Starts `chromedriver` (from `/usr/bin` or `PATH`) on a free port and waits until it
-    /// answers. Panics with a clear message when Chromium or ChromeDriver is not installed:
-    /// `.ci/run` installs Debian's `chromium` and `chromium-driver`.
+    /// Starts `chromedriver` (from `/usr/bin` or `PATH`) and waits until it answers. It is
+    /// given port 0 and picks a free port itself, which it prints: choosing a port here and
+    /// passing it on would race with any other process binding it in between. Panics with a
+    /// clear message when Chromium or ChromeDriver is not installed: `.ci/run` installs
+    /// Debian's `chromium` and `chromium-driver`.
     pub async fn start() -> ChromeDriver {
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
-        let process = Command::new(chromedriver_path())
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
+        let mut process = Command::new(chromedriver_path())
+            .arg("--port=0")
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .kill_on_drop(true)
             .spawn()
@@ -44,6 +45,10 @@ impl ChromeDriver {
                      (apt-get install chromium chromium-driver), as .ci/run does"
                 )
             });
+        let stdout = process.stdout.take().expect("stdout is piped");
+        let port = tokio::time::timeout(Duration::from_secs(30), port_announced(stdout))
+            .await
+            .unwrap_or_else(|_| panic!("chromedriver did not say which port it listens on"));
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
@@ -257,6 +262,21 @@ impl Browser {
     pub async fn close(self) {
         let _ = self.client.delete(&self.base).send().await;
     }
+}
+
+/// Reads chromedriver's output until its "was started successfully on port N." line, and
+/// keeps draining it afterwards so the process never blocks on a full pipe.
+async fn port_announced(stdout: tokio::process::ChildStdout) -> u16 {
+    let mut lines = BufReader::new(stdout).lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        if let Some(rest) = line.split("started successfully on port ").nth(1)
+            && let Ok(port) = rest.trim_end_matches('.').trim().parse::<u16>()
+        {
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return port;
+        }
+    }
+    panic!("chromedriver exited without saying which port it listens on");
 }
 
 fn chromedriver_path() -> &'static str {
