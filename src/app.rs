@@ -1,67 +1,25 @@
-//! The running application: shared state, the federation crate's configuration, the HTTP
-//! server and the delivery worker, wired together once at start-up.
+//! The running application: the state (`context.rs`), the federation crate's configuration,
+//! the HTTP server and the delivery worker, wired together once at start-up.
 
 use crate::{
+    caches::ActorDocumentCache,
     config::Config,
-    crypto::KeypairSource,
+    context::AppState,
+    crypto::{
+        KeypairSource,
+        keys::{SigningKeyCache, VerifyingKeyCache},
+    },
     database,
     database_writer::DatabaseWriter,
     error::{Error, Result},
-    federation::{
-        address_guard::GuardedResolver,
-        delivery,
-        objects::actor::{ActorDocumentCache, ApubActor},
-        signatures::{SigningKeyCache, VerifyingKeyCache},
-    },
+    federation::{address_guard::GuardedResolver, delivery, objects::actor::ApubActor},
     http, instance,
     metrics::Metrics,
 };
-use activitypub_federation::config::{Data, FederationConfig, FederationMiddleware};
+use activitypub_federation::config::{FederationConfig, FederationMiddleware};
 use sea_orm::{DatabaseConnection, DbBackend};
 use std::{net::SocketAddr, sync::Arc};
 use tokio::{net::TcpListener, sync::Notify};
-
-/// What every request handler and worker can reach. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    /// Every write and every transaction goes here.
-    pub db: DatabaseConnection,
-    /// Plain reads outside a transaction may go here: on SQLite, read-only connections beside
-    /// the one writer; on PostgreSQL, the same pool as `db`. Never use it for a read that must
-    /// see a transaction still open on `db`, and never while holding a PostgreSQL transaction
-    /// (a second connection per request can exhaust the pool).
-    pub read_db: DatabaseConnection,
-    /// Write transactions committed in batches on a thread of their own (SQLite), for the
-    /// busiest paths: see `database_writer.rs`.
-    pub writer: Arc<DatabaseWriter>,
-    pub config: Arc<Config>,
-    pub keys: KeypairSource,
-    /// The HTTP client for everything outgoing: it refuses private addresses in production.
-    pub http_client: reqwest::Client,
-    /// Wakes the delivery worker after new deliveries are committed.
-    pub delivery_signal: Arc<Notify>,
-    pub signing_keys: Arc<SigningKeyCache>,
-    /// Remote actors' public keys, parsed once.
-    pub verifying_keys: Arc<VerifyingKeyCache>,
-    pub metrics: Arc<Metrics>,
-    /// Rendered local actor documents, served for a few seconds without a database read.
-    pub actor_documents: Arc<ActorDocumentCache>,
-    /// Blocked servers, read from the database every few seconds.
-    pub blocked_hosts: Arc<crate::federation::instances::BlockedHostsCache>,
-    /// Inbox POSTs per remote actor and per remote server.
-    pub inbox_limits: Arc<crate::rate_limit::RateLimiter>,
-    /// Sign-ups per client address.
-    pub registration_limits: Arc<crate::rate_limit::RateLimiter>,
-    /// Fetches of unknown inbox signers, per remote server.
-    pub actor_fetch_limits: Arc<crate::rate_limit::RateLimiter>,
-    /// Requests per client address (pages, anonymous POSTs, inbox POSTs).
-    pub address_limits: Arc<crate::rate_limit::RateLimiter>,
-    /// Remote groups' moderators, as last fetched, for showing pages.
-    pub remote_moderators: Arc<crate::federation::collections::RemoteModeratorsCache>,
-}
-
-/// The federation crate's request data around our state; domain functions take it first.
-pub type Context = Data<AppState>;
 
 /// A started instance: its address and the handles of its server and delivery worker.
 pub struct RunningServer {

@@ -5,7 +5,9 @@
 pub mod accounts;
 pub mod actions;
 pub mod app;
+pub mod caches;
 pub mod config;
+pub mod context;
 pub mod crypto;
 pub mod database;
 pub mod database_writer;

@@ -8,8 +8,9 @@ pub mod webdriver;
 
 use activitypub_federation::config::{Data, FederationConfig};
 use kindred::{
-    app::{self, AppState, RunningServer},
+    app::{self, RunningServer},
     config::Config,
+    context::AppState,
     testing::{self, Backend, TestDatabase},
 };
 use peer::MastodonPeer;

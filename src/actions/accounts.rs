@@ -3,7 +3,7 @@
 
 use crate::{
     accounts::users::{self, NewUser, UserWithActor},
-    app::Context,
+    context::Context,
     error::{Error, Result},
 };
 use kindred_entities::{actor, membership, user};

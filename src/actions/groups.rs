@@ -3,8 +3,8 @@
 
 use crate::{
     accounts::{sessions::SignedIn, users},
-    app::Context,
     config::GroupCreation,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::{follow, undo, update_group},

@@ -6,7 +6,7 @@
 use crate::{
     accounts::users,
     actions::lookups,
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::{

@@ -5,7 +5,7 @@
 use crate::{
     accounts::notifications,
     actions::lookups,
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::{create_or_update, delete, vote},

@@ -4,7 +4,7 @@
 use crate::{
     accounts::sessions::SignedIn,
     actions::lookups,
-    app::Context,
+    context::Context,
     error::{Error, Result},
     groups::{membership, moderation, posts},
 };

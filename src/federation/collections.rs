@@ -144,7 +144,7 @@ pub async fn featured(database: &impl ConnectionTrait, group: &actor::Model) -> 
 /// (Lemmy's `attributedTo`). Asked at the moment of a moderation action, never cached, so a
 /// dismissed moderator is refused at once.
 pub async fn is_remote_moderator(
-    context: &crate::app::Context,
+    context: &crate::context::Context,
     group: &actor::Model,
     person: &url::Url,
 ) -> Result<bool> {
@@ -158,7 +158,7 @@ pub async fn is_remote_moderator(
 /// minute when possible, so reading a thread does not wait on the group's server each time.
 /// Actions always ask afresh.
 pub async fn is_remote_moderator_for_display(
-    context: &crate::app::Context,
+    context: &crate::context::Context,
     group: &actor::Model,
     person: &url::Url,
 ) -> Result<bool> {
@@ -168,32 +168,9 @@ pub async fn is_remote_moderator_for_display(
     is_remote_moderator(context, group, person).await
 }
 
-/// Remote groups' moderators as last fetched, kept for a minute.
-#[derive(Default)]
-pub struct RemoteModeratorsCache {
-    fetched: std::sync::Mutex<std::collections::HashMap<i64, (std::time::Instant, Vec<String>)>>,
-}
-
-impl RemoteModeratorsCache {
-    const FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(60);
-
-    fn recent(&self, group_id: i64) -> Option<Vec<String>> {
-        let fetched = self.fetched.lock().ok()?;
-        let (at, moderators) = fetched.get(&group_id)?;
-        (at.elapsed() < Self::FRESH_FOR).then(|| moderators.clone())
-    }
-
-    fn store(&self, group_id: i64, moderators: Vec<String>) {
-        if let Ok(mut fetched) = self.fetched.lock() {
-            fetched.retain(|_, (at, _)| at.elapsed() < Self::FRESH_FOR);
-            fetched.insert(group_id, (std::time::Instant::now(), moderators));
-        }
-    }
-}
-
 /// The ids a remote group's moderators collection lists now (none when it cannot be read).
 async fn fetch_remote_moderators(
-    context: &crate::app::Context,
+    context: &crate::context::Context,
     group: &actor::Model,
 ) -> Result<Vec<String>> {
     use activitypub_federation::fetch::fetch_object_http;
@@ -204,7 +181,8 @@ async fn fetch_remote_moderators(
     else {
         return Ok(Vec::new());
     };
-    let Ok(fetched) = fetch_object_http::<crate::app::AppState, Value>(&collection, context).await
+    let Ok(fetched) =
+        fetch_object_http::<crate::context::AppState, Value>(&collection, context).await
     else {
         tracing::info!(group = %group.ap_id, "the group's moderators could not be fetched");
         return Ok(Vec::new());

@@ -2,8 +2,8 @@
 //! and its groups.
 
 use crate::{
-    app::{AppState, Context},
     config::{Config, RegistrationMode},
+    context::{AppState, Context},
     error::{Error, Result},
     groups::directory,
     instance,
@@ -204,7 +204,8 @@ pub async fn resolve_group(context: &Context, address: &str) -> Result<actor::Mo
         return Err(Error::not_found("group at that address"));
     }
     if !found.local {
-        let blocked = context.blocked_hosts.get(&context.db).await?;
+        let blocked =
+            crate::federation::instances::cached_blocked_hosts(context, &context.db).await?;
         let host = crate::federation::instances::host_of(&Url::parse(&found.ap_id)?)?;
         if !crate::federation::instances::federates_with(&context.config, &blocked, &host) {
             return Err(Error::Forbidden(

@@ -6,7 +6,7 @@
 //! Every refusal is a 4xx with a short reason, logged, and changes nothing.
 
 use crate::{
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities,
@@ -52,7 +52,8 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
             "the activity's id is on another server than its actor",
         ));
     }
-    let blocked = context.blocked_hosts.get(&context.read_db).await?;
+    let blocked =
+        crate::federation::instances::cached_blocked_hosts(context, &context.read_db).await?;
     if !crate::federation::instances::federates_with(&context.config, &blocked, &actor_host) {
         return Err(Error::Forbidden(
             "this server does not federate with yours".into(),

@@ -69,6 +69,17 @@ pub async fn blocked_hosts(
     Ok(hosts.into_iter().collect())
 }
 
+/// The blocked hosts, from the state's cache (read from `database` at most every few seconds).
+pub async fn cached_blocked_hosts(
+    context: &crate::context::Context,
+    database: &impl ConnectionTrait,
+) -> Result<std::collections::BTreeSet<String>> {
+    context
+        .blocked_hosts
+        .get_or_load(blocked_hosts(database))
+        .await
+}
+
 /// Whether this instance federates with `host` under the allowlist (if any) and `blocked`.
 pub fn federates_with(
     config: &crate::config::Config,
@@ -82,49 +93,6 @@ pub fn federates_with(
         return false;
     }
     !blocked.contains(&host)
-}
-
-/// The blocked hosts, read from the database at most every few seconds, so checking an inbound
-/// request costs no query. A block takes effect on every process within that time.
-#[derive(Default)]
-pub struct BlockedHostsCache {
-    loaded: tokio::sync::RwLock<Option<(std::time::Instant, std::collections::BTreeSet<String>)>>,
-    /// Counts invalidations, so that a load that began before one is not stored after it.
-    generation: std::sync::atomic::AtomicU64,
-}
-
-/// How long the cached list of blocked hosts is trusted.
-const BLOCKED_HOSTS_TTL: std::time::Duration = std::time::Duration::from_secs(5);
-
-impl BlockedHostsCache {
-    pub async fn get(
-        &self,
-        database: &impl ConnectionTrait,
-    ) -> Result<std::collections::BTreeSet<String>> {
-        if let Some((at, hosts)) = &*self.loaded.read().await
-            && at.elapsed() < BLOCKED_HOSTS_TTL
-        {
-            return Ok(hosts.clone());
-        }
-        // No lock is held while loading (the caller may hold the database's one SQLite
-        // connection, which another loader would wait for). A list read before an
-        // `invalidate` is used by this caller but not stored.
-        let generation = self.generation.load(std::sync::atomic::Ordering::Acquire);
-        let hosts = blocked_hosts(database).await?;
-        let mut loaded = self.loaded.write().await;
-        if self.generation.load(std::sync::atomic::Ordering::Acquire) == generation {
-            *loaded = Some((std::time::Instant::now(), hosts.clone()));
-        }
-        Ok(hosts)
-    }
-
-    /// Forgets the cached list (after a block in this process).
-    pub async fn invalidate(&self) {
-        let mut loaded = self.loaded.write().await;
-        self.generation
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        *loaded = None;
-    }
 }
 
 #[cfg(test)]

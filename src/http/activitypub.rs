@@ -2,7 +2,7 @@
 //! negotiation), group collections, sent activities, and the inboxes.
 
 use crate::{
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         collections, inbox,

@@ -4,7 +4,7 @@
 
 use crate::{
     accounts::sessions,
-    app::Context,
+    context::Context,
     error::Error,
     http::{ClientAddress, negotiation, server, web::session},
 };

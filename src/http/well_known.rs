@@ -1,6 +1,6 @@
 //! `/.well-known/*` and NodeInfo: thin handlers over `federation::discovery`.
 
-use crate::{app::Context, error::Result, federation::discovery};
+use crate::{context::Context, error::Result, federation::discovery};
 use axum::{
     extract::Query,
     http::{HeaderValue, header},

@@ -7,8 +7,9 @@ mod test_app;
 pub use test_app::{TEST_PASSWORD, TEST_PUBLIC_URL, TestApp, TestAppBuilder, TestResponse};
 
 use crate::{
-    app::{self, AppState},
+    app,
     config::{self, Config},
+    context::AppState,
     crypto::KeypairSource,
     database,
     error::{Error, Result},

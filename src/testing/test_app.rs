@@ -3,8 +3,9 @@
 
 use crate::{
     accounts::users::{self, NewUser, UserWithActor},
-    app::{self, AppState, Context},
+    app,
     config::Config,
+    context::{AppState, Context},
     groups::{
         directory::{self, NewGroup},
         membership,

@@ -4,7 +4,7 @@
 //! remote group's Accept of a local person's Follow makes the membership accepted.
 
 use crate::{
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::{new_activity_id, sender},

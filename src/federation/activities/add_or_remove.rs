@@ -3,7 +3,7 @@
 //! and the group relays it as Lemmy federates these.
 
 use crate::{
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::activities::{announce, local_activity, publish_in_group},
 };

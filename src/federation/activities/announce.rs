@@ -4,7 +4,7 @@
 //! A remote group's Announce brings what happened in it to its members here.
 
 use crate::{
-    app::{AppState, Context},
+    context::{AppState, Context},
     error::{Error, Result},
     federation::{
         activities::{create_or_update, delete, new_activity_id, parse, sender, undo, vote},

@@ -5,7 +5,7 @@
 //! membership ends here too, so their next post is refused before it leaves.
 
 use crate::{
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::activities::{announce, local_activity, publish_in_group_also_to},
     groups::moderation::Ban,

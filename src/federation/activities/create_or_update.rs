@@ -10,7 +10,7 @@
 use crate::database::unique_row;
 use crate::{
     accounts::notifications,
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::{

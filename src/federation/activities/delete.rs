@@ -2,7 +2,7 @@
 //! the Delete), or an account deletes itself (its memberships end).
 
 use crate::{
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::{announce, local_activity, publish_in_group, sender},

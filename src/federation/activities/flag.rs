@@ -4,7 +4,7 @@
 //! group becomes a report for its moderators.
 
 use crate::{
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::{new_activity_id, sender},

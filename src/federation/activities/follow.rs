@@ -4,7 +4,7 @@
 //! when it is remote (pending until its `Accept` arrives).
 
 use crate::{
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::{accept, find_local_group_by_id, new_activity_id, sender},

@@ -4,7 +4,7 @@
 //! applied to this instance's copy of its threads.
 
 use crate::{
-    app::Context,
+    context::Context,
     error::Result,
     federation::activities::{announce, local_activity, publish_in_group},
     groups::moderation,

@@ -16,8 +16,8 @@ pub mod update_group;
 pub mod vote;
 
 use crate::{
-    app::Context,
     config::Config,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::announce::Boost,

@@ -2,7 +2,7 @@
 //! or membership ends; a local group's moderator refuses a remote person's request.
 
 use crate::{
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::sender,

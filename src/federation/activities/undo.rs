@@ -3,7 +3,7 @@
 
 use crate::config::Config;
 use crate::{
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::{

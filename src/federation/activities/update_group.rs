@@ -2,7 +2,7 @@
 //! tells its members' servers, as Lemmy and Mastodon refresh a profile.
 
 use crate::{
-    app::Context, error::Result, federation::activities::without_context, groups::membership,
+    context::Context, error::Result, federation::activities::without_context, groups::membership,
 };
 use kindred_entities::actor;
 use url::Url;

@@ -2,7 +2,7 @@
 //! the group relays the vote to its members.
 
 use crate::{
-    app::Context,
+    context::Context,
     error::{Error, Result},
     federation::{
         activities::{announce, local_activity, publish_in_group, sender, undo},

@@ -38,7 +38,7 @@ pub async fn enqueue(
     let blocked = if targets.is_empty() {
         BTreeSet::new()
     } else {
-        context.blocked_hosts.get(transaction).await?
+        crate::federation::instances::cached_blocked_hosts(context, transaction).await?
     };
     let mut allowed = BTreeSet::new();
     for inbox in targets {

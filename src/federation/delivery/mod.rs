@@ -18,8 +18,8 @@
 //! probe finds it answering again.
 
 use crate::{
-    app::Context,
     config::{Config, DeliveryConfig},
+    context::Context,
     error::{Error, Result},
     federation::{
         address_guard,

@@ -83,7 +83,8 @@ pub(super) async fn send_one(
     inbox: &str,
 ) -> Result<Attempt> {
     let inbox = Url::parse(inbox)?;
-    let blocked = context.blocked_hosts.get(&context.read_db).await?;
+    let blocked =
+        crate::federation::instances::cached_blocked_hosts(context, &context.read_db).await?;
     if !instances::federates_with(&context.config, &blocked, &host_of(&inbox)?) {
         return Ok(Attempt::Blocked);
     }

@@ -3,8 +3,8 @@
 //! Mastodon expect a FEP-1b12 group to look.
 
 use crate::{
-    app::AppState,
     config::Config,
+    context::AppState,
     error::{Error, Result},
     federation::{address_guard, context::actor_context, instances},
     html,
@@ -508,56 +508,6 @@ impl Actor for ApubActor {
     }
 }
 
-/// How long a rendered local actor document is served from memory. Remote servers cache actors
-/// for hours; ten seconds of staleness after an edit is invisible to them, and it spares the
-/// database the most frequent request a group gets.
-pub const ACTOR_DOCUMENT_TTL: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Rendered JSON-LD documents of local actors, by handle.
-#[derive(Default)]
-pub struct ActorDocumentCache {
-    entries:
-        std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, bytes::Bytes)>>,
-}
-
-impl ActorDocumentCache {
-    /// The cached document for `name`, or the one `render` makes (which is then cached).
-    pub async fn get_or_render<F, Fut>(&self, name: &str, render: F) -> Result<bytes::Bytes>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<bytes::Bytes>>,
-    {
-        if let Some((rendered_at, document)) = self.lock().get(name)
-            && rendered_at.elapsed() < ACTOR_DOCUMENT_TTL
-        {
-            return Ok(document.clone());
-        }
-        let document = render().await?;
-        self.lock().insert(
-            name.to_string(),
-            (std::time::Instant::now(), document.clone()),
-        );
-        Ok(document)
-    }
-
-    /// Forgets `name`'s document: call it after changing a local actor.
-    pub fn invalidate(&self, name: &str) {
-        self.lock().remove(name);
-    }
-
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<
-        '_,
-        std::collections::HashMap<String, (std::time::Instant, bytes::Bytes)>,
-    > {
-        // Inserts and removals leave the map consistent, so a poisoned lock is usable.
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -570,28 +520,6 @@ mod tests {
                 .unwrap_or_else(|error| panic!("{name} does not parse: {error}"));
             assert!(!actor.public_key.public_key_pem.is_empty(), "{name}");
         }
-    }
-
-    #[tokio::test]
-    async fn actor_documents_are_rendered_once_until_invalidated() {
-        let cache = ActorDocumentCache::default();
-        let renders = std::sync::atomic::AtomicUsize::new(0);
-        let render = || async {
-            renders.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            Ok(bytes::Bytes::from_static(b"{}"))
-        };
-        cache.get_or_render("repair", render).await.unwrap();
-        cache.get_or_render("repair", render).await.unwrap();
-        assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 1);
-        cache.invalidate("repair");
-        cache.get_or_render("repair", render).await.unwrap();
-        assert_eq!(renders.load(std::sync::atomic::Ordering::SeqCst), 2);
-        // A failed render is not cached.
-        let failing = cache
-            .get_or_render("nobody", || async { Err(Error::not_found("group")) })
-            .await;
-        assert!(failing.is_err());
-        assert!(cache.lock().get("nobody").is_none());
     }
 
     #[test]

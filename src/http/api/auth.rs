@@ -3,7 +3,7 @@
 
 use crate::{
     accounts::sessions::{self, SignedIn},
-    app::AppState,
+    context::AppState,
     error::Error,
 };
 use activitypub_federation::config::Data;

@@ -16,7 +16,7 @@ use crate::{
         sessions,
         users::{self, NewUser},
     },
-    app::Context,
+    context::Context,
     error::Error,
     federation::discovery,
     groups::{

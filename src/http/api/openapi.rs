@@ -2,7 +2,7 @@
 //! every path and method listed here against the router, so the document cannot drift from
 //! the routes.
 
-use crate::app::Context;
+use crate::context::Context;
 use axum::Json;
 use serde_json::{Value, json};
 

@@ -5,8 +5,8 @@ use crate::{
         notifications, sessions,
         users::{self, NewUser},
     },
-    app::Context,
     config::RegistrationMode,
+    context::Context,
     error::Error,
     http::web::{
         layout::{self, PageResult, csrf_field, page},

@@ -4,7 +4,7 @@
 use crate::{
     accounts::users,
     actions::accounts::{self, Remover},
-    app::Context,
+    context::Context,
     error::Error,
     http::web::{
         layout::{PageResult, csrf_field, page},

@@ -2,7 +2,7 @@
 //! its profile and posting mode, for its owner or an administrator.
 
 use crate::{
-    app::Context,
+    context::Context,
     error::Error,
     groups::{
         directory::{self, NewGroup},

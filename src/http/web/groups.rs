@@ -3,8 +3,8 @@
 
 use crate::{
     actions::threads,
-    app::Context,
     config::GroupCreation,
+    context::Context,
     error::Error,
     federation::discovery,
     groups::{

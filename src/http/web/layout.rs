@@ -1,6 +1,8 @@
 //! The HTML skeleton, navigation and stylesheet shared by every page, and the error page.
 
-use crate::{app::Context, config::RegistrationMode, error::Error, http::web::session::Visitor};
+use crate::{
+    config::RegistrationMode, context::Context, error::Error, http::web::session::Visitor,
+};
 use axum::{
     http::{StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},

@@ -11,7 +11,7 @@ pub mod moderation;
 pub mod posts;
 pub mod session;
 
-use crate::{app::Context, error::Result};
+use crate::{context::Context, error::Result};
 use axum::response::{IntoResponse, Response};
 use sea_orm::ConnectionTrait;
 

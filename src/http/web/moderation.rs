@@ -6,7 +6,7 @@ use crate::{
         lookups,
         moderation::{self as moderation_actions, PostModeration},
     },
-    app::Context,
+    context::Context,
     error::Error,
     federation::activities::add_or_remove,
     groups::{directory, moderation},

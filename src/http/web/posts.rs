@@ -6,7 +6,7 @@ use crate::{
         lookups,
         threads::{self, ThreadView},
     },
-    app::Context,
+    context::Context,
     error::Error,
     groups::{directory, posts},
     html::SanitizedHtml,

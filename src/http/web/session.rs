@@ -11,7 +11,7 @@ use crate::{
         notifications,
         sessions::{self, SignedIn, random_token, secrets_equal},
     },
-    app::{AppState, Context},
+    context::{AppState, Context},
     error::{Error, Result},
 };
 use activitypub_federation::config::Data;

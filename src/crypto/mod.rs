@@ -2,6 +2,8 @@
 //! `rsa` crate, RUSTSEC-2023-0071) off the async runtime in production, drawn from a fixed set
 //! of pre-generated keys in tests (generation takes up to a second per key).
 
+pub mod keys;
+
 use crate::error::{Error, Result};
 use activitypub_federation::http_signatures::Keypair;
 use aws_lc_rs::{

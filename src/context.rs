@@ -1,0 +1,60 @@
+//! The application state every handler, action and worker reaches, and `Context`, the
+//! federation crate's request data around it. It holds connections, configuration, keys,
+//! limits and caches, and depends on no handler or federation code: those depend on it.
+
+use crate::{
+    caches::{ActorDocumentCache, BlockedHostsCache, RemoteModeratorsCache},
+    config::Config,
+    crypto::{
+        KeypairSource,
+        keys::{SigningKeyCache, VerifyingKeyCache},
+    },
+    database_writer::DatabaseWriter,
+    metrics::Metrics,
+};
+use activitypub_federation::config::Data;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// What every request handler and worker can reach. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// Every write and every transaction goes here.
+    pub db: DatabaseConnection,
+    /// Plain reads outside a transaction may go here: on SQLite, read-only connections beside
+    /// the one writer; on PostgreSQL, the same pool as `db`. Never use it for a read that must
+    /// see a transaction still open on `db`, and never while holding a PostgreSQL transaction
+    /// (a second connection per request can exhaust the pool).
+    pub read_db: DatabaseConnection,
+    /// Write transactions committed in batches on a thread of their own (SQLite), for the
+    /// busiest paths: see `database_writer.rs`.
+    pub writer: Arc<DatabaseWriter>,
+    pub config: Arc<Config>,
+    pub keys: KeypairSource,
+    /// The HTTP client for everything outgoing: it refuses private addresses in production.
+    pub http_client: reqwest::Client,
+    /// Wakes the delivery worker after new deliveries are committed.
+    pub delivery_signal: Arc<Notify>,
+    pub signing_keys: Arc<SigningKeyCache>,
+    /// Remote actors' public keys, parsed once.
+    pub verifying_keys: Arc<VerifyingKeyCache>,
+    pub metrics: Arc<Metrics>,
+    /// Rendered local actor documents, served for a few seconds without a database read.
+    pub actor_documents: Arc<ActorDocumentCache>,
+    /// Blocked servers, read from the database every few seconds.
+    pub blocked_hosts: Arc<BlockedHostsCache>,
+    /// Inbox POSTs per remote actor and per remote server.
+    pub inbox_limits: Arc<crate::rate_limit::RateLimiter>,
+    /// Sign-ups per client address.
+    pub registration_limits: Arc<crate::rate_limit::RateLimiter>,
+    /// Fetches of unknown inbox signers, per remote server.
+    pub actor_fetch_limits: Arc<crate::rate_limit::RateLimiter>,
+    /// Requests per client address (pages, anonymous POSTs, inbox POSTs).
+    pub address_limits: Arc<crate::rate_limit::RateLimiter>,
+    /// Remote groups' moderators, as last fetched, for showing pages.
+    pub remote_moderators: Arc<RemoteModeratorsCache>,
+}
+
+/// The federation crate's request data around our state; domain functions take it first.
+pub type Context = Data<AppState>;
