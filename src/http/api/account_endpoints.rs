@@ -3,27 +3,32 @@
 
 use super::*;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = TokenRequest)]
 pub struct TokenRequest {
     pub(super) name: String,
     pub(super) password: String,
     /// A name for the token, to recognise it later.
+    #[schema(max_length = 100, nullable = false)]
     pub(super) label: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = TokenResponse)]
 pub struct TokenResponse {
     pub(super) token: String,
     pub(super) expires_at: DateTime<Utc>,
     pub(super) user: UserJson,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = User)]
 pub struct UserJson {
     /// The id of the person in this instance's lists (join requests, moderators).
     pub(super) id: i64,
     pub(super) name: String,
     pub(super) handle: String,
+    #[schema(format = Uri)]
     pub(super) url: String,
     pub(super) is_admin: bool,
 }
@@ -38,6 +43,19 @@ pub(super) fn user_json(context: &Context, account: &users::UserWithActor) -> Us
     }
 }
 
+/// Sign in: exchange a name and password for a bearer token
+#[utoipa::path(
+    post,
+    path = "/auth/token",
+    operation_id = "createToken",
+    request_body = TokenRequest,
+    responses(
+        (status = 201, description = "A new token; it is shown only once.", body = TokenResponse),
+        (status = 401, description = "Wrong name or password.", body = ErrorBody),
+        (status = 403, description = "The account waits for approval or is disabled.", body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn create_token(
     context: Context,
     client: crate::http::ClientAddress,
@@ -66,6 +84,17 @@ pub(super) async fn create_token(
         .into_response())
 }
 
+/// Sign out: revoke the token used for this request
+#[utoipa::path(
+    delete,
+    path = "/auth/token",
+    operation_id = "revokeToken",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+    ),
+)]
 pub(super) async fn revoke_token(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -74,7 +103,8 @@ pub(super) async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = TokenInfo)]
 pub struct TokenInfo {
     pub(super) id: i64,
     pub(super) label: Option<String>,
@@ -85,6 +115,17 @@ pub struct TokenInfo {
     pub(super) current: bool,
 }
 
+/// The caller's API tokens (not their secrets)
+#[utoipa::path(
+    get,
+    path = "/auth/tokens",
+    operation_id = "listTokens",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Tokens, newest first.", body = Vec<TokenInfo>),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+    ),
+)]
 pub(super) async fn list_tokens(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -106,6 +147,19 @@ pub(super) async fn list_tokens(
     ))
 }
 
+/// Revoke one of the caller's API tokens
+#[utoipa::path(
+    delete,
+    path = "/auth/tokens/{id}",
+    operation_id = "revokeTokenById",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = "The token's id, from GET /auth/tokens.")),
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 404, description = "No such token of the caller's.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn revoke_token_by_id(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -116,21 +170,48 @@ pub(super) async fn revoke_token_by_id(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = RegisterRequest)]
 pub struct RegisterRequest {
+    #[schema(pattern = "^[a-z0-9_]{1,64}$")]
     pub(super) name: String,
+    #[schema(min_length = 8, max_length = 1000)]
     pub(super) password: String,
     pub(super) email: Option<String>,
+    /// Why the applicant wants to join, when registration needs approval.
+    #[schema(max_length = 2000)]
     pub(super) application: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = RegisterResponse)]
 pub struct RegisterResponse {
     pub(super) user: UserJson,
-    /// "active", or "pending" while an administrator has not approved the account.
-    pub(super) state: &'static str,
+    #[schema(inline)]
+    pub(super) state: AccountState,
 }
 
+/// `active`, or `pending` while an administrator has not approved the account.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum AccountState {
+    Active,
+    Pending,
+}
+
+/// Register an account (as instance.registration allows)
+#[utoipa::path(
+    post,
+    path = "/accounts",
+    operation_id = "register",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Created; `state` is `pending` until an administrator approves it.", body = RegisterResponse),
+        (status = 403, description = "This instance does not take new accounts.", body = ErrorBody),
+        (status = 409, description = "The name is taken.", body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn register(
     context: Context,
     address: crate::http::ClientAddress,
@@ -148,8 +229,8 @@ pub(super) async fn register(
     )
     .await?;
     let state = match account.user.state {
-        kindred_entities::user::UserState::Active => "active",
-        _ => "pending",
+        kindred_entities::user::UserState::Active => AccountState::Active,
+        _ => AccountState::Pending,
     };
     Ok((
         StatusCode::CREATED,
@@ -161,20 +242,53 @@ pub(super) async fn register(
         .into_response())
 }
 
+/// The signed-in account
+#[utoipa::path(
+    get,
+    path = "/me",
+    operation_id = "me",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account.", body = UserJson),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+    ),
+)]
 pub(super) async fn me(context: Context, ApiUser(caller): ApiUser) -> Json<UserJson> {
     Json(user_json(&context, &caller.account))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Notification)]
 pub struct NotificationJson {
     pub(super) id: i64,
-    /// "reply" or "mention".
-    pub(super) kind: &'static str,
+    #[schema(inline)]
+    pub(super) kind: NotificationKindJson,
     pub(super) read: bool,
     pub(super) created_at: DateTime<Utc>,
     pub(super) post: PostJson,
 }
 
+/// What a notification is about: a reply to the person's post, a mention of them, or a report
+/// for them to look at.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NotificationKindJson {
+    Reply,
+    Mention,
+    Report,
+}
+
+/// Replies to the caller's posts and mentions of the caller, newest first
+#[utoipa::path(
+    get,
+    path = "/notifications",
+    operation_id = "listNotifications",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Notifications.", body = Vec<NotificationJson>),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+    ),
+)]
 pub(super) async fn list_notifications(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -198,9 +312,9 @@ pub(super) async fn list_notifications(
         answer.push(NotificationJson {
             id: notification.id,
             kind: match notification.kind {
-                NotificationKind::Reply => "reply",
-                NotificationKind::Mention => "mention",
-                NotificationKind::Report => "report",
+                NotificationKind::Reply => NotificationKindJson::Reply,
+                NotificationKind::Mention => NotificationKindJson::Mention,
+                NotificationKind::Report => NotificationKindJson::Report,
             },
             read: notification.read_at.is_some(),
             created_at: notification.created_at,
@@ -210,6 +324,17 @@ pub(super) async fn list_notifications(
     Ok(Json(answer))
 }
 
+/// Mark every notification read
+#[utoipa::path(
+    post,
+    path = "/notifications/read",
+    operation_id = "readNotifications",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Done."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+    ),
+)]
 pub(super) async fn read_notifications(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -218,8 +343,21 @@ pub(super) async fn read_notifications(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// `DELETE /users/{name}` (administrators): the account is removed and the servers of its
-/// groups told.
+/// Remove a local account (administrators); the servers of its groups get Delete
+#[utoipa::path(
+    delete,
+    path = "/users/{name}",
+    operation_id = "removeUser",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = "The account's name.")),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn remove_user(
     context: Context,
     ApiUser(caller): ApiUser,

@@ -14,8 +14,56 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use kindred_entities::session::SessionKind;
-use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde::{Serialize, de::DeserializeOwned};
+use utoipa::ToSchema;
+
+/// The body of every error answer: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Serialize, ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    #[schema(inline)]
+    error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ErrorDetail {
+    #[schema(schema_with = error_code)]
+    code: &'static str,
+    message: String,
+}
+
+impl ErrorBody {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        ErrorBody {
+            error: ErrorDetail {
+                code,
+                message: message.into(),
+            },
+        }
+    }
+}
+
+/// Every `code` an error can carry: [`Error::code`]'s, and those of the rejections this module
+/// turns into JSON.
+pub const ERROR_CODES: [&str; 13] = [
+    "not_found",
+    "gone",
+    "bad_request",
+    "invalid",
+    "unauthorized",
+    "forbidden",
+    "conflict",
+    "payload_too_large",
+    "unsupported_media_type",
+    "method_not_allowed",
+    "request_timeout",
+    "too_many_requests",
+    "internal",
+];
+
+fn error_code() -> utoipa::openapi::schema::ObjectBuilder {
+    super::openapi::string_enum(&ERROR_CODES)
+}
 
 /// An API error: `{"error": {"code": "...", "message": "..."}}` with the status of the one
 /// mapping in `error.rs`.
@@ -34,11 +82,7 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self.0, "API request failed");
         }
-        let mut response = (
-            status,
-            Json(json!({ "error": { "code": self.0.code(), "message": message } })),
-        )
-            .into_response();
+        let mut response = (status, Json(ErrorBody::new(self.0.code(), message))).into_response();
         if let Some(retry_after) = self.0.retry_after() {
             response
                 .headers_mut()
@@ -130,11 +174,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
                 } else {
                     code
                 };
-                Err((
-                    status,
-                    Json(json!({ "error": { "code": code, "message": rejection.body_text() } })),
-                )
-                    .into_response())
+                Err((status, Json(ErrorBody::new(code, rejection.body_text()))).into_response())
             }
         }
     }
@@ -173,11 +213,7 @@ pub async fn json_errors(response: Response) -> Response {
     } else {
         text
     };
-    let mut answer = (
-        status,
-        Json(json!({ "error": { "code": code, "message": message } })),
-    )
-        .into_response();
+    let mut answer = (status, Json(ErrorBody::new(code, message))).into_response();
     for (name, value) in parts.headers.iter() {
         if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
             answer.headers_mut().insert(name.clone(), value.clone());

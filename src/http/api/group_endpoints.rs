@@ -3,22 +3,42 @@
 
 use super::*;
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Group)]
 pub struct GroupJson {
     pub(super) name: String,
     pub(super) handle: String,
     pub(super) title: String,
     pub(super) summary_html: Option<String>,
     pub(super) summary_markdown: Option<String>,
+    #[schema(format = Uri)]
     pub(super) url: String,
     pub(super) local: bool,
     pub(super) member_count: u64,
-    /// The caller's membership: "accepted", "pending" or null.
-    pub(super) membership: Option<&'static str>,
-    /// The caller's role when a member: "owner", "moderator" or "member".
-    pub(super) role: Option<&'static str>,
+    /// The caller's membership, if any.
+    #[schema(schema_with = openapi::nullable_enum::<MembershipJson>)]
+    pub(super) membership: Option<MembershipJson>,
+    /// The caller's role when a member.
+    #[schema(schema_with = openapi::nullable_enum::<RoleJson>)]
+    pub(super) role: Option<RoleJson>,
+    #[schema(inline)]
     pub(super) posting_mode: ApiPostingMode,
     pub(super) manually_approves_followers: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum MembershipJson {
+    Accepted,
+    Pending,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RoleJson {
+    Owner,
+    Moderator,
+    Member,
 }
 
 pub(super) async fn group_json(
@@ -36,16 +56,16 @@ pub(super) async fn group_json(
         None => None,
     };
     let membership = found.as_ref().map(|found| match found.state {
-        MembershipState::Accepted => "accepted",
-        MembershipState::Pending => "pending",
+        MembershipState::Accepted => MembershipJson::Accepted,
+        MembershipState::Pending => MembershipJson::Pending,
     });
     let role = found
         .as_ref()
         .filter(|found| found.state == MembershipState::Accepted)
         .map(|found| match found.role {
-            kindred_entities::membership::MembershipRole::Owner => "owner",
-            kindred_entities::membership::MembershipRole::Moderator => "moderator",
-            kindred_entities::membership::MembershipRole::Member => "member",
+            kindred_entities::membership::MembershipRole::Owner => RoleJson::Owner,
+            kindred_entities::membership::MembershipRole::Moderator => RoleJson::Moderator,
+            kindred_entities::membership::MembershipRole::Member => RoleJson::Member,
         });
     let handle = directory::full_handle(&context.config.domain(), &group);
     Ok(GroupJson {
@@ -67,12 +87,23 @@ pub(super) async fn group_json(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SearchQuery {
+    /// Search in names, titles and summaries.
     #[serde(default)]
     pub(super) q: String,
 }
 
+/// The group directory, local groups first
+#[utoipa::path(
+    get,
+    path = "/groups",
+    operation_id = "listGroups",
+    security((), ("bearer" = [])),
+    params(SearchQuery),
+    responses((status = 200, description = "Groups.", body = Vec<GroupJson>)),
+)]
 pub(super) async fn list_groups(
     context: Context,
     MaybeApiUser(caller): MaybeApiUser,
@@ -85,13 +116,32 @@ pub(super) async fn list_groups(
     Ok(Json(listed))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = CreateGroupRequest)]
 pub struct CreateGroupRequest {
+    #[schema(pattern = "^[a-z0-9_]{1,64}$")]
     pub(super) name: String,
+    #[schema(max_length = 200)]
     pub(super) title: String,
+    /// Markdown.
     pub(super) summary: Option<String>,
 }
 
+/// Create a group; the creator is its first member
+#[utoipa::path(
+    post,
+    path = "/groups",
+    operation_id = "createGroup",
+    security(("bearer" = [])),
+    request_body = CreateGroupRequest,
+    responses(
+        (status = 201, description = "The new group.", body = GroupJson),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 409, description = "The name is taken by a group or a person.", body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn create_group(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -111,6 +161,18 @@ pub(super) async fn create_group(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
+/// One group: local by name, or a remote one this instance knows by name@host
+#[utoipa::path(
+    get,
+    path = "/groups/{name}",
+    operation_id = "getGroup",
+    security((), ("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME)),
+    responses(
+        (status = 200, description = "The group.", body = GroupJson),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn group(
     context: Context,
     MaybeApiUser(caller): MaybeApiUser,
@@ -120,6 +182,20 @@ pub(super) async fn group(
     Ok(Json(group_json(&context, caller.as_ref(), group).await?))
 }
 
+/// Join the group: at once, or pending while a moderator or the remote group's server has not
+/// accepted
+#[utoipa::path(
+    post,
+    path = "/groups/{name}/membership",
+    operation_id = "joinGroup",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME)),
+    responses(
+        (status = 200, description = "The group, with `membership` set.", body = GroupJson),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn join_group(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -135,6 +211,19 @@ pub(super) async fn join_group(
     Ok(Json(group_json(&context, Some(&caller), group).await?))
 }
 
+/// Leave the group (or withdraw a request)
+#[utoipa::path(
+    delete,
+    path = "/groups/{name}/membership",
+    operation_id = "leaveGroup",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME)),
+    responses(
+        (status = 204, description = "Left."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn leave_group(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -147,16 +236,25 @@ pub(super) async fn leave_group(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+/// What is left out stays as it is.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = EditGroupRequest)]
 pub struct EditGroupRequest {
+    #[schema(max_length = 200)]
     pub(super) title: String,
+    /// Markdown; left out keeps it, empty clears it.
     pub(super) summary: Option<String>,
+    #[schema(format = Uri)]
     pub(super) icon_url: Option<String>,
+    #[schema(inline, nullable = false)]
     pub(super) posting_mode: Option<ApiPostingMode>,
+    #[schema(nullable = false)]
     pub(super) manually_approves_followers: Option<bool>,
 }
 
-#[derive(Deserialize, Serialize, Clone, Copy)]
+/// Who may post: `open` anyone, `members` accepted members, `moderators` only the owner and
+/// moderators, `premoderated` members, each post waiting for a moderator's approval.
+#[derive(Deserialize, Serialize, Clone, Copy, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ApiPostingMode {
     Open,
@@ -187,6 +285,23 @@ impl From<actor::PostingMode> for ApiPostingMode {
     }
 }
 
+/// Edit a local group's title, summary and icon (its owner or an administrator); members'
+/// servers get Update{Group}
+#[utoipa::path(
+    patch,
+    path = "/groups/{name}",
+    operation_id = "editGroup",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME)),
+    request_body = EditGroupRequest,
+    responses(
+        (status = 200, description = "The edited group.", body = GroupJson),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn edit_group(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -213,8 +328,20 @@ pub(super) async fn edit_group(
     Ok(Json(group_json(&context, Some(&caller), edited).await?))
 }
 
-/// `DELETE /groups/{name}` (administrators): the group is removed and its members' servers
-/// told.
+/// Remove a local group (administrators); its members' servers get Delete
+#[utoipa::path(
+    delete,
+    path = "/groups/{name}",
+    operation_id = "removeGroup",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME)),
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn remove_group(
     context: Context,
     ApiUser(caller): ApiUser,

@@ -1,6 +1,7 @@
 //! The JSON client API under `/api/v1`: the same actions as the web pages, for apps and
 //! scripts. Bearer tokens come from `POST /api/v1/auth/token`; errors are
-//! `{"error": {"code", "message"}}`; `openapi.rs` documents every route.
+//! `{"error": {"code", "message"}}`. Every route is a handler annotated with
+//! `#[utoipa::path]`, from which `openapi.rs` builds the document.
 
 mod account_endpoints;
 pub mod auth;
@@ -25,77 +26,66 @@ use crate::{
         posts::{self, ThreadOrder},
     },
 };
-use auth::{ApiJson, ApiResult, ApiUser, MaybeApiUser};
+use auth::{ApiJson, ApiResult, ApiUser, ErrorBody, MaybeApiUser};
 use axum::{
-    Json, Router,
+    Extension, Json, Router,
     extract::{Path, Query},
     http::StatusCode,
     response::{IntoResponse, Response},
-    routing::{get, post},
 };
 use chrono::{DateTime, Utc};
 use kindred_entities::{actor, membership::MembershipState, post, session::SessionKind};
+use openapi::{FORBIDDEN, GROUP_NAME, INVALID, MEMBER_ID, NOT_FOUND, POST_ID, UNAUTHORIZED};
 use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+use std::{collections::HashMap, sync::Arc};
+use utoipa::{IntoParams, OpenApi, ToSchema};
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 /// Every API route; mounted under `/api/v1` by `http/mod.rs`.
 pub fn routes() -> Router {
-    Router::new()
-        .route("/openapi.json", get(openapi::document))
-        .route("/auth/token", post(create_token).delete(revoke_token))
-        .route("/auth/tokens", get(list_tokens))
-        .route(
-            "/auth/tokens/{id}",
-            axum::routing::delete(revoke_token_by_id),
-        )
-        .route("/accounts", post(register))
-        .route("/me", get(me))
-        .route("/groups", get(list_groups).post(create_group))
-        .route(
-            "/groups/{name}",
-            get(group).patch(edit_group).delete(remove_group),
-        )
-        .route("/users/{name}", axum::routing::delete(remove_user))
-        .route("/notifications", get(list_notifications))
-        .route("/notifications/read", post(read_notifications))
-        .route(
-            "/groups/{name}/membership",
-            post(join_group).delete(leave_group),
-        )
-        .route(
-            "/groups/{name}/threads",
-            get(list_threads).post(create_thread),
-        )
-        .route(
-            "/posts/{id}",
-            get(thread).patch(edit_post).delete(delete_post),
-        )
-        .route("/posts/{id}/replies", post(reply))
-        .route("/posts/{id}/moderate/{action}", post(moderate_post))
-        .route("/groups/{name}/requests", get(list_requests))
-        .route(
-            "/groups/{name}/requests/{member}/{decision}",
-            post(decide_request),
-        )
-        .route("/groups/{name}/moderators", get(list_moderators))
-        .route(
-            "/groups/{name}/moderators/{member}",
-            axum::routing::put(appoint_moderator).delete(dismiss_moderator),
-        )
-        .route("/groups/{name}/modlog", get(moderation_log))
-        .route("/groups/{name}/bans", get(list_bans).post(create_ban))
-        .route("/groups/{name}/reports", get(list_reports))
-        .route("/groups/{name}/queue", get(approval_queue))
-        .route(
-            "/groups/{name}/reports/{report}/{decision}",
-            post(close_report),
-        )
-        .route("/posts/{id}/report", post(report_post))
-        .route("/groups/{name}/bans/{ban}", axum::routing::delete(lift_ban))
-        .route("/posts/{id}/vote", axum::routing::put(cast_vote))
+    let (router, document) = router_and_document();
+    router
+        .layer(Extension(Arc::new(document)))
         .fallback(|| async { auth::ApiError(Error::not_found("API endpoint")) })
         .layer(axum::middleware::map_response(auth::json_errors))
+}
+
+/// The routes and the OpenAPI document, both from the handlers' `#[utoipa::path]` annotations:
+/// `routes!` mounts each handler at the path and method its annotation documents.
+pub fn router_and_document() -> (Router, utoipa::openapi::OpenApi) {
+    let (router, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(openapi::document))
+        .routes(routes!(create_token, revoke_token))
+        .routes(routes!(list_tokens))
+        .routes(routes!(revoke_token_by_id))
+        .routes(routes!(register))
+        .routes(routes!(me))
+        .routes(routes!(list_groups, create_group))
+        .routes(routes!(group, edit_group, remove_group))
+        .routes(routes!(remove_user))
+        .routes(routes!(list_notifications))
+        .routes(routes!(read_notifications))
+        .routes(routes!(join_group, leave_group))
+        .routes(routes!(list_threads, create_thread))
+        .routes(routes!(thread, edit_post, delete_post))
+        .routes(routes!(reply))
+        .routes(routes!(moderate_post))
+        .routes(routes!(list_requests))
+        .routes(routes!(decide_request))
+        .routes(routes!(list_moderators))
+        .routes(routes!(appoint_moderator, dismiss_moderator))
+        .routes(routes!(moderation_log))
+        .routes(routes!(list_bans, create_ban))
+        .routes(routes!(list_reports))
+        .routes(routes!(approval_queue))
+        .routes(routes!(close_report))
+        .routes(routes!(report_post))
+        .routes(routes!(lift_ban))
+        .routes(routes!(cast_vote))
+        .split_for_parts();
+    openapi::finish(&mut document);
+    (router, document)
 }
 
 use account_endpoints::*;

@@ -4,10 +4,12 @@
 use super::*;
 use crate::actions::moderation::{self as moderation_actions, JoinDecision, ReportClosing};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Person)]
 pub struct PersonJson {
     pub(super) id: i64,
     pub(super) name: String,
+    #[schema(format = Uri)]
     pub(super) url: String,
     pub(super) local: bool,
 }
@@ -21,7 +23,8 @@ pub(super) fn person_json(person: &actor::Model) -> PersonJson {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = JoinRequest)]
 pub struct RequestJson {
     pub(super) person: PersonJson,
     pub(super) requested_at: DateTime<Utc>,
@@ -41,6 +44,20 @@ pub(super) async fn require_moderator_of(
     .await
 }
 
+/// Join requests waiting for a moderator (moderators only)
+#[utoipa::path(
+    get,
+    path = "/groups/{name}/requests",
+    operation_id = "listJoinRequests",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME)),
+    responses(
+        (status = 200, description = "Requests, oldest first.", body = Vec<RequestJson>),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn list_requests(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -60,6 +77,24 @@ pub(super) async fn list_requests(
     ))
 }
 
+/// Approve or refuse a join request; a remote person's server gets Accept or Reject
+#[utoipa::path(
+    post,
+    path = "/groups/{name}/requests/{member}/{decision}",
+    operation_id = "decideJoinRequest",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = GROUP_NAME),
+        ("member" = i64, Path, description = MEMBER_ID),
+        ("decision" = inline(openapi::JoinDecisionParam), Path),
+    ),
+    responses(
+        (status = 204, description = "Decided."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = "No such group or pending request.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn decide_request(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -80,13 +115,32 @@ pub(super) async fn decide_request(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Moderator)]
 pub struct ModeratorJson {
     pub(super) person: PersonJson,
-    /// "owner" or "moderator".
-    pub(super) role: &'static str,
+    #[schema(inline)]
+    pub(super) role: ModeratorRole,
 }
 
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ModeratorRole {
+    Owner,
+    Moderator,
+}
+
+/// The group's owner and moderators
+#[utoipa::path(
+    get,
+    path = "/groups/{name}/moderators",
+    operation_id = "listModerators",
+    params(("name" = String, Path, description = GROUP_NAME)),
+    responses(
+        (status = 200, description = "Owner first.", body = Vec<ModeratorJson>),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn list_moderators(
     context: Context,
     Path(name): Path<String>,
@@ -99,15 +153,33 @@ pub(super) async fn list_moderators(
             .map(|(role, person)| ModeratorJson {
                 person: person_json(&person),
                 role: if role == kindred_entities::membership::MembershipRole::Owner {
-                    "owner"
+                    ModeratorRole::Owner
                 } else {
-                    "moderator"
+                    ModeratorRole::Moderator
                 },
             })
             .collect(),
     ))
 }
 
+/// Appoint a member as moderator (the owner or an administrator); federated as Add
+#[utoipa::path(
+    put,
+    path = "/groups/{name}/moderators/{member}",
+    operation_id = "appointModerator",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = GROUP_NAME),
+        ("member" = i64, Path, description = MEMBER_ID),
+    ),
+    responses(
+        (status = 204, description = "Appointed."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 422, description = "Not a member, or the owner.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn appoint_moderator(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -116,6 +188,24 @@ pub(super) async fn appoint_moderator(
     change_moderator(context, caller, name, member, ModeratorChange::Appoint).await
 }
 
+/// Dismiss a moderator (the owner or an administrator); federated as Remove
+#[utoipa::path(
+    delete,
+    path = "/groups/{name}/moderators/{member}",
+    operation_id = "dismissModerator",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = GROUP_NAME),
+        ("member" = i64, Path, description = MEMBER_ID),
+    ),
+    responses(
+        (status = 204, description = "Dismissed."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 422, description = "Not a member, or the owner.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn dismiss_moderator(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -138,8 +228,10 @@ pub(super) async fn change_moderator(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = LogEntry)]
 pub struct LogEntryJson {
+    #[schema(schema_with = openapi::log_action)]
     pub(super) action: String,
     pub(super) moderator: PersonJson,
     pub(super) target_person: Option<PersonJson>,
@@ -148,6 +240,17 @@ pub struct LogEntryJson {
     pub(super) created_at: DateTime<Utc>,
 }
 
+/// The group's public moderation log, newest first
+#[utoipa::path(
+    get,
+    path = "/groups/{name}/modlog",
+    operation_id = "moderationLog",
+    params(("name" = String, Path, description = GROUP_NAME)),
+    responses(
+        (status = 200, description = "Entries.", body = Vec<LogEntryJson>),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn moderation_log(
     context: Context,
     Path(name): Path<String>,
@@ -178,13 +281,36 @@ pub(super) async fn moderation_log(
     Ok(Json(listed))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, ToSchema)]
 pub struct ModerateRequest {
+    /// Public: shown in the moderation log and sent to other servers (removals only).
+    #[schema(max_length = 1000, nullable = false)]
     pub(super) reason: Option<String>,
 }
 
-/// `POST /posts/{id}/moderate/{remove|restore|lock|unlock}`; a body (with a `reason`) is
-/// optional.
+/// Remove (with an optional public reason) or restore a post, lock, unlock, pin or unpin a
+/// thread (the group's moderators or an administrator)
+///
+/// The body is optional.
+#[utoipa::path(
+    post,
+    path = "/posts/{id}/moderate/{action}",
+    operation_id = "moderatePost",
+    security(("bearer" = [])),
+    params(
+        ("id" = i64, Path, description = POST_ID),
+        ("action" = inline(openapi::PostModerationParam), Path),
+    ),
+    request_body(content = inline(Option<ModerateRequest>)),
+    responses(
+        (status = 200, description = "The post.", body = PostJson),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 410, description = "The author deleted it.", body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn moderate_post(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -216,7 +342,8 @@ pub(super) async fn moderate_post(
     Ok(Json(body))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Ban)]
 pub struct BanJson {
     pub(super) id: i64,
     pub(super) person: Option<PersonJson>,
@@ -227,6 +354,20 @@ pub struct BanJson {
     pub(super) created_at: DateTime<Utc>,
 }
 
+/// Bans in force (moderators only)
+#[utoipa::path(
+    get,
+    path = "/groups/{name}/bans",
+    operation_id = "listBans",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME)),
+    responses(
+        (status = 200, description = "Bans, newest first.", body = Vec<BanJson>),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn list_bans(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -254,19 +395,42 @@ pub(super) async fn list_bans(
     Ok(Json(listed))
 }
 
-#[derive(Deserialize)]
+/// Give person_id or server.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = BanRequest)]
 pub struct BanRequest {
     /// A person, by the id the other endpoints list…
+    #[schema(nullable = false)]
     pub(super) person_id: Option<i64>,
     /// …or a whole server, by host.
+    #[schema(nullable = false)]
     pub(super) server: Option<String>,
+    #[schema(max_length = 1000, nullable = false)]
     pub(super) reason: Option<String>,
     /// Left out: until lifted.
+    #[schema(minimum = 1, maximum = 36500, nullable = false)]
     pub(super) expires_in_days: Option<i64>,
     #[serde(default)]
     pub(super) remove_content: bool,
 }
 
+/// Ban a person (federated as Block, announced and sent to their server) or a whole server;
+/// their membership ends, their activities are refused
+#[utoipa::path(
+    post,
+    path = "/groups/{name}/bans",
+    operation_id = "createBan",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME)),
+    request_body = BanRequest,
+    responses(
+        (status = 201, description = "Banned."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn create_ban(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -315,6 +479,23 @@ pub(super) async fn create_ban(
     Ok(StatusCode::CREATED)
 }
 
+/// Lift a ban (federated as Undo{Block})
+#[utoipa::path(
+    delete,
+    path = "/groups/{name}/bans/{ban}",
+    operation_id = "liftBan",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = GROUP_NAME),
+        ("ban" = i64, Path, description = "The ban's id, from GET /groups/{name}/bans."),
+    ),
+    responses(
+        (status = 204, description = "Lifted."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn lift_ban(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -326,6 +507,21 @@ pub(super) async fn lift_ban(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Posts waiting for approval in a pre-moderated group (moderators only); approve with POST
+/// /posts/{id}/moderate/approve
+#[utoipa::path(
+    get,
+    path = "/groups/{name}/queue",
+    operation_id = "approvalQueue",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME)),
+    responses(
+        (status = 200, description = "Waiting posts, oldest first.", body = Vec<PostJson>),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn approval_queue(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -345,14 +541,32 @@ pub(super) async fn approval_queue(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ReportRequest)]
 pub struct ReportRequest {
+    #[schema(max_length = 2000, nullable = false)]
     pub(super) reason: Option<String>,
     /// Also send the report to the author's server.
     #[serde(default)]
     pub(super) tell_author_server: bool,
 }
 
+/// Report a post to its group's moderators (a Flag to a remote group or to remote moderators;
+/// optionally to the author's server)
+#[utoipa::path(
+    post,
+    path = "/posts/{id}/report",
+    operation_id = "reportPost",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = POST_ID)),
+    request_body = ReportRequest,
+    responses(
+        (status = 201, description = "Reported."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn report_post(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -371,24 +585,50 @@ pub(super) async fn report_post(
     Ok(StatusCode::CREATED)
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Report)]
 pub struct ReportJson {
     pub(super) id: i64,
     pub(super) post_id: i64,
     pub(super) reporter: PersonJson,
     pub(super) reason: Option<String>,
-    /// "open", "resolved" or "dismissed".
-    pub(super) state: &'static str,
+    #[schema(inline)]
+    pub(super) state: ReportStateJson,
     pub(super) created_at: DateTime<Utc>,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportStateJson {
+    Open,
+    Resolved,
+    Dismissed,
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportsQuery {
-    /// "open" (the default) or "all".
+    /// Open reports only (the default), or all.
     #[serde(default)]
+    #[param(schema_with = openapi::report_filter)]
     pub(super) state: Option<String>,
 }
 
+/// Reports about the group's posts (moderators only)
+#[utoipa::path(
+    get,
+    path = "/groups/{name}/reports",
+    operation_id = "listReports",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME), ReportsQuery),
+    responses(
+        (status = 200, description = "Reports, newest first.", body = Vec<ReportJson>),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn list_reports(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -415,16 +655,33 @@ pub(super) async fn list_reports(
             reporter: person_json(&reporter),
             reason: report.reason,
             state: match report.state {
-                ReportState::Open => "open",
-                ReportState::Resolved => "resolved",
-                ReportState::Dismissed => "dismissed",
+                ReportState::Open => ReportStateJson::Open,
+                ReportState::Resolved => ReportStateJson::Resolved,
+                ReportState::Dismissed => ReportStateJson::Dismissed,
             },
             created_at: report.created_at,
         });
     }
     Ok(Json(listed))
 }
-
+/// Close a report as resolved or dismissed (moderators only)
+#[utoipa::path(
+    post,
+    path = "/groups/{name}/reports/{report}/{decision}",
+    operation_id = "closeReport",
+    security(("bearer" = [])),
+    params(
+        ("name" = String, Path, description = GROUP_NAME),
+        ("report" = i64, Path, description = "The report's id."),
+        ("decision" = inline(openapi::ReportClosingParam), Path),
+    ),
+    responses(
+        (status = 204, description = "Closed."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn close_report(
     context: Context,
     ApiUser(caller): ApiUser,

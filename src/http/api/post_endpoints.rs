@@ -4,15 +4,18 @@
 use super::*;
 use crate::actions::{lookups, threads};
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Post)]
 pub struct PostJson {
     pub(super) id: i64,
+    #[schema(format = Uri)]
     pub(super) url: String,
     pub(super) group: String,
     pub(super) author: AuthorJson,
     pub(super) parent_id: Option<i64>,
     pub(super) thread_id: Option<i64>,
     pub(super) title: Option<String>,
+    /// Sanitised HTML.
     pub(super) content_html: String,
     pub(super) content_markdown: Option<String>,
     pub(super) published: DateTime<Utc>,
@@ -29,12 +32,15 @@ pub struct PostJson {
     pub(super) dislikes: i32,
     pub(super) reply_count: i32,
     /// The caller's vote: 1, -1, or 0.
+    #[schema(schema_with = openapi::vote_value)]
     pub(super) my_vote: i16,
 }
 
-#[derive(Serialize, Clone)]
+#[derive(Serialize, Clone, ToSchema)]
+#[schema(as = Author)]
 pub struct AuthorJson {
     pub(super) name: String,
+    #[schema(format = Uri)]
     pub(super) url: String,
     pub(super) local: bool,
 }
@@ -128,12 +134,26 @@ pub(super) fn posts_json_from(
         .collect()
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ThreadsQuery {
     #[serde(default)]
+    #[param(schema_with = openapi::thread_order)]
     pub(super) sort: ThreadOrder,
 }
 
+/// The group's threads
+#[utoipa::path(
+    get,
+    path = "/groups/{name}/threads",
+    operation_id = "listThreads",
+    security((), ("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME), ThreadsQuery),
+    responses(
+        (status = 200, description = "Threads.", body = Vec<PostJson>),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn list_threads(
     context: Context,
     MaybeApiUser(caller): MaybeApiUser,
@@ -153,13 +173,33 @@ pub(super) async fn list_threads(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ThreadRequest)]
 pub struct ThreadRequest {
+    #[schema(max_length = 200)]
     pub(super) title: String,
+    /// Markdown.
     #[serde(default)]
+    #[schema(max_length = 50000)]
     pub(super) body: String,
 }
 
+/// Start a thread (members only)
+#[utoipa::path(
+    post,
+    path = "/groups/{name}/threads",
+    operation_id = "createThread",
+    security(("bearer" = [])),
+    params(("name" = String, Path, description = GROUP_NAME)),
+    request_body = ThreadRequest,
+    responses(
+        (status = 201, description = "The thread.", body = PostJson),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn create_thread(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -182,13 +222,26 @@ pub(super) async fn create_thread(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Thread)]
 pub struct ThreadJson {
     pub(super) thread: PostJson,
     /// Every reply, oldest first; `parent_id` gives the nesting.
     pub(super) replies: Vec<PostJson>,
 }
 
+/// A thread with all its replies (for a reply: its whole thread)
+#[utoipa::path(
+    get,
+    path = "/posts/{id}",
+    operation_id = "getThread",
+    security((), ("bearer" = [])),
+    params(("id" = i64, Path, description = POST_ID)),
+    responses(
+        (status = 200, description = "The thread.", body = ThreadJson),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+    ),
+)]
 pub(super) async fn thread(
     context: Context,
     MaybeApiUser(caller): MaybeApiUser,
@@ -211,11 +264,31 @@ pub(super) async fn thread(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = ReplyRequest)]
 pub struct ReplyRequest {
+    /// Markdown.
+    #[schema(max_length = 50000)]
     pub(super) body: String,
 }
 
+/// Reply to a post (members of its group only)
+#[utoipa::path(
+    post,
+    path = "/posts/{id}/replies",
+    operation_id = "reply",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = POST_ID)),
+    request_body = ReplyRequest,
+    responses(
+        (status = 201, description = "The reply.", body = PostJson),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 410, description = "The post was deleted.", body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn reply(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -242,12 +315,32 @@ pub(super) async fn reply(
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = EditRequest)]
 pub struct EditRequest {
+    /// Threads only; left out, the title stays.
     pub(super) title: Option<String>,
+    /// Markdown.
     pub(super) body: String,
 }
 
+/// Edit one's own post
+#[utoipa::path(
+    patch,
+    path = "/posts/{id}",
+    operation_id = "editPost",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = POST_ID)),
+    request_body = EditRequest,
+    responses(
+        (status = 200, description = "The edited post.", body = PostJson),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 410, description = "The post was deleted.", body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn edit_post(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -279,6 +372,21 @@ pub(super) async fn edit_post(
     Ok(Json(body))
 }
 
+/// Delete one's own post (a tombstone stays so replies keep their place)
+#[utoipa::path(
+    delete,
+    path = "/posts/{id}",
+    operation_id = "deletePost",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = POST_ID)),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 403, description = FORBIDDEN, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 410, description = "Already deleted.", body = ErrorBody),
+    ),
+)]
 pub(super) async fn delete_post(
     context: Context,
     ApiUser(caller): ApiUser,
@@ -289,19 +397,39 @@ pub(super) async fn delete_post(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
+#[schema(as = VoteRequest)]
 pub struct VoteRequest {
     /// 1 (like), -1 (dislike) or 0 (no vote).
+    #[schema(schema_with = openapi::vote_value)]
     pub(super) value: i16,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = VoteResponse)]
 pub struct VoteResponse {
     pub(super) likes: i32,
     pub(super) dislikes: i32,
+    #[schema(schema_with = openapi::vote_value)]
     pub(super) my_vote: i16,
 }
 
+/// Like (1), dislike (-1) or take back one's vote (0)
+#[utoipa::path(
+    put,
+    path = "/posts/{id}/vote",
+    operation_id = "vote",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = POST_ID)),
+    request_body = VoteRequest,
+    responses(
+        (status = 200, description = "The new counts.", body = VoteResponse),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 410, description = "The post was deleted.", body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
 pub(super) async fn cast_vote(
     context: Context,
     ApiUser(caller): ApiUser,
