@@ -1,0 +1,201 @@
+//! Groups on the pages: joining by address and leaving, the owner's settings, the Atom feed
+//! and the directory's search.
+
+use super::*;
+
+#[tokio::test]
+async fn joining_by_address_and_leaving() {
+    testing::for_each_backend(async |backend| {
+        let RepairCafe {
+            app,
+            mut bob,
+            bob_csrf,
+            thread_path,
+            ..
+        } = repair_cafe(backend).await;
+        let router = &app.router;
+        bob.post("/groups/repair/join", &[("csrf", &bob_csrf)])
+            .await;
+        // Joining by address: a local group by its handle; an unreachable server is a clear error.
+        let cid_token = {
+            let mut cid = Browser::new(router);
+            cid.register("cid").await;
+            let cid_csrf = cid.csrf().await;
+            let joined = cid
+                .post(
+                    "/join-remote",
+                    &[
+                        ("address", "!repair@kindred.test:8080"),
+                        ("csrf", &cid_csrf),
+                    ],
+                )
+                .await;
+            assert_eq!(joined.location.as_deref(), Some("/groups/repair"));
+            assert!(cid.get("/groups/repair").await.body.contains("Leave group"));
+            let unreachable = cid
+                .post(
+                    "/join-remote",
+                    &[("address", "!nothing@127.0.0.1:1"), ("csrf", &cid_csrf)],
+                )
+                .await;
+            assert_eq!(
+                unreachable.status,
+                StatusCode::NOT_FOUND,
+                "{}",
+                unreachable.body
+            );
+            assert!(unreachable.body.contains("group at that address not found"));
+            cid_csrf
+        };
+        assert!(!cid_token.is_empty());
+
+        // Leaving works; a left member may no longer post.
+        bob.post("/groups/repair/leave", &[("csrf", &bob_csrf)])
+            .await;
+        let after = bob
+            .post(
+                &format!("{thread_path}/reply"),
+                &[("body", "again"), ("csrf", &bob_csrf)],
+            )
+            .await;
+        assert_eq!(after.status, StatusCode::FORBIDDEN);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_owner_edits_the_group_and_nobody_else() {
+    testing::for_each_backend(async |backend| {
+        let RepairCafe {
+            app: _app,
+            mut ann,
+            mut bob,
+            mut anonymous,
+            csrf,
+            bob_csrf,
+            ..
+        } = repair_cafe(backend).await;
+        // The owner edits the group; nobody else may.
+        assert_eq!(
+            bob.get("/groups/repair/edit").await.status,
+            StatusCode::FORBIDDEN
+        );
+        let not_owner = bob
+            .post(
+                "/groups/repair/edit",
+                &[("title", "Mine"), ("csrf", &bob_csrf)],
+            )
+            .await;
+        assert_eq!(not_owner.status, StatusCode::FORBIDDEN);
+        assert!(ann.get("/groups/repair").await.body.contains("Edit group"));
+        let bad_icon = ann
+            .post(
+                "/groups/repair/edit",
+                &[
+                    ("title", "Repair café"),
+                    ("icon_url", "javascript:alert(1)"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(bad_icon.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let edited = ann
+            .post(
+                "/groups/repair/edit",
+                &[
+                    ("title", "Repair café Lyon"),
+                    ("summary", "Every *Saturday*"),
+                    ("icon_url", "https://images.example/wrench.png"),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(edited.status, StatusCode::SEE_OTHER, "{}", edited.body);
+        let group_page = anonymous.get("/groups/repair").await;
+        assert!(group_page.body.contains("Repair café Lyon"));
+        assert!(group_page.body.contains("<em>Saturday</em>"));
+        assert!(
+            group_page
+                .body
+                .contains("src=\"https://images.example/wrench.png\"")
+        );
+        let (_, group_json) = anonymous.get_json("/groups/repair").await;
+        assert_eq!(
+            group_json["name"], "Repair café Lyon",
+            "the cached actor was refreshed"
+        );
+
+        assert!(group_page.body.contains("type=\"application/atom+xml\""));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_atom_feed_escapes_html_inside_the_xml() {
+    testing::for_each_backend(async |backend| {
+        let RepairCafe {
+            app: _app,
+            mut anonymous,
+            ..
+        } = repair_cafe(backend).await;
+        // The Atom feed lists the threads, with their HTML escaped inside the XML.
+        let feed = anonymous.get("/groups/repair/feed.atom").await;
+        assert_eq!(feed.status, StatusCode::OK);
+        assert!(feed.body.starts_with("<?xml"));
+        assert!(
+            feed.body.contains("<title>Kettle &lt;clicks&gt;</title>"),
+            "{}",
+            feed.body
+        );
+        assert!(feed.body.contains("&lt;em&gt;clicks&lt;/em&gt;"));
+        assert!(!feed.body.contains("<script"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_front_page_lists_and_searches_groups() {
+    testing::for_each_backend(async |backend| {
+        let RepairCafe {
+            app: _app,
+            mut ann,
+            mut anonymous,
+            csrf,
+            ..
+        } = repair_cafe(backend).await;
+        ann.post(
+            "/groups/repair/edit",
+            &[
+                ("title", "Repair café Lyon"),
+                ("summary", "Every *Saturday*"),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+        // The front page lists and searches groups.
+        assert!(
+            anonymous
+                .get("/?q=REPAIR")
+                .await
+                .body
+                .contains("Repair café")
+        );
+        assert!(
+            anonymous
+                .get("/?q=saturday")
+                .await
+                .body
+                .contains("Repair café")
+        );
+        assert!(
+            anonymous
+                .get("/?q=knitting")
+                .await
+                .body
+                .contains("No group matches")
+        );
+        let sorted = anonymous.get("/groups/repair?sort=top").await;
+        assert!(sorted.body.contains("Kettle &lt;clicks&gt;"));
+    })
+    .await;
+}
