@@ -70,6 +70,16 @@ impl Error {
         Error::Internal(why.to_string())
     }
 
+    /// The status and the reason for the answer to a request on `surface` ("page", "API"),
+    /// with a server error logged, since the answer hides its detail.
+    pub fn answered_on(&self, surface: &str) -> (StatusCode, String) {
+        let (status, reason) = self.status_and_reason();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "{surface} request failed");
+        }
+        (status, reason)
+    }
+
     /// The status and the reason a peer may see.
     pub fn status_and_reason(&self) -> (StatusCode, String) {
         match self {
@@ -198,6 +208,24 @@ impl From<url::ParseError> for Error {
     fn from(error: url::ParseError) -> Self {
         Error::BadRequest(format!("invalid URL: {error}"))
     }
+}
+
+/// Declares an error type for one way of answering (a page, a JSON body): a wrapper of
+/// [`Error`] that anything convertible into an `Error` turns into, so handlers use `?`. The
+/// wrapper's `IntoResponse` is the surface's own.
+#[macro_export]
+macro_rules! error_answered_as {
+    ($(#[$attribute:meta])* $name:ident) => {
+        $(#[$attribute])*
+        #[derive(Debug)]
+        pub struct $name(pub $crate::error::Error);
+
+        impl<E: Into<$crate::error::Error>> From<E> for $name {
+            fn from(error: E) -> Self {
+                $name(error.into())
+            }
+        }
+    };
 }
 
 #[cfg(test)]

@@ -4,12 +4,9 @@
 //! `Retry-After`. In memory, per process: a limit, not an accounting. Used by `federation/`
 //! and `http/` alike.
 
-use std::{
-    collections::HashMap,
-    net::IpAddr,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
+use std::{collections::HashMap, net::IpAddr, sync::Mutex, time::Duration};
+// Tokio's clock, which is the system's except in tests that pause and advance it.
+use tokio::time::Instant;
 
 /// Buckets keyed by actor, host or client address.
 #[derive(Default)]
@@ -141,6 +138,40 @@ mod tests {
             "peeking sees the empty bucket"
         );
         assert!(limiter.peek("c", 3).is_ok(), "and an unknown key as full");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_emptied_bucket_refills_as_time_passes_and_not_before() {
+        let limiter = RateLimiter::default();
+        for _ in 0..6 {
+            assert!(limiter.take("a", 6).is_ok());
+        }
+        let wait = limiter.take("a", 6).unwrap_err();
+        assert_eq!(
+            wait,
+            Duration::from_secs(10),
+            "six a minute: one every ten seconds"
+        );
+        tokio::time::advance(Duration::from_secs(9)).await;
+        assert!(limiter.peek("a", 6).is_err(), "not before the wait is over");
+        assert!(limiter.take("a", 6).is_err());
+        tokio::time::advance(Duration::from_secs(2)).await;
+        assert!(
+            limiter.take("a", 6).is_ok(),
+            "one token back after ten seconds"
+        );
+        assert!(limiter.take("a", 6).is_err(), "and only one");
+        tokio::time::advance(Duration::from_secs(3600)).await;
+        for _ in 0..6 {
+            assert!(
+                limiter.take("a", 6).is_ok(),
+                "a full bucket after a long wait"
+            );
+        }
+        assert!(
+            limiter.take("a", 6).is_err(),
+            "which holds no more than its capacity"
+        );
     }
 
     #[test]

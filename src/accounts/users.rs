@@ -191,7 +191,7 @@ const TRUSTED_FOR: std::time::Duration = FAILURE_WINDOW;
 /// successes), in this process.
 #[derive(Default)]
 struct AttemptLog {
-    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, std::time::Instant)>>,
+    failures: std::sync::Mutex<std::collections::HashMap<String, (u32, tokio::time::Instant)>>,
 }
 
 impl AttemptLog {
@@ -199,7 +199,7 @@ impl AttemptLog {
     /// elsewhere must not turn the throttle off.
     fn lock(
         &self,
-    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (u32, std::time::Instant)>>
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, (u32, tokio::time::Instant)>>
     {
         self.failures
             .lock()
@@ -230,9 +230,9 @@ impl AttemptLog {
         }
         let entry = failures
             .entry(key.to_string())
-            .or_insert((0, std::time::Instant::now()));
+            .or_insert((0, tokio::time::Instant::now()));
         if entry.1.elapsed() >= FAILURE_WINDOW {
-            *entry = (0, std::time::Instant::now());
+            *entry = (0, tokio::time::Instant::now());
         }
         entry.0 += 1;
     }
@@ -384,6 +384,37 @@ mod tests {
             email: None,
             application_text: None,
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failure_window_closes_when_its_time_is_over() {
+        let log = AttemptLog::default();
+        for _ in 0..3 {
+            assert!(log.check("ann@192.0.2.1", 3).is_ok());
+            log.record("ann@192.0.2.1");
+        }
+        let Err(Error::TooManyRequests(wait)) = log.check("ann@192.0.2.1", 3) else {
+            panic!("the third failure closes the window");
+        };
+        assert_eq!(wait, FAILURE_WINDOW);
+        assert!(log.check("ann@192.0.2.2", 3).is_ok(), "another key is open");
+        tokio::time::advance(FAILURE_WINDOW - std::time::Duration::from_secs(1)).await;
+        assert!(
+            log.check("ann@192.0.2.1", 3).is_err(),
+            "still closed a second before"
+        );
+        assert!(log.contains("ann@192.0.2.1"));
+        tokio::time::advance(std::time::Duration::from_secs(1)).await;
+        assert!(
+            log.check("ann@192.0.2.1", 3).is_ok(),
+            "open once the window is over"
+        );
+        assert!(!log.contains("ann@192.0.2.1"));
+        log.record("ann@192.0.2.1");
+        assert!(
+            log.check("ann@192.0.2.1", 3).is_ok(),
+            "a failure after the window starts a new count"
+        );
     }
 
     #[tokio::test]

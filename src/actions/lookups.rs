@@ -31,6 +31,15 @@ pub async fn actor(
         .ok_or_else(|| Error::not_found(what))
 }
 
+/// The actor with this id, when there is one (a log entry or ban may name someone since
+/// removed from the database).
+pub async fn actor_if_any(
+    database: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<actor::Model>> {
+    Ok(unique_row(actor::Entity::find_by_id(id), database).await?)
+}
+
 /// The thread a post belongs to: the post itself when it opens the thread.
 pub async fn thread_of(database: &impl ConnectionTrait, found: post::Model) -> Result<post::Model> {
     match found.thread_id {

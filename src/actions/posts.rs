@@ -17,6 +17,38 @@ use crate::{
 use kindred_entities::{actor, post};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
+/// A local person starts a thread in `group` (see [`write_post`] for the rules).
+pub async fn start_thread(
+    context: &Context,
+    author: &actor::Model,
+    group: &actor::Model,
+    title: String,
+    markdown: String,
+) -> Result<post::Model> {
+    let draft = posts::Draft {
+        title: Some(title),
+        markdown,
+    };
+    write_post(context, author, group, None, draft).await
+}
+
+/// A local person replies to `parent` (see [`write_post`] for the rules). Returns the reply
+/// and the group it is in.
+pub async fn reply_to(
+    context: &Context,
+    author: &actor::Model,
+    parent: &post::Model,
+    markdown: String,
+) -> Result<(post::Model, actor::Model)> {
+    let group = lookups::actor(&context.db, parent.group_id, "group").await?;
+    let draft = posts::Draft {
+        title: None,
+        markdown,
+    };
+    let reply = write_post(context, author, &group, Some(parent), draft).await?;
+    Ok((reply, group))
+}
+
 /// A local person writes a thread (no `parent`) or a reply in a group: members only (or as
 /// the group's posting mode says), not while banned, not in a locked thread, not under a
 /// deleted or removed post. In a pre-moderated group the post waits for a moderator.

@@ -175,6 +175,23 @@ pub fn routes(config: Arc<Config>) -> Router {
         ))
 }
 
+/// Whether a response's `Content-Type` starts with `prefix` (`text/plain`, `application/json`).
+pub fn has_content_type(headers: &axum::http::HeaderMap, prefix: &str) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with(prefix))
+}
+
+/// The text of an error response's body (its first 64 KiB), trimmed, for re-answering it in
+/// another form (an error page, a JSON error).
+pub async fn error_body_text(body: axum::body::Body) -> String {
+    axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests;

@@ -88,7 +88,7 @@ async fn webfinger_finds_a_group_in_the_shape_mastodon_reads() {
         let app = app_with_group(backend).await;
         let router = &app.router;
         let response = get(
-            &router,
+            router,
             "/.well-known/webfinger?resource=acct:repair_cafe@kindred.test:8080",
             None,
         )
@@ -155,7 +155,7 @@ async fn webfinger_edge_cases() {
             ("resource=http://%zz", StatusCode::BAD_REQUEST),
         ];
         for (query, expected) in cases {
-            let response = get(&router, &format!("/.well-known/webfinger?{query}"), None).await;
+            let response = get(router, &format!("/.well-known/webfinger?{query}"), None).await;
             assert_eq!(response.status, expected, "{query}: {}", response.body);
             if expected == StatusCode::OK {
                 assert_eq!(
@@ -175,7 +175,7 @@ async fn group_actor_has_every_field_lemmy_and_mastodon_read() {
     testing::for_each_backend(async |backend| {
         let app = app_with_group(backend).await;
         let router = &app.router;
-        let response = get(&router, "/groups/repair_cafe", Some(ACTIVITY_JSON)).await;
+        let response = get(router, "/groups/repair_cafe", Some(ACTIVITY_JSON)).await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
         assert_eq!(response.content_type, "application/activity+json");
         let group = response.json();
@@ -264,13 +264,13 @@ async fn content_negotiation_serves_json_ld_or_html() {
         let app = app_with_group(backend).await;
         let router = &app.router;
 
-        let ld = get(&router, "/groups/repair_cafe", Some(LD_JSON)).await;
+        let ld = get(router, "/groups/repair_cafe", Some(LD_JSON)).await;
         assert_eq!(ld.status, StatusCode::OK);
         assert_eq!(ld.content_type, LD_JSON);
         assert_eq!(ld.json()["type"], "Group");
 
         let browser = get(
-            &router,
+            router,
             "/groups/repair_cafe",
             Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
         )
@@ -287,11 +287,11 @@ async fn content_negotiation_serves_json_ld_or_html() {
         assert!(browser.body.contains("Mastodon"));
         assert!(!browser.body.contains("<script>alert"));
 
-        let curl = get(&router, "/groups/repair_cafe", Some("*/*")).await;
+        let curl = get(router, "/groups/repair_cafe", Some("*/*")).await;
         assert!(curl.content_type.starts_with("text/html"));
 
         for accept in [Some(ACTIVITY_JSON), Some("text/html"), None] {
-            let missing = get(&router, "/groups/nobody", accept).await;
+            let missing = get(router, "/groups/nobody", accept).await;
             assert_eq!(missing.status, StatusCode::NOT_FOUND, "{accept:?}");
             // A plain reason for ActivityPub clients, an error page for browsers.
             assert!(missing.body.contains("group not found"), "{}", missing.body);
@@ -305,13 +305,13 @@ async fn collections_answer_at_the_urls_the_actor_names() {
     testing::for_each_backend(async |backend| {
         let app = app_with_group(backend).await;
         let router = &app.router;
-        let outbox = get(&router, "/groups/repair_cafe/outbox", Some(ACTIVITY_JSON)).await;
+        let outbox = get(router, "/groups/repair_cafe/outbox", Some(ACTIVITY_JSON)).await;
         assert_eq!(outbox.status, StatusCode::OK);
         let outbox = outbox.json();
         assert_eq!(outbox["type"], "OrderedCollection");
         assert_eq!(outbox["totalItems"], 0);
         let first_page = get(
-            &router,
+            router,
             "/groups/repair_cafe/outbox?page=1",
             Some(ACTIVITY_JSON),
         )
@@ -320,28 +320,24 @@ async fn collections_answer_at_the_urls_the_actor_names() {
         assert_eq!(first_page["type"], "OrderedCollectionPage");
         assert_eq!(first_page["orderedItems"], serde_json::json!([]));
         let zero = get(
-            &router,
+            router,
             "/groups/repair_cafe/outbox?page=0",
             Some(ACTIVITY_JSON),
         )
         .await;
         assert_eq!(zero.status, StatusCode::BAD_REQUEST);
 
-        let followers = get(
-            &router,
-            "/groups/repair_cafe/followers",
-            Some(ACTIVITY_JSON),
-        )
-        .await
-        .json();
+        let followers = get(router, "/groups/repair_cafe/followers", Some(ACTIVITY_JSON))
+            .await
+            .json();
         assert_eq!(followers["totalItems"], 0);
         assert!(followers.get("orderedItems").is_none());
         for path in ["moderators", "featured"] {
-            let collection = get(&router, &format!("/groups/repair_cafe/{path}"), None).await;
+            let collection = get(router, &format!("/groups/repair_cafe/{path}"), None).await;
             assert_eq!(collection.status, StatusCode::OK);
             assert_eq!(collection.json()["type"], "OrderedCollection");
         }
-        let missing = get(&router, "/groups/nobody/outbox", Some(ACTIVITY_JSON)).await;
+        let missing = get(router, "/groups/nobody/outbox", Some(ACTIVITY_JSON)).await;
         assert_eq!(missing.status, StatusCode::NOT_FOUND);
     })
     .await;
@@ -352,13 +348,13 @@ async fn nodeinfo_reports_real_counts() {
     testing::for_each_backend(async |backend| {
         let app = app_with_group(backend).await;
         let (router, database) = (&app.router, &app.database);
-        let links = get(&router, "/.well-known/nodeinfo", None).await.json();
+        let links = get(router, "/.well-known/nodeinfo", None).await.json();
         assert_eq!(
             links["links"][0]["href"],
             "http://kindred.test:8080/nodeinfo/2.1"
         );
 
-        let before = get(&router, "/nodeinfo/2.1", None).await.json();
+        let before = get(router, "/nodeinfo/2.1", None).await.json();
         assert_eq!(before["usage"]["users"]["total"], 0);
         assert_eq!(before["usage"]["localPosts"], 0);
         assert_eq!(before["metadata"]["localGroups"], 1);
@@ -414,7 +410,7 @@ async fn nodeinfo_reports_real_counts() {
         }
 
         for version in ["2.1", "2.0"] {
-            let response = get(&router, &format!("/nodeinfo/{version}"), None).await;
+            let response = get(router, &format!("/nodeinfo/{version}"), None).await;
             assert_eq!(response.status, StatusCode::OK);
             assert!(
                 response
@@ -440,7 +436,7 @@ async fn host_meta_health_instance_actor_and_unknown_paths() {
     testing::for_each_backend(async |backend| {
         let app = app_with_group(backend).await;
         let router = &app.router;
-        let host_meta = get(&router, "/.well-known/host-meta", None).await;
+        let host_meta = get(router, "/.well-known/host-meta", None).await;
         assert_eq!(host_meta.status, StatusCode::OK);
         assert!(host_meta.content_type.starts_with("application/xrd+xml"));
         assert!(
@@ -449,13 +445,13 @@ async fn host_meta_health_instance_actor_and_unknown_paths() {
                 .contains("http://kindred.test:8080/.well-known/webfinger?resource={uri}")
         );
 
-        let health = get(&router, "/healthz", None).await;
+        let health = get(router, "/healthz", None).await;
         assert_eq!(
             (health.status, health.body.as_str()),
             (StatusCode::OK, "ok")
         );
 
-        let instance_actor = get(&router, "/actor", Some(ACTIVITY_JSON)).await;
+        let instance_actor = get(router, "/actor", Some(ACTIVITY_JSON)).await;
         assert_eq!(instance_actor.status, StatusCode::OK);
         let instance_actor = instance_actor.json();
         assert_eq!(instance_actor["type"], "Application");
@@ -465,7 +461,7 @@ async fn host_meta_health_instance_actor_and_unknown_paths() {
             "http://kindred.test:8080/actor"
         );
 
-        let home = get(&router, "/", Some("text/html")).await;
+        let home = get(router, "/", Some("text/html")).await;
         assert_eq!(home.status, StatusCode::OK);
         assert!(home.body.contains("Repair Café &lt;Lyon&gt;"));
 
@@ -475,7 +471,7 @@ async fn host_meta_health_instance_actor_and_unknown_paths() {
             "/groups/repair_cafe/nothing",
             "/.well-known/other",
         ] {
-            let response = get(&router, path, None).await;
+            let response = get(router, path, None).await;
             assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
             assert!(response.content_type.starts_with("text/plain"), "{path}");
         }
@@ -511,7 +507,7 @@ async fn hostile_strings_get_a_4xx_and_change_nothing() {
         let router = &app.router;
         // A NUL character: in inbound JSON, in a form, in a path.
         let follow = r#"{"id":"https://evil.example/a","type":"Follow","actor":"https://evil.example/u\u0000","object":"http://kindred.test:8080/groups/repair_cafe"}"#;
-        let (status, _, body) = send(&router, inbox_post(follow.to_string())).await;
+        let (status, _, body) = send(router, inbox_post(follow.to_string())).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert!(body.contains("NUL"), "{body}");
         let form = Request::builder()
@@ -521,15 +517,15 @@ async fn hostile_strings_get_a_4xx_and_change_nothing() {
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body(Body::from("name=ann%00&password=x&csrf=y"))
             .unwrap();
-        assert_eq!(send(&router, form).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(send(router, form).await.0, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
-            get(&router, "/groups/repair%00cafe", None).await.status,
+            get(router, "/groups/repair%00cafe", None).await.status,
             StatusCode::UNPROCESSABLE_ENTITY
         );
         // An escaped backslash before `u0000` is text, not a NUL.
         let text = r#"{"id":"https://evil.example/a","type":"Follow","actor":"https://evil.example/u\\u0000","object":"x"}"#;
         assert_eq!(
-            send(&router, inbox_post(text.to_string())).await.0,
+            send(router, inbox_post(text.to_string())).await.0,
             StatusCode::UNAUTHORIZED,
             "reaches the signature check"
         );
@@ -543,7 +539,7 @@ async fn hostile_strings_get_a_4xx_and_change_nothing() {
             "cc": addresses,
             "object": { "id": "https://e.x/n", "type": "Note" },
         });
-        let (status, _, body) = send(&router, inbox_post(crowded.to_string())).await;
+        let (status, _, body) = send(router, inbox_post(crowded.to_string())).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
         assert!(body.contains("addresses"), "{body}");
     })
@@ -578,11 +574,11 @@ async fn each_client_address_has_an_allowance_and_hears_when_to_come_back() {
     };
     for _ in 0..3 {
         assert_eq!(
-            send(&router, from("192.0.2.1", "GET", "/")).await.0,
+            send(router, from("192.0.2.1", "GET", "/")).await.0,
             StatusCode::OK
         );
     }
-    let (status, headers, body) = send(&router, from("192.0.2.1", "GET", "/")).await;
+    let (status, headers, body) = send(router, from("192.0.2.1", "GET", "/")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(headers.contains_key(header::RETRY_AFTER), "{headers:?}");
     assert!(
@@ -590,7 +586,7 @@ async fn each_client_address_has_an_allowance_and_hears_when_to_come_back() {
         "a page for a browser: {body}"
     );
     assert_eq!(
-        send(&router, from("192.0.2.2", "GET", "/")).await.0,
+        send(router, from("192.0.2.2", "GET", "/")).await.0,
         StatusCode::OK
     );
     // Servers reading ActivityPub documents are not counted as page views.
@@ -598,15 +594,15 @@ async fn each_client_address_has_an_allowance_and_hears_when_to_come_back() {
     actor
         .headers_mut()
         .insert(header::ACCEPT, "application/activity+json".parse().unwrap());
-    assert_eq!(send(&router, actor).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(send(router, actor).await.0, StatusCode::NOT_FOUND);
     // Sign-in attempts by someone not signed in have their own, smaller allowance.
     for _ in 0..2 {
         assert_ne!(
-            send(&router, from("192.0.2.3", "POST", "/login")).await.0,
+            send(router, from("192.0.2.3", "POST", "/login")).await.0,
             StatusCode::TOO_MANY_REQUESTS
         );
     }
-    let (status, headers, _) = send(&router, from("192.0.2.3", "POST", "/login")).await;
+    let (status, headers, _) = send(router, from("192.0.2.3", "POST", "/login")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(headers.contains_key(header::RETRY_AFTER));
 }

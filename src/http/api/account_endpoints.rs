@@ -298,10 +298,7 @@ pub(super) async fn list_notifications(
         crate::accounts::notifications::list(&context.db, caller.account.user.id, 100).await?;
     let mut answer = Vec::with_capacity(listed.len());
     for (notification, about) in listed {
-        let group =
-            crate::database::unique_row(actor::Entity::find_by_id(about.group_id), &context.db)
-                .await?
-                .ok_or_else(|| Error::not_found("group"))?;
+        let group = crate::actions::lookups::actor(&context.db, about.group_id, "group").await?;
         let mut post = posts_json(
             &context,
             Some(&caller),

@@ -65,23 +65,15 @@ fn error_code() -> utoipa::openapi::schema::ObjectBuilder {
     super::openapi::string_enum(&ERROR_CODES)
 }
 
-/// An API error: `{"error": {"code": "...", "message": "..."}}` with the status of the one
-/// mapping in `error.rs`.
-#[derive(Debug)]
-pub struct ApiError(pub Error);
-
-impl<E: Into<Error>> From<E> for ApiError {
-    fn from(error: E) -> Self {
-        ApiError(error.into())
-    }
-}
+crate::error_answered_as!(
+    /// An API error: `{"error": {"code": "...", "message": "..."}}` with the status of the one
+    /// mapping in `error.rs`.
+    ApiError
+);
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let (status, message) = self.0.status_and_reason();
-        if status.is_server_error() {
-            tracing::error!(error = %self.0, "API request failed");
-        }
+        let (status, message) = self.0.answered_on("API");
         let mut response = (status, Json(ErrorBody::new(self.0.code(), message))).into_response();
         if let Some(retry_after) = self.0.retry_after() {
             response
@@ -184,19 +176,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 /// malformed path or query, a method the route does not take).
 pub async fn json_errors(response: Response) -> Response {
     let status = response.status();
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("application/json"));
+    let is_json = crate::http::has_content_type(response.headers(), "application/json");
     if !(status.is_client_error() || status.is_server_error()) || is_json {
         return response;
     }
     let (parts, body) = response.into_parts();
-    let text = axum::body::to_bytes(body, 64 * 1024)
-        .await
-        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
-        .unwrap_or_default();
+    let text = crate::http::error_body_text(body).await;
     let code = match status {
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",

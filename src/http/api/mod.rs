@@ -36,7 +36,6 @@ use axum::{
 use chrono::{DateTime, Utc};
 use kindred_entities::{actor, membership::MembershipState, post, session::SessionKind};
 use openapi::{FORBIDDEN, GROUP_NAME, INVALID, MEMBER_ID, NOT_FOUND, POST_ID, UNAUTHORIZED};
-use sea_orm::EntityTrait;
 use serde::{Deserialize, Serialize};
 use std::{collections::HashMap, sync::Arc};
 use utoipa::{IntoParams, OpenApi, ToSchema};

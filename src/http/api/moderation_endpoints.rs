@@ -260,11 +260,9 @@ pub(super) async fn moderation_log(
     let mut listed = Vec::with_capacity(entries.len());
     for entry in entries {
         let moderator =
-            crate::database::unique_row(actor::Entity::find_by_id(entry.moderator_id), &context.db)
-                .await?
-                .ok_or_else(|| Error::not_found("moderator"))?;
+            crate::actions::lookups::actor(&context.db, entry.moderator_id, "moderator").await?;
         let target_person = match entry.target_actor_id {
-            Some(id) => crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
+            Some(id) => crate::actions::lookups::actor_if_any(&context.db, id)
                 .await?
                 .map(|person| person_json(&person)),
             None => None,
@@ -334,10 +332,7 @@ pub(super) async fn moderate_post(
         request.reason.as_deref(),
     )
     .await?;
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(changed.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
+    let group = crate::actions::lookups::actor(&context.db, changed.group_id, "group").await?;
     let body = one_post_json(&context, &caller, &group, changed).await?;
     Ok(Json(body))
 }
@@ -378,7 +373,7 @@ pub(super) async fn list_bans(
     let mut listed = Vec::new();
     for ban in crate::groups::moderation::bans(&context.db, group.id).await? {
         let person = match ban.actor_id {
-            Some(id) => crate::database::unique_row(actor::Entity::find_by_id(id), &context.db)
+            Some(id) => crate::actions::lookups::actor_if_any(&context.db, id)
                 .await?
                 .map(|person| person_json(&person)),
             None => None,
@@ -646,9 +641,7 @@ pub(super) async fn list_reports(
     let mut listed = Vec::new();
     for report in crate::groups::moderation::reports(&context.db, group.id, open_only).await? {
         let reporter =
-            crate::database::unique_row(actor::Entity::find_by_id(report.reporter_id), &context.db)
-                .await?
-                .ok_or_else(|| Error::not_found("reporter"))?;
+            crate::actions::lookups::actor(&context.db, report.reporter_id, "reporter").await?;
         listed.push(ReportJson {
             id: report.id,
             post_id: report.post_id,

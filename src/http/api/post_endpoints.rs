@@ -207,15 +207,12 @@ pub(super) async fn create_thread(
     ApiJson(request): ApiJson<ThreadRequest>,
 ) -> ApiResult<Response> {
     let group = directory::find_group(&context.db, &name).await?;
-    let thread = crate::actions::posts::write_post(
+    let thread = crate::actions::posts::start_thread(
         &context,
         &caller.account.actor,
         &group,
-        None,
-        posts::Draft {
-            title: Some(request.title),
-            markdown: request.body,
-        },
+        request.title,
+        request.body,
     )
     .await?;
     let body = one_post_json(&context, &caller, &group, thread).await?;
@@ -296,21 +293,9 @@ pub(super) async fn reply(
     ApiJson(request): ApiJson<ReplyRequest>,
 ) -> ApiResult<Response> {
     let parent = find_post(&context, &id).await?;
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(parent.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
-    let created = crate::actions::posts::write_post(
-        &context,
-        &caller.account.actor,
-        &group,
-        Some(&parent),
-        posts::Draft {
-            title: None,
-            markdown: request.body,
-        },
-    )
-    .await?;
+    let (created, group) =
+        crate::actions::posts::reply_to(&context, &caller.account.actor, &parent, request.body)
+            .await?;
     let body = one_post_json(&context, &caller, &group, created).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -348,10 +333,7 @@ pub(super) async fn edit_post(
     ApiJson(request): ApiJson<EditRequest>,
 ) -> ApiResult<Json<PostJson>> {
     let existing = find_post(&context, &id).await?;
-    let group =
-        crate::database::unique_row(actor::Entity::find_by_id(existing.group_id), &context.db)
-            .await?
-            .ok_or_else(|| Error::not_found("group"))?;
+    let group = crate::actions::lookups::actor(&context.db, existing.group_id, "group").await?;
     // A thread keeps its title when the edit leaves it out.
     let title = match (existing.parent_id, request.title) {
         (Some(_), title) => title,

@@ -386,15 +386,12 @@ pub async fn new_thread(
     }: SignedInForm<ThreadForm>,
 ) -> PageResult {
     let group = directory::find_group(&context.db, &name).await?;
-    let sent = crate::actions::posts::write_post(
+    let sent = crate::actions::posts::start_thread(
         &context,
         &signed_in.account.actor,
         &group,
-        None,
-        posts::Draft {
-            title: Some(form.title.clone()),
-            markdown: form.body.clone(),
-        },
+        form.title.clone(),
+        form.body.clone(),
     )
     .await;
     match sent {

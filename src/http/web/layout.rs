@@ -1,8 +1,6 @@
 //! The HTML skeleton, navigation and stylesheet shared by every page, and the error page.
 
-use crate::{
-    config::RegistrationMode, context::Context, error::Error, http::web::session::Visitor,
-};
+use crate::{config::RegistrationMode, context::Context, http::web::session::Visitor};
 use axum::{
     http::{StatusCode, header},
     response::{Html, IntoResponse, Redirect, Response},
@@ -143,25 +141,17 @@ pub fn notice(text: &str) -> Markup {
     html! { p.notice role="status" { (text) } }
 }
 
-/// An error on a web page: shown as a page with its status and short reason; "sign in first"
-/// sends the browser to the sign-in page instead.
-#[derive(Debug)]
-pub struct PageError(pub Error);
-
-impl<E: Into<Error>> From<E> for PageError {
-    fn from(error: E) -> Self {
-        PageError(error.into())
-    }
-}
+crate::error_answered_as!(
+    /// An error on a web page: shown as a page with its status and short reason; "sign in
+    /// first" sends the browser to the sign-in page instead.
+    PageError
+);
 
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
-        let (status, reason) = self.0.status_and_reason();
+        let (status, reason) = self.0.answered_on("page");
         if status == StatusCode::UNAUTHORIZED {
             return Redirect::to("/login").into_response();
-        }
-        if status.is_server_error() {
-            tracing::error!(error = %self.0, "page failed");
         }
         let retry_after = self.0.retry_after();
         let mut response = error_page(status, &reason);
@@ -191,19 +181,12 @@ pub async fn error_pages_for_browsers(
         .is_some_and(|accept| accept.contains("text/html"));
     let response = next.run(request).await;
     let status = response.status();
-    let is_plain_text = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.starts_with("text/plain"));
+    let is_plain_text = crate::http::has_content_type(response.headers(), "text/plain");
     if !wants_html || !is_plain_text || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-    let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
-        .await
-        .map(|bytes| String::from_utf8_lossy(&bytes).trim().to_string())
-        .unwrap_or_default();
+    let text = crate::http::error_body_text(response.into_body()).await;
     let reason = if status.is_server_error() || text.is_empty() {
         status.canonical_reason().unwrap_or("error").to_string()
     } else {

@@ -296,18 +296,9 @@ pub async fn reply(
     }: SignedInForm<ReplyForm>,
 ) -> PageResult {
     let parent = lookups::post(&context.db, id).await?;
-    let group = lookups::actor(&context.db, parent.group_id, "group").await?;
-    let reply = crate::actions::posts::write_post(
-        &context,
-        &signed_in.account.actor,
-        &group,
-        Some(&parent),
-        posts::Draft {
-            title: None,
-            markdown: form.body,
-        },
-    )
-    .await?;
+    let (reply, _) =
+        crate::actions::posts::reply_to(&context, &signed_in.account.actor, &parent, form.body)
+            .await?;
     Ok(Redirect::to(&format!(
         "/posts/{}#post-{}",
         reply.thread_id.unwrap_or(reply.id),
