@@ -161,6 +161,12 @@ pub async fn migrate(database: &DatabaseConnection) -> Result<usize> {
     Ok(pending)
 }
 
+/// Whether the database answers (`SELECT 1`), for `/healthz`.
+pub async fn ping(database: &DatabaseConnection) -> Result<()> {
+    database.execute_unprepared("SELECT 1").await?;
+    Ok(())
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

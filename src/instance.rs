@@ -15,6 +15,21 @@ use sea_orm::{
 /// The path of the instance actor.
 pub const INSTANCE_ACTOR_PATH: &str = "/actor";
 
+/// The instance actor's row, or 404 (it is made at start-up, so only a broken database lacks
+/// it).
+pub async fn find_instance_actor(
+    database: &impl ConnectionTrait,
+    config: &Config,
+) -> Result<actor::Model> {
+    let ap_id = config.url_for(INSTANCE_ACTOR_PATH);
+    crate::database::unique_row(
+        actor::Entity::find().filter(actor::Column::ApId.eq(ap_id.as_str())),
+        database,
+    )
+    .await?
+    .ok_or_else(|| crate::error::Error::not_found("instance actor"))
+}
+
 /// The instance actor, created (with its key pair) the first time the instance starts.
 pub async fn ensure_instance_actor(
     database: &impl ConnectionTrait,

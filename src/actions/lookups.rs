@@ -15,6 +15,14 @@ pub async fn post(database: &impl ConnectionTrait, id: i64) -> Result<post::Mode
         .ok_or_else(|| Error::not_found("post"))
 }
 
+/// A local post as other servers may fetch it at its id: not one waiting for approval.
+pub async fn published_local_post(database: &impl ConnectionTrait, id: i64) -> Result<post::Model> {
+    unique_row(post::Entity::find_by_id(id), database)
+        .await?
+        .filter(|stored| stored.local && !stored.awaiting_approval)
+        .ok_or_else(|| Error::not_found("post"))
+}
+
 /// The post with this id as a path gives it; an id that is not a number is not found either.
 pub async fn post_by_text(database: &impl ConnectionTrait, id: &str) -> Result<post::Model> {
     post(database, id.parse().map_err(|_| Error::not_found("post"))?).await

@@ -21,12 +21,7 @@ use axum::{
     http::{HeaderMap, HeaderValue, Request, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use kindred_entities::{
-    activity,
-    actor::{self, ActorKind},
-    post,
-};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use kindred_entities::actor::{self, ActorKind};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -65,13 +60,7 @@ pub fn activity_json_bytes(request_headers: &HeaderMap, body: bytes::Bytes) -> R
 }
 
 pub async fn instance_actor(context: Context, headers: HeaderMap) -> Result<Response> {
-    let ap_id = context.config.url_for(instance::INSTANCE_ACTOR_PATH);
-    let row = crate::database::unique_row(
-        actor::Entity::find().filter(actor::Column::ApId.eq(ap_id.as_str())),
-        &context.db,
-    )
-    .await?
-    .ok_or_else(|| Error::not_found("instance actor"))?;
+    let row = instance::find_instance_actor(&context.db, &context.config).await?;
     Ok(activity_json(
         &headers,
         ApubActor::from_row(row)?.to_json_ld()?,
@@ -169,10 +158,7 @@ pub async fn post_object(
         return web::posts::thread_page(&context, &visitor, id).await;
     }
     let found = async {
-        let stored = crate::database::unique_row(post::Entity::find_by_id(id), &context.db)
-            .await?
-            .filter(|stored| stored.local && !stored.awaiting_approval)
-            .ok_or_else(|| Error::not_found("post"))?;
+        let stored = crate::actions::lookups::published_local_post(&context.db, id).await?;
         let document = document_of(&context.db, &stored).await?;
         Ok::<_, Error>((stored, document))
     };
@@ -285,16 +271,9 @@ pub async fn activity(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response> {
-    let ap_id = context.config.url_for(&format!("/activities/{id}"));
-    let stored = crate::database::unique_row(
-        activity::Entity::find().filter(activity::Column::ApId.eq(ap_id.as_str())),
-        &context.db,
-    )
-    .await?
-    // Reports are for moderators only.
-    .filter(|stored| stored.kind != "Flag")
-    .ok_or_else(|| Error::not_found("activity"))?;
-    let document: Value = serde_json::from_str(&stored.json)?;
+    let document =
+        crate::federation::activities::published_activity(&context.db, &context.config, &id)
+            .await?;
     Ok(activity_json(&headers, document))
 }
 

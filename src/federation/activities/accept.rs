@@ -62,7 +62,7 @@ pub async fn receive(context: &Context, accept: Accept) -> Result<()> {
 }
 
 /// Enqueues the group's Accept of `follower`'s Follow `follow_id`.
-pub async fn send(
+pub async fn publish_accept(
     transaction: &impl ConnectionTrait,
     context: &Context,
     group: &actor::Model,

@@ -44,7 +44,7 @@ pub async fn receive(context: &Context, follow: Follow) -> Result<()> {
     let stored =
         membership::join(&transaction, &group, &follower, Some(follow.id.as_str())).await?;
     if stored.state == MembershipState::Accepted {
-        accept::send(&transaction, context, &group, &follower, &follow.id).await?;
+        accept::publish_accept(&transaction, context, &group, &follower, &follow.id).await?;
     }
     transaction.commit().await?;
     wake_delivery_worker(context);
@@ -116,9 +116,15 @@ pub async fn publish_join_decision(
         return Ok(());
     }
     if approve {
-        accept::send(transaction, context, group, member, &follow_id).await
+        accept::publish_accept(transaction, context, group, member, &follow_id).await
     } else {
-        crate::federation::activities::reject::send(transaction, context, group, member, &follow_id)
-            .await
+        crate::federation::activities::reject::publish_reject(
+            transaction,
+            context,
+            group,
+            member,
+            &follow_id,
+        )
+        .await
     }
 }

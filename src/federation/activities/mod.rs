@@ -130,6 +130,25 @@ pub fn local_activity(
     (id, document)
 }
 
+/// An activity this instance sent, as served at `/activities/{id}`: the JSON it signed and
+/// delivered. Reports (`Flag`) are for moderators only and are not served.
+pub async fn published_activity(
+    database: &impl ConnectionTrait,
+    config: &Config,
+    id: &str,
+) -> Result<Value> {
+    use kindred_entities::activity;
+    let ap_id = config.url_for(&format!("/activities/{id}"));
+    let stored = crate::database::unique_row(
+        activity::Entity::find().filter(activity::Column::ApId.eq(ap_id.as_str())),
+        database,
+    )
+    .await?
+    .filter(|stored| stored.kind != "Flag")
+    .ok_or_else(|| Error::not_found("activity"))?;
+    Ok(serde_json::from_str(&stored.json)?)
+}
+
 /// The activity an `Undo` takes back, as embedded in it: what this instance sent (the latest
 /// `kind` about `object_ap_id`, found in the activities table), or, when someone else here
 /// sent it, a restatement with a fresh id. Receivers need the embedded activity's `id`.

@@ -17,7 +17,7 @@ use url::Url;
 
 /// Enqueues the group's Reject of `follower`'s Follow `follow_id`, in the caller's
 /// transaction.
-pub async fn send(
+pub async fn publish_reject(
     transaction: &impl ConnectionTrait,
     context: &Context,
     group: &actor::Model,

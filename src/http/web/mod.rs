@@ -13,7 +13,6 @@ pub mod session;
 
 use crate::{context::Context, error::Result};
 use axum::response::{IntoResponse, Response};
-use sea_orm::ConnectionTrait;
 
 pub use layout::{PageError, PageResult, error_pages_for_browsers, page, page_with_head};
 pub use session::Visitor;
@@ -24,7 +23,7 @@ mod tests;
 
 /// `/healthz`: 200 "ok" when the database answers, 500 otherwise.
 pub async fn health(context: Context) -> Result<&'static str> {
-    context.db.execute_unprepared("SELECT 1").await?;
+    crate::database::ping(&context.db).await?;
     Ok("ok")
 }
 
