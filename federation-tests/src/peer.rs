@@ -1,7 +1,11 @@
 //! A test peer that behaves like a Mastodon server: it serves Person actors and WebFinger, signs
 //! what it sends the way Mastodon does (draft-cavage, `rsa-sha256`, `(request-target) host date
 //! digest content-type`), and verifies every signature on what its inboxes receive with its own
-//! verifier (written from the draft, not the federation crate's), recording all of it.
+//! verifier (written from the draft, not the federation crate's), recording all of it. It
+//! speaks RFC 9421 too (`peer/rfc9421.rs`): it can knock with it first and fall back to
+//! draft-cavage on a refusal, as Fedify does, and its inboxes can take RFC 9421 only.
+
+mod rfc9421;
 
 use axum::{
     Json, Router,
@@ -35,6 +39,25 @@ pub struct ReceivedDelivery {
     pub signature_verified: bool,
     pub verification_error: Option<String>,
     pub key_id: Option<String>,
+    /// The scheme the request was signed in; `None` when it was not signed.
+    pub scheme: Option<SignatureScheme>,
+    /// What the inbox answered.
+    pub answered: StatusCode,
+}
+
+/// The two schemes of HTTP signatures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureScheme {
+    DraftCavage,
+    Rfc9421,
+}
+
+/// One POST the peer sent (each knock of a double-knock is one).
+#[derive(Debug, Clone)]
+pub struct SentRequest {
+    pub url: String,
+    pub scheme: SignatureScheme,
+    pub status: StatusCode,
 }
 
 #[derive(Clone)]
@@ -58,6 +81,13 @@ struct PeerState {
     client: reqwest::Client,
     /// Answer inbox POSTs with this status instead (to simulate a failing server).
     forced_inbox_status: Mutex<Option<StatusCode>>,
+    /// Sign POSTs with RFC 9421 first and knock again with draft-cavage on a 400 or 401, as
+    /// Fedify does.
+    rfc9421_first: Mutex<bool>,
+    /// Answer 401 to inbox POSTs signed in any other scheme.
+    accepted_scheme_only: Mutex<Option<SignatureScheme>>,
+    /// Every POST `send` made.
+    sent: Mutex<Vec<SentRequest>>,
 }
 
 /// A running Mastodon-like peer.
@@ -101,6 +131,9 @@ impl MastodonPeer {
             fetch_key_ids: Mutex::new(Vec::new()),
             client: client.build().expect("peer client"),
             forced_inbox_status: Mutex::new(None),
+            rfc9421_first: Mutex::new(false),
+            accepted_scheme_only: Mutex::new(None),
+            sent: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/users/{name}/statuses/{id}", get(note_document))
@@ -207,6 +240,23 @@ impl MastodonPeer {
         *self.state.forced_inbox_status.lock().expect("lock") = status;
     }
 
+    /// Signs POSTs with RFC 9421 first and falls back to draft-cavage when the answer is 400 or
+    /// 401 (Fedify's double-knock), or signs draft-cavage only again (`false`, the default).
+    pub fn sign_rfc9421_first(&self, on: bool) {
+        *self.state.rfc9421_first.lock().expect("lock") = on;
+    }
+
+    /// Makes every inbox take only `scheme`, answering 401 to a request signed in the other
+    /// (as a server that speaks only RFC 9421 would); `None` takes both again.
+    pub fn accept_only(&self, scheme: Option<SignatureScheme>) {
+        *self.state.accepted_scheme_only.lock().expect("lock") = scheme;
+    }
+
+    /// Every POST `send` made, each knock of a double-knock on its own.
+    pub fn sent(&self) -> Vec<SentRequest> {
+        self.state.sent.lock().expect("lock").clone()
+    }
+
     /// Waits until `predicate` holds for the received deliveries, or panics after `timeout`.
     pub async fn wait_for(
         &self,
@@ -227,8 +277,9 @@ impl MastodonPeer {
         }
     }
 
-    /// POSTs `activity` to `inbox` signed as `sender`, like Mastodon does; returns the status
-    /// and the response body.
+    /// POSTs `activity` to `inbox` signed as `sender`, like Mastodon does (or, after
+    /// [`MastodonPeer::sign_rfc9421_first`], like Fedify: RFC 9421, then draft-cavage when that
+    /// is answered 400 or 401); returns the last status and response body.
     pub async fn send(
         &self,
         sender: &str,
@@ -237,10 +288,75 @@ impl MastodonPeer {
         tampering: &Tampering,
     ) -> (StatusCode, String) {
         let body = serde_json::to_vec(activity).expect("json");
-        let request = self.signed_request(Method::POST, sender, inbox, Some(&body), tampering);
+        if *self.state.rfc9421_first.lock().expect("lock") {
+            let (status, text) = self
+                .send_in(SignatureScheme::Rfc9421, sender, inbox, &body, tampering)
+                .await;
+            if status != StatusCode::BAD_REQUEST && status != StatusCode::UNAUTHORIZED {
+                return (status, text);
+            }
+        }
+        self.send_in(
+            SignatureScheme::DraftCavage,
+            sender,
+            inbox,
+            &body,
+            tampering,
+        )
+        .await
+    }
+
+    async fn send_in(
+        &self,
+        scheme: SignatureScheme,
+        sender: &str,
+        inbox: &str,
+        body: &[u8],
+        tampering: &Tampering,
+    ) -> (StatusCode, String) {
+        let request = match scheme {
+            SignatureScheme::DraftCavage => {
+                self.signed_request(Method::POST, sender, inbox, Some(body), tampering)
+            }
+            SignatureScheme::Rfc9421 => {
+                let url = Url::parse(inbox).expect("url");
+                let key = self.signing_key(sender, tampering);
+                let key_id = format!("{}#main-key", self.actor_id(sender));
+                let signed_at = rfc9421::signing_time(tampering);
+                let mut request = self.state.client.post(url.as_str()).body(body.to_vec());
+                for (name, value) in
+                    rfc9421::signed_headers(&key, &key_id, &url, body, signed_at, tampering)
+                {
+                    request = request.header(name, value);
+                }
+                request
+            }
+        };
         let response = request.send().await.expect("send to inbox");
         let status = StatusCode::from_u16(response.status().as_u16()).expect("status");
+        self.state.sent.lock().expect("lock").push(SentRequest {
+            url: inbox.to_string(),
+            scheme,
+            status,
+        });
         (status, response.text().await.unwrap_or_default())
+    }
+
+    /// The key `sender` signs with, or the other key the tampering names.
+    fn signing_key(&self, sender: &str, tampering: &Tampering) -> RsaPrivateKey {
+        match &tampering.sign_with_key {
+            Some(pem) => RsaPrivateKey::from_pkcs8_pem(pem).expect("other key"),
+            None => {
+                self.state
+                    .people
+                    .lock()
+                    .expect("lock")
+                    .get(sender)
+                    .cloned()
+                    .expect("known sender")
+                    .private_key
+            }
+        }
     }
 
     /// A signed GET, as Mastodon sends in authorized-fetch mode.
@@ -261,28 +377,12 @@ impl MastodonPeer {
         tampering: &Tampering,
     ) -> reqwest::RequestBuilder {
         let url = Url::parse(url).expect("url");
-        let person = self
-            .state
-            .people
-            .lock()
-            .expect("lock")
-            .get(sender)
-            .cloned()
-            .expect("known sender");
-        let key = match &tampering.sign_with_key {
-            Some(pem) => RsaPrivateKey::from_pkcs8_pem(pem).expect("other key"),
-            None => person.private_key.clone(),
-        };
+        let key = self.signing_key(sender, tampering);
         let host = match url.port() {
             Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
             None => url.host_str().unwrap_or_default().to_string(),
         };
-        let date_time = if tampering.date_offset_seconds >= 0 {
-            SystemTime::now() + Duration::from_secs(tampering.date_offset_seconds as u64)
-        } else {
-            SystemTime::now() - Duration::from_secs(tampering.date_offset_seconds.unsigned_abs())
-        };
-        let date = httpdate::fmt_http_date(date_time);
+        let date = httpdate::fmt_http_date(rfc9421::signing_time(tampering));
         let path_and_query = match url.query() {
             Some(query) => format!("{}?{query}", url.path()),
             None => url.path().to_string(),
@@ -453,24 +553,44 @@ async fn inbox(
     body: Bytes,
 ) -> StatusCode {
     let activity: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-    let verification = verify_like_mastodon(&state, &method, &uri, &headers, Some(&body[..])).await;
-    let key_id =
-        signature_parameters(&headers).and_then(|parameters| parameters.get("keyId").cloned());
+    // RFC 9421 when `Signature-Input` is present, as Mastodon 4.5 decides.
+    let scheme = if headers.contains_key("signature-input") {
+        Some(SignatureScheme::Rfc9421)
+    } else if headers.contains_key("signature") {
+        Some(SignatureScheme::DraftCavage)
+    } else {
+        None
+    };
+    let accepted_only = *state.accepted_scheme_only.lock().expect("lock");
+    let (verification, key_id) = match scheme {
+        Some(refused) if accepted_only.is_some_and(|accepted| accepted != refused) => (
+            Err(format!("this server does not take {refused:?} signatures")),
+            None,
+        ),
+        Some(SignatureScheme::Rfc9421) => (
+            rfc9421::verify(&state, &method, &uri, &headers, Some(&body[..])).await,
+            rfc9421::key_id(&headers),
+        ),
+        _ => (
+            verify_like_mastodon(&state, &method, &uri, &headers, Some(&body[..])).await,
+            signature_parameters(&headers).and_then(|parameters| parameters.get("keyId").cloned()),
+        ),
+    };
+    let answered = match *state.forced_inbox_status.lock().expect("lock") {
+        Some(status) => status,
+        None if verification.is_ok() => StatusCode::ACCEPTED,
+        None => StatusCode::UNAUTHORIZED,
+    };
     state.received.lock().expect("lock").push(ReceivedDelivery {
         inbox_path: uri.path().to_string(),
         activity,
         signature_verified: verification.is_ok(),
         verification_error: verification.as_ref().err().cloned(),
         key_id,
+        scheme,
+        answered,
     });
-    if let Some(status) = *state.forced_inbox_status.lock().expect("lock") {
-        return status;
-    }
-    if verification.is_ok() {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::UNAUTHORIZED
-    }
+    answered
 }
 
 fn signature_parameters(headers: &HeaderMap) -> Option<HashMap<String, String>> {
@@ -559,6 +679,18 @@ async fn verify_like_mastodon(
     let signature = BASE64
         .decode(parameters.get("signature").ok_or("no signature")?)
         .map_err(|_| "signature is not base64")?;
+    let public_key = fetch_public_key(state, key_id).await?;
+    public_key
+        .verify(
+            Pkcs1v15Sign::new::<Sha256>(),
+            &Sha256::digest(signing_string.as_bytes()),
+            &signature,
+        )
+        .map_err(|_| "signature does not verify".to_string())
+}
+
+/// The public key `key_id` names, fetched from its actor (`<actor>#main-key`).
+async fn fetch_public_key(state: &PeerState, key_id: &str) -> Result<RsaPublicKey, String> {
     let actor_url = key_id.split('#').next().unwrap_or_default();
     let actor: Value = state
         .client
@@ -570,19 +702,11 @@ async fn verify_like_mastodon(
         .json()
         .await
         .map_err(|error| format!("reading {actor_url}: {error}"))?;
-    if actor["publicKey"]["id"] != Value::String(key_id.clone()) {
+    if actor["publicKey"]["id"] != key_id {
         return Err("keyId is not the actor's key".into());
     }
     let pem = actor["publicKey"]["publicKeyPem"]
         .as_str()
         .ok_or("actor has no key")?;
-    let public_key =
-        RsaPublicKey::from_public_key_pem(pem).map_err(|error| format!("bad key: {error}"))?;
-    public_key
-        .verify(
-            Pkcs1v15Sign::new::<Sha256>(),
-            &Sha256::digest(signing_string.as_bytes()),
-            &signature,
-        )
-        .map_err(|_| "signature does not verify".to_string())
+    RsaPublicKey::from_public_key_pem(pem).map_err(|error| format!("bad key: {error}"))
 }

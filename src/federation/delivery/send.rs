@@ -1,13 +1,17 @@
 //! One send: the stored bytes signed for one inbox at send time and POSTed (after the block
-//! and address checks), and a retry's outcome recorded.
+//! and address checks), double-knocking between the two signature schemes and remembering the
+//! one each server takes, and a retry's outcome recorded.
 
 use super::*;
+use crate::federation::signatures::SignatureScheme;
 
-/// The activity bytes and signing key for a stored activity, cached while its fan-out runs:
-/// a thousand deliveries of one Announce read and parse them once.
+/// What sends cache: the activity bytes and signing key for a stored activity, while its
+/// fan-out runs (a thousand deliveries of one Announce read and parse them once), and the
+/// signature scheme each server takes (read from `instances` once per server).
 #[derive(Default)]
 pub(super) struct PayloadCache {
     entries: Mutex<HashMap<i64, Arc<Payload>>>,
+    signature_schemes: Mutex<HashMap<String, SignatureScheme>>,
 }
 
 pub(super) struct Payload {
@@ -48,7 +52,62 @@ impl PayloadCache {
         entries.insert(activity_id, payload.clone());
         Ok(payload)
     }
+
+    /// The scheme to sign for `host` first: the one it accepted when the other was refused,
+    /// else draft-cavage, which every server takes today.
+    async fn signature_scheme(&self, context: &Context, host: &str) -> Result<SignatureScheme> {
+        if let Some(scheme) = lock(&self.signature_schemes).get(host) {
+            return Ok(*scheme);
+        }
+        let stored: Option<Option<String>> = instance::Entity::find()
+            .select_only()
+            .column(instance::Column::SignatureScheme)
+            .filter(instance::Column::Host.eq(host))
+            .into_tuple()
+            .one(&context.db)
+            .await?;
+        let scheme = SignatureScheme::from_stored(stored.flatten().as_deref());
+        self.cache_signature_scheme(host, scheme);
+        Ok(scheme)
+    }
+
+    /// Remembers that `host` accepted `scheme` after refusing the other, in `instances` (so
+    /// every worker and every restart knows) and here.
+    async fn remember_signature_scheme(
+        &self,
+        context: &Context,
+        host: &str,
+        scheme: SignatureScheme,
+    ) -> Result<()> {
+        instance::Entity::insert(instance::ActiveModel {
+            host: Set(host.to_string()),
+            first_seen_at: Set(Utc::now()),
+            blocked: Set(false),
+            signature_scheme: Set(Some(scheme.as_str().to_string())),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::column(instance::Column::Host)
+                .update_column(instance::Column::SignatureScheme)
+                .to_owned(),
+        )
+        .exec_without_returning(&context.db)
+        .await?;
+        self.cache_signature_scheme(host, scheme);
+        Ok(())
+    }
+
+    fn cache_signature_scheme(&self, host: &str, scheme: SignatureScheme) {
+        let mut schemes = lock(&self.signature_schemes);
+        if schemes.len() >= SIGNATURE_SCHEME_CACHE_ENTRIES {
+            schemes.clear();
+        }
+        schemes.insert(host.to_string(), scheme);
+    }
 }
+
+/// Servers whose signature scheme is kept in memory before the cache starts over.
+const SIGNATURE_SCHEME_CACHE_ENTRIES: usize = 10_000;
 
 /// What one attempt came to.
 pub(super) enum Attempt {
@@ -75,7 +134,11 @@ pub(super) enum Attempt {
 /// The error a delivery to a blocked server is kept with.
 pub(super) const BLOCKED_SERVER_ERROR: &str = "not sent: this instance blocks the server";
 
-/// Signs the stored bytes for `inbox` now and POSTs them.
+/// Signs the stored bytes for `inbox` now and POSTs them, in the scheme the server is known to
+/// take (draft-cavage unless it refused it before). A 400 or 401 may mean the server does not
+/// take that scheme: the same bytes go again at once signed in the other ("double-knocking",
+/// as Fedify does), and when that one is taken it is remembered for the server. Either way
+/// the two requests are one attempt, with the last answer as its outcome.
 pub(super) async fn send_one(
     context: &Context,
     payloads: &PayloadCache,
@@ -83,9 +146,10 @@ pub(super) async fn send_one(
     inbox: &str,
 ) -> Result<Attempt> {
     let inbox = Url::parse(inbox)?;
+    let host = host_of(&inbox)?;
     let blocked =
         crate::federation::instances::cached_blocked_hosts(context, &context.read_db).await?;
-    if !instances::federates_with(&context.config, &blocked, &host_of(&inbox)?) {
+    if !instances::federates_with(&context.config, &blocked, &host) {
         return Ok(Attempt::Blocked);
     }
     // The scheme and IP literals are checked here; names when they resolve (below, in the
@@ -94,30 +158,44 @@ pub(super) async fn send_one(
         return Ok(Attempt::Refused { reason });
     }
     let payload = payloads.get(context, activity_id).await?;
-    let signed = signatures::sign_post(
-        &payload.key,
-        &payload.key_id,
-        &inbox,
-        &payload.body,
-        SystemTime::now(),
-    )?;
-    let response = context
-        .http_client
-        .post(inbox.as_str())
-        .timeout(context.config.federation.request_timeout)
-        .headers(signed.into_headers()?)
-        .body(payload.body.clone())
-        .send()
-        .await;
-    let status = match response {
-        Ok(response) => response.status().as_u16(),
-        Err(error) => {
-            if let Some(reason) = address_guard::refusal_in(&error) {
-                return Ok(Attempt::Refused { reason });
+    let first_scheme = payloads.signature_scheme(context, &host).await?;
+    let answer = post_signed(context, &payload, &inbox, first_scheme).await?;
+    let answer = match answer {
+        Answer::Status(status @ (400 | 401)) => {
+            let second_scheme = first_scheme.other();
+            tracing::debug!(
+                %inbox,
+                status,
+                refused = first_scheme.as_str(),
+                next = second_scheme.as_str(),
+                "signature refused; knocking again in the other scheme"
+            );
+            let second = post_signed(context, &payload, &inbox, second_scheme).await?;
+            if matches!(second, Answer::Status(200..=299)) {
+                tracing::info!(
+                    %host,
+                    scheme = second_scheme.as_str(),
+                    "the server takes the other signature scheme; remembered"
+                );
+                // Delivered either way: a failure to remember must not make it a retry.
+                if let Err(error) = payloads
+                    .remember_signature_scheme(context, &host, second_scheme)
+                    .await
+                {
+                    tracing::warn!(%host, %error, "cannot remember the server's signature scheme");
+                }
             }
+            second
+        }
+        first => first,
+    };
+    let status = match answer {
+        Answer::Status(status) => status,
+        Answer::Refused(reason) => return Ok(Attempt::Refused { reason }),
+        Answer::Unreachable(error) => {
             return Ok(Attempt::Failed {
                 status: None,
-                error: error.to_string(),
+                error,
             });
         }
     };
@@ -131,6 +209,47 @@ pub(super) async fn send_one(
         _ => Attempt::Failed {
             status: Some(status),
             error: format!("the inbox answered {status}"),
+        },
+    })
+}
+
+/// What one POST came to.
+enum Answer {
+    Status(u16),
+    /// The name resolved to an address Kindred does not send to (see `address_guard.rs`).
+    Refused(String),
+    /// A timeout or a network error.
+    Unreachable(String),
+}
+
+/// Signs the payload for `inbox` in `scheme`, now, and POSTs it.
+async fn post_signed(
+    context: &Context,
+    payload: &Payload,
+    inbox: &Url,
+    scheme: SignatureScheme,
+) -> Result<Answer> {
+    let headers = signatures::signed_post_headers(
+        scheme,
+        &payload.key,
+        &payload.key_id,
+        inbox,
+        &payload.body,
+        SystemTime::now(),
+    )?;
+    let response = context
+        .http_client
+        .post(inbox.as_str())
+        .timeout(context.config.federation.request_timeout)
+        .headers(headers)
+        .body(payload.body.clone())
+        .send()
+        .await;
+    Ok(match response {
+        Ok(response) => Answer::Status(response.status().as_u16()),
+        Err(error) => match address_guard::refusal_in(&error) {
+            Some(reason) => Answer::Refused(reason),
+            None => Answer::Unreachable(error.to_string()),
         },
     })
 }

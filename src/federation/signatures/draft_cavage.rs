@@ -1,9 +1,12 @@
-//! Fast draft-cavage HTTP signatures (ring's RSA, several times faster than the pure-Rust `rsa`
-//! crate the federation crate uses): signing of outgoing deliveries, verification of inbound
-//! requests (the keys themselves and their caches are in `crypto/keys.rs`). Signed as Mastodon signs: `rsa-sha256` over
-//! `(request-target) host date digest content-type`, with `Digest: SHA-256=…` of the body.
+//! Draft-cavage HTTP signatures (what every fediverse server sends today), one of the two
+//! schemes in `signatures/`: signing of outgoing deliveries as Mastodon signs them,
+//! `rsa-sha256` over `(request-target) host date digest content-type` with `Digest: SHA-256=…`
+//! of the body, and verification of inbound requests in the forms servers send.
 
-pub use crate::crypto::keys::{SigningKey, VerifyingKey};
+use super::{
+    ACTIVITY_CONTENT_TYPE, SigningKey, VerifyingKey, check_signing_time, host_header,
+    path_and_query, same_host,
+};
 use crate::error::{Error, Result};
 use base64::{Engine, engine::general_purpose::STANDARD as BASE64};
 use sha2::{Digest, Sha256};
@@ -12,9 +15,6 @@ use std::{
     time::{Duration, SystemTime},
 };
 use url::Url;
-
-/// The media type deliveries are posted with.
-pub const ACTIVITY_CONTENT_TYPE: &str = "application/activity+json";
 
 /// The headers a delivery is signed over, in order.
 const SIGNED_HEADERS: &str = "(request-target) host date digest content-type";
@@ -73,10 +73,6 @@ pub fn sign_post(
     })
 }
 
-/// How long a signed request stays valid after its `Date` (or its `created` parameter), and how
-/// far ahead of our clock it may be dated: the federation crate's window.
-pub const SIGNATURE_LIFETIME: Duration = Duration::from_secs(60 * 60);
-
 /// Checks the `Digest` header of an inbound request against its body: it must name at least
 /// one SHA-256 digest, and every SHA-256 digest it names must match.
 pub fn verify_digest(headers: &http::HeaderMap, body: &[u8]) -> Result<()> {
@@ -103,7 +99,7 @@ pub fn verify_digest(headers: &http::HeaderMap, body: &[u8]) -> Result<()> {
 }
 
 /// Verifies the draft-cavage signature of an inbound request with the sender's key: the checks
-/// of [`InboundSignature::parse`], then the signature itself.
+/// of [`DraftCavageSignature::parse`], then the signature itself.
 pub fn verify_request_signature(
     key: &VerifyingKey,
     method: &str,
@@ -112,26 +108,26 @@ pub fn verify_request_signature(
     local_host: &str,
     now: SystemTime,
 ) -> Result<()> {
-    InboundSignature::parse(method, path_and_query, headers, local_host, now)?.verify(key)
+    DraftCavageSignature::parse(method, path_and_query, headers, local_host, now)?.verify(key)
 }
 
 /// The draft-cavage signature of an inbound request, read and checked as far as it can be
 /// without the sender's key. The inbox parses it before it looks up or fetches anyone, so a
-/// request that could never verify costs nothing; then [`InboundSignature::verify`] checks it
-/// with the key.
-pub struct InboundSignature {
+/// request that could never verify costs nothing; then [`DraftCavageSignature::verify`] checks
+/// it with the key.
+pub struct DraftCavageSignature {
     parameters: HashMap<String, String>,
     signing_string: String,
 }
 
-impl InboundSignature {
+impl DraftCavageSignature {
     /// Takes what Mastodon, Lemmy, Pleroma, Misskey, GoToSocial and the federation crate send:
     /// `rsa-sha256` or `hs2019` (or no algorithm), the `(request-target)`, `(created)` and
     /// `(expires)` pseudo-headers, and a missing `Host` (some proxies drop it) taken as
     /// `local_host`. A POST must sign `(request-target)`, `host`, `digest`, and `date` or
     /// `(created)`, as Mastodon requires: a signature that covers no time never expires, and
     /// one that covers neither the target nor the host could be replayed elsewhere. A signed
-    /// `Host` must be this instance's. A request dated more than [`SIGNATURE_LIFETIME`]
+    /// `Host` must be this instance's. A request dated more than [`super::SIGNATURE_LIFETIME`]
     /// before `now`, or as far after it, is refused.
     pub fn parse(
         method: &str,
@@ -139,7 +135,7 @@ impl InboundSignature {
         headers: &http::HeaderMap,
         local_host: &str,
         now: SystemTime,
-    ) -> Result<InboundSignature> {
+    ) -> Result<DraftCavageSignature> {
         let refuse = |why: &str| Err(Error::Unauthorized(why.to_string()));
         let parameters = signature_header_parameters(headers)?;
         match parameters.get("algorithm").map(String::as_str) {
@@ -197,19 +193,7 @@ impl InboundSignature {
             return refuse("the signature has expired");
         }
         for signed_at in [timestamp("created")?, date].into_iter().flatten() {
-            // Compared without adding to the signer's time, which could overflow.
-            if now
-                .duration_since(signed_at)
-                .is_ok_and(|age| age > SIGNATURE_LIFETIME)
-            {
-                return refuse("the signature has expired");
-            }
-            if signed_at
-                .duration_since(now)
-                .is_ok_and(|ahead| ahead > SIGNATURE_LIFETIME)
-            {
-                return refuse("the request is dated in the future");
-            }
+            check_signing_time(signed_at, now)?;
         }
         let mut lines = Vec::with_capacity(names.len());
         for name in &names {
@@ -242,7 +226,7 @@ impl InboundSignature {
             };
             lines.push(format!("{name}: {value}"));
         }
-        Ok(InboundSignature {
+        Ok(DraftCavageSignature {
             parameters,
             signing_string: lines.join("\n"),
         })
@@ -273,14 +257,6 @@ impl InboundSignature {
     }
 }
 
-/// Whether a `Host` header names `local_host` (this instance's domain, with its port if it
-/// has one): compared as `hosts::same_host` compares hosts (case, a trailing dot, and :443),
-/// and without plain http's default port.
-fn same_host(header: &str, local_host: &str) -> bool {
-    let header = header.trim();
-    crate::hosts::same_host(header.strip_suffix(":80").unwrap_or(header), local_host)
-}
-
 /// The parameters of the request's `Signature` header.
 fn signature_header_parameters(headers: &http::HeaderMap) -> Result<HashMap<String, String>> {
     headers
@@ -302,23 +278,6 @@ pub fn signature_parameters(header: &str) -> HashMap<String, String> {
             )
         })
         .collect()
-}
-
-fn host_header(url: &Url) -> Result<String> {
-    let host = url
-        .host_str()
-        .ok_or_else(|| Error::bad_request(format!("{url} has no host")))?;
-    Ok(match url.port() {
-        Some(port) => format!("{host}:{port}"),
-        None => host.to_string(),
-    })
-}
-
-fn path_and_query(url: &Url) -> String {
-    match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_string(),
-    }
 }
 
 #[cfg(test)]
