@@ -151,6 +151,15 @@ pub async fn start(
         http::server::serve(listener, app, &settings, std::future::pending()).await
     });
     let delivery_worker = spawn_delivery_worker(&federation);
+    if federation.config.delivery.worker {
+        // Histories of remote groups whose reading a stop interrupted.
+        let context = federation.to_request_data();
+        tokio::spawn(async move {
+            if let Err(error) = crate::federation::history::read_missing_histories(&context).await {
+                tracing::warn!(%error, "could not look for unread group histories");
+            }
+        });
+    }
     Ok(RunningServer {
         local_address,
         federation,

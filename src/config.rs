@@ -124,6 +124,9 @@ pub struct FederationConfig {
     /// changed), per remote server and minute; more are answered 429 before anything is
     /// fetched.
     pub actor_fetches_per_instance_per_minute: u32,
+    /// When a person here joins a group on another server, this many of its latest threads
+    /// are read from its outbox, so they do not find an empty group (0: none).
+    pub history_threads_on_join: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,6 +195,7 @@ impl Default for Config {
                 inbox_limit_per_actor_per_minute: 120,
                 inbox_limit_per_instance_per_minute: 3000,
                 actor_fetches_per_instance_per_minute: 60,
+                history_threads_on_join: 50,
             },
             delivery: DeliveryConfig {
                 concurrency: 64,

@@ -77,6 +77,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// For local groups: who may post.
     pub posting_mode: PostingMode,
+    /// For remote groups: when their history (outbox) was last read for people here who
+    /// joined; empty until it has been read once.
+    pub history_read_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

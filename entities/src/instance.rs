@@ -1,5 +1,6 @@
 //! A remote server Kindred has talked to, keyed by its host (with port when it has one), with
-//! the health that delivery scheduling keeps: backoff after failures, dead after a long outage.
+//! the health that delivery scheduling keeps (backoff after failures, dead after a long outage)
+//! and the HTTP signature scheme it accepts.
 
 use sea_orm::entity::prelude::*;
 
@@ -10,8 +11,11 @@ pub struct Model {
     pub id: i64,
     #[sea_orm(unique)]
     pub host: String,
+    /// NodeInfo's `software.name`, lower case: it decides what the server is sent.
     pub software: Option<String>,
     pub software_version: Option<String>,
+    /// When the NodeInfo was last read (it is read again after a day).
+    pub software_checked_at: Option<DateTimeUtc>,
     pub first_seen_at: DateTimeUtc,
     pub last_success_at: Option<DateTimeUtc>,
     pub failing_since: Option<DateTimeUtc>,
@@ -21,6 +25,9 @@ pub struct Model {
     pub consecutive_failures: i32,
     /// While in the future, nothing is sent to this server (its backoff).
     pub retry_at: Option<DateTimeUtc>,
+    /// The HTTP signature scheme the server accepted when the other was refused
+    /// (`draft-cavage` or `rfc9421`); deliveries knock with it first. None: draft-cavage.
+    pub signature_scheme: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -15,6 +15,7 @@ pub mod post;
 pub mod received_activity;
 pub mod report;
 pub mod session;
+pub mod share;
 pub mod user;
 pub mod vote;
 
@@ -32,6 +33,7 @@ pub mod prelude {
     pub use crate::received_activity::Entity as ReceivedActivity;
     pub use crate::report::Entity as Report;
     pub use crate::session::Entity as Session;
+    pub use crate::share::Entity as Share;
     pub use crate::user::Entity as User;
     pub use crate::vote::Entity as Vote;
 }

@@ -1,4 +1,5 @@
-//! Something a local person should see: a reply to their post, or a post that mentions them.
+//! Something a local person should see: a reply to their post, a post that mentions them, a
+//! report in a group they moderate, a share of their post.
 
 use sea_orm::entity::prelude::*;
 
@@ -12,6 +13,9 @@ pub enum NotificationKind {
     /// A post in a group you moderate was reported.
     #[sea_orm(string_value = "report")]
     Report,
+    /// Someone on another server shared (boosted) your post.
+    #[sea_orm(string_value = "share")]
+    Share,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -21,8 +25,10 @@ pub struct Model {
     pub id: i64,
     pub user_id: i64,
     pub kind: NotificationKind,
-    /// The reply, the post with the mention, or the reported post.
+    /// The reply, the post with the mention, the reported or the shared post.
     pub post_id: i64,
+    /// Who did it, where the post does not say (the sharer).
+    pub actor_id: Option<i64>,
     pub created_at: DateTimeUtc,
     pub read_at: Option<DateTimeUtc>,
 }

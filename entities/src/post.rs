@@ -31,6 +31,8 @@ pub struct Model {
     pub like_count: i32,
     pub dislike_count: i32,
     pub reply_count: i32,
+    /// How many people on other servers shared (boosted) it.
+    pub share_count: i32,
     pub last_activity_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     /// Set when a moderator removed the post; a moderator can restore it.

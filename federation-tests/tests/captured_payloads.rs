@@ -141,7 +141,7 @@ async fn replay_captured(backend: Backend) {
     .expect("Takahe's single-valued addressing is understood");
     assert_eq!(
         takahe_note.title.as_deref(),
-        Some("Hello a post from Takahe mentioning the group")
+        Some("Hello, a post from Takahe mentioning the group")
     );
 
     // Both servers got their Accepts, and every relay reached both (they are both members).

@@ -16,6 +16,11 @@ mod m20261127_000009_pinned_threads;
 mod m20261127_000010_premoderation;
 mod m20261206_000011_unique_deliveries;
 mod m20261206_000012_canonical_hosts;
+mod m20261206_000013_received_activity_digests;
+mod m20261206_000014_shares;
+mod m20261206_000015_signature_schemes;
+mod m20261206_000016_group_history;
+mod m20261206_000017_instance_software;
 
 pub struct Migrator;
 
@@ -35,6 +40,11 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000010_premoderation::Migration),
             Box::new(m20261206_000011_unique_deliveries::Migration),
             Box::new(m20261206_000012_canonical_hosts::Migration),
+            Box::new(m20261206_000013_received_activity_digests::Migration),
+            Box::new(m20261206_000014_shares::Migration),
+            Box::new(m20261206_000015_signature_schemes::Migration),
+            Box::new(m20261206_000016_group_history::Migration),
+            Box::new(m20261206_000017_instance_software::Migration),
         ]
     }
 }

@@ -77,6 +77,41 @@ pub async fn notify_about_new_post(
     Ok(())
 }
 
+/// Tells the author of `shared`, when they have an account here, that `sharer` shared it.
+pub async fn notify_about_share(
+    database: &impl ConnectionTrait,
+    shared: &post::Model,
+    sharer: &actor::Model,
+) -> Result<()> {
+    if shared.author_id == sharer.id {
+        return Ok(());
+    }
+    let Some(account) = account_of(database, shared.author_id).await? else {
+        return Ok(());
+    };
+    notification::Entity::insert(notification::ActiveModel {
+        user_id: Set(account),
+        kind: Set(NotificationKind::Share),
+        post_id: Set(shared.id),
+        actor_id: Set(Some(sharer.id)),
+        created_at: Set(Utc::now()),
+        read_at: Set(None),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([
+            notification::Column::UserId,
+            notification::Column::PostId,
+            notification::Column::Kind,
+        ])
+        .do_nothing()
+        .to_owned(),
+    )
+    .exec_without_returning(database)
+    .await?;
+    Ok(())
+}
+
 /// The local names a markdown text mentions as `@name` or `@name@domain` (this domain only).
 pub fn local_mentions(markdown: &str, domain: &str) -> Vec<String> {
     let mut names = Vec::new();

@@ -43,6 +43,7 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
         .map_err(|_| Error::PayloadTooLarge)?;
     let json: Value = serde_json::from_slice(&bytes)
         .map_err(|_| Error::bad_request("the body is not valid JSON"))?;
+    let digest = BodyDigest::of(&bytes);
     let summary = ActivitySummary::of(&json)?;
     // An activity's id lives on its actor's server; otherwise a sender could claim another
     // server's ids and have the real activities dropped as duplicates.
@@ -83,14 +84,16 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
         .path_and_query()
         .map(|path| path.as_str())
         .unwrap_or("/");
+    // Either scheme: RFC 9421 when `Signature-Input` is present (Fedify and NodeBB knock with
+    // it first), draft-cavage otherwise.
     let signature = signatures::InboundSignature::parse(
         parts.method.as_str(),
         path_and_query,
         &parts.headers,
-        &context.config.domain(),
+        &context.config.instance.public_url,
         SystemTime::now(),
     )?;
-    signatures::verify_digest(&parts.headers, &bytes)?;
+    signature.verify_digest(&parts.headers, &bytes)?;
     // The key must be the actor's own: on its server (usually `<actor>#main-key`).
     let key_host = Url::parse(signature.key_id())
         .ok()
@@ -112,9 +115,14 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
         tracing::debug!(actor = %summary.actor, "ignoring the deletion of an unknown actor");
         return Ok(StatusCode::ACCEPTED);
     }
-    // A second delivery of the same activity has no effect. Follow is the exception: Takahe
-    // re-uses a Follow's id after an Undo, and a non-member's Follow must always be honoured.
-    if summary.kind != "Follow" && was_received(&context.read_db, &summary.id).await? {
+    // A second delivery of the same activity (the same id and the same bytes) has no effect;
+    // an id re-used for other content is a new activity (Takahe sends every edit of a post as
+    // `<post>#update`). Joining and leaving are always honoured, even in the same bytes again:
+    // Takahe re-uses a Follow's id after an Undo, and sends every unfollow as the same
+    // `<follow>#undo`; both are harmless to repeat.
+    let joins_or_leaves = summary.kind == "Follow"
+        || (summary.kind == "Undo" && json["object"]["type"].as_str() == Some("Follow"));
+    if !joins_or_leaves && was_received(&context.read_db, &summary.id, &digest).await? {
         tracing::debug!(id = %summary.id, "duplicate activity ignored");
         return Ok(StatusCode::ACCEPTED);
     }
@@ -129,7 +137,7 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
         .inbox_limits
         .take(&host_key, limits.inbox_limit_per_instance_per_minute);
     tracing::debug!(id = %summary.id, kind = %summary.kind, "receiving activity");
-    activities::dispatch(context, json, &sender).await?;
+    activities::dispatch(context, json, &sender, &digest).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -319,34 +327,65 @@ async fn find_actor(database: &impl ConnectionTrait, id: &Url) -> Result<Option<
     .await?)
 }
 
-async fn was_received(database: &impl ConnectionTrait, id: &Url) -> Result<bool> {
+async fn was_received(
+    database: &impl ConnectionTrait,
+    id: &Url,
+    digest: &BodyDigest,
+) -> Result<bool> {
     Ok(crate::database::unique_row(
-        received_activity::Entity::find().filter(received_activity::Column::ApId.eq(id.as_str())),
+        received_activity::Entity::find()
+            .filter(received_activity::Column::ApId.eq(id.as_str()))
+            .filter(received_activity::Column::BodyDigest.eq(digest.as_str())),
         database,
     )
     .await?
     .is_some())
 }
 
-/// Records an inbound activity id in `transaction`. Returns false when it was recorded before
-/// (a concurrent duplicate), in which case the caller must not apply it again.
+/// What tells one inbound activity from another besides its id: the SHA-256 of the body it
+/// arrived in (lower-case hex). A redelivery of the same bytes has the same digest; an id
+/// re-used for new content has another. An activity announced by a group is known by the
+/// digest of the Announce that carried it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BodyDigest(String);
+
+impl BodyDigest {
+    pub fn of(body: &[u8]) -> BodyDigest {
+        use sha2::{Digest, Sha256};
+        let hash = Sha256::digest(body);
+        BodyDigest(hash.iter().map(|byte| format!("{byte:02x}")).collect())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Records an inbound activity (its id and body digest) in `transaction`. Returns false when
+/// it was recorded before (a concurrent duplicate), in which case the caller must not apply
+/// it again.
 pub async fn record_received(
     transaction: &impl ConnectionTrait,
     id: &Url,
     actor: &Url,
     kind: &str,
+    digest: &BodyDigest,
 ) -> Result<bool> {
     let inserted = received_activity::Entity::insert(received_activity::ActiveModel {
         ap_id: Set(id.to_string()),
+        body_digest: Set(digest.as_str().to_string()),
         actor_ap_id: Set(actor.to_string()),
         kind: Set(kind.to_string()),
         received_at: Set(chrono::Utc::now()),
         ..Default::default()
     })
     .on_conflict(
-        OnConflict::column(received_activity::Column::ApId)
-            .do_nothing()
-            .to_owned(),
+        OnConflict::columns([
+            received_activity::Column::ApId,
+            received_activity::Column::BodyDigest,
+        ])
+        .do_nothing()
+        .to_owned(),
     )
     .exec_without_returning(transaction)
     .await?;

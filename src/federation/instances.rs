@@ -120,24 +120,13 @@ mod canonical_host_tests {
     use super::*;
     use kindred_entities::actor;
     use kindred_migrations::{Migrator, MigratorTrait};
-    use sea_orm::{ActiveModelTrait, PaginatorTrait};
+    use sea_orm::PaginatorTrait;
 
     #[tokio::test]
     async fn the_migration_merges_spellings_of_one_server_and_blocks_hold() {
         crate::testing::for_each_database(async |database| {
             let db = &database.connection;
-            // As a database written before hosts were canonical: undo the last step, write
-            // the two spellings an attacker could make, then migrate again.
-            Migrator::down(db, Some(1)).await.unwrap();
-            let row = |host: &str, blocked: bool| instance::ActiveModel {
-                host: Set(host.to_string()),
-                first_seen_at: Set(Utc::now()),
-                blocked: Set(blocked),
-                ..Default::default()
-            };
-            let canonical = row("blocked.test", true).insert(db).await.unwrap();
-            let dotted = row("blocked.test.", false).insert(db).await.unwrap();
-            row("other.test.:8443", false).insert(db).await.unwrap();
+            // A person, made with today's schema.
             let config = crate::testing::test_config("http://kindred.test").unwrap();
             let person = crate::accounts::users::create_user(
                 db,
@@ -154,9 +143,41 @@ mod canonical_host_tests {
             )
             .await
             .unwrap();
-            let mut moved: actor::ActiveModel = person.actor.clone().into();
-            moved.instance_id = Set(Some(dotted.id));
-            moved.update(db).await.unwrap();
+            // As a database written before hosts were canonical: undo that step and the ones
+            // after it, write the two spellings an attacker could make (in plain SQL: the
+            // entities describe today's tables), then migrate again.
+            let canonical_hosts_and_later = Migrator::migrations().len()
+                - Migrator::migrations()
+                    .iter()
+                    .position(|step| step.name() == "m20261206_000012_canonical_hosts")
+                    .unwrap();
+            Migrator::down(db, Some(canonical_hosts_and_later as u32))
+                .await
+                .unwrap();
+            let backend = db.get_database_backend();
+            let insert_instance = async |host: &str, blocked: bool| -> i64 {
+                let row = db
+                    .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                        backend,
+                        "INSERT INTO instances (host, first_seen_at, blocked) \
+                         VALUES ($1, $2, $3) RETURNING id",
+                        [host.into(), Utc::now().into(), blocked.into()],
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                row.try_get::<i64>("", "id").unwrap()
+            };
+            let canonical_id = insert_instance("blocked.test", true).await;
+            let dotted_id = insert_instance("blocked.test.", false).await;
+            insert_instance("other.test.:8443", false).await;
+            db.execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend,
+                "UPDATE actors SET instance_id = $1 WHERE id = $2",
+                [dotted_id.into(), person.actor.id.into()],
+            ))
+            .await
+            .unwrap();
 
             Migrator::up(db, None).await.unwrap();
             let hosts: Vec<String> = instance::Entity::find()
@@ -174,7 +195,7 @@ mod canonical_host_tests {
             );
             assert_eq!(
                 actor::Entity::find()
-                    .filter(actor::Column::InstanceId.eq(canonical.id))
+                    .filter(actor::Column::InstanceId.eq(canonical_id))
                     .count(db)
                     .await
                     .unwrap(),

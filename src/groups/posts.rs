@@ -85,6 +85,7 @@ pub async fn add_post(
         like_count: Set(0),
         dislike_count: Set(0),
         reply_count: Set(0),
+        share_count: Set(0),
         last_activity_at: Set(now),
         created_at: Set(now),
         ..Default::default()
@@ -191,6 +192,79 @@ pub async fn remove_vote(
         .rows_affected;
     recount_votes(database, target.id).await?;
     Ok(removed > 0)
+}
+
+/// Records that `sharer` shared (boosted) `shared` with the activity `activity_ap_id`: once
+/// per person and post, whatever the number of Announces. Returns whether it is new.
+pub async fn record_share(
+    database: &impl ConnectionTrait,
+    shared: &post::Model,
+    sharer: &actor::Model,
+    activity_ap_id: &str,
+) -> Result<bool> {
+    use kindred_entities::share;
+    let inserted = share::Entity::insert(share::ActiveModel {
+        post_id: Set(shared.id),
+        actor_id: Set(sharer.id),
+        activity_ap_id: Set(activity_ap_id.to_string()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::columns([share::Column::PostId, share::Column::ActorId])
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(database)
+    .await?;
+    recount_shares(database, shared.id).await?;
+    Ok(inserted > 0)
+}
+
+/// Takes back the share `activity_ap_id` made (its sharer's `Undo`). Returns whether there
+/// was one.
+pub async fn remove_share(
+    database: &impl ConnectionTrait,
+    activity_ap_id: &str,
+    sharer: &actor::Model,
+) -> Result<bool> {
+    use kindred_entities::share;
+    let Some(found) = share::Entity::find()
+        .filter(share::Column::ActivityApId.eq(activity_ap_id))
+        .filter(share::Column::ActorId.eq(sharer.id))
+        .one(database)
+        .await?
+    else {
+        return Ok(false);
+    };
+    share::Entity::delete_by_id(found.id).exec(database).await?;
+    recount_shares(database, found.post_id).await?;
+    Ok(true)
+}
+
+/// Whether `activity_ap_id` is a share recorded here.
+pub async fn is_share(database: &impl ConnectionTrait, activity_ap_id: &str) -> Result<bool> {
+    use kindred_entities::share;
+    Ok(share::Entity::find()
+        .filter(share::Column::ActivityApId.eq(activity_ap_id))
+        .count(database)
+        .await?
+        > 0)
+}
+
+/// Sets the post's share count from its shares, so it can never drift.
+async fn recount_shares(database: &impl ConnectionTrait, post_id: i64) -> Result<()> {
+    use kindred_entities::share;
+    let shares = share::Entity::find()
+        .filter(share::Column::PostId.eq(post_id))
+        .count(database)
+        .await? as i32;
+    post::Entity::update_many()
+        .col_expr(post::Column::ShareCount, Expr::value(shares))
+        .filter(post::Column::Id.eq(post_id))
+        .exec(database)
+        .await?;
+    Ok(())
 }
 
 /// Sets the post's like and dislike counts from its votes, so they can never drift.
@@ -364,7 +438,9 @@ pub async fn votes_by(
 /// The longest title a thread keeps; longer first lines are cut with an ellipsis.
 pub const MAX_TITLE_CHARACTERS: usize = 200;
 
-/// The first non-empty line of `content_html` as text, without mentions of the group.
+/// The first non-empty line of `content_html` as text, without mentions of the group. A
+/// mention goes, the punctuation after it stays with the words before it ("Hello @grp, a
+/// post" is "Hello, a post"); punctuation left dangling at the start goes too.
 pub fn title_from_first_line(content_html: &str, group_name: &str) -> String {
     let with_line_breaks = content_html
         .replace("<br>", "\n")
@@ -373,18 +449,25 @@ pub fn title_from_first_line(content_html: &str, group_name: &str) -> String {
         .replace("</p>", "</p>\n");
     let text = crate::html::to_plain_text(&with_line_breaks);
     let short_mention = format!("@{}", group_name.to_lowercase());
+    let full_mention = format!("{short_mention}@");
     for line in text.lines() {
-        let words: Vec<&str> = line
-            .split_whitespace()
-            .filter(|word| {
-                let lowered = word
-                    .trim_end_matches([',', ':', '.', '!', '?'])
-                    .to_lowercase();
-                lowered != short_mention && !lowered.starts_with(&format!("{short_mention}@"))
-            })
-            .collect();
-        let cleaned = words.join(" ");
-        let cleaned = cleaned.trim_start_matches([',', ':', '-', ' ']).trim();
+        let mut cleaned = String::new();
+        for word in line.split_whitespace() {
+            let bare = word.trim_end_matches([',', ':', ';', '.', '!', '?']);
+            let lowered = bare.to_lowercase();
+            if lowered == short_mention || lowered.starts_with(&full_mention) {
+                // The mention goes; what punctuated it stays where it was.
+                cleaned.push_str(&word[bare.len()..]);
+                continue;
+            }
+            if !cleaned.is_empty() {
+                cleaned.push(' ');
+            }
+            cleaned.push_str(word);
+        }
+        let cleaned = cleaned
+            .trim_start_matches([',', ':', ';', '-', '.', ' '])
+            .trim();
         if !cleaned.is_empty() {
             return shorten_title(cleaned);
         }
@@ -455,7 +538,18 @@ mod title_tests {
         let takahe = r#"<p>Hello <span class="h-card"><a href="https://fedi-tls.test/users/grp">@<span>grp</span></a></span>, a post from Takahe</p>"#;
         assert_eq!(
             title_from_first_line(takahe, "grp"),
-            "Hello a post from Takahe"
+            "Hello, a post from Takahe"
+        );
+        // As Mastodon writes a post that starts with the mention: the words and punctuation
+        // of the title stay, the colon left dangling goes.
+        let mastodon = r#"<p><span class="h-card"><a href="https://k.example/groups/circle" class="u-url mention">@<span>circle</span></a></span>: Hi, our kettle switch broke</p>"#;
+        assert_eq!(
+            title_from_first_line(mastodon, "circle"),
+            "Hi, our kettle switch broke"
+        );
+        assert_eq!(
+            title_from_first_line("<p>Ask @circle@k.example: why? Thanks.</p>", "circle"),
+            "Ask: why? Thanks."
         );
         assert_eq!(
             title_from_first_line("<p>@repair@k.example</p>", "repair"),

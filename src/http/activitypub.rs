@@ -162,9 +162,23 @@ pub async fn post_object(
         let document = document_of(&context.db, &stored).await?;
         Ok::<_, Error>((stored, document))
     };
+    // A microblog that fetches a thread (to show the group's boost of it) gets the form it
+    // shows in full (`software::what_to_send`).
+    let family = match crate::federation::software::requesting_server(&headers) {
+        Some(server) => crate::federation::software::family_of_server(&context, &server)
+            .await
+            .unwrap_or(crate::federation::software::ServerFamily::Unknown),
+        None => crate::federation::software::ServerFamily::Unknown,
+    };
     Ok(match found.await {
         Ok((stored, document)) => {
+            let document = crate::federation::software::thread_in_form(&document, family);
             let mut response = activity_json(&headers, document);
+            // The form depends on who asks.
+            response.headers_mut().insert(
+                header::VARY,
+                HeaderValue::from_static("Accept, Signature, Signature-Input"),
+            );
             if stored.deleted_at.is_some() || stored.removed_at.is_some() {
                 *response.status_mut() = StatusCode::GONE;
             }

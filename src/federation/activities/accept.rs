@@ -10,7 +10,7 @@ use crate::{
         activities::{new_activity_id, sender},
         context::object_context,
         delivery::{self, OutgoingActivity},
-        inbox::{id_of, record_received},
+        inbox::{BodyDigest, id_of, record_received},
     },
     groups::membership,
 };
@@ -29,7 +29,7 @@ pub struct Accept {
 
 /// A remote group accepted a local person's Follow: the pending membership becomes accepted.
 /// An Accept of a Follow this instance never sent changes nothing.
-pub async fn receive(context: &Context, accept: Accept) -> Result<()> {
+pub async fn receive(context: &Context, accept: Accept, digest: &BodyDigest) -> Result<()> {
     let follow_id =
         id_of(&accept.object).ok_or_else(|| Error::bad_request("the Accept names no Follow"))?;
     let group = sender(context, &accept.actor).await?;
@@ -47,13 +47,17 @@ pub async fn receive(context: &Context, accept: Accept) -> Result<()> {
         None => None,
     };
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &accept.id, &accept.actor, "Accept").await? {
+    if !record_received(&transaction, &accept.id, &accept.actor, "Accept", digest).await? {
         return Ok(());
     }
     let accepted = membership::accept_remote(&transaction, group.id, follower, &follow_id).await?;
     transaction.commit().await?;
     match accepted {
-        Some(_) => tracing::info!(group = %group.ap_id, "the group accepted a local member"),
+        Some(_) => {
+            tracing::info!(group = %group.ap_id, "the group accepted a local member");
+            // The first member here: read what the group already holds.
+            crate::federation::history::read_in_background(context, group);
+        }
         None => {
             tracing::info!(group = %group.ap_id, follow = %follow_id, "Accept of an unknown Follow ignored")
         }

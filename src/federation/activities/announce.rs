@@ -10,9 +10,10 @@ use crate::{
         activities::{create_or_update, delete, new_activity_id, parse, sender, undo, vote},
         context::object_context,
         delivery::{self, OutgoingActivity},
-        inbox::{id_of, record_received},
+        inbox::{BodyDigest, id_of, record_received},
         instances::host_of,
         objects::post::PUBLIC,
+        software,
     },
     groups::{membership, posts},
 };
@@ -35,7 +36,7 @@ pub enum Boost {
     No,
 }
 
-/// Relays `activity` (the received JSON, unchanged) to every member of `group`, and boosts the
+/// Relays `activity` (the received JSON, unchanged, `@context` and all) to every member of `group`, and boosts the
 /// post when it is a new thread. `post_ap_id` is the post it concerns: activities about one
 /// post reach each inbox in order.
 pub async fn relay(
@@ -70,11 +71,9 @@ pub async fn relay_to(
     boost: Boost,
     member_inboxes: &BTreeSet<String>,
 ) -> Result<()> {
-    let mut inner = activity.clone();
-    // The @context belongs to the outer document.
-    if let Value::Object(map) = &mut inner {
-        map.remove("@context");
-    }
+    // Embedded exactly as received, `@context` included: it defines the terms the activity
+    // uses (Mastodon's `sensitive`, `Hashtag`), and an integrity proof (FEP-8b32) covers it.
+    let inner = activity.clone();
     let inner_id = inner
         .get("id")
         .and_then(Value::as_str)
@@ -85,34 +84,72 @@ pub async fn relay_to(
     let boost_id = new_activity_id(&context.config);
     let boost_json = announce(group, &boost_id, Value::String(post_ap_id.to_string()));
 
-    let mut outgoing = vec![OutgoingActivity {
-        sender: group,
-        ap_id: &relay_id,
-        kind: "Announce",
-        object_ap_id: Some(&inner_id),
-        json: &relay_json,
-        in_outbox: true,
-        ordering_key: Some(post_ap_id),
-    }];
-    if boost == Boost::NewThread {
-        outgoing.push(OutgoingActivity {
-            sender: group,
-            ap_id: &boost_id,
-            kind: "Announce",
-            object_ap_id: Some(post_ap_id),
-            json: &boost_json,
-            in_outbox: true,
-            // A boost names the post by id and carries no state of it: a server that gets it
-            // first fetches the post from its origin, and one that gets it after a Delete
-            // finds the post gone. It need not wait for the relayed Create to reach every
-            // server (behind the slowest of them, up to a request timeout).
-            ordering_key: None,
-        });
-    }
-    let inboxes = member_inboxes
+    // What each member server takes (`software::what_to_send`): Lemmy-family servers the
+    // relay (not of what came from them) and no boost, microblogs the boost and no relay
+    // (they ignore it), servers not known yet both.
+    let member_inboxes: Vec<Url> = member_inboxes
         .iter()
-        .filter_map(|inbox| Url::parse(inbox).ok());
-    delivery::enqueue(transaction, context, &outgoing, inboxes).await
+        .filter_map(|inbox| Url::parse(inbox).ok())
+        .collect();
+    let families = software::families_of(context, transaction, &member_inboxes).await?;
+    let origin_host = activity
+        .get("actor")
+        .and_then(id_of)
+        .and_then(|actor| Url::parse(&actor).ok())
+        .and_then(|actor| host_of(&actor).ok());
+    let sending = |inbox: &Url| {
+        let host = host_of(inbox).unwrap_or_default();
+        let family = families
+            .get(&host)
+            .copied()
+            .unwrap_or(software::ServerFamily::Unknown);
+        (
+            software::what_to_send(family),
+            Some(&host) == origin_host.as_ref(),
+        )
+    };
+    let relay_inboxes = member_inboxes.iter().filter(|inbox| {
+        let (sending, is_origin) = sending(inbox);
+        sending.relay && (sending.relay_to_origin || !is_origin)
+    });
+    delivery::enqueue(
+        transaction,
+        context,
+        &[OutgoingActivity {
+            sender: group,
+            ap_id: &relay_id,
+            kind: "Announce",
+            object_ap_id: Some(&inner_id),
+            json: &relay_json,
+            in_outbox: true,
+            ordering_key: Some(post_ap_id),
+        }],
+        relay_inboxes.cloned(),
+    )
+    .await?;
+    if boost == Boost::NewThread {
+        let boost_inboxes = member_inboxes.iter().filter(|inbox| sending(inbox).0.boost);
+        delivery::enqueue(
+            transaction,
+            context,
+            &[OutgoingActivity {
+                sender: group,
+                ap_id: &boost_id,
+                kind: "Announce",
+                object_ap_id: Some(post_ap_id),
+                json: &boost_json,
+                in_outbox: true,
+                // A boost names the post by id and carries no state of it: a server that gets
+                // it first fetches the post from its origin, and one that gets it after a
+                // Delete finds the post gone. It need not wait for the relayed Create to
+                // reach every server (behind the slowest of them, up to a request timeout).
+                ordering_key: None,
+            }],
+            boost_inboxes.cloned(),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 fn announce(group: &actor::Model, id: &Url, object: Value) -> Value {
@@ -139,9 +176,17 @@ pub struct Announce {
 /// happened in it. The announcer must be that group; an activity or object from another
 /// server than the group's is fetched again from its origin rather than trusted as embedded;
 /// what this instance itself sent comes back too and is skipped.
-pub async fn receive(context: &Context, announce: Announce, _json: Value) -> Result<()> {
+pub async fn receive(
+    context: &Context,
+    announce: Announce,
+    _json: Value,
+    digest: &BodyDigest,
+) -> Result<()> {
     let group = sender(context, &announce.actor).await?;
-    if group.kind != ActorKind::Group || group.local {
+    if group.kind != ActorKind::Group {
+        return receive_share(context, &announce, &group, digest).await;
+    }
+    if group.local {
         return Err(Error::bad_request(
             "only a remote group's announcements are taken here",
         ));
@@ -152,38 +197,132 @@ pub async fn receive(context: &Context, announce: Announce, _json: Value) -> Res
         ));
     }
     if let Some(inner) = verified_inner(context, &group, &announce.object).await? {
-        let kind = inner
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        match kind {
-            "Create" | "Update" => {
-                create_or_update::receive_announced(context, &group, parse(&inner)?).await?
-            }
-            "Delete" => delete::receive_announced(context, &group, parse(&inner)?).await?,
-            "Like" | "Dislike" => vote::receive_announced(context, &group, parse(&inner)?).await?,
-            "Undo"
-                if matches!(
-                    inner["object"]["type"].as_str(),
-                    Some("Lock" | "Add" | "Remove")
-                ) =>
-            {
-                crate::federation::activities::lock::receive_announced(context, &group, &inner)
-                    .await?
-            }
-            "Undo" => undo::receive_announced(context, &group, parse(&inner)?).await?,
-            "Block" => {
-                crate::federation::activities::block::receive(context, parse(&inner)?).await?
-            }
-            "Lock" | "Add" | "Remove" => {
-                crate::federation::activities::lock::receive_announced(context, &group, &inner)
-                    .await?
-            }
-            _ => {}
-        }
+        apply_announced(context, &group, &inner, digest).await?;
     }
     let transaction = context.db.begin().await?;
-    record_received(&transaction, &announce.id, &announce.actor, "Announce").await?;
+    record_received(
+        &transaction,
+        &announce.id,
+        &announce.actor,
+        "Announce",
+        digest,
+    )
+    .await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
+/// Applies an activity a remote group announced (already checked by [`verified_inner`]) to
+/// this instance's copy of the group.
+async fn apply_announced(
+    context: &Context,
+    group: &actor::Model,
+    inner: &Value,
+    digest: &BodyDigest,
+) -> Result<()> {
+    let kind = inner
+        .get("type")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    match kind {
+        "Create" | "Update" => {
+            create_or_update::receive_announced(context, group, parse(inner)?, digest).await?
+        }
+        "Delete" => delete::receive_announced(context, group, parse(inner)?, digest).await?,
+        "Like" | "Dislike" => {
+            vote::receive_announced(context, group, parse(inner)?, digest).await?
+        }
+        "Undo"
+            if matches!(
+                inner["object"]["type"].as_str(),
+                Some("Lock" | "Add" | "Remove")
+            ) =>
+        {
+            crate::federation::activities::lock::receive_announced(context, group, inner, digest)
+                .await?
+        }
+        "Undo" => undo::receive_announced(context, group, parse(inner)?, digest).await?,
+        "Block" => {
+            crate::federation::activities::block::receive(context, parse(inner)?, digest).await?
+        }
+        "Lock" | "Add" | "Remove" => {
+            crate::federation::activities::lock::receive_announced(context, group, inner, digest)
+                .await?
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// One item of a remote group's outbox, read because a person here joined the group: a thread
+/// the group announced is stored as if its Announce had just arrived (an object from another
+/// server than the group's is fetched again from its origin). Replies, votes and the rest of
+/// the history are left. Returns whether the item was a thread.
+pub async fn apply_history_item(
+    context: &Context,
+    group: &actor::Model,
+    item: &Value,
+) -> Result<bool> {
+    if item.get("type").and_then(Value::as_str) != Some("Announce")
+        || item.get("actor").and_then(id_of).as_deref() != Some(group.ap_id.as_str())
+    {
+        return Ok(false);
+    }
+    let Some(inner) = verified_inner(context, group, &item["object"]).await? else {
+        return Ok(false);
+    };
+    let is_thread = inner.get("type").and_then(Value::as_str) == Some("Create")
+        && inner["object"].get("inReplyTo").is_none_or(Value::is_null);
+    // A thread appears twice in an outbox (its Create relayed, and boosted by id), and may be
+    // here already.
+    let already_here = match inner["object"].get("id").and_then(Value::as_str) {
+        Some(post_ap_id) => posts::find_by_ap_id(&context.db, post_ap_id)
+            .await?
+            .is_some(),
+        None => false,
+    };
+    if !is_thread || already_here {
+        return Ok(false);
+    }
+    let digest = BodyDigest::of(&serde_json::to_vec(item)?);
+    create_or_update::receive_announced(context, group, parse(&inner)?, &digest).await?;
+    Ok(true)
+}
+
+/// A person on another server shared (boosted) a post, as Mastodon, Takahe and Pleroma
+/// deliver a boost to the author's server: it is counted on the post once per person and its
+/// author here is told. It is never relayed: a share is the sharer's own, addressed to their
+/// followers. A share of a post unknown here is taken (202) and changes nothing, so the sender
+/// does not retry it.
+async fn receive_share(
+    context: &Context,
+    announce: &Announce,
+    sharer: &actor::Model,
+    digest: &BodyDigest,
+) -> Result<()> {
+    let Some(shared_ap_id) = id_of(&announce.object) else {
+        return Err(Error::bad_request("the Announce names no object"));
+    };
+    let shared = posts::find_by_ap_id(&context.db, &shared_ap_id)
+        .await?
+        .filter(|shared| shared.deleted_at.is_none() && !shared.awaiting_approval);
+    let transaction = context.db.begin().await?;
+    if !record_received(
+        &transaction,
+        &announce.id,
+        &announce.actor,
+        "Announce",
+        digest,
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    if let Some(shared) = &shared
+        && posts::record_share(&transaction, shared, sharer, announce.id.as_str()).await?
+    {
+        crate::accounts::notifications::notify_about_share(&transaction, shared, sharer).await?;
+    }
     transaction.commit().await?;
     Ok(())
 }

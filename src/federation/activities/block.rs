@@ -125,7 +125,11 @@ pub struct Block {
 /// A remote group's moderator banned a local person (sent to them, or announced by the group):
 /// once the group's moderators collection confirms the moderator, the person's membership of
 /// that group ends here. A Block of anything else (a user blocking a user) changes nothing.
-pub async fn receive(context: &Context, block: Block) -> Result<()> {
+pub async fn receive(
+    context: &Context,
+    block: Block,
+    digest: &crate::federation::inbox::BodyDigest,
+) -> Result<()> {
     use crate::federation::inbox::{id_of, record_received};
     let (Some(person_id), Some(group_id)) =
         (id_of(&block.object), block.target.as_ref().and_then(id_of))
@@ -158,7 +162,7 @@ pub async fn receive(context: &Context, block: Block) -> Result<()> {
         ));
     }
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &block.id, &block.actor, "Block").await? {
+    if !record_received(&transaction, &block.id, &block.actor, "Block", digest).await? {
         return Ok(());
     }
     membership::Entity::delete_many()

@@ -18,7 +18,7 @@ use crate::{
             local_activity, publish_in_group, require_same_actor, sender, without_context,
         },
         delivery::wake_delivery_worker,
-        inbox::record_received,
+        inbox::{BodyDigest, record_received},
         instances::host_of,
         objects::{
             actor::{ActorJson, store_remote_actor_in, verify_remote_actor},
@@ -52,10 +52,11 @@ pub async fn receive(
     activity: CreateOrUpdate,
     json: Value,
     signer: &actor::Model,
+    digest: &BodyDigest,
 ) -> Result<()> {
     let object = &activity.object;
     if activity.kind == "Update" && ACTOR_KINDS.contains(&object.kind.as_str()) {
-        return update_actor(context, &activity, &json).await;
+        return update_actor(context, &activity, &json, digest).await;
     }
     if !POST_KINDS.contains(&object.kind.as_str()) {
         return Err(Error::bad_request(format!(
@@ -98,6 +99,25 @@ pub async fn receive(
         Some(existing) => group_of_existing_post(&context.read_db, existing).await?,
         None => target_group(&context.read_db, object, parent.as_ref()).await?,
     };
+    if !group.local {
+        // A post (or an edit of one) in a group another server hosts, sent here directly
+        // because it answers or mentions someone here (another Kindred, Mastodon do so). It
+        // is not a post into a group of ours: the group's own Announce brings it, and it is
+        // stored and notified then. Taken (202) and otherwise left alone: never judged as a
+        // post into that group, and never applied on the author's word alone.
+        tracing::debug!(post = %object.id, group = %group.ap_id, "a post of a group hosted elsewhere, sent directly, is left to the group's relay");
+        let transaction = context.db.begin().await?;
+        record_received(
+            &transaction,
+            &activity.id,
+            &activity.actor,
+            &activity.kind,
+            digest,
+        )
+        .await?;
+        transaction.commit().await?;
+        return Ok(());
+    }
     if reply_to.is_some() && parent.is_none() && existing.is_none() {
         return Err(Error::bad_request(
             "this replies to a post the group does not hold",
@@ -149,6 +169,7 @@ pub async fn receive(
         activity_id: activity.id,
         activity_actor: activity.actor,
         activity_kind: activity.kind,
+        digest: digest.clone(),
         post_ap_id: object.id.to_string(),
         updated_at: object.updated.unwrap_or_else(chrono::Utc::now),
         published_at: object.published.unwrap_or_else(chrono::Utc::now),
@@ -179,6 +200,7 @@ struct PostWrite {
     activity_id: Url,
     activity_actor: Url,
     activity_kind: String,
+    digest: BodyDigest,
     post_ap_id: String,
     updated_at: chrono::DateTime<chrono::Utc>,
     published_at: chrono::DateTime<chrono::Utc>,
@@ -201,6 +223,7 @@ async fn store_post(transaction: &DatabaseTransaction, write: &PostWrite) -> Res
         activity_id,
         activity_actor,
         activity_kind,
+        digest,
         post_ap_id,
         updated_at,
         published_at,
@@ -214,7 +237,15 @@ async fn store_post(transaction: &DatabaseTransaction, write: &PostWrite) -> Res
         json,
         member_inboxes,
     } = write;
-    if !record_received(transaction, activity_id, activity_actor, activity_kind).await? {
+    if !record_received(
+        transaction,
+        activity_id,
+        activity_actor,
+        activity_kind,
+        digest,
+    )
+    .await?
+    {
         return Ok(());
     }
     match existing {
@@ -289,6 +320,7 @@ pub async fn receive_announced(
     context: &Context,
     group: &actor::Model,
     activity: CreateOrUpdate,
+    digest: &BodyDigest,
 ) -> Result<()> {
     let object = &activity.object;
     if !POST_KINDS.contains(&object.kind.as_str()) {
@@ -323,7 +355,15 @@ pub async fn receive_announced(
     let author = sender(context, &activity.actor).await?;
     let content = post_content(object, group, reply_to.is_some());
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &activity.id, &activity.actor, &activity.kind).await? {
+    if !record_received(
+        &transaction,
+        &activity.id,
+        &activity.actor,
+        &activity.kind,
+        digest,
+    )
+    .await?
+    {
         return Ok(());
     }
     match existing {
@@ -475,14 +515,13 @@ pub async fn publish_edit(
     }
     let document = without_context(document_of(transaction, &edited).await?);
     let (id, update) = local_activity(&context.config, "Update", editor, group, document);
-    publish_in_group(
+    crate::federation::activities::publish_authors_change(
         transaction,
         context,
         editor,
         group,
         (&id, &update),
         &edited.ap_id,
-        Boost::No,
     )
     .await?;
     Ok(edited)
@@ -517,7 +556,12 @@ const ACTOR_KINDS: [&str; 5] = ["Person", "Service", "Application", "Group", "Or
 
 /// `Update{Person}` (a profile edit): refresh the cached actor. Only the actor itself may send
 /// it; nothing is relayed.
-async fn update_actor(context: &Context, activity: &CreateOrUpdate, json: &Value) -> Result<()> {
+async fn update_actor(
+    context: &Context,
+    activity: &CreateOrUpdate,
+    json: &Value,
+    digest: &BodyDigest,
+) -> Result<()> {
     if activity.object.id != activity.actor {
         return Err(Error::Forbidden(
             "only an actor may update its own profile".into(),
@@ -529,7 +573,15 @@ async fn update_actor(context: &Context, activity: &CreateOrUpdate, json: &Value
     verify_remote_actor(&context.config, &document, &activity.actor)?;
     // The refreshed actor and the received id are one change.
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &activity.id, &activity.actor, "Update").await? {
+    if !record_received(
+        &transaction,
+        &activity.id,
+        &activity.actor,
+        "Update",
+        digest,
+    )
+    .await?
+    {
         return Ok(());
     }
     store_remote_actor_in(&transaction, context, document).await?;
@@ -537,8 +589,8 @@ async fn update_actor(context: &Context, activity: &CreateOrUpdate, json: &Value
     Ok(())
 }
 
-/// The local group an edited post belongs to. A post of a remote group is edited through that
-/// group (its announced Update), not directly.
+/// The group an edited post belongs to. (A post of a remote group is edited through that
+/// group's announced Update; the caller leaves a direct one alone.)
 async fn group_of_existing_post(
     database: &impl ConnectionTrait,
     existing: &post::Model,
@@ -546,12 +598,6 @@ async fn group_of_existing_post(
     let group = unique_row(actor::Entity::find_by_id(existing.group_id), database)
         .await?
         .ok_or_else(|| Error::not_found("group"))?;
-    if !group.local {
-        return Err(Error::Forbidden(
-            "this post belongs to a group on another server: its edits come through that group"
-                .into(),
-        ));
-    }
     if group.deleted_at.is_some() {
         return Err(Error::Gone("group".into()));
     }

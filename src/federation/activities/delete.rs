@@ -7,7 +7,7 @@ use crate::{
     federation::{
         activities::{announce, local_activity, publish_in_group, sender},
         delivery::wake_delivery_worker,
-        inbox::{id_of, record_received},
+        inbox::{BodyDigest, id_of, record_received},
     },
     groups::posts,
 };
@@ -27,16 +27,21 @@ pub struct Delete {
     pub object: Value,
 }
 
-pub async fn receive(context: &Context, delete: Delete, json: Value) -> Result<()> {
+pub async fn receive(
+    context: &Context,
+    delete: Delete,
+    json: Value,
+    digest: &BodyDigest,
+) -> Result<()> {
     let object_id =
         id_of(&delete.object).ok_or_else(|| Error::bad_request("the Delete names no object"))?;
     if object_id == delete.actor.as_str() {
-        return delete_account(context, &delete).await;
+        return delete_account(context, &delete, digest).await;
     }
     let Some(target) = posts::find_by_ap_id(&context.db, &object_id).await? else {
         // Nothing of that id here: there is nothing to delete.
         let transaction = context.db.begin().await?;
-        record_received(&transaction, &delete.id, &delete.actor, "Delete").await?;
+        record_received(&transaction, &delete.id, &delete.actor, "Delete", digest).await?;
         transaction.commit().await?;
         return Ok(());
     };
@@ -50,13 +55,13 @@ pub async fn receive(context: &Context, delete: Delete, json: Value) -> Result<(
         if group.local
             && crate::groups::moderation::is_moderator(&context.db, group.id, author.id).await?
         {
-            return receive_removal(context, &delete, &json, &group, &author, target).await;
+            return receive_removal(context, &delete, &json, &group, &author, target, digest).await;
         }
         return Err(Error::Forbidden("only its author may delete a post".into()));
     }
 
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &delete.id, &delete.actor, "Delete").await? {
+    if !record_received(&transaction, &delete.id, &delete.actor, "Delete", digest).await? {
         return Ok(());
     }
     if target.deleted_at.is_none() {
@@ -88,9 +93,10 @@ async fn receive_removal(
     group: &actor::Model,
     moderator: &actor::Model,
     target: post::Model,
+    digest: &BodyDigest,
 ) -> Result<()> {
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &delete.id, &delete.actor, "Delete").await? {
+    if !record_received(&transaction, &delete.id, &delete.actor, "Delete", digest).await? {
         return Ok(());
     }
     let reason = json.get("summary").and_then(Value::as_str);
@@ -117,6 +123,7 @@ pub async fn receive_announced(
     context: &Context,
     group: &actor::Model,
     delete: Delete,
+    digest: &BodyDigest,
 ) -> Result<()> {
     let Some(object_id) = id_of(&delete.object) else {
         return Err(Error::bad_request("the Delete names no object"));
@@ -146,7 +153,7 @@ pub async fn receive_announced(
         Some(sender(context, &delete.actor).await?)
     };
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &delete.id, &delete.actor, "Delete").await? {
+    if !record_received(&transaction, &delete.id, &delete.actor, "Delete", digest).await? {
         return Ok(());
     }
     match &moderator {
@@ -186,14 +193,13 @@ pub async fn publish_delete(
         group,
         Value::String(post_ap_id.to_string()),
     );
-    publish_in_group(
+    crate::federation::activities::publish_authors_change(
         transaction,
         context,
         author,
         group,
         (&id, &delete),
         post_ap_id,
-        announce::Boost::No,
     )
     .await
 }
@@ -294,7 +300,7 @@ pub async fn publish_actor_deletion(
 
 /// The account deleted itself: mark it deleted and end its memberships. Its posts stay until
 /// moderators remove them, as on Lemmy.
-async fn delete_account(context: &Context, delete: &Delete) -> Result<()> {
+async fn delete_account(context: &Context, delete: &Delete, digest: &BodyDigest) -> Result<()> {
     let Some(account) = actor::Entity::find()
         .filter(actor::Column::ApId.eq(delete.actor.as_str()))
         .filter(actor::Column::Local.eq(false))
@@ -304,7 +310,7 @@ async fn delete_account(context: &Context, delete: &Delete) -> Result<()> {
         return Ok(());
     };
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &delete.id, &delete.actor, "Delete").await? {
+    if !record_received(&transaction, &delete.id, &delete.actor, "Delete", digest).await? {
         return Ok(());
     }
     membership::Entity::delete_many()

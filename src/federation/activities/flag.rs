@@ -10,7 +10,7 @@ use crate::{
         activities::{new_activity_id, sender},
         context::object_context,
         delivery::{self, OutgoingActivity, wake_delivery_worker},
-        inbox::{id_of, record_received},
+        inbox::{BodyDigest, id_of, record_received},
         instances::host_of,
     },
     groups::{moderation, posts},
@@ -35,7 +35,7 @@ pub struct Flag {
 }
 
 /// A remote report: the first post it names that a local group holds gets a report.
-pub async fn receive(context: &Context, flag: Flag) -> Result<()> {
+pub async fn receive(context: &Context, flag: Flag, digest: &BodyDigest) -> Result<()> {
     let named: Vec<String> = match &flag.object {
         Value::Array(items) => items.iter().filter_map(id_of).collect(),
         other => id_of(other).into_iter().collect(),
@@ -56,13 +56,14 @@ pub async fn receive(context: &Context, flag: Flag) -> Result<()> {
             .ok_or_else(|| Error::not_found("group"))?;
     if !group.local {
         // A remote group tells its moderators; those who are here hear of it.
-        return notify_local_moderators_of_remote_group(context, &flag, &group, &target).await;
+        return notify_local_moderators_of_remote_group(context, &flag, &group, &target, digest)
+            .await;
     }
     let reporter = sender(context, &flag.actor).await?;
     let reason = flag.content.as_deref().or(flag.summary.as_deref());
     let remote_moderators = remote_moderator_inboxes(&context.db, &group).await?;
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &flag.id, &flag.actor, "Flag").await? {
+    if !record_received(&transaction, &flag.id, &flag.actor, "Flag", digest).await? {
         return Ok(());
     }
     moderation::file_report(
@@ -95,6 +96,7 @@ async fn notify_local_moderators_of_remote_group(
     flag: &Flag,
     group: &actor::Model,
     target: &post::Model,
+    digest: &BodyDigest,
 ) -> Result<()> {
     use kindred_entities::{
         membership,
@@ -138,7 +140,7 @@ async fn notify_local_moderators_of_remote_group(
         .all(&context.db)
         .await?;
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &flag.id, &flag.actor, "Flag").await? {
+    if !record_received(&transaction, &flag.id, &flag.actor, "Flag", digest).await? {
         return Ok(());
     }
     for user_id in accounts {

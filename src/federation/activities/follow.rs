@@ -10,7 +10,7 @@ use crate::{
         activities::{accept, find_local_group_by_id, new_activity_id, sender},
         context::object_context,
         delivery::{self, OutgoingActivity, wake_delivery_worker},
-        inbox::{id_of, record_received},
+        inbox::{BodyDigest, id_of, record_received},
     },
     groups::membership,
 };
@@ -30,7 +30,7 @@ pub struct Follow {
 /// Stores the membership (or the pending request) and answers with an Accept. Always honoured,
 /// even when the id was seen before: Takahe re-uses a Follow's id after an Undo, and Lemmy
 /// sends a Follow again when it did not see the Accept.
-pub async fn receive(context: &Context, follow: Follow) -> Result<()> {
+pub async fn receive(context: &Context, follow: Follow, digest: &BodyDigest) -> Result<()> {
     let group_id =
         id_of(&follow.object).ok_or_else(|| Error::bad_request("the Follow names no object"))?;
     let group = find_local_group_by_id(&context.db, &group_id)
@@ -40,7 +40,7 @@ pub async fn receive(context: &Context, follow: Follow) -> Result<()> {
     crate::groups::moderation::require_not_banned(&context.db, &group, &follower).await?;
 
     let transaction = context.db.begin().await?;
-    record_received(&transaction, &follow.id, &follow.actor, "Follow").await?;
+    record_received(&transaction, &follow.id, &follow.actor, "Follow", digest).await?;
     let stored =
         membership::join(&transaction, &group, &follower, Some(follow.id.as_str())).await?;
     if stored.state == MembershipState::Accepted {
@@ -48,6 +48,9 @@ pub async fn receive(context: &Context, follow: Follow) -> Result<()> {
     }
     transaction.commit().await?;
     wake_delivery_worker(context);
+    // What the new member's server runs decides what it is sent: read it now (in the
+    // background, unless known), before the group's first post for it.
+    crate::federation::software::family_of_server(context, &follow.actor).await?;
     tracing::info!(group = %group.ap_id, follower = %follower.ap_id, state = ?stored.state, "follow received");
     Ok(())
 }

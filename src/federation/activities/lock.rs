@@ -66,6 +66,7 @@ pub async fn receive_announced(
     context: &Context,
     group: &actor::Model,
     activity: &Value,
+    digest: &crate::federation::inbox::BodyDigest,
 ) -> Result<()> {
     use crate::federation::inbox::{id_of, record_received};
     let kind = activity["type"].as_str().unwrap_or_default();
@@ -112,7 +113,7 @@ pub async fn receive_announced(
     }
     let moderator = crate::federation::activities::sender(context, &actor_id).await?;
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &id, &actor_id, kind).await? {
+    if !record_received(&transaction, &id, &actor_id, kind, digest).await? {
         return Ok(());
     }
     match change {

@@ -24,6 +24,7 @@ use crate::{
         context::object_context,
         delivery::{self, OutgoingActivity},
         objects::{actor::ApubActor, post::PUBLIC},
+        software,
     },
 };
 use activitypub_federation::fetch::object_id::ObjectId;
@@ -36,25 +37,30 @@ use url::Url;
 /// Applies an inbound activity whose signature the inbox has verified; `signer` is the row of
 /// the actor who signed it (the activity's `actor`). `json` is the activity exactly as
 /// received; the group relays that, never a re-serialised copy.
-pub async fn dispatch(context: &Context, json: Value, signer: &actor::Model) -> Result<()> {
+pub async fn dispatch(
+    context: &Context,
+    json: Value,
+    signer: &actor::Model,
+    digest: &crate::federation::inbox::BodyDigest,
+) -> Result<()> {
     let kind = json
         .get("type")
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
     match kind.as_str() {
-        "Follow" => follow::receive(context, parse(&json)?).await,
-        "Accept" => accept::receive(context, parse(&json)?).await,
-        "Reject" => reject::receive(context, parse(&json)?).await,
-        "Announce" => announce::receive(context, parse(&json)?, json).await,
-        "Flag" => flag::receive(context, parse(&json)?).await,
-        "Block" => block::receive(context, parse(&json)?).await,
-        "Undo" => undo::receive(context, parse(&json)?, json).await,
+        "Follow" => follow::receive(context, parse(&json)?, digest).await,
+        "Accept" => accept::receive(context, parse(&json)?, digest).await,
+        "Reject" => reject::receive(context, parse(&json)?, digest).await,
+        "Announce" => announce::receive(context, parse(&json)?, json, digest).await,
+        "Flag" => flag::receive(context, parse(&json)?, digest).await,
+        "Block" => block::receive(context, parse(&json)?, digest).await,
+        "Undo" => undo::receive(context, parse(&json)?, json, digest).await,
         "Create" | "Update" => {
-            create_or_update::receive(context, parse(&json)?, json, signer).await
+            create_or_update::receive(context, parse(&json)?, json, signer, digest).await
         }
-        "Delete" => delete::receive(context, parse(&json)?, json).await,
-        "Like" | "Dislike" => vote::receive(context, parse(&json)?, json).await,
+        "Delete" => delete::receive(context, parse(&json)?, json, digest).await,
+        "Like" | "Dislike" => vote::receive(context, parse(&json)?, json, digest).await,
         other => Err(Error::bad_request(format!(
             "Kindred does not take {other} activities"
         ))),
@@ -238,6 +244,97 @@ pub async fn publish_in_group(
     .await
 }
 
+/// As [`publish_in_group`], for an author's edit or deletion of their own post. In a local
+/// group every member server also gets the author's own signed `Update` or `Delete`, once per
+/// server: Mastodon, Takahe and Pleroma ignore a group's `Announce` of an activity, and would
+/// otherwise keep the first version of a post, or a deleted one, forever. Lemmy-family servers
+/// act on the group's Announce, which goes too.
+pub async fn publish_authors_change(
+    transaction: &impl ConnectionTrait,
+    context: &Context,
+    author: &actor::Model,
+    group: &actor::Model,
+    activity: (&Url, &Value),
+    post_ap_id: &str,
+) -> Result<()> {
+    let member_servers: Vec<Url> = if group.local {
+        crate::groups::membership::member_inboxes(transaction, group.id)
+            .await?
+            .iter()
+            .filter_map(|inbox| Url::parse(inbox).ok())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    // Who gets the author's own activity, and in which form (`software::what_to_send`).
+    let families = software::families_of(context, transaction, &member_servers).await?;
+    let family_of = |inbox: &Url| {
+        crate::federation::instances::host_of(inbox)
+            .ok()
+            .and_then(|host| families.get(&host).copied())
+            .unwrap_or(software::ServerFamily::Unknown)
+    };
+    let (id, document) = activity;
+    let microblog_form = match document.get("object") {
+        Some(object @ Value::Object(_)) => {
+            let shown = software::thread_in_form(object, software::ServerFamily::Microblog);
+            (&shown != object).then(|| {
+                let mut reworded = document.clone();
+                reworded["object"] = shown;
+                reworded
+            })
+        }
+        _ => None,
+    };
+    let (as_written_to, microblogs): (Vec<Url>, Vec<Url>) = member_servers
+        .into_iter()
+        .filter(|inbox| software::what_to_send(family_of(inbox)).authors_own)
+        .partition(|inbox| {
+            microblog_form.is_none() || family_of(inbox) != software::ServerFamily::Microblog
+        });
+    publish_in_group_also_to(
+        transaction,
+        context,
+        author,
+        group,
+        activity,
+        post_ap_id,
+        Boost::No,
+        &as_written_to,
+    )
+    .await?;
+    if let Some(reworded) = microblog_form
+        && !microblogs.is_empty()
+    {
+        // The same change, with the thread as a microblog shows it: a JSON of its own, so an
+        // id of its own.
+        let microblog_id = new_activity_id(&context.config);
+        let mut reworded = reworded;
+        reworded["id"] = Value::String(microblog_id.to_string());
+        let kind = document
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("Update");
+        tracing::debug!(activity = %id, "the author's change is also sent in microblog form");
+        delivery::enqueue(
+            transaction,
+            context,
+            &[OutgoingActivity {
+                sender: author,
+                ap_id: &microblog_id,
+                kind,
+                object_ap_id: Some(post_ap_id),
+                json: &reworded,
+                in_outbox: false,
+                ordering_key: Some(post_ap_id),
+            }],
+            microblogs,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 /// As [`publish_in_group`], also delivering the activity itself to `also_to` (the inbox of
 /// someone it concerns who is not a member, such as a banned person).
 #[allow(clippy::too_many_arguments)]
@@ -261,8 +358,28 @@ pub async fn publish_in_group_also_to(
     } else {
         vec![Url::parse(&group.inbox_url)?]
     };
-    // People on other servers the post mentions get it too, so their servers tell them.
-    inboxes.extend(mentioned_inboxes(transaction, document).await?);
+    // People on other servers the post mentions get it too, so their servers tell them;
+    // except a Lemmy-family server that hosts members of this group: the group's Announce
+    // brings it there, and Lemmy refuses a second copy of one activity.
+    let mentioned = mentioned_inboxes(transaction, document).await?;
+    if group.local && !mentioned.is_empty() {
+        let member_hosts: std::collections::BTreeSet<String> =
+            crate::groups::membership::member_inboxes(transaction, group.id)
+                .await?
+                .iter()
+                .filter_map(|inbox| Url::parse(inbox).ok())
+                .filter_map(|inbox| crate::federation::instances::host_of(&inbox).ok())
+                .collect();
+        let families = software::families_of(context, transaction, &mentioned).await?;
+        inboxes.extend(mentioned.into_iter().filter(|inbox| {
+            let host = crate::federation::instances::host_of(inbox).unwrap_or_default();
+            let relayed_there = member_hosts.contains(&host)
+                && families.get(&host) == Some(&software::ServerFamily::Threadiverse);
+            !relayed_there
+        }));
+    } else {
+        inboxes.extend(mentioned);
+    }
     inboxes.extend(also_to.iter().cloned());
     delivery::enqueue(
         transaction,

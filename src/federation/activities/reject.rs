@@ -6,7 +6,7 @@ use crate::{
     error::{Error, Result},
     federation::{
         activities::sender,
-        inbox::{id_of, record_received},
+        inbox::{BodyDigest, id_of, record_received},
     },
 };
 use kindred_entities::{actor, membership};
@@ -62,12 +62,12 @@ pub struct Reject {
     pub object: Value,
 }
 
-pub async fn receive(context: &Context, reject: Reject) -> Result<()> {
+pub async fn receive(context: &Context, reject: Reject, digest: &BodyDigest) -> Result<()> {
     let follow_id =
         id_of(&reject.object).ok_or_else(|| Error::bad_request("the Reject names no Follow"))?;
     let group = sender(context, &reject.actor).await?;
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &reject.id, &reject.actor, "Reject").await? {
+    if !record_received(&transaction, &reject.id, &reject.actor, "Reject", digest).await? {
         return Ok(());
     }
     let ended = membership::Entity::delete_many()

@@ -10,7 +10,7 @@ use crate::{
             announce, find_local_group_by_id, local_activity, require_same_actor, sender,
         },
         delivery::wake_delivery_worker,
-        inbox::{id_of, record_received},
+        inbox::{BodyDigest, id_of, record_received},
     },
     groups::{membership, posts},
 };
@@ -39,17 +39,30 @@ enum Undone {
     Removal {
         post_ap_id: String,
     },
+    Share {
+        activity_ap_id: String,
+    },
     Nothing,
 }
 
-pub async fn receive(context: &Context, undo: Undo, json: Value) -> Result<()> {
+pub async fn receive(
+    context: &Context,
+    undo: Undo,
+    json: Value,
+    digest: &BodyDigest,
+) -> Result<()> {
     match what_is_undone(context, &undo).await? {
-        Undone::Follow { group_ap_id } => undo_follow(context, &undo, &group_ap_id).await,
-        Undone::Vote { post_ap_id } => undo_vote(context, &undo, &post_ap_id, &json).await,
-        Undone::Removal { post_ap_id } => undo_removal(context, &undo, &post_ap_id, &json).await,
+        Undone::Follow { group_ap_id } => undo_follow(context, &undo, &group_ap_id, digest).await,
+        Undone::Vote { post_ap_id } => undo_vote(context, &undo, &post_ap_id, &json, digest).await,
+        Undone::Removal { post_ap_id } => {
+            undo_removal(context, &undo, &post_ap_id, &json, digest).await
+        }
+        Undone::Share { activity_ap_id } => {
+            undo_share(context, &undo, &activity_ap_id, digest).await
+        }
         Undone::Nothing => {
             let transaction = context.db.begin().await?;
-            record_received(&transaction, &undo.id, &undo.actor, "Undo").await?;
+            record_received(&transaction, &undo.id, &undo.actor, "Undo", digest).await?;
             transaction.commit().await?;
             Ok(())
         }
@@ -58,12 +71,17 @@ pub async fn receive(context: &Context, undo: Undo, json: Value) -> Result<()> {
 
 /// A vote taken back in a remote group a local person follows, as the group announced it.
 /// Other Undos (of follows, of moderation) change nothing here.
-pub async fn receive_announced(context: &Context, group: &actor::Model, undo: Undo) -> Result<()> {
+pub async fn receive_announced(
+    context: &Context,
+    group: &actor::Model,
+    undo: Undo,
+    digest: &BodyDigest,
+) -> Result<()> {
     let Value::Object(inner) = &undo.object else {
         return Ok(());
     };
     if inner.get("type").and_then(Value::as_str) == Some("Delete") {
-        return restore_announced(context, group, &undo, inner).await;
+        return restore_announced(context, group, &undo, inner, digest).await;
     }
     if !matches!(
         inner.get("type").and_then(Value::as_str),
@@ -85,7 +103,7 @@ pub async fn receive_announced(context: &Context, group: &actor::Model, undo: Un
     }
     let voter = sender(context, &undo.actor).await?;
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &undo.id, &undo.actor, "Undo").await? {
+    if !record_received(&transaction, &undo.id, &undo.actor, "Undo", digest).await? {
         return Ok(());
     }
     posts::remove_vote(&transaction, &target, &voter).await?;
@@ -135,6 +153,7 @@ async fn restore_announced(
     group: &actor::Model,
     undo: &Undo,
     inner: &serde_json::Map<String, Value>,
+    digest: &BodyDigest,
 ) -> Result<()> {
     let Some(post_ap_id) = inner.get("object").and_then(id_of) else {
         return Ok(());
@@ -150,7 +169,7 @@ async fn restore_announced(
     }
     let moderator = sender(context, &undo.actor).await?;
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &undo.id, &undo.actor, "Undo").await? {
+    if !record_received(&transaction, &undo.id, &undo.actor, "Undo", digest).await? {
         return Ok(());
     }
     crate::groups::moderation::set_removed(&transaction, group, target, false, &moderator, None)
@@ -234,6 +253,12 @@ async fn what_is_undone(context: &Context, undo: &Undo) -> Result<Undone> {
             }
             // A ban lifted by a remote group's moderator: nothing to undo here.
             (Some("Block"), _) => return Ok(Undone::Nothing),
+            // A person takes back their share (boost) of a post.
+            (Some("Announce"), _) => {
+                return Ok(Undone::Share {
+                    activity_ap_id: inner_id,
+                });
+            }
             (Some(other), _)
                 if other != "Follow"
                     && other != "Like"
@@ -245,7 +270,12 @@ async fn what_is_undone(context: &Context, undo: &Undo) -> Result<Undone> {
             _ => {}
         }
     }
-    // Only the id: look for the vote or the follow it was.
+    // Only the id: look for the vote, the follow or the share it was.
+    if posts::is_share(&context.db, &inner_id).await? {
+        return Ok(Undone::Share {
+            activity_ap_id: inner_id,
+        });
+    }
     if let Some(found) = vote::Entity::find()
         .filter(vote::Column::ActivityApId.eq(&inner_id))
         .one(&context.db)
@@ -275,12 +305,30 @@ async fn what_is_undone(context: &Context, undo: &Undo) -> Result<Undone> {
     Ok(Undone::Nothing)
 }
 
+/// A person takes back their share of a post: it no longer counts.
+async fn undo_share(
+    context: &Context,
+    undo: &Undo,
+    activity_ap_id: &str,
+    digest: &BodyDigest,
+) -> Result<()> {
+    let sharer = sender(context, &undo.actor).await?;
+    let transaction = context.db.begin().await?;
+    if !record_received(&transaction, &undo.id, &undo.actor, "Undo", digest).await? {
+        return Ok(());
+    }
+    posts::remove_share(&transaction, activity_ap_id, &sharer).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
 /// A moderator of a local group (on another server) restores a post they removed.
 async fn undo_removal(
     context: &Context,
     undo: &Undo,
     post_ap_id: &str,
     json: &Value,
+    digest: &BodyDigest,
 ) -> Result<()> {
     let target = posts::find_by_ap_id(&context.db, post_ap_id)
         .await?
@@ -298,7 +346,7 @@ async fn undo_removal(
         ));
     }
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &undo.id, &undo.actor, "Undo").await? {
+    if !record_received(&transaction, &undo.id, &undo.actor, "Undo", digest).await? {
         return Ok(());
     }
     crate::groups::moderation::set_removed(&transaction, &group, target, false, &moderator, None)
@@ -317,22 +365,33 @@ async fn undo_removal(
     Ok(())
 }
 
-async fn undo_follow(context: &Context, undo: &Undo, group_ap_id: &str) -> Result<()> {
+async fn undo_follow(
+    context: &Context,
+    undo: &Undo,
+    group_ap_id: &str,
+    digest: &BodyDigest,
+) -> Result<()> {
     let group = find_local_group_by_id(&context.db, group_ap_id)
         .await?
         .ok_or_else(|| Error::not_found("group"))?;
     let follower = sender(context, &undo.actor).await?;
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &undo.id, &undo.actor, "Undo").await? {
-        return Ok(());
-    }
+    // Leaving is always honoured, even in the very bytes of an earlier unfollow: Takahe sends
+    // every Undo{Follow} of one person under one id.
+    record_received(&transaction, &undo.id, &undo.actor, "Undo", digest).await?;
     membership::leave(&transaction, group.id, follower.id).await?;
     transaction.commit().await?;
     tracing::info!(group = %group.ap_id, follower = %follower.ap_id, "member left");
     Ok(())
 }
 
-async fn undo_vote(context: &Context, undo: &Undo, post_ap_id: &str, json: &Value) -> Result<()> {
+async fn undo_vote(
+    context: &Context,
+    undo: &Undo,
+    post_ap_id: &str,
+    json: &Value,
+    digest: &BodyDigest,
+) -> Result<()> {
     let target = posts::find_by_ap_id(&context.db, post_ap_id)
         .await?
         .ok_or_else(|| Error::not_found("post"))?;
@@ -342,7 +401,7 @@ async fn undo_vote(context: &Context, undo: &Undo, post_ap_id: &str, json: &Valu
             .ok_or_else(|| Error::not_found("group"))?;
     let voter = sender(context, &undo.actor).await?;
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &undo.id, &undo.actor, "Undo").await? {
+    if !record_received(&transaction, &undo.id, &undo.actor, "Undo", digest).await? {
         return Ok(());
     }
     posts::remove_vote(&transaction, &target, &voter).await?;

@@ -7,7 +7,7 @@ use crate::{
     federation::{
         activities::{announce, local_activity, publish_in_group, sender, undo},
         delivery::wake_delivery_worker,
-        inbox::{id_of, record_received},
+        inbox::{BodyDigest, id_of, record_received},
     },
     groups::posts,
 };
@@ -26,7 +26,12 @@ pub struct Vote {
     pub object: Value,
 }
 
-pub async fn receive(context: &Context, vote: Vote, json: Value) -> Result<()> {
+pub async fn receive(
+    context: &Context,
+    vote: Vote,
+    json: Value,
+    digest: &BodyDigest,
+) -> Result<()> {
     let post_ap_id =
         id_of(&vote.object).ok_or_else(|| Error::bad_request("the vote names no post"))?;
     let target = posts::find_by_ap_id(&context.db, &post_ap_id)
@@ -49,7 +54,7 @@ pub async fn receive(context: &Context, vote: Vote, json: Value) -> Result<()> {
     let value = if vote.kind == "Dislike" { -1 } else { 1 };
 
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &vote.id, &vote.actor, &vote.kind).await? {
+    if !record_received(&transaction, &vote.id, &vote.actor, &vote.kind, digest).await? {
         return Ok(());
     }
     posts::set_vote(&transaction, &target, &voter, value, vote.id.as_str()).await?;
@@ -70,7 +75,12 @@ pub async fn receive(context: &Context, vote: Vote, json: Value) -> Result<()> {
 }
 
 /// A vote in a remote group a local person follows, as the group announced it.
-pub async fn receive_announced(context: &Context, group: &actor::Model, vote: Vote) -> Result<()> {
+pub async fn receive_announced(
+    context: &Context,
+    group: &actor::Model,
+    vote: Vote,
+    digest: &BodyDigest,
+) -> Result<()> {
     let Some(post_ap_id) = id_of(&vote.object) else {
         return Err(Error::bad_request("the vote names no post"));
     };
@@ -83,7 +93,7 @@ pub async fn receive_announced(context: &Context, group: &actor::Model, vote: Vo
     let voter = sender(context, &vote.actor).await?;
     let value = if vote.kind == "Dislike" { -1 } else { 1 };
     let transaction = context.db.begin().await?;
-    if !record_received(&transaction, &vote.id, &vote.actor, &vote.kind).await? {
+    if !record_received(&transaction, &vote.id, &vote.actor, &vote.kind, digest).await? {
         return Ok(());
     }
     posts::set_vote(&transaction, &target, &voter, value, vote.id.as_str()).await?;

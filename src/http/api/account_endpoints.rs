@@ -268,14 +268,15 @@ pub struct NotificationJson {
     pub(super) post: PostJson,
 }
 
-/// What a notification is about: a reply to the person's post, a mention of them, or a report
-/// for them to look at.
+/// What a notification is about: a reply to the person's post, a mention of them, a report
+/// for them to look at, or a share (boost) of their post by someone on another server.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum NotificationKindJson {
     Reply,
     Mention,
     Report,
+    Share,
 }
 
 /// Replies to the caller's posts and mentions of the caller, newest first
@@ -312,6 +313,7 @@ pub(super) async fn list_notifications(
                 NotificationKind::Reply => NotificationKindJson::Reply,
                 NotificationKind::Mention => NotificationKindJson::Mention,
                 NotificationKind::Report => NotificationKindJson::Report,
+                NotificationKind::Share => NotificationKindJson::Share,
             },
             read: notification.read_at.is_some(),
             created_at: notification.created_at,

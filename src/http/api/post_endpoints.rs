@@ -31,6 +31,8 @@ pub struct PostJson {
     pub(super) likes: i32,
     pub(super) dislikes: i32,
     pub(super) reply_count: i32,
+    /// How many people on other servers shared (boosted) it.
+    pub(super) shares: i32,
     /// The caller's vote: 1, -1, or 0.
     #[schema(schema_with = openapi::vote_value)]
     pub(super) my_vote: i16,
@@ -128,6 +130,7 @@ pub(super) fn posts_json_from(
                 likes: post.like_count,
                 dislikes: post.dislike_count,
                 reply_count: post.reply_count,
+                shares: post.share_count,
                 my_vote: votes.get(&post.id).copied().unwrap_or(0),
             }
         })

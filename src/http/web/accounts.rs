@@ -534,14 +534,17 @@ pub async fn notifications_page(context: Context, visitor: Visitor) -> PageResul
     let listed = notifications::list(&context.db, signed_in.account.user.id, 100).await?;
     let mut rows = Vec::with_capacity(listed.len());
     for (notification, about) in &listed {
-        let author = crate::actions::lookups::actor(&context.db, about.author_id, "author")
+        // Who did it: the sharer of a share, the author of the post otherwise.
+        let who = notification.actor_id.unwrap_or(about.author_id);
+        let author = crate::actions::lookups::actor(&context.db, who, "author")
             .await
-            .map(|author| author.preferred_username)
+            .map(|author| crate::groups::directory::actor_handle(&author))
             .unwrap_or_default();
         let what = match notification.kind {
             NotificationKind::Reply => "replied to you",
             NotificationKind::Mention => "mentioned you",
             NotificationKind::Report => "— a post was reported in a group you moderate",
+            NotificationKind::Share => "shared your post",
         };
         let excerpt: String = if about.removed_at.is_some() || about.deleted_at.is_some() {
             "(removed)".to_string()

@@ -153,6 +153,12 @@ impl Rendering<'_> {
                     span.score data-likes=(post.like_count) data-dislikes=(post.dislike_count) {
                         (score) " " (if score.abs() == 1 { "point" } else { "points" })
                     }
+                    @if post.share_count > 0 {
+                        " · "
+                        span.shares {
+                            (post.share_count) " " (if post.share_count == 1 { "share" } else { "shares" })
+                        }
+                    }
                 }
                 div.content {
                     @if deleted {
