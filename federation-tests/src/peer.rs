@@ -5,6 +5,7 @@
 //! speaks RFC 9421 too (`peer/rfc9421.rs`): it can knock with it first and fall back to
 //! draft-cavage on a refusal, as Fedify does, and its inboxes can take RFC 9421 only.
 
+mod nodeinfo;
 mod rfc9421;
 
 use axum::{
@@ -88,6 +89,8 @@ struct PeerState {
     accepted_scheme_only: Mutex<Option<SignatureScheme>>,
     /// Every POST `send` made.
     sent: Mutex<Vec<SentRequest>>,
+    /// The `software.name` its NodeInfo reports; no NodeInfo while unset.
+    software: Mutex<Option<String>>,
 }
 
 /// A running Mastodon-like peer.
@@ -133,12 +136,15 @@ impl MastodonPeer {
             forced_inbox_status: Mutex::new(None),
             rfc9421_first: Mutex::new(false),
             accepted_scheme_only: Mutex::new(None),
+            software: Mutex::new(None),
             sent: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/users/{name}/statuses/{id}", get(note_document))
             .route("/inbox", post(inbox))
             .route("/.well-known/webfinger", get(webfinger))
+            .route("/.well-known/nodeinfo", get(nodeinfo::links))
+            .route("/nodeinfo/2.1", get(nodeinfo::document))
             // People live at any path (Takahe's `/@alice@host/`, Lemmy's `/u/alice`), and
             // every path ending in `inbox` is an inbox.
             .fallback(get(person_document).post(inbox))
@@ -233,6 +239,11 @@ impl MastodonPeer {
 
     pub fn clear_received(&self) {
         self.state.received.lock().expect("lock").clear();
+    }
+
+    /// Serves a NodeInfo document saying the peer runs `software` (`mastodon`, `lemmy`, …).
+    pub fn set_software(&self, software: &str) {
+        *self.state.software.lock().expect("lock") = Some(software.to_string());
     }
 
     /// Makes every inbox POST answer `status` (or answer normally again with `None`).
