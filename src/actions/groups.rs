@@ -123,7 +123,7 @@ pub async fn edit_group(
     if let Some(mode) = posting_mode {
         updated = moderation::set_posting_mode(&transaction, updated, mode, editor).await?;
     }
-    update_group::publish_group_update(&transaction, context, &updated).await?;
+    update_group::publish_group_update(&transaction, context, &updated, editor).await?;
     transaction.commit().await?;
     context
         .actor_documents

@@ -37,11 +37,16 @@ pub async fn outbox(
     };
     let total = listed().count(database).await?;
     let Some(page) = page else {
+        // Lemmy reads a community's latest posts from the collection itself (`orderedItems`:
+        // its last 20 `Announce{Create}` of threads) when its first user subscribes; Mastodon
+        // and others page from `first`. Both find what they read.
+        let latest_threads = latest_thread_announces(database, group).await?;
         return Ok(json!({
             "@context": object_context(),
             "id": id,
             "type": "OrderedCollection",
             "totalItems": total,
+            "orderedItems": latest_threads,
             "first": format!("{id}?page=1"),
             "last": format!("{id}?page={}", total.div_ceil(OUTBOX_PAGE_SIZE).max(1)),
         }));
@@ -79,7 +84,44 @@ pub async fn outbox(
     Ok(document)
 }
 
-/// The followers collection: how many accepted members the group has. Who they are is not
+/// The most recent outbox rows read to find the latest threads' announces.
+const MOST_ROWS_FOR_LATEST_THREADS: u64 = 500;
+
+/// The group's `Announce{Create}` of its latest threads (at most an outbox page), newest
+/// first, as Lemmy lists a community's outbox.
+async fn latest_thread_announces(
+    database: &impl ConnectionTrait,
+    group: &actor::Model,
+) -> Result<Vec<Value>> {
+    let rows: Vec<String> = activity::Entity::find()
+        .filter(activity::Column::ActorId.eq(group.id))
+        .filter(activity::Column::InOutbox.eq(true))
+        .filter(activity::Column::Kind.eq("Announce"))
+        .select_only()
+        .column(activity::Column::Json)
+        .order_by_desc(activity::Column::Id)
+        .limit(MOST_ROWS_FOR_LATEST_THREADS)
+        .into_tuple()
+        .all(database)
+        .await?;
+    let mut threads = Vec::new();
+    for text in rows {
+        let announce: Value = serde_json::from_str(&text)?;
+        let inner = &announce["object"];
+        let opens_a_thread = inner["type"] == "Create"
+            && inner["object"].get("inReplyTo").is_none_or(Value::is_null);
+        if opens_a_thread {
+            threads.push(announce);
+            if threads.len() as u64 >= OUTBOX_PAGE_SIZE {
+                break;
+            }
+        }
+    }
+    Ok(threads)
+}
+
+/// The followers collection: how many accepted members the group has, as a `Collection` with
+/// `totalItems` and (empty) `items`, the shape Lemmy's parser wants. Who they are is not
 /// published, as Lemmy and Mastodon (by default) keep it.
 pub async fn followers(database: &impl ConnectionTrait, group: &actor::Model) -> Result<Value> {
     let id = collection_url(group, &group.followers_url)?;
@@ -91,8 +133,9 @@ pub async fn followers(database: &impl ConnectionTrait, group: &actor::Model) ->
     Ok(json!({
         "@context": object_context(),
         "id": id,
-        "type": "OrderedCollection",
+        "type": "Collection",
         "totalItems": total,
+        "items": [],
     }))
 }
 

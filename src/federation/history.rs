@@ -92,7 +92,9 @@ pub async fn read_group_history(context: &Context, group: &actor::Model) -> Resu
             items.extend(items_of(&page));
             link_of(&page, "next")
         }
-        Some(Value::String(first)) if items.is_empty() => Some(first.clone()),
+        // The items on the collection may be only the latest threads (Kindred, Lemmy): the
+        // pages go on from there (what is read twice is stored once).
+        Some(Value::String(first)) => Some(first.clone()),
         _ => None,
     };
     let mut pages_read = 1;

@@ -74,6 +74,11 @@ pub struct Sending {
     pub authors_own: bool,
     /// How a local thread is shown to it, when it fetches it or an activity carries it.
     pub thread_form: ThreadForm,
+    /// A group's profile edit as `Update{Group}` by the group itself (Mastodon's form).
+    pub group_update_by_group: bool,
+    /// A group's profile edit as the group's `Announce` of the moderator's `Update{Group}`
+    /// (Lemmy refuses an Update made by a Group: `unknown variant Group`).
+    pub group_update_by_moderator: bool,
 }
 
 /// The table: what each family of server is sent. This is the one place where Kindred
@@ -86,6 +91,8 @@ pub fn what_to_send(family: ServerFamily) -> Sending {
             boost: false,
             authors_own: false,
             thread_form: ThreadForm::Page,
+            group_update_by_group: false,
+            group_update_by_moderator: true,
         },
         ServerFamily::Microblog => Sending {
             relay: false,
@@ -93,6 +100,8 @@ pub fn what_to_send(family: ServerFamily) -> Sending {
             boost: true,
             authors_own: true,
             thread_form: ThreadForm::NoteWithTitle,
+            group_update_by_group: true,
+            group_update_by_moderator: false,
         },
         ServerFamily::Unknown => Sending {
             relay: true,
@@ -100,6 +109,8 @@ pub fn what_to_send(family: ServerFamily) -> Sending {
             boost: true,
             authors_own: true,
             thread_form: ThreadForm::Page,
+            group_update_by_group: true,
+            group_update_by_moderator: true,
         },
     }
 }
@@ -308,12 +319,32 @@ mod tests {
         use ServerFamily::*;
         use ThreadForm::*;
         let table = [
-            // family, relay, relay to origin, boost, author's own, thread form
-            (Threadiverse, true, false, false, false, Page),
-            (Microblog, false, false, true, true, NoteWithTitle),
-            (Unknown, true, true, true, true, Page),
+            // family, relay, relay to origin, boost, author's own, thread form,
+            // group update by the group, by a moderator
+            (Threadiverse, true, false, false, false, Page, false, true),
+            (
+                Microblog,
+                false,
+                false,
+                true,
+                true,
+                NoteWithTitle,
+                true,
+                false,
+            ),
+            (Unknown, true, true, true, true, Page, true, true),
         ];
-        for (family, relay, relay_to_origin, boost, authors_own, thread_form) in table {
+        for (
+            family,
+            relay,
+            relay_to_origin,
+            boost,
+            authors_own,
+            thread_form,
+            group_update_by_group,
+            group_update_by_moderator,
+        ) in table
+        {
             assert_eq!(
                 what_to_send(family),
                 Sending {
@@ -321,7 +352,9 @@ mod tests {
                     relay_to_origin,
                     boost,
                     authors_own,
-                    thread_form
+                    thread_form,
+                    group_update_by_group,
+                    group_update_by_moderator,
                 },
                 "{family:?}"
             );

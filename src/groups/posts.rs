@@ -106,6 +106,24 @@ pub async fn add_post(
     Ok(stored)
 }
 
+/// Sets a thread's reply count from its replies that show: neither deleted, nor removed, nor
+/// waiting for approval (as Lemmy counts them). Called whenever one of those changes.
+pub async fn recount_replies(database: &impl ConnectionTrait, thread_id: i64) -> Result<()> {
+    let showing = post::Entity::find()
+        .filter(post::Column::ThreadId.eq(thread_id))
+        .filter(post::Column::DeletedAt.is_null())
+        .filter(post::Column::RemovedAt.is_null())
+        .filter(post::Column::AwaitingApproval.eq(false))
+        .count(database)
+        .await? as i32;
+    post::Entity::update_many()
+        .col_expr(post::Column::ReplyCount, Expr::value(showing))
+        .filter(post::Column::Id.eq(thread_id))
+        .exec(database)
+        .await?;
+    Ok(())
+}
+
 /// Names a freshly stored local post by its final id (which contains its row id).
 pub async fn assign_ap_id(
     database: &impl ConnectionTrait,
@@ -149,7 +167,11 @@ pub async fn delete_post(
     update.source_markdown = Set(None);
     update.url = Set(None);
     update.deleted_at = Set(Some(Utc::now()));
-    Ok(update.update(database).await?)
+    let deleted = update.update(database).await?;
+    if let Some(thread_id) = deleted.thread_id {
+        recount_replies(database, thread_id).await?;
+    }
+    Ok(deleted)
 }
 
 /// Records `voter`'s like (+1) or dislike (-1) of `target`, replacing an earlier vote.

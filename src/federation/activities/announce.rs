@@ -225,6 +225,9 @@ async fn apply_announced(
         .and_then(Value::as_str)
         .unwrap_or_default();
     match kind {
+        "Update" if inner["object"]["type"] == "Group" => {
+            create_or_update::receive_announced_group_update(context, group, inner, digest).await?
+        }
         "Create" | "Update" => {
             create_or_update::receive_announced(context, group, parse(inner)?, digest).await?
         }

@@ -556,6 +556,46 @@ const ACTOR_KINDS: [&str; 5] = ["Person", "Service", "Application", "Group", "Or
 
 /// `Update{Person}` (a profile edit): refresh the cached actor. Only the actor itself may send
 /// it; nothing is relayed.
+/// A remote group announces a moderator's `Update` of its profile (Lemmy's form of a
+/// community edit; Kindred sends it so to Lemmy-family servers): the group vouches for its own
+/// profile, so the stored copy is refreshed, with the same checks as a fetched actor.
+pub async fn receive_announced_group_update(
+    context: &Context,
+    group: &actor::Model,
+    inner: &Value,
+    digest: &BodyDigest,
+) -> Result<()> {
+    let Some(activity_id) = inner.get("id").and_then(Value::as_str) else {
+        return Err(Error::bad_request("the Update has no id"));
+    };
+    let Some(activity_actor) = inner.get("actor").and_then(crate::federation::inbox::id_of) else {
+        return Err(Error::bad_request("the Update has no actor"));
+    };
+    if inner["object"].get("id").and_then(Value::as_str) != Some(group.ap_id.as_str()) {
+        // Only the announcing group's own profile.
+        return Ok(());
+    }
+    let document: ActorJson = serde_json::from_value(inner["object"].clone())
+        .map_err(|error| Error::bad_request(format!("malformed group: {error}")))?;
+    let group_url = Url::parse(&group.ap_id)?;
+    verify_remote_actor(&context.config, &document, &group_url)?;
+    let transaction = context.db.begin().await?;
+    if !record_received(
+        &transaction,
+        &Url::parse(activity_id)?,
+        &Url::parse(&activity_actor)?,
+        "Update",
+        digest,
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    store_remote_actor_in(&transaction, context, document).await?;
+    transaction.commit().await?;
+    Ok(())
+}
+
 async fn update_actor(
     context: &Context,
     activity: &CreateOrUpdate,

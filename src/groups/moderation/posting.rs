@@ -53,7 +53,11 @@ pub async fn hold_for_approval(
     let mut update: post::ActiveModel = stored.into();
     update.awaiting_approval = Set(true);
     update.pending_activity = Set(Some(activity.to_string()));
-    Ok(update.update(database).await?)
+    let held = update.update(database).await?;
+    if let Some(thread_id) = held.thread_id {
+        crate::groups::posts::recount_replies(database, thread_id).await?;
+    }
+    Ok(held)
 }
 
 /// A moderator approves a waiting post: it shows, and the activity it came with is returned to
@@ -76,6 +80,9 @@ pub async fn approve_post(
     update.awaiting_approval = Set(false);
     update.pending_activity = Set(None);
     let approved = update.update(database).await?;
+    if let Some(thread_id) = approved.thread_id {
+        crate::groups::posts::recount_replies(database, thread_id).await?;
+    }
     record(
         database,
         group,
@@ -198,6 +205,9 @@ pub async fn set_removed(
     let mut update: post::ActiveModel = target.into();
     update.removed_at = Set(removed.then(Utc::now));
     let updated = update.update(database).await?;
+    if let Some(thread_id) = updated.thread_id {
+        crate::groups::posts::recount_replies(database, thread_id).await?;
+    }
     let action = if removed {
         Action::RemovePost
     } else {

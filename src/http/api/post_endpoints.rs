@@ -41,7 +41,12 @@ pub struct PostJson {
 #[derive(Serialize, Clone, ToSchema)]
 #[schema(as = Author)]
 pub struct AuthorJson {
+    /// The person's id in this instance's lists, as `BanRequest.person_id` takes it (also for
+    /// people on other servers); 0 when the author is not known.
+    pub(super) id: i64,
     pub(super) name: String,
+    /// Their handle: `name` here, `name@host` for someone on another server.
+    pub(super) handle: String,
     #[schema(format = Uri)]
     pub(super) url: String,
     pub(super) local: bool,
@@ -93,12 +98,16 @@ pub(super) fn posts_json_from(
         .map(|post| {
             let author = authors.get(&post.author_id).map_or(
                 AuthorJson {
+                    id: 0,
                     name: String::new(),
+                    handle: String::new(),
                     url: String::new(),
                     local: false,
                 },
                 |author| AuthorJson {
+                    id: author.id,
                     name: author.preferred_username.clone(),
+                    handle: directory::actor_handle(author),
                     url: author.ap_id.clone(),
                     local: author.local,
                 },
