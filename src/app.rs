@@ -4,7 +4,7 @@
 use crate::{
     caches::ActorDocumentCache,
     config::Config,
-    context::AppState,
+    context::{AppState, Context},
     crypto::{
         KeypairSource,
         keys::{SigningKeyCache, VerifyingKeyCache},
@@ -139,6 +139,24 @@ fn spawn_delivery_worker(
         .then(|| tokio::spawn(delivery::run_worker(federation.to_request_data())))
 }
 
+/// Every hour, wipes the content of posts deleted longer ago than
+/// `instance.deleted_content_kept_days` (until then their authors can restore them).
+async fn purge_deleted_content_hourly(context: Context) {
+    let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        hourly.tick().await;
+        let kept =
+            chrono::Duration::days(i64::from(context.config.instance.deleted_content_kept_days));
+        match crate::groups::posts::purge_deleted_content(&context.db, chrono::Utc::now() - kept)
+            .await
+        {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "purged the content of deleted posts"),
+            Err(error) => tracing::warn!(%error, "could not purge deleted posts' content"),
+        }
+    }
+}
+
 /// Serves on `listener` and runs the delivery worker, both as background tasks.
 pub async fn start(
     federation: FederationConfig<AppState>,
@@ -152,6 +170,7 @@ pub async fn start(
     });
     let delivery_worker = spawn_delivery_worker(&federation);
     if federation.config.delivery.worker {
+        tokio::spawn(purge_deleted_content_hourly(federation.to_request_data()));
         // Histories of remote groups whose reading a stop interrupted.
         let context = federation.to_request_data();
         tokio::spawn(async move {

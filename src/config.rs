@@ -38,6 +38,9 @@ pub struct InstanceConfig {
     pub group_creation: GroupCreation,
     /// Sign-ups accepted per hour from one client address (0: no limit).
     pub registrations_per_hour_per_address: u32,
+    /// Days a deleted post's content is kept, hidden behind its tombstone, so its author can
+    /// restore it (as Lemmy lets authors); then it is purged.
+    pub deleted_content_kept_days: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -164,6 +167,7 @@ impl Default for Config {
                 registration: RegistrationMode::Closed,
                 group_creation: GroupCreation::Anyone,
                 registrations_per_hour_per_address: 10,
+                deleted_content_kept_days: 30,
             },
             http: HttpConfig {
                 listen: SocketAddr::from(([127, 0, 0, 1], 8080)),

@@ -33,6 +33,9 @@ pub struct Model {
     pub reply_count: i32,
     /// How many people on other servers shared (boosted) it.
     pub share_count: i32,
+    /// A deleted post's content is wiped after a grace period (`instance.
+    /// deleted_content_kept_days`); until then its author can restore it.
+    pub content_purged: bool,
     pub last_activity_at: DateTimeUtc,
     pub created_at: DateTimeUtc,
     /// Set when a moderator removed the post; a moderator can restore it.

@@ -313,3 +313,106 @@ async fn reply_counts_leave_out_deleted_and_removed_replies() {
     wait_for_empty_queue(home, WAIT).await;
     network.stop().await;
 }
+
+#[tokio::test]
+async fn an_author_restores_their_deleted_post_until_its_content_is_purged() {
+    for backend in testing::backends_under_test() {
+        undelete(backend).await;
+    }
+}
+
+async fn undelete(backend: Backend) {
+    let LemmyAndMastodon { network, ann, lem } = lemmy_and_mastodon(backend).await;
+    let home = network.instance("home");
+    let lemmy = network.peer(0);
+    let group = home.url("/groups/repair");
+    let post_id = lemmy.url("/post/7");
+    let create = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": lemmy.url("/activities/create/7"),
+        "type": "Create",
+        "actor": lem,
+        "to": [group, mastodon::PUBLIC],
+        "cc": [],
+        "audience": group,
+        "object": {
+            "id": post_id,
+            "type": "Page",
+            "attributedTo": lem,
+            "name": "Soldering tips",
+            "content": "<p>Tin the tip first.</p>",
+            "to": [group, mastodon::PUBLIC],
+            "cc": [],
+            "audience": group,
+        },
+    });
+    let send = async |activity: &Value| {
+        lemmy
+            .send("lem", &home.url("/inbox"), activity, &Tampering::default())
+            .await
+    };
+    assert_eq!(send(&create).await.0, StatusCode::ACCEPTED);
+    let delete = |number: u32| {
+        json!({
+            "id": lemmy.url(&format!("/activities/delete/{number}")),
+            "type": "Delete",
+            "actor": lem,
+            "to": [group, mastodon::PUBLIC],
+            "cc": [],
+            "audience": group,
+            "object": post_id,
+        })
+    };
+    let undo = |number: u32| {
+        let mut undo = json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": lemmy.url(&format!("/activities/undo/{number}")),
+            "type": "Undo",
+            "actor": lem,
+            "to": [group, mastodon::PUBLIC],
+            "cc": [],
+            "audience": group,
+        });
+        undo["object"] = delete(number);
+        undo
+    };
+    let with_context = |mut activity: Value| {
+        activity["@context"] = json!("https://www.w3.org/ns/activitystreams");
+        activity
+    };
+    let thread_id = ann.get("/groups/repair/threads").await[0]["id"].clone();
+    let thread = async || ann.get(&format!("/posts/{thread_id}")).await["thread"].clone();
+
+    // Deleted: a tombstone, its content hidden.
+    let (status, body) = send(&with_context(delete(1))).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{backend:?}: {body}");
+    let shown = thread().await;
+    assert_eq!(shown["deleted"], true);
+    assert_eq!(shown["content_html"], "");
+    // The author undoes it: back, content and all (a moderator's restore is another thing).
+    let (status, body) = send(&undo(1)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{backend:?}: {body}");
+    let shown = thread().await;
+    assert_eq!(shown["deleted"], false, "{backend:?}: {shown}");
+    assert!(
+        shown["content_html"]
+            .as_str()
+            .unwrap()
+            .contains("Tin the tip")
+    );
+    assert_eq!(shown["title"], "Soldering tips");
+
+    // Once the grace period is over, the content is purged and the deletion is final.
+    assert_eq!(send(&with_context(delete(2))).await.0, StatusCode::ACCEPTED);
+    let purged = kindred::groups::posts::purge_deleted_content(
+        &home.database.connection,
+        chrono::Utc::now() + chrono::Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(purged, 1);
+    let (status, _) = send(&undo(2)).await;
+    assert_eq!(status, StatusCode::GONE, "{backend:?}");
+    assert_eq!(thread().await["deleted"], true);
+    network.stop().await;
+}

@@ -21,6 +21,7 @@ mod m20261206_000014_shares;
 mod m20261206_000015_signature_schemes;
 mod m20261206_000016_group_history;
 mod m20261206_000017_instance_software;
+mod m20261206_000018_deleted_content_kept;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000015_signature_schemes::Migration),
             Box::new(m20261206_000016_group_history::Migration),
             Box::new(m20261206_000017_instance_software::Migration),
+            Box::new(m20261206_000018_deleted_content_kept::Migration),
         ]
     }
 }

@@ -156,22 +156,63 @@ pub async fn edit_post(
     Ok(update.update(database).await?)
 }
 
-/// Deletes a post's content, keeping the row as a tombstone so replies keep their place.
+/// Deletes a post: the row stays as a tombstone so replies keep their place, and its content
+/// is kept, hidden, until [`purge_deleted_content`] wipes it, so that its author can restore
+/// it meanwhile ([`undelete_post`]).
 pub async fn delete_post(
     database: &impl ConnectionTrait,
     existing: post::Model,
 ) -> Result<post::Model> {
     let mut update: post::ActiveModel = existing.into();
-    update.title = Set(None);
-    update.content_html = Set(String::new());
-    update.source_markdown = Set(None);
-    update.url = Set(None);
     update.deleted_at = Set(Some(Utc::now()));
     let deleted = update.update(database).await?;
     if let Some(thread_id) = deleted.thread_id {
         recount_replies(database, thread_id).await?;
     }
     Ok(deleted)
+}
+
+/// The author restores their deleted post, while its content is still kept. A post whose
+/// content was purged is gone for good (410).
+pub async fn undelete_post(
+    database: &impl ConnectionTrait,
+    deleted: post::Model,
+) -> Result<post::Model> {
+    if deleted.deleted_at.is_none() {
+        return Ok(deleted);
+    }
+    if deleted.content_purged {
+        return Err(Error::Gone("post".into()));
+    }
+    let mut update: post::ActiveModel = deleted.into();
+    update.deleted_at = Set(None);
+    let restored = update.update(database).await?;
+    if let Some(thread_id) = restored.thread_id {
+        recount_replies(database, thread_id).await?;
+    }
+    Ok(restored)
+}
+
+/// Wipes the content of posts deleted before `deleted_before`: after the grace period in which
+/// their authors could restore them. Returns how many were purged.
+pub async fn purge_deleted_content(
+    database: &impl ConnectionTrait,
+    deleted_before: DateTime<Utc>,
+) -> Result<u64> {
+    let purged = post::Entity::update_many()
+        .col_expr(post::Column::Title, Expr::value(Option::<String>::None))
+        .col_expr(post::Column::ContentHtml, Expr::value(String::new()))
+        .col_expr(
+            post::Column::SourceMarkdown,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(post::Column::Url, Expr::value(Option::<String>::None))
+        .col_expr(post::Column::ContentPurged, Expr::value(true))
+        .filter(post::Column::DeletedAt.lt(deleted_before))
+        .filter(post::Column::ContentPurged.eq(false))
+        .exec(database)
+        .await?;
+    Ok(purged.rows_affected)
 }
 
 /// Records `voter`'s like (+1) or dislike (-1) of `target`, replacing an earlier vote.

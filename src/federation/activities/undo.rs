@@ -161,7 +161,21 @@ async fn restore_announced(
     let Some(target) = posts::find_by_ap_id(&context.db, &post_ap_id).await? else {
         return Ok(());
     };
-    if target.group_id != group.id || target.removed_at.is_none() {
+    if target.group_id != group.id {
+        return Ok(());
+    }
+    let undoer = sender(context, &undo.actor).await?;
+    if target.deleted_at.is_some() && target.author_id == undoer.id {
+        // The author restores what they deleted (the group vouches for it).
+        let transaction = context.db.begin().await?;
+        if !record_received(&transaction, &undo.id, &undo.actor, "Undo", digest).await? {
+            return Ok(());
+        }
+        posts::undelete_post(&transaction, target).await?;
+        transaction.commit().await?;
+        return Ok(());
+    }
+    if target.removed_at.is_none() {
         return Ok(());
     }
     if !crate::federation::collections::is_remote_moderator(context, group, &undo.actor).await? {
@@ -338,6 +352,27 @@ async fn undo_removal(
             .await?
             .ok_or_else(|| Error::not_found("group"))?;
     let moderator = sender(context, &undo.actor).await?;
+    // Who deleted it decides who may undo it: the author their own deletion (as Lemmy lets
+    // authors), the group's moderators a removal.
+    if group.local && target.deleted_at.is_some() && target.author_id == moderator.id {
+        let transaction = context.db.begin().await?;
+        if !record_received(&transaction, &undo.id, &undo.actor, "Undo", digest).await? {
+            return Ok(());
+        }
+        posts::undelete_post(&transaction, target).await?;
+        announce::relay(
+            &transaction,
+            context,
+            &group,
+            json,
+            post_ap_id,
+            announce::Boost::No,
+        )
+        .await?;
+        transaction.commit().await?;
+        wake_delivery_worker(context);
+        return Ok(());
+    }
     if !group.local
         || !crate::groups::moderation::is_moderator(&context.db, group.id, moderator.id).await?
     {

@@ -114,7 +114,8 @@ pub(super) fn posts_json_from(
             );
             let deleted = post.deleted_at.is_some();
             let removed = post.removed_at.is_some();
-            let (content_html, content_markdown, title) = if removed && !show_removed {
+            // A deleted post's content is kept a while for its author to restore, never shown.
+            let (content_html, content_markdown, title) = if deleted || (removed && !show_removed) {
                 (String::new(), None, None)
             } else {
                 (post.content_html, post.source_markdown, post.title)

@@ -62,7 +62,9 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
         my_votes: &my_votes,
         children: &children,
     };
-    let title = if thread.removed_at.is_some() && !moderating {
+    let title = if thread.deleted_at.is_some() {
+        "(deleted)".to_string()
+    } else if thread.removed_at.is_some() && !moderating {
         "(removed)".to_string()
     } else {
         thread
