@@ -80,6 +80,8 @@ pub struct Model {
     /// For remote groups: when their history (outbox) was last read for people here who
     /// joined; empty until it has been read once.
     pub history_read_at: Option<DateTimeUtc>,
+    /// A group not safe for work (NSFW, `sensitive`): its posts are shown folded.
+    pub sensitive: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -416,3 +416,73 @@ async fn undelete(backend: Backend) {
     assert_eq!(thread().await["deleted"], true);
     network.stop().await;
 }
+
+#[tokio::test]
+async fn a_group_not_safe_for_work_says_so_and_its_posts_are_folded() {
+    let LemmyAndMastodon { network, ann, .. } = lemmy_and_mastodon(Backend::Sqlite).await;
+    let home = network.instance("home");
+    let lemmy = network.peer(0);
+    // The owner marks the group NSFW; its actor says so, as Lemmy's communities do.
+    let edited = ann
+        .send(
+            Method::PATCH,
+            "/groups/repair",
+            Some(json!({ "title": "Repair café", "sensitive": true })),
+            200,
+        )
+        .await;
+    assert_eq!(edited["sensitive"], true);
+    let actor = network
+        .fetch_activity_json(&home.url("/groups/repair"))
+        .await;
+    assert_eq!(actor["sensitive"], true, "{actor}");
+    // Its posts are sensitive, on the wire and in the API, and folded on the page.
+    let thread = ann
+        .send(
+            Method::POST,
+            "/groups/repair/threads",
+            Some(json!({ "title": "Anatomy of a fuse", "body": "Pictures inside." })),
+            201,
+        )
+        .await;
+    assert_eq!(thread["sensitive"], true);
+    let object = network
+        .fetch_activity_json(thread["url"].as_str().unwrap())
+        .await;
+    assert_eq!(object["sensitive"], true);
+    let page = network
+        .client()
+        .get(thread["url"].as_str().unwrap())
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("<details class=\"sensitive\">"), "{page}");
+    let group_page = network
+        .client()
+        .get(home.url("/groups/repair"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(group_page.contains("class=\"nsfw\""));
+
+    // A remote community's flag is read with its document.
+    let keys = testing::test_keypairs();
+    let community = lemmy.add_person("nsfwcommunity", &keys[4].private_key, &keys[4].public_key);
+    lemmy.set_profile(
+        "nsfwcommunity",
+        json!({ "type": "Group", "sensitive": true }),
+    );
+    let stored = kindred::federation::discovery::resolve_group(&home.context(), &community)
+        .await
+        .unwrap();
+    assert!(stored.sensitive);
+    network.stop().await;
+}

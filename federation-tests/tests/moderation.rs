@@ -62,6 +62,7 @@ async fn moderation_reaches_the_members_servers() {
                 summary_markdown: None,
                 icon_url: None,
                 manually_approves_followers: Some(true),
+                sensitive: None,
             },
         )
         .await

@@ -22,6 +22,7 @@ mod m20261206_000015_signature_schemes;
 mod m20261206_000016_group_history;
 mod m20261206_000017_instance_software;
 mod m20261206_000018_deleted_content_kept;
+mod m20261206_000019_sensitive_groups;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_group_history::Migration),
             Box::new(m20261206_000017_instance_software::Migration),
             Box::new(m20261206_000018_deleted_content_kept::Migration),
+            Box::new(m20261206_000019_sensitive_groups::Migration),
         ]
     }
 }

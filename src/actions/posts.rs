@@ -94,7 +94,9 @@ pub async fn write_post(
                     .to_string()
             })
             .collect();
-    let content = draft.into_content(parent.is_some())?;
+    let mut content = draft.into_content(parent.is_some())?;
+    // The posts of a group that is not safe for work are too (as Lemmy requires).
+    content.sensitive = group.sensitive;
     // A local post's id is its page, `/posts/<row id>`, as on Lemmy: the row is inserted
     // under a unique placeholder and named once its id is known, in the same transaction.
     let placeholder = format!("urn:uuid:{}", uuid::Uuid::new_v4());
@@ -136,7 +138,8 @@ pub async fn edit_post(
         return Err(Error::Forbidden("only its author may edit a post".into()));
     }
     let group = lookups::actor(&context.db, existing.group_id, "group").await?;
-    let content = draft.into_content(existing.parent_id.is_some())?;
+    let mut content = draft.into_content(existing.parent_id.is_some())?;
+    content.sensitive = group.sensitive || existing.sensitive;
     if group.local {
         moderation::require_not_banned(&context.db, &group, editor).await?;
     }

@@ -157,6 +157,8 @@ pub struct GroupProfile<'a> {
     pub icon_url: Option<&'a str>,
     /// Whether join requests wait for a moderator; `None` leaves it as it is.
     pub manually_approves_followers: Option<bool>,
+    /// Whether the group is not safe for work (NSFW); `None` leaves it as it is.
+    pub sensitive: Option<bool>,
 }
 
 /// Checks and applies a new title, summary and icon to a local group.
@@ -200,6 +202,9 @@ pub async fn update_group(
     update.icon_url = Set(icon_url.map(str::to_string));
     if let Some(manual) = profile.manually_approves_followers {
         update.manually_approves_followers = Set(manual);
+    }
+    if let Some(sensitive) = profile.sensitive {
+        update.sensitive = Set(sensitive);
     }
     update.updated_at = Set(Some(Utc::now()));
     Ok(update.update(database).await?)

@@ -121,6 +121,13 @@ pub struct ActorJson {
         skip_serializing_if = "Option::is_none"
     )]
     pub manually_approves_followers: Option<bool>,
+    /// NSFW (Lemmy's communities, Mastodon's accounts).
+    #[serde(
+        default,
+        deserialize_with = "deserialize_skip_error",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub sensitive: Option<bool>,
     #[serde(
         default,
         deserialize_with = "deserialize_skip_error",
@@ -268,6 +275,7 @@ fn local_actor_json(row: &actor::Model) -> Result<ActorJson> {
             public_key_pem: row.public_key_pem.clone(),
         },
         manually_approves_followers: Some(row.manually_approves_followers),
+        sensitive: is_group.then_some(row.sensitive),
         posting_restricted_to_mods: is_group.then_some(row.posting_restricted_to_mods),
         discoverable: Some(row.discoverable),
         published: row.published_at,
@@ -440,6 +448,7 @@ pub async fn store_remote_actor_in(
         public_key_pem: Set(json.public_key.public_key_pem),
         private_key_pem: Set(None),
         manually_approves_followers: Set(json.manually_approves_followers.unwrap_or(false)),
+        sensitive: Set(json.sensitive.unwrap_or(false)),
         posting_restricted_to_mods: Set(json.posting_restricted_to_mods.unwrap_or(false)),
         discoverable: Set(json.discoverable.unwrap_or(true)),
         instance_id: Set(Some(instance.id)),

@@ -24,6 +24,8 @@ pub struct GroupJson {
     #[schema(inline)]
     pub(super) posting_mode: ApiPostingMode,
     pub(super) manually_approves_followers: bool,
+    /// Not safe for work (NSFW).
+    pub(super) sensitive: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -84,6 +86,7 @@ pub(super) async fn group_json(
         role,
         posting_mode: group.posting_mode.into(),
         manually_approves_followers: group.manually_approves_followers,
+        sensitive: group.sensitive,
     })
 }
 
@@ -250,6 +253,9 @@ pub struct EditGroupRequest {
     pub(super) posting_mode: Option<ApiPostingMode>,
     #[schema(nullable = false)]
     pub(super) manually_approves_followers: Option<bool>,
+    /// Not safe for work (NSFW); left out keeps it.
+    #[schema(nullable = false)]
+    pub(super) sensitive: Option<bool>,
 }
 
 /// Who may post: `open` anyone, `members` accepted members, `moderators` only the owner and
@@ -321,6 +327,7 @@ pub(super) async fn edit_group(
             summary_markdown: summary.as_deref(),
             icon_url: icon_url.as_deref(),
             manually_approves_followers: request.manually_approves_followers,
+            sensitive: request.sensitive,
         },
         request.posting_mode.map(Into::into),
     )

@@ -33,6 +33,8 @@ pub struct PostJson {
     pub(super) reply_count: i32,
     /// How many people on other servers shared (boosted) it.
     pub(super) shares: i32,
+    /// Not safe for work (NSFW): clients fold it.
+    pub(super) sensitive: bool,
     /// The caller's vote: 1, -1, or 0.
     #[schema(schema_with = openapi::vote_value)]
     pub(super) my_vote: i16,
@@ -141,6 +143,7 @@ pub(super) fn posts_json_from(
                 dislikes: post.dislike_count,
                 reply_count: post.reply_count,
                 shares: post.share_count,
+                sensitive: post.sensitive,
                 my_vote: votes.get(&post.id).copied().unwrap_or(0),
             }
         })

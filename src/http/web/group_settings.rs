@@ -143,6 +143,9 @@ pub struct EditGroupForm {
     /// Present (any value) when join requests wait for a moderator.
     #[serde(default)]
     approval: Option<String>,
+    /// Present (any value) when the group is not safe for work.
+    #[serde(default)]
+    sensitive: Option<String>,
     #[serde(default)]
     csrf: String,
 }
@@ -198,6 +201,7 @@ pub async fn edit_group_page(
         icon_url: group.icon_url.clone().unwrap_or_default(),
         posting_mode: posting_mode_value(group.posting_mode).to_string(),
         approval: group.manually_approves_followers.then(|| "on".to_string()),
+        sensitive: group.sensitive.then(|| "on".to_string()),
         csrf: String::new(),
     };
     Ok(edit_group_form(
@@ -231,6 +235,7 @@ pub async fn edit_group(
                     summary_markdown: Some(&form.summary),
                     icon_url: Some(&form.icon_url),
                     manually_approves_followers: Some(form.approval.is_some()),
+                    sensitive: Some(form.sensitive.is_some()),
                 },
                 posting_mode,
             )
@@ -289,6 +294,10 @@ fn edit_group_form(
             label {
                 input type="checkbox" name="approval" checked[form.approval.is_some()];
                 " Join requests wait for a moderator's approval"
+            }
+            label {
+                input type="checkbox" name="sensitive" checked[form.sensitive.is_some()];
+                " Not safe for work (NSFW): posts are shown folded, and other servers are told"
             }
             button type="submit" { "Save" }
         }

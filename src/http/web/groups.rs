@@ -88,6 +88,9 @@ pub async fn home(
                         } @else {
                             a href=(group.html_url.as_deref().unwrap_or(&group.ap_id)) { (group_title(group)) }
                         }
+                        @if group.sensitive {
+                            " " span.nsfw title="Not safe for work" { "NSFW" }
+                        }
                         " "
                         span.handle { (directory::full_handle(&context.config.domain(), group)) }
                         " "
@@ -162,6 +165,9 @@ pub async fn group_page(
                 " "
             }
             (title)
+            @if group.sensitive {
+                " " span.nsfw title="Not safe for work" { "NSFW" }
+            }
         }
         p.handle { (handle) " · " a href={ "/groups/" (group_path) "/feed.atom" } { "Atom feed" } }
         @if !group_links.is_empty() {

@@ -43,6 +43,8 @@ h1 img.icon{vertical-align:middle;border-radius:8px;object-fit:cover}\
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}\
 .actions input[type=text]{width:auto;display:inline-block;padding:.2rem .4rem}\
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
+.nsfw{display:inline-block;padding:0 .4em;border-radius:4px;background:#b3261e;color:#fff;font-size:.7em;vertical-align:middle;font-weight:700}\
+details.sensitive>summary{cursor:pointer;color:var(--muted);font-style:italic}\
 ";
 
 /// A complete page around `body`, with the navigation for `visitor`.

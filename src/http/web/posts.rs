@@ -172,7 +172,15 @@ impl Rendering<'_> {
                             // Moderators still see what they removed, to restore it.
                             p.problem { "Removed by a moderator." }
                         }
-                        (SanitizedHtml::from_stored(&post.content_html))
+                        @if post.sensitive {
+                            // Folded until the reader opens it; no script needed.
+                            details.sensitive {
+                                summary { "Not safe for work: show" }
+                                (SanitizedHtml::from_stored(&post.content_html))
+                            }
+                        } @else {
+                            (SanitizedHtml::from_stored(&post.content_html))
+                        }
                     }
                 }
                 @if !hidden {
