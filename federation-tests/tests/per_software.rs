@@ -215,5 +215,31 @@ async fn per_software(backend: Backend) {
         "{backend:?}: no echo of Lemmy's own post: {from_lemmy:#?}"
     );
     assert_eq!(boosts(&settled(home, masto).await).len(), 1, "{backend:?}");
+    lemmy.clear_received();
+
+    // Ann answers the Lemmy post: Lemmy gets the group's Announce of her reply, and no second,
+    // direct copy although the reply names its author there.
+    let threads = ann.get("/groups/repair/threads").await;
+    let lemmy_thread = threads
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|listed| listed["url"] == page_id.as_str())
+        .unwrap();
+    ann.send(
+        Method::POST,
+        &format!("/posts/{}/replies", lemmy_thread["id"]),
+        Some(json!({ "body": "Welcome!" })),
+        201,
+    )
+    .await;
+    let from_lemmy = settled(home, lemmy).await;
+    assert_eq!(relayed(&from_lemmy, "Create").len(), 1, "{backend:?}");
+    assert!(
+        from_lemmy
+            .iter()
+            .all(|delivery| delivery.activity["type"] != "Create"),
+        "{backend:?}: no direct copy to a Lemmy member server: {from_lemmy:#?}"
+    );
     network.stop().await;
 }
