@@ -53,27 +53,43 @@ pub async fn notify_about_new_post(
         return Ok(());
     }
     let now = Utc::now();
-    notification::Entity::insert_many(wanted.into_iter().map(|(user_id, kind)| {
-        notification::ActiveModel {
-            user_id: Set(user_id),
-            kind: Set(kind),
-            post_id: Set(stored.id),
-            created_at: Set(now),
-            read_at: Set(None),
-            ..Default::default()
-        }
-    }))
-    .on_conflict(
-        OnConflict::columns([
-            notification::Column::UserId,
-            notification::Column::PostId,
-            notification::Column::Kind,
-        ])
-        .do_nothing()
-        .to_owned(),
+    insert_once(
+        database,
+        wanted
+            .into_iter()
+            .map(|(user_id, kind)| notification::ActiveModel {
+                user_id: Set(user_id),
+                kind: Set(kind),
+                post_id: Set(stored.id),
+                created_at: Set(now),
+                read_at: Set(None),
+                ..Default::default()
+            })
+            .collect(),
     )
-    .exec_without_returning(database)
-    .await?;
+    .await
+}
+
+/// Inserts notifications, each at most once per person, post and kind (a repeat is ignored).
+async fn insert_once(
+    database: &impl ConnectionTrait,
+    notifications: Vec<notification::ActiveModel>,
+) -> Result<()> {
+    if notifications.is_empty() {
+        return Ok(());
+    }
+    notification::Entity::insert_many(notifications)
+        .on_conflict(
+            OnConflict::columns([
+                notification::Column::UserId,
+                notification::Column::PostId,
+                notification::Column::Kind,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(database)
+        .await?;
     Ok(())
 }
 
@@ -89,27 +105,19 @@ pub async fn notify_about_share(
     let Some(account) = account_of(database, shared.author_id).await? else {
         return Ok(());
     };
-    notification::Entity::insert(notification::ActiveModel {
-        user_id: Set(account),
-        kind: Set(NotificationKind::Share),
-        post_id: Set(shared.id),
-        actor_id: Set(Some(sharer.id)),
-        created_at: Set(Utc::now()),
-        read_at: Set(None),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::columns([
-            notification::Column::UserId,
-            notification::Column::PostId,
-            notification::Column::Kind,
-        ])
-        .do_nothing()
-        .to_owned(),
+    insert_once(
+        database,
+        vec![notification::ActiveModel {
+            user_id: Set(account),
+            kind: Set(NotificationKind::Share),
+            post_id: Set(shared.id),
+            actor_id: Set(Some(sharer.id)),
+            created_at: Set(Utc::now()),
+            read_at: Set(None),
+            ..Default::default()
+        }],
     )
-    .exec_without_returning(database)
-    .await?;
-    Ok(())
+    .await
 }
 
 /// The local names a markdown text mentions as `@name` or `@name@domain` (this domain only).
