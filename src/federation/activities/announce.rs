@@ -226,7 +226,10 @@ async fn apply_announced(
         .unwrap_or_default();
     match kind {
         "Update" if inner["object"]["type"] == "Group" => {
-            create_or_update::receive_announced_group_update(context, group, inner, digest).await?
+            crate::federation::activities::update_profile::receive_announced_group_update(
+                context, group, inner, digest,
+            )
+            .await?
         }
         "Create" | "Update" => {
             create_or_update::receive_announced(context, group, parse(inner)?, digest).await?

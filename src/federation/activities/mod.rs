@@ -13,6 +13,7 @@ pub mod lock;
 pub mod reject;
 pub mod undo;
 pub mod update_group;
+pub mod update_profile;
 pub mod vote;
 
 use crate::{
