@@ -206,14 +206,35 @@ pub fn requesting_server(headers: &axum::http::HeaderMap) -> Option<Url> {
         })
 }
 
-/// Reads the software of the server `origin` is on, in the background.
+/// Servers whose NodeInfo is being read now, so that a busy group relaying many posts at once
+/// asks each server once, not once per post.
+static BEING_LEARNED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Reads the software of the server `origin` is on, in the background (unless that is under
+/// way already).
 pub fn learn_in_background(context: &Context, origin: &Url) {
+    let Ok(host) = host_of(origin) else {
+        return;
+    };
+    {
+        let mut being_learned = BEING_LEARNED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !being_learned.insert(host.clone()) {
+            return;
+        }
+    }
     let context = context.reset_request_count();
     let origin = origin.clone();
     tokio::spawn(async move {
         if let Err(error) = learn(&context, &origin).await {
             tracing::debug!(server = %origin, %error, "the server's NodeInfo could not be read");
         }
+        BEING_LEARNED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .remove(&host);
     });
 }
 
