@@ -163,22 +163,57 @@ pub async fn families_of(
             origins.entry(host).or_insert_with(|| inbox.clone());
         }
     }
+    // Most relays name the same member servers again: answer from memory what was read from
+    // the database moments ago, and read only the rest.
+    let mut families = HashMap::new();
+    {
+        let remembered = lock_remembered();
+        origins.retain(|host, _| match remembered.get(host) {
+            Some((family, at)) if at.elapsed() < REMEMBERED_FOR => {
+                families.insert(host.clone(), *family);
+                false
+            }
+            _ => true,
+        });
+    }
+    if origins.is_empty() {
+        return Ok(families);
+    }
     let known = instance::Entity::find()
         .filter(instance::Column::Host.is_in(origins.keys().cloned()))
         .all(database)
         .await?;
-    let mut families = HashMap::new();
+    let mut remembered = lock_remembered();
     for (host, origin) in origins {
         let row = known.iter().find(|row| row.host == host);
         let fresh = row
             .and_then(|row| row.software_checked_at)
             .is_some_and(|checked| Utc::now() - checked < SOFTWARE_FRESH_FOR);
-        if !fresh {
+        let family = family_of(row.and_then(|row| row.software.as_deref()));
+        if fresh {
+            remembered.insert(host.clone(), (family, std::time::Instant::now()));
+        } else {
             learn_in_background(context, &origin);
         }
-        families.insert(host, family_of(row.and_then(|row| row.software.as_deref())));
+        families.insert(host, family);
     }
     Ok(families)
+}
+
+/// How long a server's family, once read fresh from the database, is answered from memory.
+const REMEMBERED_FOR: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Families read fresh from the database lately, by host (this process).
+static REMEMBERED: std::sync::LazyLock<
+    std::sync::Mutex<HashMap<String, (ServerFamily, std::time::Instant)>>,
+> = std::sync::LazyLock::new(Default::default);
+
+fn lock_remembered()
+-> std::sync::MutexGuard<'static, HashMap<String, (ServerFamily, std::time::Instant)>> {
+    // Each change is one map operation: a poisoned lock is still consistent.
+    REMEMBERED
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The family of the server `url` is on.
@@ -278,6 +313,7 @@ pub async fn learn(context: &Context, origin: &Url) -> Result<()> {
     learned.software_version = Set(version);
     learned.software_checked_at = Set(Some(now));
     learned.update(&context.db).await?;
+    lock_remembered().remove(&host);
     Ok(())
 }
 
