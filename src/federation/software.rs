@@ -11,10 +11,7 @@ use crate::{
 };
 use chrono::{Duration, Utc};
 use kindred_entities::instance;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
-    sea_query::OnConflict,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::Value;
 use std::collections::HashMap;
 use url::Url;
@@ -275,7 +272,7 @@ pub fn learn_in_background(context: &Context, origin: &Url) {
 
 /// Reads the software of the server `origin` is on from its NodeInfo and keeps it. A server
 /// without NodeInfo is remembered as unknown, and asked again a day later.
-pub async fn learn(context: &Context, origin: &Url) -> Result<()> {
+async fn learn(context: &Context, origin: &Url) -> Result<()> {
     let host = host_of(origin)?;
     let software = read_nodeinfo(context, origin).await.ok();
     let name = software
@@ -286,32 +283,11 @@ pub async fn learn(context: &Context, origin: &Url) -> Result<()> {
         .as_ref()
         .and_then(|software| software["version"].as_str())
         .map(str::to_string);
-    let now = Utc::now();
-    instance::Entity::insert(instance::ActiveModel {
-        host: Set(host.clone()),
-        first_seen_at: Set(now),
-        blocked: Set(false),
-        consecutive_failures: Set(0),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::column(instance::Column::Host)
-            .do_nothing()
-            .to_owned(),
-    )
-    .exec_without_returning(&context.db)
-    .await?;
-    let Some(row) = instance::Entity::find()
-        .filter(instance::Column::Host.eq(&host))
-        .one(&context.db)
-        .await?
-    else {
-        return Ok(());
-    };
+    let row = crate::federation::instances::find_or_create(&context.db, origin).await?;
     let mut learned: instance::ActiveModel = row.into();
     learned.software = Set(name);
     learned.software_version = Set(version);
-    learned.software_checked_at = Set(Some(now));
+    learned.software_checked_at = Set(Some(Utc::now()));
     learned.update(&context.db).await?;
     lock_remembered().remove(&host);
     Ok(())
