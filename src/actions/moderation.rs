@@ -168,24 +168,7 @@ pub async fn lock_thread(
     thread: post::Model,
     locked: bool,
 ) -> Result<post::Model> {
-    let group = lookups::actor(&context.db, thread.group_id, "group").await?;
-    require_moderator(context, &group, moderator).await?;
-    require_local(&group)?;
-    let post_ap_id = thread.ap_id.clone();
-    let transaction = context.db.begin().await?;
-    let changed = moderation::set_locked(&transaction, &group, thread, locked, moderator).await?;
-    lock::publish_lock(
-        &transaction,
-        context,
-        moderator,
-        &group,
-        &post_ap_id,
-        locked,
-    )
-    .await?;
-    transaction.commit().await?;
-    wake_delivery_worker(context);
-    Ok(changed)
+    set_thread_flag(context, moderator, thread, ThreadFlag::Locked, locked).await
 }
 
 /// A moderator pins (or unpins) a thread of a local group to the top of its page.
@@ -195,21 +178,43 @@ pub async fn pin_thread(
     thread: post::Model,
     pinned: bool,
 ) -> Result<post::Model> {
+    set_thread_flag(context, moderator, thread, ThreadFlag::Pinned, pinned).await
+}
+
+/// What a moderator turns on or off on a thread, kept by the group's own server.
+#[derive(Debug, Clone, Copy)]
+enum ThreadFlag {
+    Locked,
+    Pinned,
+}
+
+async fn set_thread_flag(
+    context: &Context,
+    moderator: &actor::Model,
+    thread: post::Model,
+    flag: ThreadFlag,
+    on: bool,
+) -> Result<post::Model> {
     let group = lookups::actor(&context.db, thread.group_id, "group").await?;
     require_moderator(context, &group, moderator).await?;
     require_local(&group)?;
     let post_ap_id = thread.ap_id.clone();
     let transaction = context.db.begin().await?;
-    let changed = moderation::set_pinned(&transaction, &group, thread, pinned, moderator).await?;
-    add_or_remove::publish_pin(
-        &transaction,
-        context,
-        moderator,
-        &group,
-        &post_ap_id,
-        pinned,
-    )
-    .await?;
+    let changed = match flag {
+        ThreadFlag::Locked => {
+            let changed =
+                moderation::set_locked(&transaction, &group, thread, on, moderator).await?;
+            lock::publish_lock(&transaction, context, moderator, &group, &post_ap_id, on).await?;
+            changed
+        }
+        ThreadFlag::Pinned => {
+            let changed =
+                moderation::set_pinned(&transaction, &group, thread, on, moderator).await?;
+            add_or_remove::publish_pin(&transaction, context, moderator, &group, &post_ap_id, on)
+                .await?;
+            changed
+        }
+    };
     transaction.commit().await?;
     wake_delivery_worker(context);
     Ok(changed)
