@@ -234,3 +234,92 @@ impl Drop for TestApp {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::federation::delivery::{OutgoingActivity, enqueue};
+
+    #[tokio::test]
+    async fn the_builder_makes_its_people_and_groups() {
+        let app = TestApp::on(Backend::Sqlite)
+            .with_admin("ada")
+            .with_user("ann")
+            .with_group("repair", "ann")
+            .start()
+            .await;
+        assert!(app.person("ada").user.is_admin);
+        assert!(!app.person("ann").user.is_admin);
+        assert!(
+            membership::is_owner(
+                &app.database.connection,
+                app.group("repair").id,
+                app.person("ann").actor.id
+            )
+            .await
+            .unwrap()
+        );
+        let signed_in = app
+            .call(
+                Request::post("/api/v1/auth/token")
+                    .header("host", "kindred.test:8080")
+                    .header("content-type", "application/json")
+                    .body(Body::from(
+                        serde_json::json!({ "name": "ann", "password": TEST_PASSWORD }).to_string(),
+                    ))
+                    .unwrap(),
+            )
+            .await;
+        assert_eq!(signed_in.status, StatusCode::CREATED, "{}", signed_in.body);
+    }
+
+    /// Queues an activity for a server no test sends to.
+    async fn leave_a_fan_out_pending(app: &TestApp) {
+        let group = app.group("repair");
+        let id = url::Url::parse("http://kindred.test:8080/activities/left").unwrap();
+        let json = serde_json::json!({ "id": id, "type": "Announce" });
+        enqueue(
+            &app.database.connection,
+            &app.context(),
+            &[OutgoingActivity {
+                sender: group,
+                ap_id: &id,
+                kind: "Announce",
+                object_ap_id: None,
+                json: &json,
+                in_outbox: false,
+                ordering_key: None,
+            }],
+            [url::Url::parse("https://elsewhere.example/inbox").unwrap()],
+        )
+        .await
+        .unwrap();
+    }
+
+    #[tokio::test]
+    #[should_panic(expected = "left pending")]
+    async fn a_fan_out_left_pending_fails_the_test() {
+        let app = TestApp::on(Backend::Sqlite)
+            .with_user("ann")
+            .with_group("repair", "ann")
+            .start()
+            .await;
+        leave_a_fan_out_pending(&app).await;
+    }
+
+    #[tokio::test]
+    async fn a_test_may_say_it_leaves_fan_outs_pending() {
+        let app = TestApp::on(Backend::Sqlite)
+            .with_user("ann")
+            .with_group("repair", "ann")
+            .expecting_pending_fan_outs()
+            .start()
+            .await;
+        leave_a_fan_out_pending(&app).await;
+        assert_eq!(
+            testing::count_pending_fan_outs_blocking(&app.database.url).unwrap(),
+            1
+        );
+    }
+}

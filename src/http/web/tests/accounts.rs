@@ -307,24 +307,12 @@ async fn closed_and_approval_registration() {
 
 #[tokio::test]
 async fn a_throttled_sign_in_page_says_when_to_come_back() {
-    let app = start_app(Backend::Sqlite, RegistrationMode::Closed).await;
-    let (router, database) = (&app.router, &app.database);
-    let config = testing::test_config(PUBLIC_URL).unwrap();
-    crate::accounts::users::create_user(
-        &database.connection,
-        &config,
-        &testing::test_key_source(),
-        crate::accounts::users::NewUser {
-            name: "wendy_web_throttle",
-            password: "a long password",
-            email: None,
-            application_text: None,
-        },
-        kindred_entities::user::UserState::Active,
-        false,
-    )
-    .await
-    .unwrap();
+    let app = TestApp::on(Backend::Sqlite)
+        .configured(|config| config.instance.registration = RegistrationMode::Closed)
+        .with_user("wendy_web_throttle")
+        .start()
+        .await;
+    let router = &app.router;
     let mut guesser = Browser::new(router);
     let csrf = guesser.get("/login").await.csrf();
     let attempt = async |browser: &mut Browser, password: &str| {
