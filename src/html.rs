@@ -90,11 +90,6 @@ impl<'a> SanitizedHtml<'a> {
     pub fn from_stored(stored_html: &'a str) -> Self {
         SanitizedHtml(stored_html)
     }
-
-    /// The HTML itself, for an escaping context (the Atom feed carries it as escaped text).
-    pub fn as_str(&self) -> &'a str {
-        self.0
-    }
 }
 
 impl maud::Render for SanitizedHtml<'_> {

@@ -54,28 +54,19 @@ async fn app_with_group(backend: Backend) -> TestApp {
     app
 }
 
-async fn get(router: &Router, path: &str, accept: Option<&str>) -> Response {
+async fn get(app: &TestApp, path: &str, accept: Option<&str>) -> Response {
     let mut request = Request::builder().uri(path).header(header::HOST, DOMAIN);
     if let Some(accept) = accept {
         request = request.header(header::ACCEPT, accept);
     }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let content_type = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-        .to_string();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    let answer = app.call(request.body(Body::empty()).unwrap()).await;
     Response {
-        status,
-        content_type,
-        body: String::from_utf8_lossy(&bytes).to_string(),
+        status: answer.status,
+        content_type: answer
+            .header(header::CONTENT_TYPE)
+            .unwrap_or_default()
+            .to_string(),
+        body: answer.body,
     }
 }
 
@@ -86,9 +77,8 @@ const LD_JSON: &str = "application/ld+json; profile=\"https://www.w3.org/ns/acti
 async fn webfinger_finds_a_group_in_the_shape_mastodon_reads() {
     testing::for_each_backend(async |backend| {
         let app = app_with_group(backend).await;
-        let router = &app.router;
         let response = get(
-            router,
+            &app,
             "/.well-known/webfinger?resource=acct:repair_cafe@kindred.test:8080",
             None,
         )
@@ -120,7 +110,6 @@ async fn webfinger_finds_a_group_in_the_shape_mastodon_reads() {
 async fn webfinger_edge_cases() {
     testing::for_each_backend(async |backend| {
         let app = app_with_group(backend).await;
-        let router = &app.router;
         let cases = [
             // Case-insensitive name and host; `acct:` optional; the actor's URL works too.
             (
@@ -155,7 +144,7 @@ async fn webfinger_edge_cases() {
             ("resource=http://%zz", StatusCode::BAD_REQUEST),
         ];
         for (query, expected) in cases {
-            let response = get(router, &format!("/.well-known/webfinger?{query}"), None).await;
+            let response = get(&app, &format!("/.well-known/webfinger?{query}"), None).await;
             assert_eq!(response.status, expected, "{query}: {}", response.body);
             if expected == StatusCode::OK {
                 assert_eq!(
@@ -174,8 +163,7 @@ async fn webfinger_edge_cases() {
 async fn group_actor_has_every_field_lemmy_and_mastodon_read() {
     testing::for_each_backend(async |backend| {
         let app = app_with_group(backend).await;
-        let router = &app.router;
-        let response = get(router, "/groups/repair_cafe", Some(ACTIVITY_JSON)).await;
+        let response = get(&app, "/groups/repair_cafe", Some(ACTIVITY_JSON)).await;
         assert_eq!(response.status, StatusCode::OK, "{}", response.body);
         assert_eq!(response.content_type, "application/activity+json");
         let group = response.json();
@@ -262,15 +250,14 @@ async fn group_actor_has_every_field_lemmy_and_mastodon_read() {
 async fn content_negotiation_serves_json_ld_or_html() {
     testing::for_each_backend(async |backend| {
         let app = app_with_group(backend).await;
-        let router = &app.router;
 
-        let ld = get(router, "/groups/repair_cafe", Some(LD_JSON)).await;
+        let ld = get(&app, "/groups/repair_cafe", Some(LD_JSON)).await;
         assert_eq!(ld.status, StatusCode::OK);
         assert_eq!(ld.content_type, LD_JSON);
         assert_eq!(ld.json()["type"], "Group");
 
         let browser = get(
-            router,
+            &app,
             "/groups/repair_cafe",
             Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
         )
@@ -287,11 +274,11 @@ async fn content_negotiation_serves_json_ld_or_html() {
         assert!(browser.body.contains("Mastodon"));
         assert!(!browser.body.contains("<script>alert"));
 
-        let curl = get(router, "/groups/repair_cafe", Some("*/*")).await;
+        let curl = get(&app, "/groups/repair_cafe", Some("*/*")).await;
         assert!(curl.content_type.starts_with("text/html"));
 
         for accept in [Some(ACTIVITY_JSON), Some("text/html"), None] {
-            let missing = get(router, "/groups/nobody", accept).await;
+            let missing = get(&app, "/groups/nobody", accept).await;
             assert_eq!(missing.status, StatusCode::NOT_FOUND, "{accept:?}");
             // A plain reason for ActivityPub clients, an error page for browsers.
             assert!(missing.body.contains("group not found"), "{}", missing.body);
@@ -304,14 +291,13 @@ async fn content_negotiation_serves_json_ld_or_html() {
 async fn collections_answer_at_the_urls_the_actor_names() {
     testing::for_each_backend(async |backend| {
         let app = app_with_group(backend).await;
-        let router = &app.router;
-        let outbox = get(router, "/groups/repair_cafe/outbox", Some(ACTIVITY_JSON)).await;
+        let outbox = get(&app, "/groups/repair_cafe/outbox", Some(ACTIVITY_JSON)).await;
         assert_eq!(outbox.status, StatusCode::OK);
         let outbox = outbox.json();
         assert_eq!(outbox["type"], "OrderedCollection");
         assert_eq!(outbox["totalItems"], 0);
         let first_page = get(
-            router,
+            &app,
             "/groups/repair_cafe/outbox?page=1",
             Some(ACTIVITY_JSON),
         )
@@ -320,24 +306,24 @@ async fn collections_answer_at_the_urls_the_actor_names() {
         assert_eq!(first_page["type"], "OrderedCollectionPage");
         assert_eq!(first_page["orderedItems"], serde_json::json!([]));
         let zero = get(
-            router,
+            &app,
             "/groups/repair_cafe/outbox?page=0",
             Some(ACTIVITY_JSON),
         )
         .await;
         assert_eq!(zero.status, StatusCode::BAD_REQUEST);
 
-        let followers = get(router, "/groups/repair_cafe/followers", Some(ACTIVITY_JSON))
+        let followers = get(&app, "/groups/repair_cafe/followers", Some(ACTIVITY_JSON))
             .await
             .json();
         assert_eq!(followers["totalItems"], 0);
         assert!(followers.get("orderedItems").is_none());
         for path in ["moderators", "featured"] {
-            let collection = get(router, &format!("/groups/repair_cafe/{path}"), None).await;
+            let collection = get(&app, &format!("/groups/repair_cafe/{path}"), None).await;
             assert_eq!(collection.status, StatusCode::OK);
             assert_eq!(collection.json()["type"], "OrderedCollection");
         }
-        let missing = get(router, "/groups/nobody/outbox", Some(ACTIVITY_JSON)).await;
+        let missing = get(&app, "/groups/nobody/outbox", Some(ACTIVITY_JSON)).await;
         assert_eq!(missing.status, StatusCode::NOT_FOUND);
     })
     .await;
@@ -347,14 +333,14 @@ async fn collections_answer_at_the_urls_the_actor_names() {
 async fn nodeinfo_reports_real_counts() {
     testing::for_each_backend(async |backend| {
         let app = app_with_group(backend).await;
-        let (router, database) = (&app.router, &app.database);
-        let links = get(router, "/.well-known/nodeinfo", None).await.json();
+        let database = &app.database;
+        let links = get(&app, "/.well-known/nodeinfo", None).await.json();
         assert_eq!(
             links["links"][0]["href"],
             "http://kindred.test:8080/nodeinfo/2.1"
         );
 
-        let before = get(router, "/nodeinfo/2.1", None).await.json();
+        let before = get(&app, "/nodeinfo/2.1", None).await.json();
         assert_eq!(before["usage"]["users"]["total"], 0);
         assert_eq!(before["usage"]["localPosts"], 0);
         assert_eq!(before["metadata"]["localGroups"], 1);
@@ -410,7 +396,7 @@ async fn nodeinfo_reports_real_counts() {
         }
 
         for version in ["2.1", "2.0"] {
-            let response = get(router, &format!("/nodeinfo/{version}"), None).await;
+            let response = get(&app, &format!("/nodeinfo/{version}"), None).await;
             assert_eq!(response.status, StatusCode::OK);
             assert!(
                 response
@@ -435,8 +421,7 @@ async fn nodeinfo_reports_real_counts() {
 async fn host_meta_health_instance_actor_and_unknown_paths() {
     testing::for_each_backend(async |backend| {
         let app = app_with_group(backend).await;
-        let router = &app.router;
-        let host_meta = get(router, "/.well-known/host-meta", None).await;
+        let host_meta = get(&app, "/.well-known/host-meta", None).await;
         assert_eq!(host_meta.status, StatusCode::OK);
         assert!(host_meta.content_type.starts_with("application/xrd+xml"));
         assert!(
@@ -445,13 +430,13 @@ async fn host_meta_health_instance_actor_and_unknown_paths() {
                 .contains("http://kindred.test:8080/.well-known/webfinger?resource={uri}")
         );
 
-        let health = get(router, "/healthz", None).await;
+        let health = get(&app, "/healthz", None).await;
         assert_eq!(
             (health.status, health.body.as_str()),
             (StatusCode::OK, "ok")
         );
 
-        let instance_actor = get(router, "/actor", Some(ACTIVITY_JSON)).await;
+        let instance_actor = get(&app, "/actor", Some(ACTIVITY_JSON)).await;
         assert_eq!(instance_actor.status, StatusCode::OK);
         let instance_actor = instance_actor.json();
         assert_eq!(instance_actor["type"], "Application");
@@ -461,7 +446,7 @@ async fn host_meta_health_instance_actor_and_unknown_paths() {
             "http://kindred.test:8080/actor"
         );
 
-        let home = get(router, "/", Some("text/html")).await;
+        let home = get(&app, "/", Some("text/html")).await;
         assert_eq!(home.status, StatusCode::OK);
         assert!(home.body.contains("Repair Café &lt;Lyon&gt;"));
 
@@ -471,7 +456,7 @@ async fn host_meta_health_instance_actor_and_unknown_paths() {
             "/groups/repair_cafe/nothing",
             "/.well-known/other",
         ] {
-            let response = get(router, path, None).await;
+            let response = get(&app, path, None).await;
             assert_eq!(response.status, StatusCode::NOT_FOUND, "{path}");
             assert!(response.content_type.starts_with("text/plain"), "{path}");
         }
@@ -519,7 +504,7 @@ async fn hostile_strings_get_a_4xx_and_change_nothing() {
             .unwrap();
         assert_eq!(send(router, form).await.0, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(
-            get(router, "/groups/repair%00cafe", None).await.status,
+            get(&app, "/groups/repair%00cafe", None).await.status,
             StatusCode::UNPROCESSABLE_ENTITY
         );
         // An escaped backslash before `u0000` is text, not a NUL.

@@ -61,12 +61,6 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
-    /// The body as JSON; panics with the body when it is not.
-    pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|error| panic!("not JSON ({error}): {}", self.body))
-    }
-
     /// A header's value as text.
     pub fn header(&self, name: impl axum::http::header::AsHeaderName) -> Option<&str> {
         self.headers.get(name).and_then(|value| value.to_str().ok())
