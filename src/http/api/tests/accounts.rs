@@ -181,22 +181,7 @@ async fn administrators_remove_groups_and_accounts() {
         let admin = account(router, database, "ada", true).await;
         let owner = account(router, database, "ann", false).await;
         let member = account(router, database, "bob", false).await;
-        call(
-            router,
-            Method::POST,
-            "/groups",
-            Some(&owner),
-            Some(json!({ "name": "repair", "title": "Repair" })),
-        )
-        .await;
-        call(
-            router,
-            Method::POST,
-            "/groups/repair/membership",
-            Some(&member),
-            None,
-        )
-        .await;
+        found_repair(router, &owner, &[&member]).await;
 
         for (path, who) in [
             ("/groups/repair", &owner),

@@ -76,22 +76,7 @@ async fn reports_reach_the_moderators_and_only_them() {
         let owner = account(router, database, "ann", false).await;
         let member = account(router, database, "bob", false).await;
         let other = account(router, database, "cid", false).await;
-        call(
-            router,
-            Method::POST,
-            "/groups",
-            Some(&owner),
-            Some(json!({ "name": "repair", "title": "Repair" })),
-        )
-        .await;
-        call(
-            router,
-            Method::POST,
-            "/groups/repair/membership",
-            Some(&member),
-            None,
-        )
-        .await;
+        found_repair(router, &owner, &[&member]).await;
         let thread = call(
             router,
             Method::POST,

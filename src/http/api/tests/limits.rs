@@ -56,22 +56,7 @@ async fn declared_lengths_and_nul_characters_are_refused_not_cut() {
         let (router, database) = (&app.router, &app.database);
         let owner = account(router, database, "ann", false).await;
         let member = account(router, database, "bob", false).await;
-        call(
-            router,
-            Method::POST,
-            "/groups",
-            Some(&owner),
-            Some(json!({ "name": "repair", "title": "Repair" })),
-        )
-        .await;
-        call(
-            router,
-            Method::POST,
-            "/groups/repair/membership",
-            Some(&member),
-            None,
-        )
-        .await;
+        found_repair(router, &owner, &[&member]).await;
         let thread = call(
             router,
             Method::POST,

@@ -150,3 +150,26 @@ fn assert_error(answer: &Answer, status: StatusCode, code: &str) {
     assert_eq!(answer.json["error"]["code"], code, "{}", answer.json);
     assert!(answer.json["error"]["message"].as_str().is_some());
 }
+
+/// `owner` founds the group "repair" ("Repair") and each of `members` joins it, all through
+/// the API.
+async fn found_repair(router: &Router, owner: &str, members: &[&String]) {
+    call(
+        router,
+        Method::POST,
+        "/groups",
+        Some(owner),
+        Some(json!({ "name": "repair", "title": "Repair" })),
+    )
+    .await;
+    for member in members {
+        call(
+            router,
+            Method::POST,
+            "/groups/repair/membership",
+            Some(member),
+            None,
+        )
+        .await;
+    }
+}

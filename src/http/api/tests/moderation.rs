@@ -22,14 +22,7 @@ async fn the_permission_matrix_of_moderation() {
                 .unwrap()
         };
         let (cid_id, dee_id) = (id_of(&other).await, id_of(&moderator).await);
-        call(
-            router,
-            Method::POST,
-            "/groups",
-            Some(&owner),
-            Some(json!({ "name": "repair", "title": "Repair" })),
-        )
-        .await;
+        found_repair(router, &owner, &[]).await;
         call(
             router,
             Method::POST,

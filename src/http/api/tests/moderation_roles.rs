@@ -26,14 +26,7 @@ async fn every_moderation_endpoint_checks_every_role() {
                 .unwrap()
         };
         let (dee_id, pat_id) = (id_of(&moderator).await, id_of(&pat).await);
-        call(
-            router,
-            Method::POST,
-            "/groups",
-            Some(&owner),
-            Some(json!({ "name": "repair", "title": "Repair" })),
-        )
-        .await;
+        found_repair(router, &owner, &[]).await;
         call(
             router,
             Method::POST,

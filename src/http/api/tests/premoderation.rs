@@ -10,14 +10,7 @@ async fn posts_in_a_premoderated_group_wait_for_a_moderator() {
         let (router, database) = (&app.router, &app.database);
         let owner = account(router, database, "ann", false).await;
         let member = account(router, database, "bob", false).await;
-        call(
-            router,
-            Method::POST,
-            "/groups",
-            Some(&owner),
-            Some(json!({ "name": "repair", "title": "Repair" })),
-        )
-        .await;
+        found_repair(router, &owner, &[]).await;
         call(
             router,
             Method::PATCH,
@@ -144,22 +137,7 @@ async fn held_and_banned_posts_cannot_be_slipped_out_by_editing() {
             .json["id"]
             .as_i64()
             .unwrap();
-        call(
-            router,
-            Method::POST,
-            "/groups",
-            Some(&owner),
-            Some(json!({ "name": "repair", "title": "Repair" })),
-        )
-        .await;
-        call(
-            router,
-            Method::POST,
-            "/groups/repair/membership",
-            Some(&member),
-            None,
-        )
-        .await;
+        found_repair(router, &owner, &[&member]).await;
         let published = call(
             router,
             Method::POST,
