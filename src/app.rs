@@ -21,20 +21,20 @@ use sea_orm::{DatabaseConnection, DbBackend};
 use std::{net::SocketAddr, sync::Arc};
 use tokio::{net::TcpListener, sync::Notify};
 
-/// A started instance: its address and the handles of its server and delivery worker.
+/// A started instance: its address and the handles of its server and worker tasks.
 pub struct RunningServer {
     pub local_address: SocketAddr,
     pub federation: FederationConfig<AppState>,
     pub server: tokio::task::JoinHandle<std::io::Result<()>>,
-    pub delivery_worker: Option<tokio::task::JoinHandle<()>>,
+    pub workers: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl RunningServer {
-    /// Stops the server and the worker at once, as a crash would (nothing is flushed).
+    /// Stops the server and the workers at once, as a crash would (nothing is flushed).
     pub async fn kill(self) {
         self.server.abort();
         let _ = self.server.await;
-        if let Some(worker) = self.delivery_worker {
+        for worker in self.workers {
             worker.abort();
             let _ = worker.await;
         }
@@ -97,6 +97,7 @@ pub async fn prepare_with_database(
         keys,
         http_client: client.clone(),
         delivery_signal: Arc::new(Notify::new()),
+        backfill_signal: Arc::new(Notify::new()),
         signing_keys: Arc::new(SigningKeyCache::default()),
         verifying_keys: Arc::new(VerifyingKeyCache::default()),
         metrics: Arc::new(Metrics::new().map_err(Error::internal)?),
@@ -128,15 +129,36 @@ pub fn router(federation: &FederationConfig<AppState>) -> axum::Router {
     http::routes(federation.config.clone()).layer(FederationMiddleware::new(federation.clone()))
 }
 
-/// Starts the delivery worker when this process should send (`delivery.worker`).
-fn spawn_delivery_worker(
+/// Starts the worker tasks: deliveries, thread backfills, the hourly purge, and the reading of
+/// remote groups' histories that a stop interrupted. `kindred serve` runs them unless
+/// `delivery.worker` is off (separate `kindred worker` processes run them then).
+fn spawn_workers(context: Context) -> Vec<tokio::task::JoinHandle<()>> {
+    let history_context = context.clone();
+    vec![
+        tokio::spawn(delivery::run_worker(context.clone())),
+        tokio::spawn(crate::federation::backfill::run_backfill_worker(
+            context.clone(),
+        )),
+        tokio::spawn(purge_deleted_content_hourly(context)),
+        tokio::spawn(async move {
+            if let Err(error) =
+                crate::federation::history::read_missing_histories(&history_context).await
+            {
+                tracing::warn!(%error, "could not look for unread group histories");
+            }
+        }),
+    ]
+}
+
+/// The worker tasks of a process that serves HTTP: none when `delivery.worker` is off.
+fn spawn_workers_if_configured(
     federation: &FederationConfig<AppState>,
-) -> Option<tokio::task::JoinHandle<()>> {
-    federation
-        .config
-        .delivery
-        .worker
-        .then(|| tokio::spawn(delivery::run_worker(federation.to_request_data())))
+) -> Vec<tokio::task::JoinHandle<()>> {
+    if federation.config.delivery.worker {
+        spawn_workers(federation.to_request_data())
+    } else {
+        Vec::new()
+    }
 }
 
 /// Every hour, wipes the content of posts deleted longer ago than
@@ -154,6 +176,17 @@ async fn purge_deleted_content_hourly(context: Context) {
             Ok(purged) => tracing::info!(purged, "purged the content of deleted posts"),
             Err(error) => tracing::warn!(%error, "could not purge deleted posts' content"),
         }
+        // Replies whose parent never came, however long their thread's servers were asked.
+        match crate::federation::remote_posts::forget_stale_waiting_replies(
+            &context.db,
+            chrono::Utc::now() - kept,
+        )
+        .await
+        {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "forgot replies whose parent never came"),
+            Err(error) => tracing::warn!(%error, "could not forget stale waiting replies"),
+        }
     }
 }
 
@@ -168,22 +201,12 @@ pub async fn start(
     let server = tokio::spawn(async move {
         http::server::serve(listener, app, &settings, std::future::pending()).await
     });
-    let delivery_worker = spawn_delivery_worker(&federation);
-    if federation.config.delivery.worker {
-        tokio::spawn(purge_deleted_content_hourly(federation.to_request_data()));
-        // Histories of remote groups whose reading a stop interrupted.
-        let context = federation.to_request_data();
-        tokio::spawn(async move {
-            if let Err(error) = crate::federation::history::read_missing_histories(&context).await {
-                tracing::warn!(%error, "could not look for unread group histories");
-            }
-        });
-    }
+    let workers = spawn_workers_if_configured(&federation);
     Ok(RunningServer {
         local_address,
         federation,
         server,
-        delivery_worker,
+        workers,
     })
 }
 
@@ -205,13 +228,13 @@ pub async fn serve(config: Config) -> Result<()> {
         federation.config.instance.public_url
     );
     let app = router(&federation);
-    let delivery_worker = spawn_delivery_worker(&federation);
+    let workers = spawn_workers_if_configured(&federation);
     http::server::serve(listener, app, &federation.config.http, shutdown_signal())
         .await
         .map_err(Error::internal)?;
     // Deliveries in flight are attempted again after the restart: they stay in the database
     // until they succeed.
-    if let Some(worker) = delivery_worker {
+    for worker in workers {
         worker.abort();
     }
     tracing::info!("Kindred stopped");
@@ -227,9 +250,11 @@ pub async fn work(config: Config) -> Result<()> {
         );
     }
     tracing::info!("Kindred delivery worker started");
-    let worker = tokio::spawn(delivery::run_worker(federation.to_request_data()));
+    let workers = spawn_workers(federation.to_request_data());
     shutdown_signal().await;
-    worker.abort();
+    for worker in workers {
+        worker.abort();
+    }
     tracing::info!("Kindred delivery worker stopped");
     Ok(())
 }

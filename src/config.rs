@@ -25,6 +25,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub federation: FederationConfig,
     pub delivery: DeliveryConfig,
+    pub backfill: BackfillConfig,
     pub log: LogConfig,
 }
 
@@ -150,6 +151,27 @@ pub struct DeliveryConfig {
     pub worker: bool,
 }
 
+/// The bounds of a thread backfill (`federation/backfill/`): every run stops at the first it
+/// reaches, whatever the remote servers serve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillConfig {
+    /// The most posts one run stores (or considers), however long the thread.
+    pub max_posts: usize,
+    /// The longest `inReplyTo` chain walked up, and the deepest `replies` followed down.
+    pub max_depth: usize,
+    /// How long one run may take in all.
+    #[serde(rename = "max_run_seconds", with = "whole_seconds")]
+    pub max_run_time: Duration,
+    /// The most requests one run makes to any one remote server.
+    pub max_requests_per_host: usize,
+    /// How many backfills one worker runs at once.
+    pub concurrency: usize,
+    /// How long after a thread was last filled in a person may ask for it again.
+    #[serde(rename = "refresh_after_seconds", with = "whole_seconds")]
+    pub refresh_after: Duration,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
@@ -210,6 +232,14 @@ impl Default for Config {
                 dead_after: Duration::from_secs(24 * 3600),
                 probe_interval: Duration::from_secs(3600),
                 worker: true,
+            },
+            backfill: BackfillConfig {
+                max_posts: 500,
+                max_depth: 100,
+                max_run_time: Duration::from_secs(120),
+                max_requests_per_host: 600,
+                concurrency: 2,
+                refresh_after: Duration::from_secs(600),
             },
             log: LogConfig {
                 filter: "info".to_string(),

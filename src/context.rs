@@ -36,6 +36,8 @@ pub struct AppState {
     pub http_client: reqwest::Client,
     /// Wakes the delivery worker after new deliveries are committed.
     pub delivery_signal: Arc<Notify>,
+    /// Wakes the thread backfill worker after a backfill is scheduled.
+    pub backfill_signal: Arc<Notify>,
     pub signing_keys: Arc<SigningKeyCache>,
     /// Remote actors' public keys, parsed once.
     pub verifying_keys: Arc<VerifyingKeyCache>,

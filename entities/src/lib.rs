@@ -16,8 +16,10 @@ pub mod received_activity;
 pub mod report;
 pub mod session;
 pub mod share;
+pub mod thread_backfill;
 pub mod user;
 pub mod vote;
+pub mod waiting_reply;
 
 pub mod prelude {
     //! The entities under their table-like names, for `use kindred_entities::prelude::*`.
@@ -34,6 +36,8 @@ pub mod prelude {
     pub use crate::report::Entity as Report;
     pub use crate::session::Entity as Session;
     pub use crate::share::Entity as Share;
+    pub use crate::thread_backfill::Entity as ThreadBackfill;
     pub use crate::user::Entity as User;
     pub use crate::vote::Entity as Vote;
+    pub use crate::waiting_reply::Entity as WaitingReply;
 }

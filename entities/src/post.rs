@@ -48,6 +48,9 @@ pub struct Model {
     pub awaiting_approval: bool,
     /// The activity that brought a waiting post, relayed when it is approved.
     pub pending_activity: Option<String>,
+    /// The thread's `context` as a remote post named it (FEP-7888), which replies written
+    /// here name too; `None` for local groups' posts, whose context Kindred serves.
+    pub context_url: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

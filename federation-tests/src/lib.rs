@@ -50,7 +50,7 @@ impl TestInstance {
             local_address: self.address,
             federation: self.server.federation.clone(),
             server: tokio::spawn(async { Ok(()) }),
-            delivery_worker: None,
+            workers: Vec::new(),
         };
         let running = std::mem::replace(&mut self.server, placeholder);
         running.kill().await;

@@ -5,8 +5,11 @@
 //! speaks RFC 9421 too (`peer/rfc9421.rs`): it can knock with it first and fall back to
 //! draft-cavage on a refusal, as Fedify does, and its inboxes can take RFC 9421 only.
 
+mod documents;
 mod nodeinfo;
 mod rfc9421;
+
+pub use documents::DocumentGenerator;
 
 use axum::{
     Json, Router,
@@ -91,6 +94,12 @@ struct PeerState {
     sent: Mutex<Vec<SentRequest>>,
     /// The `software.name` its NodeInfo reports; no NodeInfo while unset.
     software: Mutex<Option<String>>,
+    /// Documents served at fixed paths (with their query), and made on the fly
+    /// (`peer/documents.rs`).
+    documents: Mutex<HashMap<String, Value>>,
+    generator: Mutex<Option<DocumentGenerator>>,
+    /// Every GET answered, as path and query.
+    gets: Mutex<Vec<String>>,
 }
 
 /// A running Mastodon-like peer.
@@ -138,6 +147,9 @@ impl MastodonPeer {
             accepted_scheme_only: Mutex::new(None),
             software: Mutex::new(None),
             sent: Mutex::new(Vec::new()),
+            documents: Mutex::new(HashMap::new()),
+            generator: Mutex::new(None),
+            gets: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/users/{name}/statuses/{id}", get(note_document))
@@ -463,6 +475,12 @@ async fn person_document(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    let path_and_query = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_string(), ToString::to_string);
+    if let Some(document) = documents::served_at(&state, &path_and_query) {
+        return activity_json(document);
+    }
     let found = state
         .people
         .lock()
@@ -511,7 +529,14 @@ async fn person_document(
 async fn note_document(
     State(state): State<Arc<PeerState>>,
     Path((name, id)): Path<(String, String)>,
+    uri: Uri,
 ) -> Response {
+    let path_and_query = uri
+        .path_and_query()
+        .map_or_else(|| uri.path().to_string(), ToString::to_string);
+    if let Some(document) = documents::served_at(&state, &path_and_query) {
+        return activity_json(document);
+    }
     match state
         .notes
         .lock()

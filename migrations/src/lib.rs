@@ -23,6 +23,7 @@ mod m20261206_000016_group_history;
 mod m20261206_000017_instance_software;
 mod m20261206_000018_deleted_content_kept;
 mod m20261206_000019_sensitive_groups;
+mod m20261206_000020_thread_backfill;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000017_instance_software::Migration),
             Box::new(m20261206_000018_deleted_content_kept::Migration),
             Box::new(m20261206_000019_sensitive_groups::Migration),
+            Box::new(m20261206_000020_thread_backfill::Migration),
         ]
     }
 }

@@ -111,6 +111,8 @@ pub async fn write_post(
             content,
             published_at: chrono::Utc::now(),
             local: true,
+            // A reply in a remote group's thread names the context its thread named.
+            context_url: parent.and_then(|parent| parent.context_url.clone()),
         },
     )
     .await?;

@@ -8,7 +8,10 @@ use crate::{
     error::{Error, Result},
     groups::{membership, moderation, posts},
 };
-use kindred_entities::{actor, post};
+use kindred_entities::{
+    actor, post,
+    thread_backfill::{self, BackfillOutcome, BackfillState},
+};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::collections::HashMap;
 
@@ -24,6 +27,52 @@ pub struct ThreadView {
     pub my_votes: HashMap<i64, i16>,
     /// Whether the viewer moderates the group: they see what was removed, and the buttons.
     pub moderating: bool,
+    /// For a thread of a remote group, how whole it is here; `None` for local groups' threads
+    /// (always whole) and remote ones never filled in.
+    pub completeness: Option<Completeness>,
+}
+
+/// How whole a remote group's thread is here, from its latest backfill.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Completeness {
+    /// Its replies are being fetched from the servers that hold them.
+    FillingIn,
+    /// Filled in from the thread's collections; `stopped_by` names the bound that cut the last
+    /// run short, if one did.
+    FilledIn {
+        finished_at: chrono::DateTime<chrono::Utc>,
+        stopped_by: Option<String>,
+    },
+    /// The thread's server lists no replies (Lemmy 0.19 and others): only what was announced
+    /// to this server is here.
+    NotListed,
+    /// The thread's server could not be reached.
+    Unreachable,
+}
+
+impl Completeness {
+    fn of(backfill: &thread_backfill::Model) -> Completeness {
+        match (backfill.state, backfill.outcome) {
+            (BackfillState::Pending | BackfillState::Running, _) => Completeness::FillingIn,
+            (BackfillState::Done, Some(BackfillOutcome::Context | BackfillOutcome::Replies)) => {
+                Completeness::FilledIn {
+                    finished_at: backfill.finished_at.unwrap_or(backfill.requested_at),
+                    stopped_by: backfill.stopped_by.clone(),
+                }
+            }
+            (BackfillState::Done, Some(BackfillOutcome::Unreachable)) => Completeness::Unreachable,
+            (BackfillState::Done, _) => Completeness::NotListed,
+        }
+    }
+}
+
+/// A signed-in person asks for a remote group's thread to be fetched again from the servers
+/// that hold it: the worker does it, at most once per `backfill.refresh_after` per thread.
+pub async fn refresh_thread(context: &Context, thread: &post::Model) -> Result<()> {
+    if thread.parent_id.is_some() {
+        return Err(Error::bad_request("only a whole thread is refreshed"));
+    }
+    crate::federation::backfill::request_refresh(context, thread).await
 }
 
 /// The thread `thread` with its replies, authors and the viewer's votes. A thread waiting for
@@ -58,6 +107,13 @@ pub async fn thread_view(
         Some(viewer) => moderates(context, &group, viewer).await?,
         None => false,
     };
+    let completeness = if group.local {
+        None
+    } else {
+        crate::federation::backfill::status_of_thread(&context.read_db, &thread)
+            .await?
+            .map(|backfill| Completeness::of(&backfill))
+    };
     Ok(ThreadView {
         group,
         thread,
@@ -65,6 +121,7 @@ pub async fn thread_view(
         authors,
         my_votes,
         moderating,
+        completeness,
     })
 }
 

@@ -1,7 +1,8 @@
 //! A remote group's history, read when a person here joins it: the latest threads its outbox
 //! announces (up to `federation.history_threads_on_join`), so the group does not look empty
 //! here although it has threads on its home server. Read in the background after the group's
-//! Accept, and again at start-up for groups whose reading never finished.
+//! Accept, and again at start-up for groups whose reading never finished. Each thread stored
+//! schedules its backfill (`federation/backfill/`), which brings the replies.
 
 use crate::{
     context::Context,

@@ -3,6 +3,7 @@
 
 pub mod activities;
 pub mod address_guard;
+pub mod backfill;
 pub mod collections;
 pub mod context;
 pub mod delivery;
@@ -11,5 +12,7 @@ pub mod history;
 pub mod inbox;
 pub mod instances;
 pub mod objects;
+pub mod remote_posts;
 pub mod signatures;
 pub mod software;
+pub mod thread_collections;

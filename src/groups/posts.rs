@@ -40,6 +40,8 @@ pub struct NewPost<'a> {
     pub content: PostContent,
     pub published_at: DateTime<Utc>,
     pub local: bool,
+    /// The thread's `context` as a remote post names it (FEP-7888).
+    pub context_url: Option<String>,
 }
 
 /// Stores a new post by `author` in `group`, as a reply to its parent when it has one, and
@@ -56,6 +58,7 @@ pub async fn add_post(
         content,
         published_at,
         local,
+        context_url,
     } = new_post;
     if let Some(parent) = parent
         && parent.group_id != group.id
@@ -88,6 +91,7 @@ pub async fn add_post(
         share_count: Set(0),
         last_activity_at: Set(now),
         created_at: Set(now),
+        context_url: Set(context_url),
         ..Default::default()
     }
     .insert(database)
@@ -363,7 +367,7 @@ pub enum ThreadOrder {
 }
 
 /// People on blocked servers: their posts are hidden.
-fn authors_on_blocked_servers() -> sea_orm::sea_query::SelectStatement {
+pub(crate) fn authors_on_blocked_servers() -> sea_orm::sea_query::SelectStatement {
     use kindred_entities::instance;
     use sea_orm::sea_query::Query;
     Query::select()

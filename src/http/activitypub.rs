@@ -7,6 +7,7 @@ use crate::{
     federation::{
         collections, inbox,
         objects::{actor::ApubActor, post::document_of},
+        thread_collections,
     },
     groups::directory,
     http::{
@@ -186,6 +187,40 @@ pub async fn post_object(
         }
         Err(error) => error.into_response(),
     })
+}
+
+/// A local post's direct replies (`Collection`, Mastodon's shape), or a page of them.
+pub async fn post_replies(
+    context: Context,
+    Path(id): Path<i64>,
+    Query(query): Query<thread_collections::CollectionPageQuery>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let stored = crate::actions::lookups::published_local_post(&context.read_db, id).await?;
+    if stored.deleted_at.is_some() || stored.removed_at.is_some() {
+        return Err(Error::Gone("post".into()));
+    }
+    let document =
+        thread_collections::replies_collection(&context.read_db, &stored, &query).await?;
+    Ok(activity_json(&headers, document))
+}
+
+/// The context collection of a thread in a local group (FEP-7888), or a page of it, for
+/// ActivityPub clients; browsers are sent to the thread's page.
+pub async fn thread_context(
+    context: Context,
+    Path((name, thread_id)): Path<(String, i64)>,
+    Query(query): Query<thread_collections::CollectionPageQuery>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let group = directory::find_local_group(&context.read_db, &name).await?;
+    let thread = thread_collections::thread_in_group(&context.read_db, &group, thread_id).await?;
+    if !negotiation::wants_activity_json(&headers) {
+        return Ok(axum::response::Redirect::to(&format!("/posts/{}", thread.id)).into_response());
+    }
+    let document =
+        thread_collections::context_collection(&context.read_db, &group, &thread, &query).await?;
+    Ok(activity_json(&headers, document))
 }
 
 #[derive(Deserialize)]

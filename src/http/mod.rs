@@ -54,6 +54,11 @@ pub fn routes(config: Arc<Config>) -> Router {
             get(activitypub::person_followers),
         )
         .route("/posts/{id}", get(activitypub::post_object))
+        .route("/posts/{id}/replies", get(activitypub::post_replies))
+        .route(
+            "/groups/{name}/threads/{id}",
+            get(activitypub::thread_context),
+        )
         .route("/activities/{id}", get(activitypub::activity))
         // Inboxes: each group's own and the shared one.
         .route("/groups/{name}/inbox", post(activitypub::group_inbox))
@@ -129,6 +134,7 @@ pub fn routes(config: Arc<Config>) -> Router {
             get(web::groups::new_thread_page).post(web::groups::new_thread),
         )
         .route("/posts/{id}/reply", post(web::posts::reply))
+        .route("/posts/{id}/backfill", post(web::posts::refresh_thread))
         .route("/posts/{id}/vote", post(web::posts::cast_vote))
         .route("/posts/{id}/delete", post(web::posts::remove))
         .route(

@@ -48,12 +48,15 @@ pub async fn relay(
     boost: Boost,
 ) -> Result<()> {
     let member_inboxes = membership::member_inboxes(transaction, group.id).await?;
+    let thread_context = posts::find_by_ap_id(transaction, post_ap_id)
+        .await?
+        .and_then(|post| crate::federation::objects::post::context_of(group, &post));
     relay_to(
         transaction,
         context,
         group,
         activity,
-        post_ap_id,
+        (post_ap_id, thread_context.as_deref()),
         boost,
         &member_inboxes,
     )
@@ -61,16 +64,19 @@ pub async fn relay(
 }
 
 /// As [`relay`], to inboxes the caller read already (`membership::member_inboxes`), so that a
-/// transaction on the database writer does not spend a statement on them.
+/// transaction on the database writer does not spend a statement on them. `about` is the post
+/// the activity concerns, with its thread's context (see `objects::post::context_of`), which
+/// the Announces carry: the relayed activity itself goes unchanged.
 pub async fn relay_to(
     transaction: &impl ConnectionTrait,
     context: &Context,
     group: &actor::Model,
     activity: &Value,
-    post_ap_id: &str,
+    about: (&str, Option<&str>),
     boost: Boost,
     member_inboxes: &BTreeSet<String>,
 ) -> Result<()> {
+    let (post_ap_id, thread_context) = about;
     // Embedded exactly as received, `@context` included: it defines the terms the activity
     // uses (Mastodon's `sensitive`, `Hashtag`), and an integrity proof (FEP-8b32) covers it.
     let inner = activity.clone();
@@ -80,9 +86,14 @@ pub async fn relay_to(
         .unwrap_or(post_ap_id)
         .to_string();
     let relay_id = new_activity_id(&context.config);
-    let relay_json = announce(group, &relay_id, inner);
+    let relay_json = announce(group, &relay_id, inner, thread_context);
     let boost_id = new_activity_id(&context.config);
-    let boost_json = announce(group, &boost_id, Value::String(post_ap_id.to_string()));
+    let boost_json = announce(
+        group,
+        &boost_id,
+        Value::String(post_ap_id.to_string()),
+        thread_context,
+    );
 
     // What each member server takes (`software::what_to_send`): Lemmy-family servers the
     // relay (not of what came from them) and no boost, microblogs the boost and no relay
@@ -152,8 +163,8 @@ pub async fn relay_to(
     Ok(())
 }
 
-fn announce(group: &actor::Model, id: &Url, object: Value) -> Value {
-    json!({
+fn announce(group: &actor::Model, id: &Url, object: Value, thread_context: Option<&str>) -> Value {
+    let mut announce = json!({
         "@context": object_context(),
         "id": id,
         "type": "Announce",
@@ -162,7 +173,11 @@ fn announce(group: &actor::Model, id: &Url, object: Value) -> Value {
         "cc": [group.followers_url],
         "object": object,
         "published": chrono::Utc::now(),
-    })
+    });
+    if let Some(thread_context) = thread_context {
+        announce["context"] = json!(thread_context);
+    }
+    announce
 }
 
 #[derive(Debug, Deserialize)]

@@ -20,7 +20,8 @@ use crate::{
         delivery::wake_delivery_worker,
         inbox::{BodyDigest, record_received},
         instances::host_of,
-        objects::post::{POST_KINDS, PostJson, document_of},
+        objects::post::{POST_KINDS, PostJson, context_of, document_of},
+        remote_posts::{self, Arrival},
     },
     groups::{membership, moderation, posts},
     html,
@@ -176,7 +177,7 @@ pub async fn receive(
         post_ap_id: object.id.to_string(),
         updated_at: object.updated.unwrap_or_else(chrono::Utc::now),
         published_at: object.published.unwrap_or_else(chrono::Utc::now),
-        mentioned_here: local_people(context, object.mentions()),
+        mentioned_here: remote_posts::local_people(context, object.mentions()),
         existing,
         parent,
         group,
@@ -264,12 +265,13 @@ async fn store_post(transaction: &DatabaseTransaction, write: &PostWrite) -> Res
                 // Still waiting: the edit replaces what will be relayed on approval.
                 moderation::hold_for_approval(transaction, edited, json).await?;
             } else if !removed {
+                let thread_context = context_of(group, &edited);
                 announce::relay_to(
                     transaction,
                     context,
                     group,
                     json,
-                    post_ap_id,
+                    (post_ap_id, thread_context.as_deref()),
                     Boost::No,
                     member_inboxes,
                 )
@@ -287,6 +289,7 @@ async fn store_post(transaction: &DatabaseTransaction, write: &PostWrite) -> Res
                     content: content.clone(),
                     published_at: *published_at,
                     local: false,
+                    context_url: None,
                 },
             )
             .await?;
@@ -300,12 +303,13 @@ async fn store_post(transaction: &DatabaseTransaction, write: &PostWrite) -> Res
                 } else {
                     Boost::No
                 };
+                let thread_context = context_of(group, &stored);
                 announce::relay_to(
                     transaction,
                     context,
                     group,
                     json,
-                    &stored.ap_id,
+                    (&stored.ap_id, thread_context.as_deref()),
                     boost,
                     member_inboxes,
                 )
@@ -318,7 +322,8 @@ async fn store_post(transaction: &DatabaseTransaction, write: &PostWrite) -> Res
 
 /// A post created or edited in a remote group a local person follows, as the group announced
 /// it (already checked by `announce::receive`). Stored without relaying: the group did that.
-/// A reply to a post this instance does not hold is skipped.
+/// A new post goes through `remote_posts::store_post` (a reply whose parent is not held waits
+/// for it, and its thread is filled in).
 pub async fn receive_announced(
     context: &Context,
     group: &actor::Model,
@@ -339,24 +344,21 @@ pub async fn receive_announced(
     {
         return Ok(());
     }
-    let existing = posts::find_by_ap_id(&context.db, object.id.as_str()).await?;
-    let reply_to = object.in_reply_to();
-    let parent = match &reply_to {
-        Some(parent_id) => posts::find_by_ap_id(&context.db, parent_id.as_str()).await?,
-        None => None,
-    };
-    if reply_to.is_some() && parent.is_none() && existing.is_none() {
-        tracing::info!(post = %object.id, "a reply to a post not held here was skipped");
+    let Some(existing) = posts::find_by_ap_id(&context.db, object.id.as_str()).await? else {
+        remote_posts::store_post(
+            context,
+            group,
+            object,
+            Arrival::Announced {
+                activity_id: &activity.id,
+                actor: &activity.actor,
+                kind: &activity.kind,
+                digest,
+            },
+        )
+        .await?;
         return Ok(());
-    }
-    if parent
-        .as_ref()
-        .is_some_and(|parent| parent.group_id != group.id)
-    {
-        return Err(Error::bad_request("the reply is in another group"));
-    }
-    let author = sender(context, &activity.actor).await?;
-    let content = post_content(object, group, reply_to.is_some());
+    };
     let transaction = context.db.begin().await?;
     if !record_received(
         &transaction,
@@ -369,36 +371,14 @@ pub async fn receive_announced(
     {
         return Ok(());
     }
-    match existing {
-        Some(existing) if activity.kind == "Update" => {
-            if existing.author_id != author.id || existing.group_id != group.id {
-                return Err(Error::Forbidden("only its author may edit a post".into()));
-            }
-            let updated_at = object.updated.unwrap_or_else(chrono::Utc::now);
-            posts::edit_post(&transaction, existing, content, updated_at).await?;
+    if activity.kind == "Update" {
+        let author = sender(context, &activity.actor).await?;
+        if existing.author_id != author.id || existing.group_id != group.id {
+            return Err(Error::Forbidden("only its author may edit a post".into()));
         }
-        Some(_) => {}
-        None => {
-            let stored = posts::add_post(
-                &transaction,
-                group,
-                &author,
-                posts::NewPost {
-                    ap_id: object.id.as_str(),
-                    parent: parent.as_ref(),
-                    content,
-                    published_at: object.published.unwrap_or_else(chrono::Utc::now),
-                    local: false,
-                },
-            )
-            .await?;
-            notifications::notify_about_new_post(
-                &transaction,
-                &stored,
-                &local_people(context, object.mentions()),
-            )
-            .await?;
-        }
+        let content = post_content(object, group, object.in_reply_to().is_some());
+        let updated_at = object.updated.unwrap_or_else(chrono::Utc::now);
+        posts::edit_post(&transaction, existing, content, updated_at).await?;
     }
     transaction.commit().await?;
     Ok(())
@@ -530,16 +510,6 @@ pub async fn publish_edit(
     Ok(edited)
 }
 
-/// The mentions that may name people here (`/users/…` on this instance): the rest — the
-/// group's own mention, people elsewhere — need no lookup.
-fn local_people(context: &Context, mentions: Vec<String>) -> Vec<String> {
-    let prefix = context.config.url_for("/users/").to_string();
-    mentions
-        .into_iter()
-        .filter(|mention| mention.starts_with(&prefix))
-        .collect()
-}
-
 /// The thread a reply to `parent` joins: the parent itself when it is the thread.
 async fn thread_of(
     database: &impl ConnectionTrait,
@@ -605,7 +575,11 @@ async fn target_group(
 
 /// Sanitised content, and a title: the post's `name`, or for a top-level note the first line
 /// of its text with the group's mention taken out.
-fn post_content(object: &PostJson, group: &actor::Model, is_reply: bool) -> posts::PostContent {
+pub(crate) fn post_content(
+    object: &PostJson,
+    group: &actor::Model,
+    is_reply: bool,
+) -> posts::PostContent {
     let content_html = html::sanitize(object.content.as_deref().unwrap_or_default());
     let title = match object.name.as_deref().map(html::plain_text_field) {
         Some(name) if !name.is_empty() => Some(posts::shorten_title(&name)),

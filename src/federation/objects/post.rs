@@ -54,6 +54,12 @@ pub struct PostJson {
     pub url: Option<Value>,
     #[serde(default, deserialize_with = "one_or_many_values")]
     pub attachment: Vec<Value>,
+    /// The thread's context (FEP-7888): a collection of its posts, on servers that serve one.
+    #[serde(default)]
+    pub context: Option<Value>,
+    /// The post's direct replies: a collection (an id, or embedded with its first page).
+    #[serde(default)]
+    pub replies: Option<Value>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -122,6 +128,14 @@ impl PostJson {
             .and_then(|id| Url::parse(&id).ok())
     }
 
+    /// The id of `context`, when it is a URL.
+    pub fn context_url(&self) -> Option<Url> {
+        self.context
+            .as_ref()
+            .and_then(crate::federation::inbox::id_of)
+            .and_then(|id| Url::parse(&id).ok())
+    }
+
     /// The web address of the post: `url` (a string or a Link), else the id.
     pub fn web_url(&self) -> Option<String> {
         match &self.url {
@@ -143,8 +157,23 @@ pub struct LocalPostLinks<'a> {
     pub author: &'a actor::Model,
     /// The post it answers, with that post's author (mentioned, so Mastodon notifies them).
     pub parent: Option<(&'a post::Model, &'a actor::Model)>,
-    /// The thread's id, for `context`; the post's own id when it is the thread.
-    pub thread_ap_id: &'a str,
+    /// The thread's context collection (see [`context_of`]).
+    pub context: &'a str,
+}
+
+/// The `context` of a post (FEP-7888): for a thread in a local group, the collection of its
+/// posts the group serves, `<group>/threads/<thread's row id>`; for one in a remote group, the
+/// context its thread named, else the thread's id.
+pub fn context_of(group: &actor::Model, post: &post::Model) -> Option<String> {
+    if group.local {
+        Some(format!(
+            "{}/threads/{}",
+            group.ap_id,
+            post.thread_id.unwrap_or(post.id)
+        ))
+    } else {
+        post.context_url.clone()
+    }
 }
 
 /// The ActivityPub document of a local post: a `Page` for a thread, a `Note` for a reply, with
@@ -172,12 +201,13 @@ pub fn local_post_document(post: &post::Model, links: &LocalPostLinks<'_>) -> Va
         "to": [PUBLIC],
         "cc": cc,
         "audience": group.ap_id,
-        "context": links.thread_ap_id,
+        "context": links.context,
         "content": post.content_html,
         "mediaType": "text/html",
         "published": post.published_at,
         "sensitive": post.sensitive,
         "url": post.url.clone().unwrap_or_else(|| post.ap_id.clone()),
+        "replies": format!("{}/replies", post.ap_id),
     });
     if let Some(title) = &post.title {
         document["name"] = json!(title);
@@ -223,25 +253,28 @@ pub async fn document_of(
         Some(parent) => Some(actor_by_id(parent.author_id).await?),
         None => None,
     };
-    let thread_ap_id = match post.thread_id {
-        Some(thread_id) if Some(thread_id) == parent.as_ref().map(|parent| parent.id) => {
-            parent.as_ref().map(|parent| parent.ap_id.clone())
+    let context = match context_of(&group, post) {
+        Some(context) => context,
+        None => match post.thread_id {
+            Some(thread_id) if Some(thread_id) == parent.as_ref().map(|parent| parent.id) => {
+                parent.as_ref().map(|parent| parent.ap_id.clone())
+            }
+            Some(thread_id) => {
+                crate::database::unique_row(post::Entity::find_by_id(thread_id), database)
+                    .await?
+                    .map(|thread| thread.ap_id)
+            }
+            None => None,
         }
-        Some(thread_id) => {
-            crate::database::unique_row(post::Entity::find_by_id(thread_id), database)
-                .await?
-                .map(|thread| thread.ap_id)
-        }
-        None => None,
-    }
-    .unwrap_or_else(|| post.ap_id.clone());
+        .unwrap_or_else(|| post.ap_id.clone()),
+    };
     let mut document = local_post_document(
         post,
         &LocalPostLinks {
             group: &group,
             author: &author,
             parent: parent.as_ref().zip(parent_author.as_ref()),
-            thread_ap_id: &thread_ap_id,
+            context: &context,
         },
     );
     if let Some(markdown) = &post.source_markdown {

@@ -69,6 +69,7 @@ pub fn router_and_document() -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(list_threads, create_thread))
         .routes(routes!(thread, edit_post, delete_post))
         .routes(routes!(reply))
+        .routes(routes!(refresh_thread))
         .routes(routes!(moderate_post))
         .routes(routes!(list_requests))
         .routes(routes!(decide_request))

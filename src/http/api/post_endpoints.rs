@@ -241,6 +241,38 @@ pub struct ThreadJson {
     pub(super) thread: PostJson,
     /// Every reply, oldest first; `parent_id` gives the nesting.
     pub(super) replies: Vec<PostJson>,
+    /// For a thread of a group on another server, how whole it is here: its replies are
+    /// `filling_in` (being fetched from the servers that hold it), `filled_in`, `cut_short`
+    /// (fetched up to this server's limit), `not_listed` (its server does not list replies:
+    /// only those sent here are shown) or `unreachable`. Null for local groups' threads and
+    /// for remote ones never filled in.
+    #[schema(nullable)]
+    pub(super) completeness: Option<ThreadCompleteness>,
+}
+
+#[derive(Serialize, ToSchema, Clone, Copy)]
+#[serde(rename_all = "snake_case")]
+pub enum ThreadCompleteness {
+    FillingIn,
+    FilledIn,
+    CutShort,
+    NotListed,
+    Unreachable,
+}
+
+impl From<&threads::Completeness> for ThreadCompleteness {
+    fn from(completeness: &threads::Completeness) -> ThreadCompleteness {
+        match completeness {
+            threads::Completeness::FillingIn => ThreadCompleteness::FillingIn,
+            threads::Completeness::FilledIn {
+                stopped_by: Some(_),
+                ..
+            } => ThreadCompleteness::CutShort,
+            threads::Completeness::FilledIn { .. } => ThreadCompleteness::FilledIn,
+            threads::Completeness::NotListed => ThreadCompleteness::NotListed,
+            threads::Completeness::Unreachable => ThreadCompleteness::Unreachable,
+        }
+    }
 }
 
 /// A thread with all its replies (for a reply: its whole thread)
@@ -274,7 +306,36 @@ pub(super) async fn thread(
     Ok(Json(ThreadJson {
         thread,
         replies: listed,
+        completeness: view.completeness.as_ref().map(ThreadCompleteness::from),
     }))
+}
+
+/// Ask for a thread of a group on another server to be fetched again from the servers that
+/// hold it (any signed-in person; at most once per `backfill.refresh_after_seconds` a thread)
+#[utoipa::path(
+    post,
+    path = "/posts/{id}/backfill",
+    operation_id = "refreshThread",
+    security(("bearer" = [])),
+    params(("id" = i64, Path, description = POST_ID)),
+    responses(
+        (status = 202, description = "The worker will fetch it."),
+        (status = 400, description = "A thread of a group hosted here is always whole.", body = ErrorBody),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 404, description = NOT_FOUND, body = ErrorBody),
+        (status = 409, description = "It is being fetched already.", body = ErrorBody),
+        (status = 429, description = "It was fetched too recently; `Retry-After` says when to ask again.", body = ErrorBody),
+    ),
+)]
+pub(super) async fn refresh_thread(
+    context: Context,
+    ApiUser(_caller): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let found = lookups::post_by_text(&context.db, &id).await?;
+    let thread = lookups::thread_of(&context.db, found).await?;
+    threads::refresh_thread(&context, &thread).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -41,6 +41,7 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
         authors,
         my_votes,
         moderating,
+        completeness,
     } = threads::thread_view(context, found, visitor.signed_in.as_ref()).await?;
     let mut children: HashMap<Option<i64>, Vec<&post::Model>> = HashMap::new();
     for reply in all.iter().skip(1) {
@@ -89,9 +90,74 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
             (thread.reply_count) " "
             (if thread.reply_count == 1 { "reply" } else { "replies" })
         }
+        @if !group.local {
+            (completeness_notice(visitor, &thread, completeness.as_ref()))
+        }
         (rendering.replies(thread.id, 1))
     };
     Ok(page(context, visitor, &title, body).into_response())
+}
+
+/// On a remote group's thread: whether its replies are still being fetched from the servers
+/// that hold it, or could not all be, and a button to fetch them again.
+fn completeness_notice(
+    visitor: &Visitor,
+    thread: &post::Model,
+    completeness: Option<&threads::Completeness>,
+) -> Markup {
+    use threads::Completeness;
+    let text = match completeness {
+        None => None,
+        Some(Completeness::FillingIn) => Some(
+            "Replies from other servers are still being fetched for this thread. Reload the page in a minute to see them."
+                .to_string(),
+        ),
+        Some(Completeness::FilledIn {
+            stopped_by: Some(_),
+            ..
+        }) => Some(
+            "This thread is long: replies were fetched up to this server's limit, so some may be missing."
+                .to_string(),
+        ),
+        Some(Completeness::FilledIn { finished_at, .. }) => Some(format!(
+            "Replies were last fetched from the servers that hold this thread on {}.",
+            finished_at.format("%Y-%m-%d at %H:%M UTC")
+        )),
+        Some(Completeness::NotListed) => Some(
+            "The server this thread comes from does not list its replies: only those sent to this server since someone here joined the group are shown."
+                .to_string(),
+        ),
+        Some(Completeness::Unreachable) => Some(
+            "The server this thread comes from could not be reached: some replies may be missing."
+                .to_string(),
+        ),
+    };
+    let filling_in = completeness == Some(&Completeness::FillingIn);
+    html! {
+        div.completeness {
+            @if let Some(text) = text {
+                (notice(&text))
+            }
+            @if visitor.signed_in.is_some() && !filling_in {
+                form method="post" action={ "/posts/" (thread.id) "/backfill" } {
+                    (csrf_field(visitor.csrf_token()))
+                    button type="submit" class="secondary" { "Fetch replies again" }
+                }
+            }
+        }
+    }
+}
+
+/// `POST /posts/{id}/backfill`: a signed-in person asks for a remote thread's replies to be
+/// fetched again (at most once per `backfill.refresh_after` per thread).
+pub async fn refresh_thread(
+    context: Context,
+    Path(id): Path<i64>,
+    SignedInForm { .. }: SignedInForm<ButtonForm>,
+) -> PageResult {
+    let thread = lookups::post(&context.db, id).await?;
+    threads::refresh_thread(&context, &thread).await?;
+    Ok(Redirect::to(&format!("/posts/{}", thread.id)).into_response())
 }
 
 struct Rendering<'a> {

@@ -118,6 +118,7 @@ async fn every_route_is_documented() {
         "moderationLog",
         "openapi",
         "readNotifications",
+        "refreshThread",
         "register",
         "removeGroup",
         "removeUser",

@@ -308,7 +308,16 @@ async fn posts_are_activitypub_objects_in_outboxes_and_relayed_by_the_group() {
             note["inReplyTo"],
             format!("{PUBLIC_URL}/posts/{}", reply.id)
         );
-        assert_eq!(note["context"], format!("{PUBLIC_URL}{thread_path}"));
+        // The thread's context collection, which the group serves (FEP-7888).
+        let thread_id = thread_path.trim_start_matches("/posts/");
+        assert_eq!(
+            note["context"],
+            format!("{PUBLIC_URL}/groups/repair/threads/{thread_id}")
+        );
+        assert_eq!(
+            note["replies"],
+            format!("{PUBLIC_URL}/posts/{}/replies", answer.id)
+        );
         assert_eq!(note["tag"][0]["href"], format!("{PUBLIC_URL}/users/bob"));
 
         // Each action is in its author's outbox and relayed by the group (FEP-1b12).
