@@ -283,6 +283,18 @@ async fn three_kindred_instances(backend: Backend) {
         html.contains("Replies were last fetched from the servers that hold this thread"),
         "{html}"
     );
+    // Asking again at once is refused, with the time to wait; the API says the same.
+    let (status, _) = cat
+        .call(
+            Method::POST,
+            &format!("/posts/{thread_on_gamma}/backfill"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 429);
+    let seen = cat.get(&format!("/posts/{thread_on_gamma}")).await;
+    assert_eq!(seen["completeness"], "filled_in", "{seen}");
+    assert_eq!(seen["replies"].as_array().unwrap().len(), 4);
     network.stop().await;
 }
 
@@ -756,6 +768,7 @@ async fn bounded(backend: Backend) {
     let network = TestNetwork::start_configured(&["home"], &["evil"], backend, |config| {
         config.backfill.max_posts = MAX_POSTS;
         config.backfill.max_requests_per_host = 200;
+        config.backfill.refresh_after = Duration::ZERO;
     })
     .await;
     let home = network.instance("home");
@@ -897,8 +910,35 @@ async fn bounded(backend: Backend) {
         .unwrap();
     assert!(stored.len() <= 2 * MAX_POSTS + 1, "{}", stored.len());
 
-    // Nothing else was held up: the instance answers, and a person here can still post.
+    // A person may ask for a thread again (here at once: `refresh_after` is 0); the new run
+    // is bounded as the first was.
     let ann = ApiClient::sign_up(&network, home, "ann").await;
+    let chain_thread = chain.thread_id.unwrap();
+    let seen = ann.get(&format!("/posts/{chain_thread}")).await;
+    assert_eq!(seen["completeness"], "cut_short", "{seen}");
+    let (status, body) = ann
+        .call(
+            Method::POST,
+            &format!("/posts/{chain_thread}/backfill"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let again = backfill_of(home, &note_at(0)).await.unwrap();
+        if again.state == BackfillState::Done && again.finished_at > chain.finished_at {
+            // The posts held already are read again for their replies: bounded by the
+            // requests a run may make to one server.
+            assert!(again.requests_made <= 200, "{again:?}");
+            assert!(again.posts_added as usize <= MAX_POSTS, "{again:?}");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{again:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // Nothing else was held up: the instance answers, and a person here can still post.
     ann.send(
         Method::POST,
         "/groups",

@@ -16,8 +16,7 @@ use crate::{
 };
 use kindred_entities::{actor, post};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -93,18 +92,21 @@ pub async fn context_collection(
             "first": format!("{id}?page=true"),
         }));
     }
-    let after = query.after.unwrap_or(0);
-    let rows = shown(post::Entity::find())
-        .filter(
-            Condition::any()
-                .add(post::Column::Id.eq(thread.id))
-                .add(post::Column::ThreadId.eq(thread.id)),
-        )
-        .filter(post::Column::Id.gt(after))
-        .order_by_asc(post::Column::Id)
-        .limit(CONTEXT_PAGE_SIZE)
-        .all(database)
-        .await?;
+    // The thread opens the first page (its replies all came after it); then its replies, one
+    // range of the (thread_id, id) index per page.
+    let mut rows = Vec::new();
+    if query.after.is_none() {
+        rows.push(thread.clone());
+    }
+    rows.extend(
+        shown(post::Entity::find())
+            .filter(post::Column::ThreadId.eq(thread.id))
+            .filter(post::Column::Id.gt(query.after.unwrap_or(thread.id)))
+            .order_by_asc(post::Column::Id)
+            .limit(CONTEXT_PAGE_SIZE - rows.len() as u64)
+            .all(database)
+            .await?,
+    );
     let documents = local_documents(database, group, &rows).await?;
     let items: Vec<Value> = rows
         .iter()

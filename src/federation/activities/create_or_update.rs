@@ -397,7 +397,12 @@ pub async fn publish_new_post(
     held: bool,
 ) -> Result<post::Model> {
     let document = without_context(document_of(transaction, &stored).await?);
-    let (id, create) = local_activity(&context.config, "Create", author, group, document);
+    let thread_context = document.get("context").cloned();
+    let (id, mut create) = local_activity(&context.config, "Create", author, group, document);
+    // The activity names its thread's context too (FEP-7888), as the group's Announce does.
+    if let Some(thread_context) = thread_context {
+        create["context"] = thread_context;
+    }
     if held {
         // Pre-moderated: published when a moderator approves it.
         return moderation::hold_for_approval(transaction, stored, &create).await;
@@ -497,7 +502,11 @@ pub async fn publish_edit(
         return Ok(edited);
     }
     let document = without_context(document_of(transaction, &edited).await?);
-    let (id, update) = local_activity(&context.config, "Update", editor, group, document);
+    let thread_context = document.get("context").cloned();
+    let (id, mut update) = local_activity(&context.config, "Update", editor, group, document);
+    if let Some(thread_context) = thread_context {
+        update["context"] = thread_context;
+    }
     crate::federation::activities::publish_authors_change(
         transaction,
         context,

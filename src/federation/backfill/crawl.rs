@@ -335,10 +335,8 @@ impl Crawl<'_> {
         let mut queue = VecDeque::from([(root.to_string(), 0_usize)]);
         self.seen.insert(root.to_string());
         while let Some((id, depth)) = queue.pop_front() {
-            if self.full() {
-                self.stop(Bound::Posts);
-                break;
-            }
+            // When full, the replies of posts read already are still looked at: the run is
+            // cut short only if they list one more.
             if self.stopped_by.is_some_and(|bound| bound != Bound::Depth) {
                 break;
             }
@@ -384,11 +382,16 @@ impl Crawl<'_> {
         let mut page_host = served_by;
         loop {
             for item in items_of(&page) {
-                if self.stopped_by.is_some_and(|bound| bound != Bound::Depth) || self.full() {
-                    if self.full() {
-                        self.stop(Bound::Posts);
-                    }
+                if self.stopped_by.is_some_and(|bound| bound != Bound::Depth) {
                     return listed;
+                }
+                if self.full() {
+                    // Full: a post not read yet is one too many.
+                    if id_of(item).is_some_and(|id| !self.seen.contains(&id)) {
+                        self.stop(Bound::Posts);
+                        return listed;
+                    }
+                    continue;
                 }
                 if let Some(id) = self.take_item(item, &page_host).await {
                     listed.push(id);
