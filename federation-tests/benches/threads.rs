@@ -6,7 +6,7 @@
 //!   cargo bench -p kindred-federation-tests --bench threads -- --postgres
 //! ```
 //!
-//! - `backfill`: a 501-post thread (a root and 500 replies in a tree, by 10 authors) on a
+//! - `backfill`: a 500-post thread (a root and 499 replies in a tree, by 10 authors) on a
 //!   loopback peer that serves it through a context collection (FEP-f228) in pages of 50, once
 //!   with the posts embedded and once by id (each post fetched from its origin), and once only
 //!   through Mastodon-shaped `replies` collections. Kindred runs in this process, with its
@@ -45,7 +45,7 @@ use std::{
 use tokio::net::TcpListener;
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
-const REPLIES: usize = 500;
+const REPLIES: usize = 499;
 const AUTHORS: usize = 10;
 
 #[tokio::main(flavor = "multi_thread")]
