@@ -89,6 +89,9 @@ pub async fn prepare_with_database(
         ApubActor::from_row(instance::ensure_instance_actor(&db, &config, &keys).await?)?;
     let read_db = database::connect_reads(&db, config.database.sqlite_read_connections).await?;
     let writer = Arc::new(DatabaseWriter::start(db.clone())?);
+    let media_store = Arc::new(crate::media::FileSystemStore::new(
+        config.database.data_dir.join("media"),
+    ));
     let state = AppState {
         db,
         read_db,
@@ -108,6 +111,7 @@ pub async fn prepare_with_database(
         actor_fetch_limits: Arc::new(Default::default()),
         address_limits: Arc::new(Default::default()),
         remote_moderators: Arc::new(Default::default()),
+        media_store,
     };
     let config = state.config.clone();
     FederationConfig::builder()
@@ -162,7 +166,9 @@ fn spawn_workers_if_configured(
 }
 
 /// Every hour, wipes the content of posts deleted longer ago than
-/// `instance.deleted_content_kept_days` (until then their authors can restore them).
+/// `instance.deleted_content_kept_days` (until then their authors can restore them), keeps
+/// the cache of remote pictures within its limits, and forgets replies whose parent never
+/// came.
 async fn purge_deleted_content_hourly(context: Context) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -175,6 +181,12 @@ async fn purge_deleted_content_hourly(context: Context) {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged the content of deleted posts"),
             Err(error) => tracing::warn!(%error, "could not purge deleted posts' content"),
+        }
+        // The cache of remote pictures, by age and total size.
+        match crate::media::proxy::evict(&context).await {
+            Ok(0) => {}
+            Ok(evicted) => tracing::info!(evicted, "evicted cached remote pictures"),
+            Err(error) => tracing::warn!(%error, "could not evict cached pictures"),
         }
         // Replies whose parent never came, however long their thread's servers were asked.
         match crate::federation::remote_posts::forget_stale_waiting_replies(

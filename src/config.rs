@@ -26,6 +26,7 @@ pub struct Config {
     pub federation: FederationConfig,
     pub delivery: DeliveryConfig,
     pub backfill: BackfillConfig,
+    pub media: MediaConfig,
     pub log: LogConfig,
 }
 
@@ -172,6 +173,22 @@ pub struct BackfillConfig {
     pub refresh_after: Duration,
 }
 
+/// Pictures: what the media proxy fetches and keeps (`media/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaConfig {
+    /// The largest remote file the media proxy fetches, in bytes.
+    pub max_remote_bytes: u64,
+    /// The most pixels (width × height) a picture may have; more is refused before decoding.
+    pub max_pixels: u64,
+    /// Pictures are shown at most this many pixels wide and high (shrunk, re-encoded).
+    pub max_side: u32,
+    /// Remote pictures are kept this long after they were last shown, in days.
+    pub cache_max_age_days: u32,
+    /// The most bytes the cache of remote pictures holds; the least recently shown go first.
+    pub cache_max_bytes: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
@@ -240,6 +257,13 @@ impl Default for Config {
                 max_requests_per_host: 600,
                 concurrency: 2,
                 refresh_after: Duration::from_secs(600),
+            },
+            media: MediaConfig {
+                max_remote_bytes: 10 * 1024 * 1024,
+                max_pixels: 40_000_000,
+                max_side: 1600,
+                cache_max_age_days: 30,
+                cache_max_bytes: 1024 * 1024 * 1024,
             },
             log: LogConfig {
                 filter: "info".to_string(),

@@ -56,6 +56,8 @@ pub struct AppState {
     pub address_limits: Arc<crate::rate_limit::RateLimiter>,
     /// Remote groups' moderators, as last fetched, for showing pages.
     pub remote_moderators: Arc<RemoteModeratorsCache>,
+    /// Where pictures are kept (the media proxy's cache).
+    pub media_store: Arc<dyn crate::media::MediaStore>,
 }
 
 /// The federation crate's request data around our state; domain functions take it first.

@@ -43,7 +43,8 @@ static POST_SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
                 "tr",
                 "u",
                 "ul",
-                "img",
+                // No `img`: pictures come as attachments, through the media proxy; an inline
+                // one would make every reader's browser ask the other server.
             ]
             .into_iter()
             .collect(),
@@ -51,7 +52,6 @@ static POST_SANITIZER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .link_rel(Some("nofollow noopener noreferrer"))
         .add_tag_attributes("a", ["href", "title"])
-        .add_tag_attributes("img", ["src", "alt", "title"])
         .add_allowed_classes(
             "span",
             ["h-card", "mention", "hashtag", "invisible", "ellipsis"],
@@ -166,6 +166,7 @@ mod tests {
         assert!(!clean.contains("javascript:"), "{clean}");
         assert!(!clean.contains("<svg"), "{clean}");
         assert!(!clean.contains("<style"), "{clean}");
+        assert!(!clean.contains("<img"), "{clean}");
         assert!(clean.contains("<p>hi"), "{clean}");
     }
 

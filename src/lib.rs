@@ -18,6 +18,7 @@ pub mod hosts;
 pub mod html;
 pub mod http;
 pub mod instance;
+pub mod media;
 pub mod metrics;
 pub mod rate_limit;
 #[cfg(any(test, feature = "testing"))]

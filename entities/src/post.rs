@@ -51,6 +51,8 @@ pub struct Model {
     /// The thread's `context` as a remote post named it (FEP-7888), which replies written
     /// here name too; `None` for local groups' posts, whose context Kindred serves.
     pub context_url: Option<String>,
+    /// A content warning (`summary`): the post is shown folded behind it.
+    pub content_warning: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -359,6 +359,8 @@ async fn serving_bench(backend: Backend) {
         source_markdown: Some(text.clone()),
         url: None,
         sensitive: false,
+        content_warning: None,
+        attachments: None,
     };
     let transaction = context.db.begin().await.unwrap();
     let thread = posts::add_post(

@@ -98,6 +98,8 @@ struct PeerState {
     /// (`peer/documents.rs`).
     documents: Mutex<HashMap<String, Value>>,
     generator: Mutex<Option<DocumentGenerator>>,
+    /// Bytes served at fixed paths, with their content type (pictures).
+    raw: Mutex<HashMap<String, (String, Vec<u8>)>>,
     /// Every GET answered, as path and query.
     gets: Mutex<Vec<String>>,
 }
@@ -149,6 +151,7 @@ impl MastodonPeer {
             sent: Mutex::new(Vec::new()),
             documents: Mutex::new(HashMap::new()),
             generator: Mutex::new(None),
+            raw: Mutex::new(HashMap::new()),
             gets: Mutex::new(Vec::new()),
         });
         let app = Router::new()
@@ -475,6 +478,9 @@ async fn person_document(
     uri: Uri,
     headers: HeaderMap,
 ) -> Response {
+    if let Some((content_type, bytes)) = documents::raw_at(&state, uri.path()) {
+        return ([(header::CONTENT_TYPE, content_type)], bytes).into_response();
+    }
     let path_and_query = uri
         .path_and_query()
         .map_or_else(|| uri.path().to_string(), ToString::to_string);

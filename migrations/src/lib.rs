@@ -24,6 +24,7 @@ mod m20261206_000017_instance_software;
 mod m20261206_000018_deleted_content_kept;
 mod m20261206_000019_sensitive_groups;
 mod m20261206_000020_thread_backfill;
+mod m20261206_000021_media;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000018_deleted_content_kept::Migration),
             Box::new(m20261206_000019_sensitive_groups::Migration),
             Box::new(m20261206_000020_thread_backfill::Migration),
+            Box::new(m20261206_000021_media::Migration),
         ]
     }
 }

@@ -30,6 +30,8 @@ pub struct ThreadView {
     /// For a thread of a remote group, how whole it is here; `None` for local groups' threads
     /// (always whole) and remote ones never filled in.
     pub completeness: Option<Completeness>,
+    /// What the posts carry (pictures, links…), by post id.
+    pub attachments: HashMap<i64, Vec<kindred_entities::post_attachment::Model>>,
 }
 
 /// How whole a remote group's thread is here, from its latest backfill.
@@ -114,7 +116,13 @@ pub async fn thread_view(
             .await?
             .map(|backfill| Completeness::of(&backfill))
     };
+    let attachments = crate::groups::attachments::of_posts(
+        &context.read_db,
+        all.iter().map(|post| post.id).collect(),
+    )
+    .await?;
     Ok(ThreadView {
+        attachments,
         group,
         thread,
         posts: all,

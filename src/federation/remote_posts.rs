@@ -110,7 +110,7 @@ async fn store_one(
         return wait_for_parent(context, group, object, parent_id, &arrival).await;
     }
     let author = sender(context, &author_id).await?;
-    let content = post_content(object, group, reply_to.is_some());
+    let content = post_content(&context.config, object, group, reply_to.is_some());
     let transaction = context.db.begin().await?;
     if let Arrival::Announced {
         activity_id,

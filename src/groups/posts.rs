@@ -20,6 +20,10 @@ pub struct PostContent {
     pub source_markdown: Option<String>,
     pub url: Option<String>,
     pub sensitive: bool,
+    /// A content warning: the post is shown folded behind it.
+    pub content_warning: Option<String>,
+    /// What it carries: stored with it; on an edit, `None` keeps what it had.
+    pub attachments: Option<Vec<crate::groups::attachments::NewAttachment>>,
 }
 
 pub async fn find_by_ap_id(
@@ -92,10 +96,14 @@ pub async fn add_post(
         last_activity_at: Set(now),
         created_at: Set(now),
         context_url: Set(context_url),
+        content_warning: Set(content.content_warning),
         ..Default::default()
     }
     .insert(database)
     .await?;
+    if let Some(attachments) = &content.attachments {
+        crate::groups::attachments::replace(database, stored.id, attachments).await?;
+    }
     if let Some(thread_id) = thread_id {
         post::Entity::update_many()
             .col_expr(
@@ -150,12 +158,16 @@ pub async fn edit_post(
     if existing.deleted_at.is_some() {
         return Err(Error::Gone("post".into()));
     }
+    if let Some(attachments) = &content.attachments {
+        crate::groups::attachments::replace(database, existing.id, attachments).await?;
+    }
     let mut update: post::ActiveModel = existing.into();
     update.title = Set(content.title);
     update.content_html = Set(content.content_html);
     update.source_markdown = Set(content.source_markdown);
     update.url = Set(content.url);
     update.sensitive = Set(content.sensitive);
+    update.content_warning = Set(content.content_warning);
     update.updated_at = Set(Some(updated_at));
     Ok(update.update(database).await?)
 }
@@ -461,6 +473,8 @@ impl Draft {
             source_markdown: Some(markdown),
             url: None,
             sensitive: false,
+            content_warning: None,
+            attachments: None,
         })
     }
 }

@@ -235,6 +235,9 @@ pub fn test_config(public_url: &str) -> Result<Config> {
     config.log.filter = "warn".to_string();
     // Every instance, peer and browser of a test connects from 127.0.0.1.
     config.http.max_connections_per_address = 1024;
+    // Each instance keeps its media apart.
+    config.database.data_dir =
+        std::env::temp_dir().join(format!("kindred-test-{}", uuid::Uuid::new_v4()));
     Ok(config)
 }
 

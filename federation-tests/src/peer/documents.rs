@@ -25,10 +25,28 @@ impl MastodonPeer {
         *self.state.generator.lock().expect("lock") = Some(generator);
     }
 
+    /// Serves `bytes` as `content_type` at `path` (a picture, or a page claiming to be one).
+    pub fn serve_bytes(&self, path: &str, content_type: &str, bytes: Vec<u8>) {
+        self.state
+            .raw
+            .lock()
+            .expect("lock")
+            .insert(path.to_string(), (content_type.to_string(), bytes));
+    }
+
     /// Every GET the peer answered, as path and query, in order.
     pub fn gets(&self) -> Vec<String> {
         self.state.gets.lock().expect("lock").clone()
     }
+}
+
+/// Bytes served at `path`, with their content type.
+pub(super) fn raw_at(state: &PeerState, path: &str) -> Option<(String, Vec<u8>)> {
+    let found = state.raw.lock().expect("lock").get(path).cloned();
+    if found.is_some() {
+        state.gets.lock().expect("lock").push(path.to_string());
+    }
+    found
 }
 
 /// Records a GET of `path_and_query`, and finds what is served there besides people.

@@ -20,7 +20,10 @@ use crate::{
         delivery::wake_delivery_worker,
         inbox::{BodyDigest, record_received},
         instances::host_of,
-        objects::post::{POST_KINDS, PostJson, context_of, document_of},
+        objects::{
+            attachment,
+            post::{POST_KINDS, PostJson, context_of, document_of},
+        },
         remote_posts::{self, Arrival},
     },
     groups::{membership, moderation, posts},
@@ -154,7 +157,7 @@ pub async fn receive(
             return Err(Error::Gone("the post this replies to".into()));
         }
     }
-    let content = post_content(object, &group, reply_to.is_some());
+    let content = post_content(&context.config, object, &group, reply_to.is_some());
     if parent
         .as_ref()
         .is_some_and(|parent| parent.awaiting_approval)
@@ -376,7 +379,12 @@ pub async fn receive_announced(
         if existing.author_id != author.id || existing.group_id != group.id {
             return Err(Error::Forbidden("only its author may edit a post".into()));
         }
-        let content = post_content(object, group, object.in_reply_to().is_some());
+        let content = post_content(
+            &context.config,
+            object,
+            group,
+            object.in_reply_to().is_some(),
+        );
         let updated_at = object.updated.unwrap_or_else(chrono::Utc::now);
         posts::edit_post(&transaction, existing, content, updated_at).await?;
     }
@@ -585,6 +593,7 @@ async fn target_group(
 /// Sanitised content, and a title: the post's `name`, or for a top-level note the first line
 /// of its text with the group's mention taken out.
 pub(crate) fn post_content(
+    config: &crate::config::Config,
     object: &PostJson,
     group: &actor::Model,
     is_reply: bool,
@@ -612,5 +621,7 @@ pub(crate) fn post_content(
             .web_url()
             .filter(|url| crate::federation::objects::actor::is_web_url(url)),
         sensitive: object.sensitive.unwrap_or(false),
+        content_warning: attachment::content_warning_of(object),
+        attachments: Some(attachment::attachments_of(config, object)),
     }
 }

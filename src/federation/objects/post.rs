@@ -54,6 +54,9 @@ pub struct PostJson {
     pub url: Option<Value>,
     #[serde(default, deserialize_with = "one_or_many_values")]
     pub attachment: Vec<Value>,
+    /// Lemmy's thumbnail of a link post (an `Image`).
+    #[serde(default)]
+    pub image: Option<Value>,
     /// The thread's context (FEP-7888): a collection of its posts, on servers that serve one.
     #[serde(default)]
     pub context: Option<Value>,

@@ -160,8 +160,8 @@ pub async fn group_page(
     };
     let body = html! {
         h1 {
-            @if let Some(icon) = &group.icon_url {
-                img.icon src=(icon) alt="" width="64" height="64" referrerpolicy="no-referrer";
+            @if group.icon_url.is_some() {
+                img.icon src={ "/media/actors/" (group.id) "/icon" } alt="" width="64" height="64";
                 " "
             }
             (title)

@@ -44,7 +44,9 @@ h1 img.icon{vertical-align:middle;border-radius:8px;object-fit:cover}\
 .actions input[type=text]{width:auto;display:inline-block;padding:.2rem .4rem}\
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
 .nsfw{display:inline-block;padding:0 .4em;border-radius:4px;background:#b3261e;color:#fff;font-size:.7em;vertical-align:middle;font-weight:700}\
-details.sensitive>summary{cursor:pointer;color:var(--muted);font-style:italic}\
+details.sensitive>summary,details.warning>summary{cursor:pointer;color:var(--muted);font-style:italic}\
+.attachments figure{margin:.5rem 0}.attachments img{max-width:100%;height:auto;border-radius:4px}\
+.attachments figcaption{font-size:.85rem;color:var(--muted)}.attachments p.link{word-break:break-all}\
 ";
 
 /// A complete page around `body`, with the navigation for `visitor`.

@@ -20,7 +20,10 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use kindred_entities::{actor, post};
+use kindred_entities::{
+    actor, post,
+    post_attachment::{self, AttachmentKind},
+};
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -42,6 +45,7 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
         my_votes,
         moderating,
         completeness,
+        attachments,
     } = threads::thread_view(context, found, visitor.signed_in.as_ref()).await?;
     let mut children: HashMap<Option<i64>, Vec<&post::Model>> = HashMap::new();
     for reply in all.iter().skip(1) {
@@ -62,6 +66,7 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
         authors: &authors,
         my_votes: &my_votes,
         children: &children,
+        attachments: &attachments,
     };
     let title = if thread.deleted_at.is_some() {
         "(deleted)".to_string()
@@ -171,6 +176,7 @@ struct Rendering<'a> {
     authors: &'a HashMap<i64, actor::Model>,
     my_votes: &'a HashMap<i64, i16>,
     children: &'a HashMap<Option<i64>, Vec<&'a post::Model>>,
+    attachments: &'a HashMap<i64, Vec<post_attachment::Model>>,
 }
 
 impl Rendering<'_> {
@@ -238,19 +244,84 @@ impl Rendering<'_> {
                             // Moderators still see what they removed, to restore it.
                             p.problem { "Removed by a moderator." }
                         }
-                        @if post.sensitive {
+                        @if let Some(warning) = &post.content_warning {
+                            // Folded behind its content warning until the reader opens it.
+                            details.warning {
+                                summary { "Content warning: " (warning) }
+                                (SanitizedHtml::from_stored(&post.content_html))
+                                (self.attachments(post))
+                            }
+                        } @else if post.sensitive {
                             // Folded until the reader opens it; no script needed.
                             details.sensitive {
                                 summary { "Not safe for work: show" }
                                 (SanitizedHtml::from_stored(&post.content_html))
+                                (self.attachments(post))
                             }
                         } @else {
                             (SanitizedHtml::from_stored(&post.content_html))
+                            (self.attachments(post))
                         }
                     }
                 }
                 @if !hidden {
                     (self.actions(post))
+                }
+            }
+        }
+    }
+
+    /// What a post carries: pictures (through the media proxy, with their alt text; a
+    /// sensitive post's behind a click), links, and video, sound and documents as links to
+    /// where they are.
+    fn attachments(&self, post: &post::Model) -> Markup {
+        let Some(attachments) = self.attachments.get(&post.id) else {
+            return html! {};
+        };
+        let host_and_path = |url: &str| {
+            url::Url::parse(url).map_or_else(
+                |_| url.to_string(),
+                |parsed| format!("{}{}", parsed.host_str().unwrap_or_default(), parsed.path()),
+            )
+        };
+        html! {
+            div.attachments {
+                @for attachment in attachments {
+                    @match attachment.kind {
+                        AttachmentKind::Image => {
+                            figure {
+                                a href=(attachment.url) rel="nofollow noopener noreferrer ugc" {
+                                    img src={ "/media/attachments/" (attachment.id) }
+                                        alt=(attachment.name.as_deref().unwrap_or(""))
+                                        loading="lazy"
+                                        width=[attachment.width] height=[attachment.height];
+                                }
+                                @if let Some(name) = &attachment.name {
+                                    figcaption { (name) }
+                                }
+                            }
+                        }
+                        AttachmentKind::Link => {
+                            p.link {
+                                "Link: "
+                                a href=(attachment.url) rel="nofollow noopener noreferrer ugc" {
+                                    (host_and_path(&attachment.url))
+                                }
+                            }
+                        }
+                        kind => {
+                            p.link {
+                                (match kind {
+                                    AttachmentKind::Video => "Video: ",
+                                    AttachmentKind::Audio => "Sound: ",
+                                    _ => "Document: ",
+                                })
+                                a href=(attachment.url) rel="nofollow noopener noreferrer ugc" {
+                                    (attachment.name.as_deref().map_or_else(|| host_and_path(&attachment.url), str::to_string))
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -114,10 +114,12 @@ async fn the_owner_edits_the_group_and_nobody_else() {
         let group_page = anonymous.get("/groups/repair").await;
         assert!(group_page.body.contains("Repair café Lyon"));
         assert!(group_page.body.contains("<em>Saturday</em>"));
+        // The icon is shown through the media proxy, never from its own server.
         assert!(
-            group_page
-                .body
-                .contains("src=\"https://images.example/wrench.png\"")
+            group_page.body.contains("src=\"/media/actors/")
+                && !group_page.body.contains("src=\"https://images.example"),
+            "{}",
+            group_page.body
         );
         let (_, group_json) = anonymous.get_json("/groups/repair").await;
         assert_eq!(

@@ -1,0 +1,63 @@
+//! `/media/…`: remote pictures as pages show them, through the media proxy (`media/proxy.rs`):
+//! a post's picture by attachment id, an actor's icon by actor id. Nothing else is fetched.
+
+use crate::{
+    context::Context,
+    error::{Error, Result},
+    groups::attachments,
+    media::proxy,
+};
+use axum::{
+    extract::Path,
+    http::{HeaderValue, header},
+    response::{IntoResponse, Response},
+};
+use kindred_entities::{actor, post, post_attachment::AttachmentKind};
+use sea_orm::EntityTrait;
+
+/// `GET /media/attachments/{id}`: the picture a post carries, unless the post is not shown.
+pub async fn attachment_picture(context: Context, Path(id): Path<i64>) -> Result<Response> {
+    let attachment = attachments::find(&context.read_db, id)
+        .await?
+        .filter(|attachment| attachment.kind == AttachmentKind::Image)
+        .ok_or_else(|| Error::not_found("picture"))?;
+    let shown = crate::database::unique_row(
+        post::Entity::find_by_id(attachment.post_id),
+        &context.read_db,
+    )
+    .await?
+    .is_some_and(|post| {
+        post.deleted_at.is_none() && post.removed_at.is_none() && !post.awaiting_approval
+    });
+    if !shown {
+        return Err(Error::not_found("picture"));
+    }
+    Ok(served(proxy::picture(&context, &attachment.url).await?))
+}
+
+/// `GET /media/actors/{id}/icon`: a group's or a person's icon.
+pub async fn actor_icon(context: Context, Path(id): Path<i64>) -> Result<Response> {
+    let icon = crate::database::unique_row(actor::Entity::find_by_id(id), &context.read_db)
+        .await?
+        .filter(|actor| actor.deleted_at.is_none())
+        .and_then(|actor| actor.icon_url)
+        .ok_or_else(|| Error::not_found("icon"))?;
+    Ok(served(proxy::picture(&context, &icon).await?))
+}
+
+fn served(picture: proxy::Served) -> Response {
+    let mut response = picture.bytes.into_response();
+    let headers = response.headers_mut();
+    if let Ok(content_type) = HeaderValue::from_str(&picture.content_type) {
+        headers.insert(header::CONTENT_TYPE, content_type);
+    }
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=86400"),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
+}
