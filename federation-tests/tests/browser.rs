@@ -126,3 +126,143 @@ async fn two_people_discuss_in_a_group_through_the_web_pages() {
     browser.close().await;
     network.stop().await;
 }
+
+/// A picture that shows in a screenshot: a 320 × 200 gradient.
+fn gradient_png() -> Vec<u8> {
+    let picture = image::RgbImage::from_fn(320, 200, |x, y| {
+        image::Rgb([(x * 255 / 320) as u8, (y * 255 / 200) as u8, 160])
+    });
+    let mut bytes = Vec::new();
+    picture
+        .write_to(
+            &mut std::io::Cursor::new(&mut bytes),
+            image::ImageFormat::Png,
+        )
+        .unwrap();
+    bytes
+}
+
+#[tokio::test]
+async fn pictures_links_and_content_warnings_show_in_a_real_browser() {
+    use kindred_federation_tests::{join_group, mastodon, peer::Tampering};
+    use serde_json::json;
+    let backend = *testing::backends_under_test().last().unwrap();
+    let network = TestNetwork::start_with_peers(&["web"], &["masto"], backend).await;
+    let instance = network.instance("web");
+    let masto = network.peer(0);
+    let group = instance.create_group("repair").await;
+    let alice = join_group(masto, instance, &group, "alice", 1, "1").await;
+    masto.serve_bytes("/media/toaster.png", "image/png", gradient_png());
+    masto.serve_bytes("/media/fuse.png", "image/png", gradient_png());
+    let note = |number: u32, extra: serde_json::Value| {
+        let mut note = json!({
+            "id": format!("{alice}/statuses/{number}"),
+            "type": "Note",
+            "attributedTo": alice,
+            "to": [mastodon::PUBLIC],
+            "cc": [group.ap_id],
+            "content": format!("<p>Post {number}</p>"),
+        });
+        if let (serde_json::Value::Object(note), serde_json::Value::Object(extra)) =
+            (&mut note, extra)
+        {
+            note.extend(extra);
+        }
+        note
+    };
+    let thread = note(
+        1,
+        json!({
+            "type": "Page",
+            "name": "The toaster, fixed",
+            "content": "<p>New element, works again.</p>",
+            "attachment": [{"type": "Document", "mediaType": "image/png",
+                "url": masto.url("/media/toaster.png"), "name": "A toaster, open, a new element inside"}],
+        }),
+    );
+    let warned = note(
+        2,
+        json!({
+            "inReplyTo": thread["id"],
+            "summary": "Burnt fuse, close-up",
+            "content": "<p>This is what it looked like.</p>",
+            "attachment": [{"type": "Image", "url": masto.url("/media/fuse.png"), "name": "A blackened fuse"}],
+        }),
+    );
+    let link = note(
+        3,
+        json!({
+            "inReplyTo": thread["id"],
+            "content": "<p>The guide I followed.</p>",
+            "attachment": [{"type": "Link", "href": "https://www.ifixit.com/Guide/Toaster", "mediaType": "text/html"}],
+        }),
+    );
+    for object in [&thread, &warned, &link] {
+        let (status, body) = masto
+            .send(
+                "alice",
+                &instance.url("/inbox"),
+                &mastodon::create(&alice, object),
+                &Tampering::default(),
+            )
+            .await;
+        assert!(status.is_success(), "{status}: {body}");
+    }
+    let thread_row = kindred::groups::posts::find_by_ap_id(
+        &instance.database.connection,
+        thread["id"].as_str().unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+
+    let driver = ChromeDriver::start().await;
+    let browser = driver.open(&network.hosts).await;
+    browser
+        .go(&instance.url(&format!("/posts/{}", thread_row.id)))
+        .await;
+    browser.wait_for("The toaster, fixed").await;
+    // The picture loads, from this instance (the CSP allows no other).
+    let loaded = async |selector: &str| {
+        for _ in 0..100 {
+            let answer = browser
+                .execute(&format!(
+                    "const img = document.querySelector('{selector}'); return img !== null && img.complete && img.naturalWidth > 0;"
+                ))
+                .await;
+            if answer == json!(true) {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    };
+    assert!(loaded("article.post:not(.reply) .attachments img").await);
+    assert!(
+        browser
+            .source()
+            .await
+            .contains("alt=\"A toaster, open, a new element inside\"")
+    );
+    // The content-warned picture is folded until the reader opens it.
+    assert!(
+        browser
+            .text("details.warning summary")
+            .await
+            .contains("Burnt fuse")
+    );
+    browser.click("details.warning summary").await;
+    assert!(loaded("details.warning .attachments img").await);
+    assert!(
+        browser
+            .text("p.link")
+            .await
+            .contains("www.ifixit.com/Guide/Toaster")
+    );
+
+    let screenshot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser/media.png");
+    browser.screenshot(&screenshot).await;
+    assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
+    browser.close().await;
+    network.stop().await;
+}

@@ -224,6 +224,25 @@ async fn fixtures_show(backend: Backend) {
         .unwrap()
         .unwrap()
         .id;
+    // The API shows the same: the content warning, the picture through the proxy, its alt.
+    let reader = kindred_federation_tests::ApiClient::sign_up(&network, home, "reader").await;
+    let thread = reader.get(&format!("/posts/{warned_id}")).await;
+    assert_eq!(thread["thread"]["content_warning"], "Pictures of dragons");
+    let attachment = &thread["thread"]["attachments"][0];
+    assert_eq!(attachment["kind"], "image", "{thread}");
+    assert!(
+        attachment["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("/media/attachments/")
+    );
+    assert!(
+        attachment["alt"]
+            .as_str()
+            .unwrap()
+            .starts_with("The KDE dragons")
+    );
+    assert!(attachment["blurhash"].is_string());
     let html = thread_page(&network, home, warned_id).await;
     assert!(
         html.contains(

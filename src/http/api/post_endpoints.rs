@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::actions::{lookups, threads};
+use kindred_entities::post_attachment::{self, AttachmentKind};
 
 #[derive(Serialize, ToSchema)]
 #[schema(as = Post)]
@@ -38,6 +39,57 @@ pub struct PostJson {
     /// The caller's vote: 1, -1, or 0.
     #[schema(schema_with = openapi::vote_value)]
     pub(super) my_vote: i16,
+    /// A content warning: clients fold the post behind it.
+    pub(super) content_warning: Option<String>,
+    /// What the post carries, in order (none when its content is withheld).
+    pub(super) attachments: Vec<AttachmentJson>,
+}
+
+/// A picture, video, sound, document or link a post carries.
+#[derive(Serialize, Clone, ToSchema)]
+#[schema(as = Attachment)]
+pub struct AttachmentJson {
+    /// image, video, audio, document or link.
+    pub(super) kind: String,
+    /// Where to show it from: this instance's media proxy for a picture (`/media/…`), the
+    /// original address for the rest.
+    pub(super) url: String,
+    /// Where it is on its own server.
+    #[schema(format = Uri)]
+    pub(super) original_url: String,
+    pub(super) media_type: Option<String>,
+    /// The alt text.
+    pub(super) alt: Option<String>,
+    pub(super) blurhash: Option<String>,
+    pub(super) width: Option<i32>,
+    pub(super) height: Option<i32>,
+}
+
+impl AttachmentJson {
+    fn from_row(row: &post_attachment::Model) -> AttachmentJson {
+        let picture = row.kind == AttachmentKind::Image;
+        AttachmentJson {
+            kind: match row.kind {
+                AttachmentKind::Image => "image",
+                AttachmentKind::Video => "video",
+                AttachmentKind::Audio => "audio",
+                AttachmentKind::Document => "document",
+                AttachmentKind::Link => "link",
+            }
+            .to_string(),
+            url: if picture {
+                format!("/media/attachments/{}", row.id)
+            } else {
+                row.url.clone()
+            },
+            original_url: row.url.clone(),
+            media_type: row.media_type.clone(),
+            alt: row.name.clone(),
+            blurhash: row.blurhash.clone(),
+            width: row.width,
+            height: row.height,
+        }
+    }
 }
 
 #[derive(Serialize, Clone, ToSchema)]
@@ -83,7 +135,17 @@ pub(super) async fn posts_json(
 ) -> Result<Vec<PostJson>, Error> {
     let (authors, votes) =
         crate::actions::threads::authors_and_votes(context, &listed, caller).await?;
-    Ok(posts_json_from(group_name, listed, &authors, &votes, false))
+    let attachments = crate::groups::attachments::of_posts(
+        &context.read_db,
+        listed.iter().map(|post| post.id).collect(),
+    )
+    .await?;
+    Ok(posts_json_from(
+        group_name,
+        listed,
+        (&authors, &votes, &attachments),
+        false,
+    ))
 }
 
 /// Posts as JSON from what is loaded already. `show_removed`: the viewer moderates the group
@@ -91,8 +153,11 @@ pub(super) async fn posts_json(
 pub(super) fn posts_json_from(
     group_name: &str,
     listed: Vec<post::Model>,
-    authors: &HashMap<i64, actor::Model>,
-    votes: &HashMap<i64, i16>,
+    (authors, votes, attachments): (
+        &HashMap<i64, actor::Model>,
+        &HashMap<i64, i16>,
+        &HashMap<i64, Vec<post_attachment::Model>>,
+    ),
     show_removed: bool,
 ) -> Vec<PostJson> {
     listed
@@ -117,10 +182,19 @@ pub(super) fn posts_json_from(
             let deleted = post.deleted_at.is_some();
             let removed = post.removed_at.is_some();
             // A deleted post's content is kept a while for its author to restore, never shown.
-            let (content_html, content_markdown, title) = if deleted || (removed && !show_removed) {
+            let withheld = deleted || (removed && !show_removed);
+            let (content_html, content_markdown, title) = if withheld {
                 (String::new(), None, None)
             } else {
                 (post.content_html, post.source_markdown, post.title)
+            };
+            let carried = if withheld {
+                Vec::new()
+            } else {
+                attachments
+                    .get(&post.id)
+                    .map(|rows| rows.iter().map(AttachmentJson::from_row).collect())
+                    .unwrap_or_default()
             };
             PostJson {
                 id: post.id,
@@ -145,6 +219,8 @@ pub(super) fn posts_json_from(
                 shares: post.share_count,
                 sensitive: post.sensitive,
                 my_vote: votes.get(&post.id).copied().unwrap_or(0),
+                content_warning: post.content_warning,
+                attachments: carried,
             }
         })
         .collect()
@@ -298,8 +374,7 @@ pub(super) async fn thread(
     let mut listed = posts_json_from(
         &directory::actor_handle(&view.group),
         view.posts,
-        &view.authors,
-        &view.my_votes,
+        (&view.authors, &view.my_votes, &view.attachments),
         view.moderating,
     );
     let thread = listed.remove(0);

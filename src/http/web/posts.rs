@@ -205,6 +205,10 @@ impl Rendering<'_> {
             article class=(class) id={ "post-" (post.id) } style={ "--depth:" (depth.min(MAX_VISUAL_DEPTH)) }
                 aria-label={ "Post by " (author.map_or("someone", |author| author.preferred_username.as_str())) } {
                 p.meta {
+                    @if let Some(author) = author.filter(|author| author.icon_url.is_some()) {
+                        img.avatar src={ "/media/actors/" (author.id) "/icon" } alt="" width="24" height="24" loading="lazy";
+                        " "
+                    }
                     @match author {
                         Some(author) if author.local => {
                             a href={ "/users/" (author.preferred_username) } { (author.preferred_username) }
