@@ -52,7 +52,14 @@ fn peak_rss_megabytes() -> f64 {
         .unwrap_or_default()
         .lines()
         .find_map(|line| line.strip_prefix("VmHWM:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .and_then(|value| {
+            value
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
         .unwrap_or(0.0)
         / 1024.0
 }
@@ -108,7 +115,10 @@ async fn main() {
     let context = federation.to_request_data();
 
     println!("\n## The media proxy, a 1,600 × 1,200 JPEG, 4 concurrent callers");
-    for (what, distinct) in [("uncached (fetch, re-encode, store)", true), ("cached", false)] {
+    for (what, distinct) in [
+        ("uncached (fetch, re-encode, store)", true),
+        ("cached", false),
+    ] {
         let deadline = Instant::now() + Duration::from_secs(3);
         let started = Instant::now();
         let mut tasks = Vec::new();
@@ -122,9 +132,12 @@ async fn main() {
                     } else {
                         "same".to_string()
                     };
-                    proxy::picture(&context, &format!("http://pictures.test:{port}/p/{name}.jpg"))
-                        .await
-                        .unwrap();
+                    proxy::picture(
+                        &context,
+                        &format!("http://pictures.test:{port}/p/{name}.jpg"),
+                    )
+                    .await
+                    .unwrap();
                     done += 1;
                 }
                 done

@@ -88,6 +88,48 @@ impl TestInstance {
         url.set_path(path);
         url.to_string()
     }
+
+    /// Creates an active local person `name` (password "a long password") on this instance.
+    pub async fn create_person(&self, name: &str) -> kindred::accounts::users::UserWithActor {
+        let context = self.context();
+        kindred::accounts::users::create_user(
+            &self.database.connection,
+            &context.config,
+            &context.keys,
+            kindred::accounts::users::NewUser {
+                name,
+                password: "a long password",
+                email: None,
+                application_text: None,
+            },
+            kindred_entities::user::UserState::Active,
+            false,
+        )
+        .await
+        .unwrap()
+    }
+
+    /// The row id of the post with ActivityPub id `url` on this instance, once it is there
+    /// (waits up to 30 seconds, then panics).
+    pub async fn post_id_when_there(&self, url: &str) -> i64 {
+        use kindred_entities::post;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(found) = post::Entity::find()
+                .filter(post::Column::ApId.eq(url))
+                .one(&self.database.connection)
+                .await
+                .unwrap()
+            {
+                return found.id;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("{url} never reached {}", self.name);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// Several instances (and Mastodon-like peers) that reach each other by host name.
@@ -200,6 +242,19 @@ impl TestNetwork {
             .await
             .unwrap()
             .json()
+            .await
+            .unwrap()
+    }
+
+    /// GETs `url` as a browser would (`Accept: text/html`) and reads the page.
+    pub async fn fetch_html(&self, url: &str) -> String {
+        self.client()
+            .get(url)
+            .header("accept", "text/html")
+            .send()
+            .await
+            .unwrap()
+            .text()
             .await
             .unwrap()
     }

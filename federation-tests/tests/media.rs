@@ -83,15 +83,8 @@ fn rehomed(path: &str, peer: &MastodonPeer, author: &str, group: &str, number: u
 
 async fn thread_page(network: &TestNetwork, home: &TestInstance, post_id: i64) -> String {
     network
-        .client()
-        .get(home.url(&format!("/posts/{post_id}")))
-        .header("Accept", "text/html")
-        .send()
+        .fetch_html(&home.url(&format!("/posts/{post_id}")))
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap()
 }
 
 #[tokio::test]

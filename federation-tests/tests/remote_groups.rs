@@ -11,28 +11,9 @@ use kindred_federation_tests::{
     ApiClient, TestInstance, TestNetwork, eventually, wait_for_empty_queue,
 };
 use reqwest::Method;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::EntityTrait;
 use serde_json::json;
 use std::time::Duration;
-
-/// The local row id of the post with ActivityPub id `url` on `instance`, once it is there.
-async fn local_id(instance: &TestInstance, url: &str) -> i64 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(found) = post::Entity::find()
-            .filter(post::Column::ApId.eq(url))
-            .one(&instance.database.connection)
-            .await
-            .unwrap()
-        {
-            return found.id;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("{url} never reached {}", instance.name);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 async fn post_row(instance: &TestInstance, id: i64) -> post::Model {
     post::Entity::find_by_id(id)
@@ -86,7 +67,7 @@ async fn a_person_on_one_instance_takes_part_in_a_group_on_another() {
             )
             .await;
         let thread_url = thread["url"].as_str().unwrap().to_string();
-        let thread_on_alpha = local_id(alpha, &thread_url).await;
+        let thread_on_alpha = alpha.post_id_when_there(&thread_url).await;
         let listed = ann.get(&format!("/groups/{remote}/threads")).await;
         assert_eq!(listed[0]["title"], "Kettle clicks");
         assert!(
@@ -113,7 +94,7 @@ async fn a_person_on_one_instance_takes_part_in_a_group_on_another() {
             .await;
         let reply_url = reply["url"].as_str().unwrap().to_string();
         assert!(reply_url.contains(&alpha.domain));
-        let reply_on_beta = local_id(beta, &reply_url).await;
+        let reply_on_beta = beta.post_id_when_there(&reply_url).await;
         let seen = bob.get(&format!("/posts/{}", thread["id"])).await;
         assert_eq!(seen["replies"][0]["author"]["name"], "ann");
         assert_eq!(seen["replies"][0]["parent_id"], thread["id"]);
@@ -128,7 +109,7 @@ async fn a_person_on_one_instance_takes_part_in_a_group_on_another() {
             )
             .await;
         let own_url = own["url"].as_str().unwrap().to_string();
-        let own_on_beta = local_id(beta, &own_url).await;
+        let own_on_beta = beta.post_id_when_there(&own_url).await;
         assert_eq!(
             post_row(beta, own_on_beta).await.title.as_deref(),
             Some("Bike lights")
@@ -141,7 +122,9 @@ async fn a_person_on_one_instance_takes_part_in_a_group_on_another() {
                 201,
             )
             .await;
-        let answer_on_alpha = local_id(alpha, answer["url"].as_str().unwrap()).await;
+        let answer_on_alpha = alpha
+            .post_id_when_there(answer["url"].as_str().unwrap())
+            .await;
         assert!(
             post_row(alpha, answer_on_alpha)
                 .await

@@ -8,14 +8,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kindred::{
-    accounts::users::{self, NewUser},
     federation::discovery,
     testing::{self, Backend},
 };
 use kindred_entities::{
     actor, post,
     thread_backfill::{self, BackfillOutcome, BackfillState},
-    user::UserState,
 };
 use kindred_federation_tests::{
     ApiClient, TestInstance, TestNetwork, eventually,
@@ -27,25 +25,6 @@ use reqwest::Method;
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use std::{collections::BTreeSet, time::Duration};
-
-/// The local row id of the post with ActivityPub id `url` on `instance`, once it is there.
-async fn local_id(instance: &TestInstance, url: &str) -> i64 {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(found) = post::Entity::find()
-            .filter(post::Column::ApId.eq(url))
-            .one(&instance.database.connection)
-            .await
-            .unwrap()
-        {
-            return found.id;
-        }
-        if tokio::time::Instant::now() > deadline {
-            panic!("{url} never reached {}", instance.name);
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
 
 /// The thread with ActivityPub id `thread_url` on `instance`, as its page orders it: the
 /// thread, then its replies by publication; each as (id, the id of its parent).
@@ -155,7 +134,7 @@ async fn three_kindred_instances(backend: Backend) {
         )
         .await;
     let thread_url = thread["url"].as_str().unwrap().to_string();
-    let thread_on_beta = local_id(beta, &thread_url).await;
+    let thread_on_beta = beta.post_id_when_there(&thread_url).await;
     let first = bob
         .send(
             Method::POST,
@@ -164,7 +143,9 @@ async fn three_kindred_instances(backend: Backend) {
             201,
         )
         .await;
-    let first_on_alpha = local_id(alpha, first["url"].as_str().unwrap()).await;
+    let first_on_alpha = alpha
+        .post_id_when_there(first["url"].as_str().unwrap())
+        .await;
     let answer = ann
         .send(
             Method::POST,
@@ -173,7 +154,8 @@ async fn three_kindred_instances(backend: Backend) {
             201,
         )
         .await;
-    local_id(beta, answer["url"].as_str().unwrap()).await;
+    beta.post_id_when_there(answer["url"].as_str().unwrap())
+        .await;
     let second = bob
         .send(
             Method::POST,
@@ -182,7 +164,9 @@ async fn three_kindred_instances(backend: Backend) {
             201,
         )
         .await;
-    local_id(alpha, second["url"].as_str().unwrap()).await;
+    alpha
+        .post_id_when_there(second["url"].as_str().unwrap())
+        .await;
     wait_for_empty_queue(alpha, Duration::from_secs(20)).await;
 
     // The thread's object names its context collection, which the group serves: every post,
@@ -232,7 +216,7 @@ async fn three_kindred_instances(backend: Backend) {
         200,
     )
     .await;
-    let thread_on_gamma = local_id(gamma, &thread_url).await;
+    let thread_on_gamma = gamma.post_id_when_there(&thread_url).await;
     let job = finished_backfill(gamma, &thread_url).await;
     assert_eq!(job.outcome, Some(BackfillOutcome::Context), "{job:?}");
     assert_eq!(job.posts_added, 3, "{job:?}");
@@ -244,7 +228,9 @@ async fn three_kindred_instances(backend: Backend) {
     );
 
     // Cat answers bob's first reply from gamma; every server shows the same thread.
-    let first_on_gamma = local_id(gamma, first["url"].as_str().unwrap()).await;
+    let first_on_gamma = gamma
+        .post_id_when_there(first["url"].as_str().unwrap())
+        .await;
     let late = cat
         .send(
             Method::POST,
@@ -260,8 +246,8 @@ async fn three_kindred_instances(backend: Backend) {
         json!(context_url),
         "a reply written on gamma names the thread's context"
     );
-    local_id(alpha, late_url).await;
-    local_id(beta, late_url).await;
+    alpha.post_id_when_there(late_url).await;
+    beta.post_id_when_there(late_url).await;
     let on_alpha = thread_in_order(alpha, &thread_url).await;
     assert_eq!(on_alpha.len(), 5);
     assert_eq!(thread_in_order(gamma, &thread_url).await, on_alpha);
@@ -270,15 +256,8 @@ async fn three_kindred_instances(backend: Backend) {
     // The thread page on gamma says when its replies were last fetched, and offers a refresh;
     // asking at once is refused as too soon.
     let html = network
-        .client()
-        .get(gamma.url(&format!("/posts/{thread_on_gamma}")))
-        .header("Accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .fetch_html(&gamma.url(&format!("/posts/{thread_on_gamma}")))
+        .await;
     assert!(
         html.contains("Replies were last fetched from the servers that hold this thread"),
         "{html}"
@@ -341,7 +320,10 @@ async fn crawler_of_replies(backend: Backend) {
     let nested = ann
         .send(
             Method::POST,
-            &format!("/posts/{}/replies", local_id(alpha, &some_reply).await),
+            &format!(
+                "/posts/{}/replies",
+                alpha.post_id_when_there(&some_reply).await
+            ),
             Some(json!({ "body": "Nested" })),
             201,
         )
@@ -412,7 +394,10 @@ async fn crawler_of_replies(backend: Backend) {
     let removed = written.iter().last().unwrap().clone();
     ann.send(
         Method::POST,
-        &format!("/posts/{}/moderate/remove", local_id(alpha, &removed).await),
+        &format!(
+            "/posts/{}/moderate/remove",
+            alpha.post_id_when_there(&removed).await
+        ),
         Some(json!({ "reason": "spam" })),
         200,
     )
@@ -421,7 +406,7 @@ async fn crawler_of_replies(backend: Backend) {
         .fetch_activity_json(&format!(
             "{}?page=true&after={}",
             object["context"].as_str().unwrap(),
-            local_id(alpha, &removed).await - 1
+            alpha.post_id_when_there(&removed).await - 1
         ))
         .await;
     assert!(
@@ -436,7 +421,7 @@ async fn crawler_of_replies(backend: Backend) {
         .fetch_activity_json(&format!(
             "{}/replies?page=true&after={}",
             thread["url"].as_str().unwrap(),
-            local_id(alpha, &removed).await - 1
+            alpha.post_id_when_there(&removed).await - 1
         ))
         .await;
     assert!(
@@ -448,27 +433,6 @@ async fn crawler_of_replies(backend: Backend) {
         "{replies}"
     );
     network.stop().await;
-}
-
-/// A person on `home`, created directly.
-async fn person(home: &TestInstance, name: &str) -> actor::Model {
-    let context = home.context();
-    users::create_user(
-        &home.database.connection,
-        &context.config,
-        &context.keys,
-        NewUser {
-            name,
-            password: "a long password",
-            email: None,
-            application_text: None,
-        },
-        UserState::Active,
-        false,
-    )
-    .await
-    .unwrap()
-    .actor
 }
 
 /// A group on `peer` (a Guppe- or Lemmy-like server) that a person on `home` has joined.
@@ -483,7 +447,7 @@ async fn joined_remote_group(
     peer.set_profile(name, json!({ "type": "Group", "name": name }));
     let context = home.context();
     let group = discovery::resolve_group(&context, &group_id).await.unwrap();
-    let member = person(home, &format!("{name}_member")).await;
+    let member = home.create_person(&format!("{name}_member")).await.actor;
     let requested = kindred::actions::groups::join(&context, &member, &group)
         .await
         .unwrap();
@@ -500,6 +464,33 @@ async fn joined_remote_group(
         .await;
     assert!(status.is_success(), "{status}: {body}");
     (group_id, group)
+}
+
+/// The group `group_name` on `peer` announces `object` to `home`'s shared inbox.
+async fn announced(
+    peer: &MastodonPeer,
+    home: &TestInstance,
+    group_name: &str,
+    id: &str,
+    object: Value,
+) {
+    let announce = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": id,
+        "type": "Announce",
+        "actor": peer.actor_id(group_name),
+        "to": [PUBLIC],
+        "object": object,
+    });
+    let (status, body) = peer
+        .send(
+            group_name,
+            &home.url("/inbox"),
+            &announce,
+            &Tampering::default(),
+        )
+        .await;
+    assert!(status.is_success(), "{status}: {body}");
 }
 
 fn add_person(peer: &MastodonPeer, name: &str, key: usize) -> String {
@@ -603,18 +594,14 @@ async fn mastodon_and_lemmy_shaped(backend: Backend) {
     serve_replies(masto, "max", 2, &[&nested_id]);
     serve_replies(masto, "max", 3, &[]);
 
-    let boost = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": masto.url("/users/club/statuses/99/activity"),
-        "type": "Announce",
-        "actor": club_id,
-        "to": [PUBLIC],
-        "object": root_id,
-    });
-    let (status, body) = masto
-        .send("club", &home.url("/inbox"), &boost, &Tampering::default())
-        .await;
-    assert!(status.is_success(), "{status}: {body}");
+    announced(
+        masto,
+        home,
+        "club",
+        &masto.url("/users/club/statuses/99/activity"),
+        json!(root_id),
+    )
+    .await;
     let job = finished_backfill(home, &root_id).await;
     assert_eq!(job.outcome, Some(BackfillOutcome::Replies), "{job:?}");
     assert_eq!(job.posts_added, 3, "{job:?}");
@@ -652,23 +639,14 @@ async fn mastodon_and_lemmy_shaped(backend: Backend) {
         "to": [PUBLIC],
         "object": page,
     });
-    let announce = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": lemmy.url("/activities/announce/7"),
-        "type": "Announce",
-        "actor": community_id,
-        "to": [PUBLIC],
-        "object": create,
-    });
-    let (status, body) = lemmy
-        .send(
-            "lcomm",
-            &home.url("/inbox"),
-            &announce,
-            &Tampering::default(),
-        )
-        .await;
-    assert!(status.is_success(), "{status}: {body}");
+    announced(
+        lemmy,
+        home,
+        "lcomm",
+        &lemmy.url("/activities/announce/7"),
+        create,
+    )
+    .await;
     let job = finished_backfill(home, &page_id).await;
     assert_eq!(job.outcome, Some(BackfillOutcome::Neither), "{job:?}");
     assert_eq!(job.requests_made, 1, "{job:?}");
@@ -679,17 +657,10 @@ async fn mastodon_and_lemmy_shaped(backend: Backend) {
         .filter(|path| path.starts_with("/post/7"))
         .count();
     assert_eq!(asked, 1, "{:?}", lemmy.gets());
-    let thread_on_home = local_id(home, &page_id).await;
+    let thread_on_home = home.post_id_when_there(&page_id).await;
     let html = network
-        .client()
-        .get(home.url(&format!("/posts/{thread_on_home}")))
-        .header("Accept", "text/html")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .fetch_html(&home.url(&format!("/posts/{thread_on_home}")))
+        .await;
     assert!(html.contains("does not list its replies"), "{html}");
 
     // A reply whose parent is not held waits for it rather than being dropped: the group
@@ -722,29 +693,20 @@ async fn mastodon_and_lemmy_shaped(backend: Backend) {
         "content": "<p>Seconded.</p>",
         "published": "2026-12-01T09:10:00Z",
     });
-    let announce = json!({
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": lemmy.url("/activities/announce/9"),
-        "type": "Announce",
-        "actor": community_id,
-        "to": [PUBLIC],
-        "object": {
+    announced(
+        lemmy,
+        home,
+        "lcomm",
+        &lemmy.url("/activities/announce/9"),
+        json!({
             "id": lemmy.url("/activities/create/9"),
             "type": "Create",
             "actor": lem,
             "to": [PUBLIC],
             "object": orphan,
-        },
-    });
-    let (status, body) = lemmy
-        .send(
-            "lcomm",
-            &home.url("/inbox"),
-            &announce,
-            &Tampering::default(),
-        )
-        .await;
-    assert!(status.is_success(), "{status}: {body}");
+        }),
+    )
+    .await;
     finished_backfill(home, &orphan_id).await;
     let order = thread_in_order(home, &page_id).await;
     assert_eq!(
@@ -867,23 +829,14 @@ async fn bounded(backend: Backend) {
 
     // The endless chain: the group announces its first link.
     let send_announce = async |number: u32, object: &str| {
-        let announce = json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": evil.url(&format!("/announces/{number}")),
-            "type": "Announce",
-            "actor": trap_id,
-            "to": [PUBLIC],
-            "object": object,
-        });
-        let (status, body) = evil
-            .send(
-                "trap",
-                &home.url("/inbox"),
-                &announce,
-                &Tampering::default(),
-            )
-            .await;
-        assert!(status.is_success(), "{status}: {body}");
+        announced(
+            evil,
+            home,
+            "trap",
+            &evil.url(&format!("/announces/{number}")),
+            json!(object),
+        )
+        .await;
     };
     send_announce(1, &note_at(0)).await;
     let chain = finished_backfill(home, &note_at(0)).await;

@@ -112,14 +112,7 @@ async fn store_one(
     let author = sender(context, &author_id).await?;
     let content = post_content(&context.config, object, group, reply_to.is_some());
     let transaction = context.db.begin().await?;
-    if let Arrival::Announced {
-        activity_id,
-        actor,
-        kind,
-        digest,
-    } = &arrival
-        && !record_received(&transaction, activity_id, actor, kind, digest).await?
-    {
+    if !record_arrival(&transaction, &arrival).await? {
         return Ok(Stored::Skipped("received already"));
     }
     let stored = posts::add_post(
@@ -163,14 +156,7 @@ async fn wait_for_parent(
     arrival: &Arrival<'_>,
 ) -> Result<Stored> {
     let transaction = context.db.begin().await?;
-    if let Arrival::Announced {
-        activity_id,
-        actor,
-        kind,
-        digest,
-    } = arrival
-        && !record_received(&transaction, activity_id, actor, kind, digest).await?
-    {
+    if !record_arrival(&transaction, arrival).await? {
         return Ok(Stored::Skipped("received already"));
     }
     waiting_reply::Entity::insert(waiting_reply::ActiveModel {
@@ -198,6 +184,20 @@ async fn wait_for_parent(
     }
     tracing::info!(post = %object.id, parent = %parent_id, "a reply waits for its parent");
     Ok(Stored::Waiting)
+}
+
+/// Records the announced activity that brought a post as received, in `transaction`; false
+/// when it was received already. Other arrivals record nothing.
+async fn record_arrival(transaction: &impl ConnectionTrait, arrival: &Arrival<'_>) -> Result<bool> {
+    match arrival {
+        Arrival::Announced {
+            activity_id,
+            actor,
+            kind,
+            digest,
+        } => record_received(transaction, activity_id, actor, kind, digest).await,
+        Arrival::Backfill | Arrival::Waited => Ok(true),
+    }
 }
 
 /// Stores the replies that were waiting for `parent`, and theirs in turn.

@@ -143,9 +143,21 @@ pub(super) async fn posts_json(
     Ok(posts_json_from(
         group_name,
         listed,
-        (&authors, &votes, &attachments),
+        Loaded {
+            authors: &authors,
+            votes: &votes,
+            attachments: &attachments,
+        },
         false,
     ))
+}
+
+/// What posts as JSON are made with, loaded in one query each: authors, the caller's votes
+/// and attachments, by id.
+pub(super) struct Loaded<'a> {
+    pub(super) authors: &'a HashMap<i64, actor::Model>,
+    pub(super) votes: &'a HashMap<i64, i16>,
+    pub(super) attachments: &'a HashMap<i64, Vec<post_attachment::Model>>,
 }
 
 /// Posts as JSON from what is loaded already. `show_removed`: the viewer moderates the group
@@ -153,11 +165,11 @@ pub(super) async fn posts_json(
 pub(super) fn posts_json_from(
     group_name: &str,
     listed: Vec<post::Model>,
-    (authors, votes, attachments): (
-        &HashMap<i64, actor::Model>,
-        &HashMap<i64, i16>,
-        &HashMap<i64, Vec<post_attachment::Model>>,
-    ),
+    Loaded {
+        authors,
+        votes,
+        attachments,
+    }: Loaded<'_>,
     show_removed: bool,
 ) -> Vec<PostJson> {
     listed
@@ -374,7 +386,11 @@ pub(super) async fn thread(
     let mut listed = posts_json_from(
         &directory::actor_handle(&view.group),
         view.posts,
-        (&view.authors, &view.my_votes, &view.attachments),
+        Loaded {
+            authors: &view.authors,
+            votes: &view.my_votes,
+            attachments: &view.attachments,
+        },
         view.moderating,
     );
     let thread = listed.remove(0);
