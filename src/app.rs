@@ -183,7 +183,7 @@ async fn purge_deleted_content_hourly(context: Context) {
             Err(error) => tracing::warn!(%error, "could not purge deleted posts' content"),
         }
         // The cache of remote pictures, by age and total size.
-        match crate::media::proxy::evict(&context).await {
+        match crate::federation::media_proxy::evict(&context).await {
             Ok(0) => {}
             Ok(evicted) => tracing::info!(evicted, "evicted cached remote pictures"),
             Err(error) => tracing::warn!(%error, "could not evict cached pictures"),

@@ -7,7 +7,7 @@
 //! - re-encoding a 12-megapixel JPEG (4,000 × 3,000, as a phone takes it) the way an upload or
 //!   the proxy does (sniff, check, decode, shrink to `media.max_side`, encode), in milliseconds
 //!   and the process's peak memory;
-//! - the media proxy (`media::proxy::picture`) for a 1,600 × 1,200 JPEG on a loopback server:
+//! - the media proxy (`federation::media_proxy::picture`) for a 1,600 × 1,200 JPEG on a loopback server:
 //!   uncached (fetch, re-encode, store) and cached (read from the store), in pictures a second
 //!   from 4 concurrent callers.
 
@@ -16,7 +16,8 @@
 use axum::{Router, extract::Path, http::header, response::IntoResponse};
 use kindred::{
     app,
-    media::{images, proxy},
+    federation::media_proxy as proxy,
+    media::images,
     testing::{self, Backend},
 };
 use std::{

@@ -7,7 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use kindred::{
-    media::proxy,
+    federation::media_proxy as proxy,
     testing::{self, Backend},
 };
 use kindred_entities::{media_cache, post, post_attachment};

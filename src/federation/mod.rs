@@ -11,6 +11,7 @@ pub mod discovery;
 pub mod history;
 pub mod inbox;
 pub mod instances;
+pub mod media_proxy;
 pub mod objects;
 pub mod remote_posts;
 pub mod signatures;

@@ -1,11 +1,12 @@
-//! `/media/…`: remote pictures as pages show them, through the media proxy (`media/proxy.rs`):
+//! `/media/…`: remote pictures as pages show them, through the media proxy
+//! (`federation/media_proxy.rs`):
 //! a post's picture by attachment id, an actor's icon by actor id. Nothing else is fetched.
 
 use crate::{
     context::Context,
     error::{Error, Result},
+    federation::media_proxy as proxy,
     groups::attachments,
-    media::proxy,
 };
 use axum::{
     extract::Path,

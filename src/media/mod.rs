@@ -1,10 +1,9 @@
 //! Media: where pictures are kept (`MediaStore`, a directory under `database.data_dir` by
-//! default), how a picture is checked and re-encoded (`images.rs`), and the proxy through
-//! which pages show remote pictures (`proxy.rs`): never hot-linked, so visitors' addresses
-//! stay here and the pages' CSP can say `img-src 'self'`.
+//! default) and how a picture is checked and re-encoded (`images.rs`). It depends on nothing
+//! but the configuration; the proxy that fetches remote pictures is
+//! `federation/media_proxy.rs`.
 
 pub mod images;
-pub mod proxy;
 
 use crate::error::{Error, Result};
 use bytes::Bytes;

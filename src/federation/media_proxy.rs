@@ -1,5 +1,5 @@
 //! The media proxy: pages show a remote picture (a post's attachment, an actor's icon) from
-//! `/media/…`, fetched here once, checked and re-encoded (`images.rs`), kept in the media
+//! `/media/…`, fetched here once, checked and re-encoded (`media/images.rs`), kept in the media
 //! store and served from there until it has not been shown for `media.cache_max_age_days` or
 //! the cache outgrows `media.cache_max_bytes`. Only URLs Kindred stored itself are fetched
 //! (never one a visitor names), under every rule deliveries follow: no internal address in
