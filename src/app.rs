@@ -89,9 +89,7 @@ pub async fn prepare_with_database(
         ApubActor::from_row(instance::ensure_instance_actor(&db, &config, &keys).await?)?;
     let read_db = database::connect_reads(&db, config.database.sqlite_read_connections).await?;
     let writer = Arc::new(DatabaseWriter::start(db.clone())?);
-    let media_store = Arc::new(crate::media::FileSystemStore::new(
-        config.database.data_dir.join("media"),
-    ));
+    let media_store = crate::media::store_from_config(&config)?;
     let state = AppState {
         db,
         read_db,
@@ -167,8 +165,8 @@ fn spawn_workers_if_configured(
 
 /// Every hour, wipes the content of posts deleted longer ago than
 /// `instance.deleted_content_kept_days` (until then their authors can restore them), keeps
-/// the cache of remote pictures within its limits, and forgets replies whose parent never
-/// came.
+/// the cache of remote pictures within its limits, forgets unused uploads and replies whose
+/// parent never came.
 async fn purge_deleted_content_hourly(context: Context) {
     let mut hourly = tokio::time::interval(std::time::Duration::from_secs(3600));
     loop {
@@ -187,6 +185,13 @@ async fn purge_deleted_content_hourly(context: Context) {
             Ok(0) => {}
             Ok(evicted) => tracing::info!(evicted, "evicted cached remote pictures"),
             Err(error) => tracing::warn!(%error, "could not evict cached pictures"),
+        }
+        // Pictures uploaded a day ago that no post or profile took.
+        match crate::media::uploads::forget_unused(&context.db, context.media_store.as_ref()).await
+        {
+            Ok(0) => {}
+            Ok(forgotten) => tracing::info!(forgotten, "forgot unused uploads"),
+            Err(error) => tracing::warn!(%error, "could not forget unused uploads"),
         }
         // Replies whose parent never came, however long their thread's servers were asked.
         match crate::federation::remote_posts::forget_stale_waiting_replies(

@@ -187,6 +187,40 @@ pub struct MediaConfig {
     pub cache_max_age_days: u32,
     /// The most bytes the cache of remote pictures holds; the least recently shown go first.
     pub cache_max_bytes: u64,
+    /// The largest picture a local person may upload, in bytes (before it is re-encoded).
+    pub max_upload_bytes: u64,
+    /// Where media is kept: a directory under `database.data_dir`, or an S3-compatible store.
+    pub store: MediaStoreKind,
+    /// The S3 bucket (with `store = "s3"`); it must exist.
+    pub s3_bucket: String,
+    /// The S3 endpoint (`https://s3.eu-west-1.amazonaws.com`, or another provider's); empty
+    /// means Amazon's for `s3_region`.
+    pub s3_endpoint: String,
+    pub s3_region: String,
+    /// The credentials; empty means the usual `AWS_*` environment variables.
+    pub s3_access_key_id: String,
+    pub s3_secret_access_key: String,
+    /// Keys are stored under this prefix in the bucket (`kindred/`), so that a bucket can be
+    /// shared with other things.
+    pub s3_prefix: String,
+}
+
+/// Where media is kept (`media.store`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MediaStoreKind {
+    /// Files under `database.data_dir`/media.
+    Filesystem,
+    /// An S3-compatible object store, which several `kindred serve` processes can share.
+    S3,
+}
+
+impl MediaConfig {
+    /// The largest multipart request a form with pictures may send: four pictures at their
+    /// limit, and room for the text.
+    pub fn max_upload_request_bytes(&self) -> usize {
+        usize::try_from(self.max_upload_bytes.saturating_mul(4) + 256 * 1024).unwrap_or(usize::MAX)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -264,6 +298,14 @@ impl Default for Config {
                 max_side: 1600,
                 cache_max_age_days: 30,
                 cache_max_bytes: 1024 * 1024 * 1024,
+                max_upload_bytes: 16 * 1024 * 1024,
+                store: MediaStoreKind::Filesystem,
+                s3_bucket: String::new(),
+                s3_endpoint: String::new(),
+                s3_region: "us-east-1".to_string(),
+                s3_access_key_id: String::new(),
+                s3_secret_access_key: String::new(),
+                s3_prefix: String::new(),
             },
             log: LogConfig {
                 filter: "info".to_string(),
@@ -382,6 +424,11 @@ impl Config {
                 "the `http` timeouts and `http.max_connections` must be above zero".into(),
             ));
         }
+        if self.media.store == MediaStoreKind::S3 && self.media.s3_bucket.trim().is_empty() {
+            return Err(ConfigError(
+                "`media.store` is \"s3\": `media.s3_bucket` must name the bucket".into(),
+            ));
+        }
         if self.http.max_body_bytes < 1024 {
             return Err(ConfigError(
                 "`http.max_body_bytes` must be at least 1024".into(),
@@ -407,6 +454,20 @@ impl Config {
         url.set_path(path);
         url
     }
+}
+
+/// The S3-compatible server the test suite may use (`TEST_S3_ENDPOINT`, with the bucket
+/// `TEST_S3_BUCKET`, `kindred-test` by default), if any. `.ci/run` starts one. Only tests call
+/// this.
+pub fn s3_for_tests() -> Option<(String, String)> {
+    let endpoint = std::env::var("TEST_S3_ENDPOINT")
+        .ok()
+        .filter(|url| !url.is_empty())?;
+    let bucket = std::env::var("TEST_S3_BUCKET")
+        .ok()
+        .filter(|bucket| !bucket.is_empty())
+        .unwrap_or_else(|| "kindred-test".to_string());
+    Some((endpoint, bucket))
 }
 
 /// The PostgreSQL server the test suite may use (`TEST_POSTGRES_URL`), if any. Only tests call

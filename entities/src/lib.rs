@@ -19,6 +19,7 @@ pub mod report;
 pub mod session;
 pub mod share;
 pub mod thread_backfill;
+pub mod upload;
 pub mod user;
 pub mod vote;
 pub mod waiting_reply;
@@ -41,6 +42,7 @@ pub mod prelude {
     pub use crate::session::Entity as Session;
     pub use crate::share::Entity as Share;
     pub use crate::thread_backfill::Entity as ThreadBackfill;
+    pub use crate::upload::Entity as Upload;
     pub use crate::user::Entity as User;
     pub use crate::vote::Entity as Vote;
     pub use crate::waiting_reply::Entity as WaitingReply;

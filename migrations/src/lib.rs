@@ -25,6 +25,7 @@ mod m20261206_000018_deleted_content_kept;
 mod m20261206_000019_sensitive_groups;
 mod m20261206_000020_thread_backfill;
 mod m20261206_000021_media;
+mod m20261206_000022_uploads;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000019_sensitive_groups::Migration),
             Box::new(m20261206_000020_thread_backfill::Migration),
             Box::new(m20261206_000021_media::Migration),
+            Box::new(m20261206_000022_uploads::Migration),
         ]
     }
 }

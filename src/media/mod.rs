@@ -1,13 +1,44 @@
-//! Media: where pictures are kept (`MediaStore`, a directory under `database.data_dir` by
-//! default) and how a picture is checked and re-encoded (`images.rs`). It depends on nothing
-//! but the configuration; the proxy that fetches remote pictures is
+//! Media: where pictures are kept (`MediaStore`: a directory under `database.data_dir` by
+//! default, or an S3-compatible bucket, `s3.rs`), how a picture is checked and re-encoded
+//! (`images.rs`), and the pictures local people upload (`uploads.rs`). It depends on the
+//! configuration and the database only; the proxy that fetches remote pictures is
 //! `federation/media_proxy.rs`.
 
 pub mod images;
+pub mod s3;
+pub mod uploads;
 
-use crate::error::{Error, Result};
+use crate::{
+    config::{Config, MediaStoreKind},
+    error::{Error, Result},
+};
 use bytes::Bytes;
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
+
+/// The store `media.store` names.
+pub fn store_from_config(config: &Config) -> Result<Arc<dyn MediaStore>> {
+    Ok(match config.media.store {
+        MediaStoreKind::Filesystem => {
+            Arc::new(FileSystemStore::new(config.database.data_dir.join("media")))
+        }
+        MediaStoreKind::S3 => Arc::new(s3::S3Store::new(&config.media)?),
+    })
+}
+
+/// A key is a digest and an extension: letters, digits, `.`, `-` and `_`, never starting with
+/// a dot. Anything else is refused before it reaches a path or a bucket.
+pub fn check_key(key: &str) -> Result<()> {
+    let valid = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
+        && !key.starts_with('.');
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::internal(format!("a media key {key:?} is not valid")))
+    }
+}
 
 /// Where media bytes live, by key (a hex digest and an extension). One small trait, so that a
 /// store other than the local disk can take its place.
@@ -32,14 +63,7 @@ impl FileSystemStore {
     }
 
     fn path_of(&self, key: &str) -> Result<PathBuf> {
-        let valid = !key.is_empty()
-            && key
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '_')
-            && !key.starts_with('.');
-        if !valid {
-            return Err(Error::internal(format!("a media key {key:?} is not valid")));
-        }
+        check_key(key)?;
         Ok(self.root.join(&key[..2.min(key.len())]).join(key))
     }
 }
@@ -85,26 +109,11 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn the_file_system_store_keeps_replaces_and_forgets() {
+    async fn the_file_system_store_does_what_every_store_does() {
         let directory = tempfile::tempdir().unwrap();
         let store = FileSystemStore::new(directory.path().to_path_buf());
-        assert_eq!(store.get("abc.png").await.unwrap(), None);
-        store
-            .put("abc.png", Bytes::from_static(b"one"))
+        crate::testing::pictures::check_media_store(&store)
             .await
             .unwrap();
-        store
-            .put("abc.png", Bytes::from_static(b"two"))
-            .await
-            .unwrap();
-        assert_eq!(
-            store.get("abc.png").await.unwrap(),
-            Some(Bytes::from_static(b"two"))
-        );
-        store.delete("abc.png").await.unwrap();
-        store.delete("abc.png").await.unwrap();
-        assert_eq!(store.get("abc.png").await.unwrap(), None);
-        assert!(store.put("../escape", Bytes::new()).await.is_err());
-        assert!(store.get("a/b").await.is_err());
     }
 }

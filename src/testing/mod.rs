@@ -2,6 +2,7 @@
 //! pairs, captured fixtures and an in-process app. Not used by the server itself.
 
 pub mod fixtures;
+pub mod pictures;
 mod test_app;
 
 pub use test_app::{TEST_PASSWORD, TEST_PUBLIC_URL, TestApp, TestAppBuilder, TestResponse};
