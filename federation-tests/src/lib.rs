@@ -522,6 +522,51 @@ impl ApiClient {
         )
     }
 
+    /// Uploads a picture with `POST /media` (multipart, as an app sends one); the status and
+    /// the JSON answer.
+    pub async fn upload_picture(
+        &self,
+        bytes: &[u8],
+        description: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let boundary = "kindred-api-test-boundary-3c0d";
+        let mut body = Vec::new();
+        if let Some(description) = description {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"description\"\r\n\r\n{description}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"picture\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let response = self
+            .client
+            .post(format!("{}/media", self.base))
+            .bearer_auth(&self.token)
+            .header(
+                reqwest::header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// A GET that must answer 200.
     pub async fn get(&self, path: &str) -> serde_json::Value {
         let (status, json) = self.call(reqwest::Method::GET, path, None).await;

@@ -152,6 +152,7 @@ async fn a_hostile_group_cannot_speak_for_people_on_other_servers() {
             posts::Draft {
                 title: Some("Our thread".into()),
                 markdown: "Ann's words".into(),
+                ..Default::default()
             },
         )
         .await

@@ -61,6 +61,7 @@ async fn moderation_reaches_the_members_servers() {
                 title: "Repair",
                 summary_markdown: None,
                 icon_url: None,
+                banner_url: None,
                 manually_approves_followers: Some(true),
                 sensitive: None,
             },

@@ -6,5 +6,6 @@
 
 pub mod notifications;
 pub mod passwords;
+pub mod profiles;
 pub mod sessions;
 pub mod users;

@@ -112,3 +112,62 @@ async fn remove_local_actor(context: &Context, target: actor::Model) -> Result<(
     crate::federation::delivery::wake_delivery_worker(context);
     Ok(())
 }
+
+/// A picture for a profile: kept as it is, removed, or replaced by an upload's URL.
+pub enum PictureChange {
+    Keep,
+    Remove,
+    Replace(String),
+}
+
+impl PictureChange {
+    /// The URL after the change, from the one before.
+    pub fn applied_to(self, current: Option<String>) -> Option<String> {
+        match self {
+            PictureChange::Keep => current,
+            PictureChange::Remove => None,
+            PictureChange::Replace(url) => Some(url),
+        }
+    }
+}
+
+/// A local person edits their profile (display name, bio, avatar); the servers that show their
+/// posts get an `Update` in the same transaction.
+pub async fn edit_profile(
+    context: &Context,
+    person: actor::Model,
+    display_name: &str,
+    bio_markdown: &str,
+    avatar: PictureChange,
+) -> Result<actor::Model> {
+    let avatar_url = avatar.applied_to(person.icon_url.clone());
+    let name = person.local_name.clone().unwrap_or_default();
+    let transaction = context.db.begin().await?;
+    let updated = crate::accounts::profiles::update_profile(
+        &transaction,
+        person,
+        crate::accounts::profiles::Profile {
+            display_name,
+            bio_markdown,
+            avatar_url: avatar_url.as_deref(),
+        },
+    )
+    .await?;
+    crate::media::uploads::mark_used_by_url(
+        &transaction,
+        &context.config,
+        &[avatar_url.as_deref()],
+    )
+    .await?;
+    crate::federation::activities::update_profile::publish_person_update(
+        &transaction,
+        context,
+        &updated,
+    )
+    .await?;
+    transaction.commit().await?;
+    context.actor_documents.invalidate(&name.to_lowercase());
+    crate::federation::delivery::wake_delivery_worker(context);
+    tracing::info!(person = %updated.ap_id, "a profile was edited");
+    Ok(updated)
+}

@@ -120,6 +120,12 @@ pub async fn edit_group(
     }
     let transaction = context.db.begin().await?;
     let mut updated = directory::update_group(&transaction, group, profile).await?;
+    crate::media::uploads::mark_used_by_url(
+        &transaction,
+        &context.config,
+        &[updated.icon_url.as_deref(), updated.image_url.as_deref()],
+    )
+    .await?;
     if let Some(mode) = posting_mode {
         updated = moderation::set_posting_mode(&transaction, updated, mode, editor).await?;
     }

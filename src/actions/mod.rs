@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod groups;
 pub mod lookups;
+pub mod media;
 pub mod moderation;
 pub mod posts;
 pub mod threads;

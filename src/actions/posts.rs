@@ -13,45 +13,39 @@ use crate::{
         objects::post::mentioned_handles,
     },
     groups::{moderation, posts},
+    media::uploads,
 };
 use kindred_entities::{actor, post};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, TransactionTrait};
 
-/// A local person starts a thread in `group` (see [`write_post`] for the rules).
+/// A local person starts a thread in `group` (see [`write_post`] for the rules); the draft
+/// needs a title.
 pub async fn start_thread(
     context: &Context,
     author: &actor::Model,
     group: &actor::Model,
-    title: String,
-    markdown: String,
+    draft: posts::Draft,
 ) -> Result<post::Model> {
-    let draft = posts::Draft {
-        title: Some(title),
-        markdown,
-    };
     write_post(context, author, group, None, draft).await
 }
 
-/// A local person replies to `parent` (see [`write_post`] for the rules). Returns the reply
-/// and the group it is in.
+/// A local person replies to `parent` (see [`write_post`] for the rules); the draft has no
+/// title. Returns the reply and the group it is in.
 pub async fn reply_to(
     context: &Context,
     author: &actor::Model,
     parent: &post::Model,
-    markdown: String,
+    draft: posts::Draft,
 ) -> Result<(post::Model, actor::Model)> {
     let group = lookups::actor(&context.db, parent.group_id, "group").await?;
-    let draft = posts::Draft {
-        title: None,
-        markdown,
-    };
     let reply = write_post(context, author, &group, Some(parent), draft).await?;
     Ok((reply, group))
 }
 
 /// A local person writes a thread (no `parent`) or a reply in a group: members only (or as
 /// the group's posting mode says), not while banned, not in a locked thread, not under a
-/// deleted or removed post. In a pre-moderated group the post waits for a moderator.
+/// deleted or removed post. In a pre-moderated group the post waits for a moderator. The
+/// pictures it carries are the author's own uploads, at most four.
 pub async fn write_post(
     context: &Context,
     author: &actor::Model,
@@ -94,7 +88,12 @@ pub async fn write_post(
                     .to_string()
             })
             .collect();
+    let picture_ids = draft.picture_ids.clone().unwrap_or_default();
+    let pictures =
+        uploads::attachments_for_post(&context.db, &context.config, author.id, &picture_ids)
+            .await?;
     let mut content = draft.into_content(parent.is_some())?;
+    content.attachments = Some(pictures);
     // The posts of a group that is not safe for work are too (as Lemmy requires).
     content.sensitive = group.sensitive;
     // A local post's id is its page, `/posts/<row id>`, as on Lemmy: the row is inserted
@@ -118,6 +117,7 @@ pub async fn write_post(
     .await?;
     let ap_id = context.config.url_for(&format!("/posts/{}", stored.id));
     let stored = posts::assign_ap_id(&transaction, stored, ap_id.as_str()).await?;
+    uploads::mark_used(&transaction, &picture_ids).await?;
     if !held {
         notifications::notify_about_new_post(&transaction, &stored, &mentioned).await?;
     }
@@ -129,7 +129,8 @@ pub async fn write_post(
     Ok(stored)
 }
 
-/// A local person edits their own post (not while banned from its group).
+/// A local person edits their own post (not while banned from its group). With
+/// `picture_ids`, its pictures are replaced by those uploads; without, they are kept.
 pub async fn edit_post(
     context: &Context,
     editor: &actor::Model,
@@ -140,13 +141,22 @@ pub async fn edit_post(
         return Err(Error::Forbidden("only its author may edit a post".into()));
     }
     let group = lookups::actor(&context.db, existing.group_id, "group").await?;
+    let picture_ids = draft.picture_ids.clone();
+    let pictures = match &picture_ids {
+        Some(ids) => {
+            Some(uploads::attachments_for_post(&context.db, &context.config, editor.id, ids).await?)
+        }
+        None => None,
+    };
     let mut content = draft.into_content(existing.parent_id.is_some())?;
+    content.attachments = pictures;
     content.sensitive = group.sensitive || existing.sensitive;
     if group.local {
         moderation::require_not_banned(&context.db, &group, editor).await?;
     }
     let transaction = context.db.begin().await?;
     let edited = posts::edit_post(&transaction, existing, content, chrono::Utc::now()).await?;
+    uploads::mark_used(&transaction, picture_ids.as_deref().unwrap_or_default()).await?;
     let edited =
         create_or_update::publish_edit(&transaction, context, editor, &group, edited).await?;
     transaction.commit().await?;

@@ -9,7 +9,7 @@ use crate::{
     context::Context,
     error::{Error, Result},
     federation::{address_guard, instances},
-    media::images,
+    media::{images, uploads},
 };
 use bytes::Bytes;
 use chrono::Utc;
@@ -33,8 +33,12 @@ pub struct Served {
 const TOUCH_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// The picture at `source_url` (a URL Kindred stored: an attachment's or an icon's), from the
-/// cache, or fetched, checked, re-encoded and cached now.
+/// cache, or fetched, checked, re-encoded and cached now. A picture uploaded here is read from
+/// the store.
 pub async fn picture(context: &Context, source_url: &str) -> Result<Served> {
+    if let Some(key) = uploads::key_of_local_url(&context.config, source_url) {
+        return uploaded_picture(context, key).await;
+    }
     let cached = crate::database::unique_row(
         media_cache::Entity::find().filter(media_cache::Column::SourceUrl.eq(source_url)),
         &context.read_db,
@@ -100,6 +104,22 @@ pub async fn picture(context: &Context, source_url: &str) -> Result<Served> {
     .await?;
     Ok(Served {
         content_type: picture.content_type.to_string(),
+        bytes,
+    })
+}
+
+/// A picture uploaded here, by its key.
+pub async fn uploaded_picture(context: &Context, key: &str) -> Result<Served> {
+    let upload = uploads::find_by_key(&context.read_db, key)
+        .await?
+        .ok_or_else(|| Error::not_found("picture"))?;
+    let bytes = context
+        .media_store
+        .get(&upload.storage_key)
+        .await?
+        .ok_or_else(|| Error::not_found("picture"))?;
+    Ok(Served {
+        content_type: upload.content_type,
         bytes,
     })
 }

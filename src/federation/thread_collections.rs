@@ -203,9 +203,9 @@ fn page_document(
     page
 }
 
-/// The objects of the local posts among `rows` (all in `group`), by row id, built from three
-/// queries whatever the page's length: their authors, their parents, and the parents'
-/// authors. (The objects name the parent's author, as `/posts/<id>` does; the other people a
+/// The objects of the local posts among `rows` (all in `group`), by row id, built from four
+/// queries whatever the page's length: their authors, their parents, the parents' authors,
+/// and their attachments. (The objects name the parent's author, as `/posts/<id>` does; the other people a
 /// post's text mentions are named there only.)
 async fn local_documents(
     database: &impl ConnectionTrait,
@@ -239,6 +239,9 @@ async fn local_documents(
         .into_iter()
         .map(|actor| (actor.id, actor))
         .collect();
+    let attachments =
+        crate::groups::attachments::of_posts(database, local.iter().map(|row| row.id).collect())
+            .await?;
     let mut documents = HashMap::new();
     for row in local {
         let Some(author) = actors.get(&row.author_id) else {
@@ -258,6 +261,10 @@ async fn local_documents(
                 author,
                 parent,
                 context: &context,
+                attachments: attachments
+                    .get(&row.id)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default(),
             },
         );
         if let Value::Object(map) = &mut document {

@@ -155,13 +155,15 @@ pub struct GroupProfile<'a> {
     pub title: &'a str,
     pub summary_markdown: Option<&'a str>,
     pub icon_url: Option<&'a str>,
+    /// The banner (`image`) URL; like the icon, `None` (or empty) removes it.
+    pub banner_url: Option<&'a str>,
     /// Whether join requests wait for a moderator; `None` leaves it as it is.
     pub manually_approves_followers: Option<bool>,
     /// Whether the group is not safe for work (NSFW); `None` leaves it as it is.
     pub sensitive: Option<bool>,
 }
 
-/// Checks and applies a new title, summary and icon to a local group.
+/// Checks and applies a new title, summary, icon and banner to a local group.
 pub async fn update_group(
     database: &impl ConnectionTrait,
     group: actor::Model,
@@ -182,24 +184,27 @@ pub async fn update_group(
             "a group summary has at most {MAX_SUMMARY_LENGTH} characters"
         )));
     }
-    let icon_url = profile
-        .icon_url
-        .map(str::trim)
-        .filter(|icon| !icon.is_empty());
-    if let Some(icon) = icon_url {
-        let parsed =
-            url::Url::parse(icon).map_err(|_| Error::invalid("the icon must be a web address"))?;
-        if !matches!(parsed.scheme(), "https" | "http") || icon.len() > 2000 {
-            return Err(Error::invalid(
-                "the icon must be an http or https address of at most 2000 characters",
-            ));
+    let picture_url = |url: Option<&'_ str>, what: &str| -> Result<Option<String>> {
+        let Some(url) = url.map(str::trim).filter(|url| !url.is_empty()) else {
+            return Ok(None);
+        };
+        let parsed = url::Url::parse(url)
+            .map_err(|_| Error::invalid(format!("the {what} must be a web address")))?;
+        if !matches!(parsed.scheme(), "https" | "http") || url.len() > 2000 {
+            return Err(Error::invalid(format!(
+                "the {what} must be an http or https address of at most 2000 characters"
+            )));
         }
-    }
+        Ok(Some(url.to_string()))
+    };
+    let icon_url = picture_url(profile.icon_url, "icon")?;
+    let banner_url = picture_url(profile.banner_url, "banner")?;
     let mut update: actor::ActiveModel = group.into();
     update.display_name = Set(Some(title.to_string()));
     update.summary_html = Set(summary_markdown.map(html::markdown_to_html));
     update.summary_source = Set(summary_markdown.map(str::to_string));
-    update.icon_url = Set(icon_url.map(str::to_string));
+    update.icon_url = Set(icon_url);
+    update.image_url = Set(banner_url);
     if let Some(manual) = profile.manually_approves_followers {
         update.manually_approves_followers = Set(manual);
     }

@@ -432,11 +432,19 @@ pub const MAX_TITLE_LENGTH: usize = 200;
 /// The longest body of a post, in characters of markdown.
 pub const MAX_BODY_LENGTH: usize = 50_000;
 
-/// What a local user wrote: a title for a thread (none for a reply) and a markdown body.
-#[derive(Clone, Debug)]
+/// The longest content warning a local post may have.
+pub const MAX_CONTENT_WARNING_LENGTH: usize = 500;
+
+/// What a local user wrote: a title for a thread (none for a reply), a markdown body, and
+/// optionally a content warning and the pictures they uploaded for it.
+#[derive(Clone, Debug, Default)]
 pub struct Draft {
     pub title: Option<String>,
     pub markdown: String,
+    /// Shown instead of the post until a reader opens it.
+    pub content_warning: Option<String>,
+    /// Their uploads, in order (`media::uploads`); on an edit, `None` keeps the pictures.
+    pub picture_ids: Option<Vec<i64>>,
 }
 
 impl Draft {
@@ -458,8 +466,22 @@ impl Draft {
             }
             _ => {}
         }
-        if is_reply && markdown.is_empty() {
-            return Err(Error::invalid("a reply needs some text"));
+        let has_pictures = self.picture_ids.as_ref().is_some_and(|ids| !ids.is_empty());
+        if is_reply && markdown.is_empty() && !has_pictures {
+            return Err(Error::invalid("a reply needs some text or a picture"));
+        }
+        let content_warning = self
+            .content_warning
+            .as_deref()
+            .map(crate::html::plain_text_field)
+            .filter(|warning| !warning.is_empty());
+        if content_warning
+            .as_ref()
+            .is_some_and(|warning| warning.chars().count() > MAX_CONTENT_WARNING_LENGTH)
+        {
+            return Err(Error::invalid(format!(
+                "a content warning has at most {MAX_CONTENT_WARNING_LENGTH} characters"
+            )));
         }
         if markdown.chars().count() > MAX_BODY_LENGTH {
             return Err(Error::invalid(format!(
@@ -473,7 +495,8 @@ impl Draft {
             source_markdown: Some(markdown),
             url: None,
             sensitive: false,
-            content_warning: None,
+            content_warning,
+            // Resolved from `picture_ids` by the action, which knows who uploaded what.
             attachments: None,
         })
     }
@@ -573,6 +596,7 @@ mod draft_tests {
         Draft {
             title: title.map(str::to_string),
             markdown: markdown.to_string(),
+            ..Default::default()
         }
     }
 

@@ -142,7 +142,8 @@ async fn is_signed_in(context: &Context, headers: &axum::http::HeaderMap) -> boo
 }
 
 /// Refuses, with 422, a request whose path, query or body carries a NUL character, in any of
-/// the forms it can take there: a raw byte, `%00`, or JSON's `\u0000`.
+/// the forms it can take there: a raw byte, `%00`, or JSON's `\u0000`. Every body but a
+/// multipart one is read here, within `http.max_body_bytes` (413 past it).
 pub async fn refuse_nul_characters(context: Context, request: Request, next: Next) -> Response {
     if request
         .uri()
@@ -156,6 +157,21 @@ pub async fn refuse_nul_characters(context: Context, request: Request, next: Nex
         Method::GET | Method::HEAD | Method::OPTIONS
     );
     if !has_body {
+        return next.run(request).await;
+    }
+    // A form with pictures holds NUL bytes by nature; it is read as it streams in, within
+    // `media.max_upload_bytes` a file, and its text fields are checked there
+    // (`http/web/form_with_pictures.rs`, `http/api/media_endpoints.rs`).
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    if multipart {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();

@@ -1,6 +1,7 @@
-//! `/media/…`: remote pictures as pages show them, through the media proxy
-//! (`federation/media_proxy.rs`):
-//! a post's picture by attachment id, an actor's icon by actor id. Nothing else is fetched.
+//! `/media/…`: pictures as pages show them. Remote ones come through the media proxy
+//! (`federation/media_proxy.rs`): a post's picture by attachment id, an actor's icon or banner
+//! by actor id; nothing else is fetched. Pictures uploaded here are served by their key, for
+//! pages and for other servers.
 
 use crate::{
     context::Context,
@@ -44,6 +45,27 @@ pub async fn actor_icon(context: Context, Path(id): Path<i64>) -> Result<Respons
         .and_then(|actor| actor.icon_url)
         .ok_or_else(|| Error::not_found("icon"))?;
     Ok(served(proxy::picture(&context, &icon).await?))
+}
+
+/// `GET /media/actors/{id}/banner`: a group's or a person's banner (its `image`).
+pub async fn actor_banner(context: Context, Path(id): Path<i64>) -> Result<Response> {
+    let banner = crate::database::unique_row(actor::Entity::find_by_id(id), &context.read_db)
+        .await?
+        .filter(|actor| actor.deleted_at.is_none())
+        .and_then(|actor| actor.image_url)
+        .ok_or_else(|| Error::not_found("banner"))?;
+    Ok(served(proxy::picture(&context, &banner).await?))
+}
+
+/// `GET /media/uploads/{key}`: a picture uploaded here. Its key is the digest of its bytes, so
+/// it never changes and may be cached for good.
+pub async fn uploaded_picture(context: Context, Path(key): Path<String>) -> Result<Response> {
+    let mut response = served(proxy::uploaded_picture(&context, &key).await?);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(response)
 }
 
 fn served(picture: proxy::Served) -> Response {

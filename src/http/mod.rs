@@ -59,6 +59,8 @@ pub fn routes(config: Arc<Config>) -> Router {
         .route("/posts/{id}/replies", get(activitypub::post_replies))
         .route("/media/attachments/{id}", get(media::attachment_picture))
         .route("/media/actors/{id}/icon", get(media::actor_icon))
+        .route("/media/actors/{id}/banner", get(media::actor_banner))
+        .route("/media/uploads/{key}", get(media::uploaded_picture))
         .route(
             "/groups/{name}/threads/{id}",
             get(activitypub::thread_context),
@@ -92,6 +94,7 @@ pub fn routes(config: Arc<Config>) -> Router {
             post(web::admin::decide_registration),
         )
         .route("/settings/password", post(web::accounts::change_password))
+        .route("/settings/profile", post(web::accounts::edit_profile))
         .route("/settings/tokens", post(web::accounts::create_api_token))
         .route(
             "/settings/tokens/{id}/revoke",
@@ -153,7 +156,15 @@ pub fn routes(config: Arc<Config>) -> Router {
         .route("/metrics", get(web::metrics))
         .nest("/api/v1", api::routes())
         .fallback(|| async { Error::not_found("page") })
-        .layer(DefaultBodyLimit::max(config.http.max_body_bytes))
+        // Every body but a multipart one is read, within `http.max_body_bytes`, by the NUL
+        // guard below; this limit is the one a form with pictures (or `POST /api/v1/media`)
+        // streams in under.
+        .layer(DefaultBodyLimit::max(
+            config
+                .media
+                .max_upload_request_bytes()
+                .max(config.http.max_body_bytes),
+        ))
         .layer(axum::middleware::from_fn(guards::refuse_nul_characters))
         // A body that trickles in is cut off (408, from `guards::refuse_nul_characters`,
         // which reads it), and so is a request that takes too long in all; the connection's

@@ -1,6 +1,7 @@
 //! `Update` of an actor's profile: a remote person's or group's own (Mastodon sends one to
-//! every follower's server), and a remote group's announced `Update` of its profile by a
-//! moderator (Lemmy's form). Posts' `Update` is in `create_or_update.rs`.
+//! every follower's server), a remote group's announced `Update` of its profile by a
+//! moderator (Lemmy's form), and a local person's own, sent when they edit their profile. A
+//! local group's is in `update_group.rs`; posts' `Update` is in `create_or_update.rs`.
 
 use crate::{
     context::Context,
@@ -93,4 +94,73 @@ pub(super) async fn update_actor(
     store_remote_actor_in(&transaction, context, document).await?;
     transaction.commit().await?;
     Ok(())
+}
+
+/// Enqueues, in `transaction`, the `Update{Person}` of a local person whose profile just
+/// changed (see `actions::accounts::edit_profile`), for every server that shows their posts:
+/// the servers of the remote groups they belong to, and the members' servers of the local
+/// ones. Mastodon and Lemmy both take a person's `Update` of themselves.
+pub async fn publish_person_update(
+    transaction: &impl sea_orm::ConnectionTrait,
+    context: &Context,
+    person: &actor::Model,
+) -> Result<()> {
+    use crate::federation::{
+        activities::{new_activity_id, without_context},
+        context::object_context,
+        delivery::{OutgoingActivity, enqueue},
+        objects::{actor::ApubActor, post::PUBLIC},
+    };
+    use kindred_entities::membership::{self, MembershipState};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+
+    let document = without_context(ApubActor::from_row(person.clone())?.to_json_ld()?);
+    let activity_id = new_activity_id(&context.config);
+    let update = serde_json::json!({
+        "@context": object_context(),
+        "id": activity_id,
+        "type": "Update",
+        "actor": person.ap_id,
+        "to": [PUBLIC],
+        "cc": [person.followers_url],
+        "object": document,
+    });
+    let group_ids: Vec<i64> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::GroupId)
+        .filter(membership::Column::MemberId.eq(person.id))
+        .filter(membership::Column::State.eq(MembershipState::Accepted))
+        .into_tuple()
+        .all(transaction)
+        .await?;
+    let groups = actor::Entity::find()
+        .filter(actor::Column::Id.is_in(group_ids))
+        .filter(actor::Column::DeletedAt.is_null())
+        .all(transaction)
+        .await?;
+    let mut inboxes = std::collections::BTreeSet::new();
+    for group in groups {
+        if group.local {
+            inboxes.extend(crate::groups::membership::member_inboxes(transaction, group.id).await?);
+        } else {
+            inboxes.insert(group.shared_inbox_url.unwrap_or(group.inbox_url));
+        }
+    }
+    enqueue(
+        transaction,
+        context,
+        &[OutgoingActivity {
+            sender: person,
+            ap_id: &activity_id,
+            kind: "Update",
+            object_ap_id: Some(&person.ap_id),
+            json: &update,
+            in_outbox: true,
+            ordering_key: Some(&person.ap_id),
+        }],
+        inboxes
+            .into_iter()
+            .filter_map(|inbox| Url::parse(&inbox).ok()),
+    )
+    .await
 }

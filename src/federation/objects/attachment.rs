@@ -10,7 +10,7 @@ use crate::{
     groups::attachments::{MAX_ATTACHMENTS, NewAttachment},
     html,
 };
-use kindred_entities::post_attachment::AttachmentKind;
+use kindred_entities::post_attachment::{self, AttachmentKind};
 use serde_json::Value;
 use url::Url;
 
@@ -47,6 +47,40 @@ pub fn attachments_of(config: &Config, object: &PostJson) -> Vec<NewAttachment> 
 pub fn content_warning_of(object: &PostJson) -> Option<String> {
     let text = html::plain_text_field(&html::to_plain_text(object.summary.as_deref()?));
     (!text.is_empty()).then(|| text.chars().take(MAX_CONTENT_WARNING).collect())
+}
+
+/// The `attachment` items of a local post, in the shape Mastodon and Lemmy read: a picture as
+/// an `Image` with `mediaType`, `url`, `name` (its alt text), `width` and `height`; a link as
+/// a `Link` with `href`.
+pub fn documents_of(attachments: &[post_attachment::Model]) -> Vec<Value> {
+    attachments
+        .iter()
+        .map(|attachment| {
+            let kind = match attachment.kind {
+                AttachmentKind::Link => {
+                    return serde_json::json!({ "type": "Link", "href": attachment.url });
+                }
+                AttachmentKind::Image => "Image",
+                AttachmentKind::Video => "Video",
+                AttachmentKind::Audio => "Audio",
+                AttachmentKind::Document => "Document",
+            };
+            let mut item = serde_json::json!({ "type": kind, "url": attachment.url });
+            let optional = [
+                ("mediaType", attachment.media_type.clone().map(Value::from)),
+                ("name", attachment.name.clone().map(Value::from)),
+                ("blurhash", attachment.blurhash.clone().map(Value::from)),
+                ("width", attachment.width.map(Value::from)),
+                ("height", attachment.height.map(Value::from)),
+            ];
+            for (key, value) in optional {
+                if let Some(value) = value {
+                    item[key] = value;
+                }
+            }
+            item
+        })
+        .collect()
 }
 
 fn attachment_of(config: &Config, item: &Value) -> Option<NewAttachment> {

@@ -5,7 +5,7 @@
 use crate::federation::context::object_context;
 use activitypub_federation::protocol::helpers::deserialize_skip_error;
 use chrono::{DateTime, Utc};
-use kindred_entities::{actor, post};
+use kindred_entities::{actor, post, post_attachment::AttachmentKind};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Value, json};
@@ -162,6 +162,8 @@ pub struct LocalPostLinks<'a> {
     pub parent: Option<(&'a post::Model, &'a actor::Model)>,
     /// The thread's context collection (see [`context_of`]).
     pub context: &'a str,
+    /// What it carries, in order (`attachment`).
+    pub attachments: &'a [kindred_entities::post_attachment::Model],
 }
 
 /// The `context` of a post (FEP-7888): for a thread in a local group, the collection of its
@@ -227,6 +229,24 @@ pub fn local_post_document(post: &post::Model, links: &LocalPostLinks<'_>) -> Va
     if !tags.is_empty() {
         document["tag"] = Value::Array(tags);
     }
+    if let Some(warning) = &post.content_warning {
+        // Mastodon's content warning: the text is folded behind `summary`, and `sensitive`
+        // hides the pictures too.
+        document["summary"] = json!(warning);
+        document["sensitive"] = json!(true);
+    }
+    if !links.attachments.is_empty() {
+        document["attachment"] = Value::Array(super::attachment::documents_of(links.attachments));
+        // Lemmy shows a post's `image` as its thumbnail.
+        if post.parent_id.is_none()
+            && let Some(first) = links
+                .attachments
+                .iter()
+                .find(|attachment| attachment.kind == AttachmentKind::Image)
+        {
+            document["image"] = json!({ "type": "Image", "url": first.url });
+        }
+    }
     document
 }
 
@@ -271,6 +291,10 @@ pub async fn document_of(
         }
         .unwrap_or_else(|| post.ap_id.clone()),
     };
+    let attachments = crate::groups::attachments::of_posts(database, vec![post.id])
+        .await?
+        .remove(&post.id)
+        .unwrap_or_default();
     let mut document = local_post_document(
         post,
         &LocalPostLinks {
@@ -278,6 +302,7 @@ pub async fn document_of(
             author: &author,
             parent: parent.as_ref().zip(parent_author.as_ref()),
             context: &context,
+            attachments: &attachments,
         },
     );
     if let Some(markdown) = &post.source_markdown {

@@ -31,6 +31,11 @@ pub struct UserJson {
     #[schema(format = Uri)]
     pub(super) url: String,
     pub(super) is_admin: bool,
+    pub(super) display_name: Option<String>,
+    /// The bio as written (markdown).
+    pub(super) bio: Option<String>,
+    #[schema(format = Uri)]
+    pub(super) avatar_url: Option<String>,
 }
 
 pub(super) fn user_json(context: &Context, account: &users::UserWithActor) -> UserJson {
@@ -40,6 +45,9 @@ pub(super) fn user_json(context: &Context, account: &users::UserWithActor) -> Us
         handle: format!("@{}@{}", account.user.name, context.config.domain()),
         url: account.actor.ap_id.clone(),
         is_admin: account.user.is_admin,
+        display_name: account.actor.display_name.clone(),
+        bio: account.actor.summary_source.clone(),
+        avatar_url: account.actor.icon_url.clone(),
     }
 }
 
@@ -255,6 +263,73 @@ pub(super) async fn register(
 )]
 pub(super) async fn me(context: Context, ApiUser(caller): ApiUser) -> Json<UserJson> {
     Json(user_json(&context, &caller.account))
+}
+
+/// What is left out stays as it is.
+#[derive(Deserialize, ToSchema)]
+#[schema(as = EditProfileRequest)]
+pub struct EditProfileRequest {
+    #[schema(max_length = 100)]
+    pub(super) display_name: Option<String>,
+    /// Markdown; empty clears it.
+    #[schema(max_length = 5000)]
+    pub(super) bio: Option<String>,
+    /// A picture uploaded with `POST /api/v1/media` becomes the avatar.
+    pub(super) avatar_picture_id: Option<i64>,
+    /// True takes the avatar away.
+    #[serde(default)]
+    pub(super) remove_avatar: bool,
+}
+
+/// Edit one's profile: display name, bio, avatar (servers that show one's posts get an
+/// `Update`)
+#[utoipa::path(
+    patch,
+    path = "/me",
+    operation_id = "editProfile",
+    security(("bearer" = [])),
+    request_body = EditProfileRequest,
+    responses(
+        (status = 200, description = "The account, edited.", body = UserJson),
+        (status = 400, description = "The JSON cannot be read.", body = ErrorBody),
+        (status = 401, description = UNAUTHORIZED, body = ErrorBody),
+        (status = 415, description = "The body is not JSON.", body = ErrorBody),
+        (status = 422, description = INVALID, body = ErrorBody),
+    ),
+)]
+pub(super) async fn edit_profile(
+    context: Context,
+    ApiUser(caller): ApiUser,
+    ApiJson(request): ApiJson<EditProfileRequest>,
+) -> ApiResult<Json<UserJson>> {
+    let person = caller.account.actor.clone();
+    let avatar = match request.avatar_picture_id {
+        Some(id) => {
+            let upload = crate::media::uploads::find_own(&context.db, id, person.id).await?;
+            crate::actions::accounts::PictureChange::Replace(crate::media::uploads::url_of(
+                &context.config,
+                &upload,
+            ))
+        }
+        None if request.remove_avatar => crate::actions::accounts::PictureChange::Remove,
+        None => crate::actions::accounts::PictureChange::Keep,
+    };
+    let display_name = request
+        .display_name
+        .or_else(|| person.display_name.clone())
+        .unwrap_or_default();
+    let bio = request
+        .bio
+        .or_else(|| person.summary_source.clone())
+        .unwrap_or_default();
+    let edited =
+        crate::actions::accounts::edit_profile(&context, person, &display_name, &bio, avatar)
+            .await?;
+    let account = users::UserWithActor {
+        user: caller.account.user.clone(),
+        actor: edited,
+    };
+    Ok(Json(user_json(&context, &account)))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -247,8 +247,14 @@ pub struct EditGroupRequest {
     pub(super) title: String,
     /// Markdown; left out keeps it, empty clears it.
     pub(super) summary: Option<String>,
+    /// A picture's address: one uploaded with `POST /api/v1/media`, or elsewhere (shown
+    /// through this instance's media proxy); empty removes it.
     #[schema(format = Uri)]
     pub(super) icon_url: Option<String>,
+    /// The banner, as the icon.
+    #[serde(default)]
+    #[schema(format = Uri)]
+    pub(super) banner_url: Option<String>,
     #[schema(inline, nullable = false)]
     pub(super) posting_mode: Option<ApiPostingMode>,
     #[schema(nullable = false)]
@@ -318,6 +324,7 @@ pub(super) async fn edit_group(
     // A field left out keeps its value; an empty string clears it.
     let summary = request.summary.or_else(|| group.summary_source.clone());
     let icon_url = request.icon_url.or_else(|| group.icon_url.clone());
+    let banner_url = request.banner_url.or_else(|| group.image_url.clone());
     let edited = crate::actions::groups::edit_group(
         &context,
         &caller.account.actor,
@@ -326,6 +333,7 @@ pub(super) async fn edit_group(
             title: &request.title,
             summary_markdown: summary.as_deref(),
             icon_url: icon_url.as_deref(),
+            banner_url: banner_url.as_deref(),
             manually_approves_followers: request.manually_approves_followers,
             sensitive: request.sensitive,
         },

@@ -6,6 +6,7 @@
 mod account_endpoints;
 pub mod auth;
 mod group_endpoints;
+mod media_endpoints;
 mod moderation_endpoints;
 pub mod openapi;
 mod post_endpoints;
@@ -59,7 +60,7 @@ pub fn router_and_document() -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(list_tokens))
         .routes(routes!(revoke_token_by_id))
         .routes(routes!(register))
-        .routes(routes!(me))
+        .routes(routes!(me, edit_profile))
         .routes(routes!(list_groups, create_group))
         .routes(routes!(group, edit_group, remove_group))
         .routes(routes!(remove_user))
@@ -83,6 +84,7 @@ pub fn router_and_document() -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(report_post))
         .routes(routes!(lift_ban))
         .routes(routes!(cast_vote))
+        .routes(routes!(media_endpoints::upload_picture))
         .split_for_parts();
     openapi::finish(&mut document);
     (router, document)

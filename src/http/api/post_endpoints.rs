@@ -286,6 +286,13 @@ pub struct ThreadRequest {
     #[serde(default)]
     #[schema(max_length = 50000)]
     pub(super) body: String,
+    /// Shown instead of the post until a reader opens it.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub(super) content_warning: Option<String>,
+    /// Pictures uploaded with `POST /api/v1/media` (`uploadPicture`), at most four, in order.
+    #[serde(default)]
+    pub(super) picture_ids: Vec<i64>,
 }
 
 /// Start a thread (members only)
@@ -311,14 +318,14 @@ pub(super) async fn create_thread(
     ApiJson(request): ApiJson<ThreadRequest>,
 ) -> ApiResult<Response> {
     let group = directory::find_group(&context.db, &name).await?;
-    let thread = crate::actions::posts::start_thread(
-        &context,
-        &caller.account.actor,
-        &group,
-        request.title,
-        request.body,
-    )
-    .await?;
+    let draft = posts::Draft {
+        title: Some(request.title),
+        markdown: request.body,
+        content_warning: request.content_warning,
+        picture_ids: Some(request.picture_ids),
+    };
+    let thread =
+        crate::actions::posts::start_thread(&context, &caller.account.actor, &group, draft).await?;
     let body = one_post_json(&context, &caller, &group, thread).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -432,9 +439,17 @@ pub(super) async fn refresh_thread(
 #[derive(Deserialize, ToSchema)]
 #[schema(as = ReplyRequest)]
 pub struct ReplyRequest {
-    /// Markdown.
+    /// Markdown (may be empty when the reply carries a picture).
+    #[serde(default)]
     #[schema(max_length = 50000)]
     pub(super) body: String,
+    /// Shown instead of the post until a reader opens it.
+    #[serde(default)]
+    #[schema(max_length = 500)]
+    pub(super) content_warning: Option<String>,
+    /// Pictures uploaded with `POST /api/v1/media` (`uploadPicture`), at most four, in order.
+    #[serde(default)]
+    pub(super) picture_ids: Vec<i64>,
 }
 
 /// Reply to a post (members of its group only)
@@ -461,9 +476,14 @@ pub(super) async fn reply(
     ApiJson(request): ApiJson<ReplyRequest>,
 ) -> ApiResult<Response> {
     let parent = find_post(&context, &id).await?;
+    let draft = posts::Draft {
+        title: None,
+        markdown: request.body,
+        content_warning: request.content_warning,
+        picture_ids: Some(request.picture_ids),
+    };
     let (created, group) =
-        crate::actions::posts::reply_to(&context, &caller.account.actor, &parent, request.body)
-            .await?;
+        crate::actions::posts::reply_to(&context, &caller.account.actor, &parent, draft).await?;
     let body = one_post_json(&context, &caller, &group, created).await?;
     Ok((StatusCode::CREATED, Json(body)).into_response())
 }
@@ -475,6 +495,12 @@ pub struct EditRequest {
     pub(super) title: Option<String>,
     /// Markdown.
     pub(super) body: String,
+    /// Left out, the content warning stays; empty, it goes.
+    #[serde(default)]
+    pub(super) content_warning: Option<String>,
+    /// Left out, the pictures stay; given, they are replaced by these uploads.
+    #[serde(default)]
+    pub(super) picture_ids: Option<Vec<i64>>,
 }
 
 /// Edit one's own post
@@ -502,6 +528,7 @@ pub(super) async fn edit_post(
 ) -> ApiResult<Json<PostJson>> {
     let existing = find_post(&context, &id).await?;
     let group = crate::actions::lookups::actor(&context.db, existing.group_id, "group").await?;
+    let existing_warning = existing.content_warning.clone();
     // A thread keeps its title when the edit leaves it out.
     let title = match (existing.parent_id, request.title) {
         (Some(_), title) => title,
@@ -515,6 +542,8 @@ pub(super) async fn edit_post(
         posts::Draft {
             title,
             markdown: request.body,
+            content_warning: request.content_warning.or_else(|| existing_warning.clone()),
+            picture_ids: request.picture_ids,
         },
     )
     .await?;

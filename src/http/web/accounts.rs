@@ -5,10 +5,12 @@ use crate::{
         notifications, sessions,
         users::{self, NewUser},
     },
+    actions::accounts::PictureChange,
     config::RegistrationMode,
     context::Context,
     error::Error,
     http::web::{
+        form_with_pictures::SignedInFormWithPictures,
         layout::{self, PageResult, csrf_field, page},
         session::{
             ButtonForm, SignedInForm, Visitor, carries_csrf_token, clear_session_cookie_header,
@@ -352,6 +354,62 @@ pub struct PasswordForm {
     csrf: String,
 }
 
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    #[serde(default)]
+    display_name: String,
+    #[serde(default)]
+    bio: String,
+    /// Present (any value) to take the avatar away.
+    #[serde(default)]
+    remove_avatar: Option<String>,
+    #[serde(default)]
+    csrf: String,
+}
+carries_csrf_token!(ProfileForm);
+
+/// `POST /settings/profile`: display name, bio and avatar.
+pub async fn edit_profile(
+    context: Context,
+    SignedInFormWithPictures {
+        signed_in,
+        visitor,
+        form,
+        files,
+    }: SignedInFormWithPictures<ProfileForm>,
+) -> PageResult {
+    let person = signed_in.account.actor.clone();
+    let edited = async {
+        let avatar = match files.into_iter().find(|file| file.field == "avatar") {
+            Some(file) => PictureChange::Replace(
+                crate::actions::media::upload_profile_picture(&context, &person, file.bytes)
+                    .await?,
+            ),
+            None if form.remove_avatar.is_some() => PictureChange::Remove,
+            None => PictureChange::Keep,
+        };
+        crate::actions::accounts::edit_profile(
+            &context,
+            person.clone(),
+            &form.display_name,
+            &form.bio,
+            avatar,
+        )
+        .await
+    }
+    .await;
+    match edited {
+        Ok(_) => Ok(Redirect::to("/settings").into_response()),
+        Err(error) => {
+            let (status, reason) = error.status_and_reason();
+            if status.is_server_error() {
+                return Err(error.into());
+            }
+            Ok(settings_form(&context, &visitor, None, Some(&reason), status).await?)
+        }
+    }
+}
+
 pub async fn change_password(
     context: Context,
     SignedInForm {
@@ -409,6 +467,28 @@ async fn settings_form(
             (layout::notice(text))
         }
         (layout::problem(problem))
+        section.card {
+            h2 { "Profile" }
+            p.hint { "What people here and on other servers see beside your posts." }
+            form method="post" enctype="multipart/form-data" action="/settings/profile" {
+                (csrf_field(csrf))
+                label for="display_name" { "Display name" }
+                input type="text" id="display_name" name="display_name"
+                    value=(signed_in.account.actor.display_name.as_deref().unwrap_or_default())
+                    maxlength=(crate::accounts::profiles::MAX_DISPLAY_NAME_LENGTH);
+                label for="bio" { "About you (markdown)" }
+                textarea id="bio" name="bio" maxlength=(crate::accounts::profiles::MAX_BIO_LENGTH) {
+                    (signed_in.account.actor.summary_source.as_deref().unwrap_or_default())
+                }
+                @if signed_in.account.actor.icon_url.is_some() {
+                    img.avatar.large src={ "/media/actors/" (signed_in.account.actor.id) "/icon" } alt="Your avatar now" width="96" height="96";
+                }
+                label for="avatar" { "A new avatar (a square picture: PNG, JPEG, GIF or WebP)" }
+                input type="file" id="avatar" name="avatar" accept="image/png,image/jpeg,image/gif,image/webp";
+                label { input type="checkbox" name="remove_avatar"; " Remove the avatar" }
+                button type="submit" { "Save profile" }
+            }
+        }
         section.card {
             h2 { "Change password" }
             form method="post" action="/settings/password" {
@@ -481,14 +561,22 @@ pub async fn profile_page(context: &Context, visitor: &Visitor, name: &str) -> P
         })
         .collect();
     let body = html! {
-        h1 {
-            (account
-                .actor
-                .display_name
-                .as_deref()
-                .unwrap_or(&account.user.name))
+        header.profile {
+            @if account.actor.icon_url.is_some() {
+                img.avatar.large src={ "/media/actors/" (account.actor.id) "/icon" } alt="" width="96" height="96";
+            }
+            h1 {
+                (account
+                    .actor
+                    .display_name
+                    .as_deref()
+                    .unwrap_or(&account.user.name))
+            }
         }
         p.handle { (handle) }
+        @if let Some(bio) = &account.actor.summary_html {
+            div.bio { (crate::html::SanitizedHtml::from_stored(bio)) }
+        }
         p.meta { "Joined " (account.user.created_at.format("%Y-%m-%d")) }
         h2 { "Recent posts" }
         @if labelled.is_empty() {

@@ -9,6 +9,7 @@ use crate::{
         membership,
     },
     http::web::{
+        form_with_pictures::SignedInFormWithPictures,
         layout::{self, PageResult, csrf_field, page},
         session::{SignedInForm, Visitor, carries_csrf_token},
     },
@@ -137,6 +138,12 @@ pub struct EditGroupForm {
     summary: String,
     #[serde(default)]
     icon_url: String,
+    /// Present (any value) to take the icon away.
+    #[serde(default)]
+    remove_icon: Option<String>,
+    /// Present (any value) to take the banner away.
+    #[serde(default)]
+    remove_banner: Option<String>,
     /// "open", "members" or "moderators".
     #[serde(default)]
     posting_mode: String,
@@ -199,6 +206,8 @@ pub async fn edit_group_page(
         title: group.display_name.clone().unwrap_or_default(),
         summary: group.summary_source.clone().unwrap_or_default(),
         icon_url: group.icon_url.clone().unwrap_or_default(),
+        remove_icon: None,
+        remove_banner: None,
         posting_mode: posting_mode_value(group.posting_mode).to_string(),
         approval: group.manually_approves_followers.then(|| "on".to_string()),
         sensitive: group.sensitive.then(|| "on".to_string()),
@@ -217,32 +226,50 @@ pub async fn edit_group_page(
 pub async fn edit_group(
     context: Context,
     Path(name): Path<String>,
-    SignedInForm {
+    SignedInFormWithPictures {
         signed_in,
         visitor,
         form,
-    }: SignedInForm<EditGroupForm>,
+        files,
+    }: SignedInFormWithPictures<EditGroupForm>,
 ) -> PageResult {
     let group = directory::find_local_group(&context.db, &name).await?;
-    let edited = match parse_posting_mode(&form.posting_mode) {
-        Ok(posting_mode) => {
-            crate::actions::groups::edit_group(
-                &context,
-                &signed_in.account.actor,
-                group.clone(),
-                directory::GroupProfile {
-                    title: &form.title,
-                    summary_markdown: Some(&form.summary),
-                    icon_url: Some(&form.icon_url),
-                    manually_approves_followers: Some(form.approval.is_some()),
-                    sensitive: Some(form.sensitive.is_some()),
-                },
-                posting_mode,
-            )
-            .await
+    let editor = &signed_in.account.actor;
+    let edited = async {
+        let posting_mode = parse_posting_mode(&form.posting_mode)?;
+        // A picture sent replaces the one before; "remove" takes it away.
+        let mut icon_url = (form.remove_icon.is_none()).then(|| form.icon_url.clone());
+        let mut banner_url = if form.remove_banner.is_some() {
+            None
+        } else {
+            group.image_url.clone()
+        };
+        for file in files {
+            let url =
+                crate::actions::media::upload_profile_picture(&context, editor, file.bytes).await?;
+            match file.field.as_str() {
+                "icon" => icon_url = Some(url),
+                "banner" => banner_url = Some(url),
+                _ => {}
+            }
         }
-        Err(error) => Err(error),
-    };
+        crate::actions::groups::edit_group(
+            &context,
+            editor,
+            group.clone(),
+            directory::GroupProfile {
+                title: &form.title,
+                summary_markdown: Some(&form.summary),
+                icon_url: icon_url.as_deref(),
+                banner_url: banner_url.as_deref(),
+                manually_approves_followers: Some(form.approval.is_some()),
+                sensitive: Some(form.sensitive.is_some()),
+            },
+            posting_mode,
+        )
+        .await
+    }
+    .await;
     match edited {
         Ok(group) => {
             Ok(Redirect::to(&format!("/groups/{}", group.preferred_username)).into_response())
@@ -276,15 +303,33 @@ fn edit_group_form(
     let body = html! {
         h1 { "Edit " (name) }
         (layout::problem(problem))
-        form method="post" action={ "/groups/" (name) "/edit" } {
+        form method="post" enctype="multipart/form-data" action={ "/groups/" (name) "/edit" } {
             (csrf_field(visitor.csrf_token()))
             label for="title" { "Title" }
             input type="text" id="title" name="title" value=(form.title) required
                 maxlength=(directory::MAX_TITLE_LENGTH);
             label for="summary" { "What is it about? (markdown)" }
             textarea id="summary" name="summary" { (form.summary) }
-            label for="icon_url" { "Icon (address of an image)" }
-            input type="text" id="icon_url" name="icon_url" value=(form.icon_url) inputmode="url";
+            fieldset {
+                legend { "Icon" }
+                @if group.icon_url.is_some() {
+                    img.avatar src={ "/media/actors/" (group.id) "/icon" } alt="The group's icon now" width="64" height="64";
+                }
+                label for="icon" { "A new icon (a square picture: PNG, JPEG, GIF or WebP)" }
+                input type="file" id="icon" name="icon" accept="image/png,image/jpeg,image/gif,image/webp";
+                label for="icon_url" { "or the address of a picture elsewhere" }
+                input type="text" id="icon_url" name="icon_url" value=(form.icon_url) inputmode="url";
+                label { input type="checkbox" name="remove_icon"; " Remove the icon" }
+            }
+            fieldset {
+                legend { "Banner" }
+                @if group.image_url.is_some() {
+                    img.banner src={ "/media/actors/" (group.id) "/banner" } alt="The group's banner now";
+                }
+                label for="banner" { "A new banner (a wide picture)" }
+                input type="file" id="banner" name="banner" accept="image/png,image/jpeg,image/gif,image/webp";
+                label { input type="checkbox" name="remove_banner"; " Remove the banner" }
+            }
             label for="posting_mode" { "Who may post" }
             select id="posting_mode" name="posting_mode" {
                 @for (value, label) in POSTING_MODE_CHOICES {

@@ -13,6 +13,7 @@ use crate::{
     },
     html::{SanitizedHtml, xml_safe_text},
     http::web::{
+        form_with_pictures::SignedInFormWithPictures,
         layout::{self, PageResult, csrf_field, page},
         session::{ButtonForm, SignedInForm, Visitor, carries_csrf_token},
     },
@@ -159,6 +160,9 @@ pub async fn group_page(
         }
     };
     let body = html! {
+        @if group.image_url.is_some() {
+            img.banner src={ "/media/actors/" (group.id) "/banner" } alt="";
+        }
         h1 {
             @if group.icon_url.is_some() {
                 img.icon src={ "/media/actors/" (group.id) "/icon" } alt="" width="64" height="64";
@@ -362,6 +366,8 @@ pub struct ThreadForm {
     #[serde(default)]
     body: String,
     #[serde(default)]
+    content_warning: String,
+    #[serde(default)]
     csrf: String,
 }
 
@@ -385,20 +391,27 @@ pub async fn new_thread_page(
 pub async fn new_thread(
     context: Context,
     Path(name): Path<String>,
-    SignedInForm {
+    SignedInFormWithPictures {
         signed_in,
         visitor,
         form,
-    }: SignedInForm<ThreadForm>,
+        files,
+    }: SignedInFormWithPictures<ThreadForm>,
 ) -> PageResult {
     let group = directory::find_group(&context.db, &name).await?;
-    let sent = crate::actions::posts::start_thread(
-        &context,
-        &signed_in.account.actor,
-        &group,
-        form.title.clone(),
-        form.body.clone(),
-    )
+    let author = &signed_in.account.actor;
+    let sent = async {
+        let picture_ids =
+            crate::actions::media::upload_post_pictures(&context, author, pictures_of(files))
+                .await?;
+        let draft = posts::Draft {
+            title: Some(form.title.clone()),
+            markdown: form.body.clone(),
+            content_warning: Some(form.content_warning.clone()),
+            picture_ids: Some(picture_ids),
+        };
+        crate::actions::posts::start_thread(&context, author, &group, draft).await
+    }
     .await;
     match sent {
         Ok(thread) => Ok(Redirect::to(&format!("/posts/{}", thread.id)).into_response()),
@@ -430,17 +443,35 @@ fn thread_form(
     let body = html! {
         h1 { "New thread in " (group_title(group)) }
         (layout::problem(problem))
-        form method="post" action={ "/groups/" (directory::actor_handle(group)) "/new-thread" } {
+        form method="post" enctype="multipart/form-data"
+            action={ "/groups/" (directory::actor_handle(group)) "/new-thread" } {
             (csrf_field(visitor.csrf_token()))
             label for="title" { "Title" }
             input type="text" id="title" name="title" value=(form.title) required
                 maxlength=(posts::MAX_TITLE_LENGTH);
             label for="body" { "Text (markdown)" }
             textarea id="body" name="body" { (form.body) }
+            (layout::picture_inputs("thread", &form.content_warning))
             button type="submit" { "Post thread" }
         }
     };
     (status, page(context, visitor, "New thread", body)).into_response()
+}
+
+/// The pictures among a form's files (`picture_1` … `picture_4`), in order, with their alt
+/// texts.
+pub(super) fn pictures_of(
+    files: Vec<crate::http::web::form_with_pictures::FormFile>,
+) -> Vec<(bytes::Bytes, Option<String>)> {
+    let mut pictures: Vec<_> = files
+        .into_iter()
+        .filter(|file| file.field.starts_with("picture_"))
+        .collect();
+    pictures.sort_by(|one, other| one.field.cmp(&other.field));
+    pictures
+        .into_iter()
+        .map(|file| (file.bytes, file.description))
+        .collect()
 }
 
 /// `GET /groups/{name}/feed.atom`: the group's newest threads as an Atom feed, for feed

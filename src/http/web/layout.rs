@@ -45,7 +45,7 @@ h1 img.icon{vertical-align:middle;border-radius:8px;object-fit:cover}\
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
 .nsfw{display:inline-block;padding:0 .4em;border-radius:4px;background:#b3261e;color:#fff;font-size:.7em;vertical-align:middle;font-weight:700}\
 details.sensitive>summary,details.warning>summary{cursor:pointer;color:var(--muted);font-style:italic}\
-img.avatar{border-radius:50%;vertical-align:middle;object-fit:cover}.attachments figure{margin:.5rem 0}.attachments img{max-width:100%;height:auto;border-radius:4px}\
+img.avatar{border-radius:50%;vertical-align:middle;object-fit:cover}img.banner{display:block;width:100%;max-height:12rem;object-fit:cover;border-radius:6px;margin:.5rem 0}header.profile{display:flex;gap:1rem;align-items:center}details.pictures fieldset{border:1px solid #ccc;border-radius:4px;margin:.5rem 0}.attachments figure{margin:.5rem 0}.attachments img{max-width:100%;height:auto;border-radius:4px}\
 .attachments figcaption{font-size:.85rem;color:var(--muted)}.attachments p.link{word-break:break-all}\
 ";
 
@@ -129,6 +129,31 @@ fn skeleton(title: &str, head: Markup, header: Markup, body: Markup) -> Markup {
 /// The hidden field that carries a form's CSRF token.
 pub fn csrf_field(token: &str) -> Markup {
     html! { input type="hidden" name="csrf" value=(token); }
+}
+
+/// The inputs of a post's pictures and content warning, folded away until wanted: four
+/// pictures, each with its alt text (`picture_N`, `picture_N_alt`). The form that holds them
+/// is sent as `multipart/form-data`.
+pub fn picture_inputs(id_prefix: &str, content_warning: &str) -> Markup {
+    html! {
+        details.pictures {
+            summary { "Pictures and content warning" }
+            label for={ (id_prefix) "-cw" } { "Content warning (optional: the post is folded behind it)" }
+            input type="text" id={ (id_prefix) "-cw" } name="content_warning" value=(content_warning)
+                maxlength=(crate::groups::posts::MAX_CONTENT_WARNING_LENGTH);
+            @for number in 1..=crate::media::uploads::MAX_PICTURES_PER_POST {
+                fieldset {
+                    legend { "Picture " (number) }
+                    label for={ (id_prefix) "-picture-" (number) } { "File (PNG, JPEG, GIF or WebP)" }
+                    input type="file" id={ (id_prefix) "-picture-" (number) } name={ "picture_" (number) }
+                        accept="image/png,image/jpeg,image/gif,image/webp";
+                    label for={ (id_prefix) "-picture-" (number) "-alt" } { "Description for people who cannot see it (alt text)" }
+                    input type="text" id={ (id_prefix) "-picture-" (number) "-alt" } name={ "picture_" (number) "_alt" }
+                        maxlength=(crate::media::uploads::MAX_DESCRIPTION);
+                }
+            }
+        }
+    }
 }
 
 /// The paragraph that tells why a form was refused (nothing when it was not).

@@ -11,6 +11,7 @@ use crate::{
     groups::{directory, posts},
     html::SanitizedHtml,
     http::web::{
+        form_with_pictures::SignedInFormWithPictures,
         layout::{self, PageResult, csrf_field, notice, page},
         session::{ButtonForm, SignedInForm, Visitor, carries_csrf_token},
     },
@@ -406,10 +407,11 @@ impl Rendering<'_> {
             @if may_reply {
                 details {
                     summary { "Reply" }
-                    form method="post" action={ "/posts/" (post.id) "/reply" } {
+                    form method="post" enctype="multipart/form-data" action={ "/posts/" (post.id) "/reply" } {
                         (csrf_field(csrf))
                         label for={ "reply-" (post.id) } { "Your reply (markdown)" }
-                        textarea id={ "reply-" (post.id) } name="body" required {}
+                        textarea id={ "reply-" (post.id) } name="body" {}
+                        (layout::picture_inputs(&format!("reply-{}", post.id), ""))
                         button type="submit" { "Post reply" }
                     }
                 }
@@ -440,22 +442,36 @@ pub struct ReplyForm {
     #[serde(default)]
     body: String,
     #[serde(default)]
+    content_warning: String,
+    #[serde(default)]
     csrf: String,
 }
 
 pub async fn reply(
     context: Context,
     Path(id): Path<i64>,
-    SignedInForm {
+    SignedInFormWithPictures {
         signed_in,
         visitor: _,
         form,
-    }: SignedInForm<ReplyForm>,
+        files,
+    }: SignedInFormWithPictures<ReplyForm>,
 ) -> PageResult {
     let parent = lookups::post(&context.db, id).await?;
-    let (reply, _) =
-        crate::actions::posts::reply_to(&context, &signed_in.account.actor, &parent, form.body)
-            .await?;
+    let author = &signed_in.account.actor;
+    let picture_ids = crate::actions::media::upload_post_pictures(
+        &context,
+        author,
+        crate::http::web::groups::pictures_of(files),
+    )
+    .await?;
+    let draft = posts::Draft {
+        title: None,
+        markdown: form.body,
+        content_warning: Some(form.content_warning),
+        picture_ids: Some(picture_ids),
+    };
+    let (reply, _) = crate::actions::posts::reply_to(&context, author, &parent, draft).await?;
     Ok(Redirect::to(&format!(
         "/posts/{}#post-{}",
         reply.thread_id.unwrap_or(reply.id),
@@ -517,6 +533,8 @@ pub struct EditForm {
     #[serde(default)]
     body: String,
     #[serde(default)]
+    content_warning: String,
+    #[serde(default)]
     csrf: String,
 }
 
@@ -535,6 +553,7 @@ pub async fn edit_page(context: Context, visitor: Visitor, Path(id): Path<i64>) 
             .source_markdown
             .clone()
             .unwrap_or_else(|| crate::html::to_plain_text(&target.content_html)),
+        content_warning: target.content_warning.clone().unwrap_or_default(),
         csrf: String::new(),
     };
     Ok(edit_form(
@@ -565,6 +584,9 @@ pub async fn edit(
         posts::Draft {
             title: (!is_reply).then(|| form.title.clone()),
             markdown: form.body.clone(),
+            content_warning: Some(form.content_warning.clone()),
+            // The pictures stay as they are.
+            picture_ids: None,
         },
     )
     .await;
@@ -612,6 +634,9 @@ fn edit_form(
             }
             label for="body" { "Text (markdown)" }
             textarea id="body" name="body" { (form.body) }
+            label for="content_warning" { "Content warning (optional)" }
+            input type="text" id="content_warning" name="content_warning" value=(form.content_warning)
+                maxlength=(posts::MAX_CONTENT_WARNING_LENGTH);
             button type="submit" { "Save" }
         }
     };

@@ -5,6 +5,7 @@
 mod accounts;
 mod forms_and_errors;
 mod groups;
+mod media;
 mod moderation;
 mod threads;
 
@@ -39,6 +40,9 @@ struct Page {
     location: Option<String>,
     retry_after: Option<String>,
     body: String,
+    /// The body as sent (a picture, say).
+    bytes: Vec<u8>,
+    content_type: Option<String>,
 }
 
 impl Page {
@@ -99,12 +103,18 @@ impl Browser {
             .headers()
             .get(header::RETRY_AFTER)
             .map(|value| value.to_str().unwrap().to_string());
+        let content_type = response
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|value| value.to_str().unwrap().to_string());
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         Page {
             status,
             location,
             retry_after,
             body: String::from_utf8_lossy(&bytes).to_string(),
+            bytes: bytes.to_vec(),
+            content_type,
         }
     }
 
@@ -149,6 +159,49 @@ impl Browser {
                 .uri(path)
                 .header(header::ORIGIN, origin)
                 .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded"),
+            Body::from(body),
+        )
+        .await
+    }
+
+    /// Posts a `multipart/form-data` form, as a browser does for a form with file inputs:
+    /// `fields` are text, `files` are (input name, file name, bytes).
+    async fn post_multipart(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+        files: &[(&str, &str, &[u8])],
+    ) -> Page {
+        let boundary = "----kindred-test-boundary-7MA4YWxkTrZu0gW";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        for (name, file_name, bytes) in files {
+            body.extend_from_slice(
+                format!(
+                    "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"; filename=\"{file_name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                )
+                .as_bytes(),
+            );
+            body.extend_from_slice(bytes);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        self.request(
+            Request::builder()
+                .method("POST")
+                .uri(path)
+                .header(header::ORIGIN, PUBLIC_URL)
+                .header(
+                    header::CONTENT_TYPE,
+                    format!("multipart/form-data; boundary={boundary}"),
+                ),
             Body::from(body),
         )
         .await
