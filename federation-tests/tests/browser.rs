@@ -1,7 +1,8 @@
 //! The web interface in a real browser: headless Chromium (Debian's `chromium`, driven through
 //! `chromedriver`) against a real Kindred instance on its own host name. Two people register,
-//! one creates a group and a thread, the other joins and replies, the first sees the reply and
-//! likes it. A screenshot of the thread page is saved as `target/browser/thread.png`.
+//! one sets an avatar, creates a group and a thread with a photo (uploaded from a file input),
+//! the other joins and replies, the first sees the reply and likes it. A screenshot of the
+//! thread page is saved as `target/browser/thread.png`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -45,8 +46,28 @@ async fn two_people_discuss_in_a_group_through_the_web_pages() {
     let driver = ChromeDriver::start().await;
     let browser = driver.open(&network.hosts).await;
 
-    // Ann registers, creates a group and starts a thread.
+    // Ann registers and gives herself a name and an avatar, from a file on disk as a browser
+    // sends one (multipart).
     register(&browser, &base, "ann").await;
+    let pictures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser");
+    std::fs::create_dir_all(&pictures).unwrap();
+    // Chromium takes only canonical paths for a file input.
+    let pictures = pictures.canonicalize().unwrap();
+    let avatar = pictures.join("avatar-upload.png");
+    std::fs::write(&avatar, gradient_png()).unwrap();
+    let photo = pictures.join("kettle-upload.jpg");
+    std::fs::write(&photo, testing::pictures::jpeg_with_gps(640, 400)).unwrap();
+    browser.go(&format!("{base}/settings")).await;
+    browser.type_into("#display_name", "Ann Fixit").await;
+    browser.type_into("#bio", "I mend *kettles*.").await;
+    browser.type_into("#avatar", avatar.to_str().unwrap()).await;
+    browser
+        .click("form[action='/settings/profile'] button[type=submit]")
+        .await;
+    browser.wait_for("Your avatar now").await;
+
+    // She creates a group and starts a thread with a photo.
+    browser.go(&format!("{base}/")).await;
     browser.click("a[href='/create-group']").await;
     browser.type_into("#name", "repair").await;
     browser.type_into("#title", "Repair café").await;
@@ -63,8 +84,24 @@ async fn two_people_discuss_in_a_group_through_the_web_pages() {
     browser
         .type_into("#body", "It is a *Philips*; the fuse looks fine.")
         .await;
+    browser.click("details.pictures summary").await;
+    browser
+        .type_into("#thread-picture-1", photo.to_str().unwrap())
+        .await;
+    browser
+        .type_into("#thread-picture-1-alt", "The kettle's base, opened")
+        .await;
     browser.click("main form button[type=submit]").await;
     browser.wait_for("<em>Philips</em>").await;
+    browser.wait_for("alt=\"The kettle's base, opened\"").await;
+    // The picture loaded (a broken image has no natural width).
+    assert_eq!(
+        browser
+            .execute("return document.querySelector('.attachments img').naturalWidth")
+            .await,
+        serde_json::json!(640)
+    );
+    assert!(browser.source().await.contains("Ann Fixit"));
     let thread_url = browser.current_url().await;
     assert!(thread_url.contains("/posts/"), "{thread_url}");
     assert_eq!(
@@ -120,6 +157,7 @@ async fn two_people_discuss_in_a_group_through_the_web_pages() {
         "▲ 1"
     );
 
+    browser.execute("window.scrollTo(0, 0)").await;
     let screenshot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser/thread.png");
     browser.screenshot(&screenshot).await;
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);

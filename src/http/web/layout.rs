@@ -45,7 +45,7 @@ h1 img.icon{vertical-align:middle;border-radius:8px;object-fit:cover}\
 :focus-visible{outline:3px solid #f5a623;outline-offset:2px}\
 .nsfw{display:inline-block;padding:0 .4em;border-radius:4px;background:#b3261e;color:#fff;font-size:.7em;vertical-align:middle;font-weight:700}\
 details.sensitive>summary,details.warning>summary{cursor:pointer;color:var(--muted);font-style:italic}\
-img.avatar{border-radius:50%;vertical-align:middle;object-fit:cover}img.banner{display:block;width:100%;max-height:12rem;object-fit:cover;border-radius:6px;margin:.5rem 0}header.profile{display:flex;gap:1rem;align-items:center}details.pictures fieldset{border:1px solid #ccc;border-radius:4px;margin:.5rem 0}.attachments figure{margin:.5rem 0}.attachments img{max-width:100%;height:auto;border-radius:4px}\
+img.avatar{border-radius:50%;vertical-align:middle;object-fit:cover}img.banner{display:block;width:100%;max-height:12rem;object-fit:cover;border-radius:6px;margin:.5rem 0}header.profile{display:flex;gap:1rem;align-items:center}.meta .display-name{font-weight:600}.meta .handle{color:#666}details.pictures fieldset{border:1px solid #ccc;border-radius:4px;margin:.5rem 0}.attachments figure{margin:.5rem 0}.attachments img{max-width:100%;height:auto;border-radius:4px}\
 .attachments figcaption{font-size:.85rem;color:var(--muted)}.attachments p.link{word-break:break-all}\
 ";
 

@@ -212,11 +212,21 @@ impl Rendering<'_> {
                     }
                     @match author {
                         Some(author) if author.local => {
-                            a href={ "/users/" (author.preferred_username) } { (author.preferred_username) }
+                            a href={ "/users/" (author.preferred_username) } {
+                                @if let Some(name) = author.display_name.as_deref().filter(|name| !name.is_empty()) {
+                                    span.display-name { (name) } " " span.handle { (author.preferred_username) }
+                                } @else {
+                                    (author.preferred_username)
+                                }
+                            }
                         }
                         Some(author) => {
                             a href=(author.html_url.as_deref().unwrap_or(&author.ap_id)) {
-                                (directory::actor_handle(author))
+                                @if let Some(name) = author.display_name.as_deref().filter(|name| !name.is_empty()) {
+                                    span.display-name { (name) } " " span.handle { (directory::actor_handle(author)) }
+                                } @else {
+                                    (directory::actor_handle(author))
+                                }
                             }
                         }
                         None => "someone",
