@@ -16,6 +16,8 @@ pub struct Model {
     pub height: i32,
     /// The alt text given with it (plain text).
     pub description: Option<String>,
+    /// Its blurred placeholder.
+    pub blurhash: Option<String>,
     /// When a post or a profile first used it; uploads never used are forgotten after a day.
     pub used_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -283,7 +283,7 @@ async fn over_http(pictures_port: u16, large: &[u8]) {
     .token;
     let server = app::start(federation, listener).await.unwrap();
     let client = reqwest::Client::builder()
-        .resolve(&home, address)
+        .resolve("home.test", address)
         .build()
         .unwrap();
 

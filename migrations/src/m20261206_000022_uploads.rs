@@ -23,6 +23,7 @@ impl MigrationTrait for Migration {
                     .col(integer("width"))
                     .col(integer("height"))
                     .col(text_null("description"))
+                    .col(text_null("blurhash"))
                     .col(timestamp_with_time_zone_null("used_at"))
                     .col(timestamp_with_time_zone("created_at"))
                     .to_owned(),

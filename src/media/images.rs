@@ -16,6 +16,9 @@ pub struct Picture {
     pub extension: &'static str,
     pub width: u32,
     pub height: u32,
+    /// Its blurred placeholder (4 × 3 components, from a 32-pixel thumbnail), as Mastodon
+    /// sends and shows one.
+    pub blurhash: Option<String>,
 }
 
 /// Why bytes were not taken as a picture.
@@ -91,12 +94,22 @@ pub fn reencode(bytes: &[u8], limits: &MediaConfig) -> Result<Picture, Refusal> 
             .map_err(|error| Refusal::Broken(error.to_string()))?;
         ("image/png", "png")
     };
+    let thumbnail = shown.thumbnail(32, 32).to_rgba8();
+    let blurhash = blurhash::encode(
+        4,
+        3,
+        thumbnail.width(),
+        thumbnail.height(),
+        thumbnail.as_raw(),
+    )
+    .ok();
     Ok(Picture {
         bytes: encoded.into_inner(),
         content_type,
         extension,
         width: shown.width(),
         height: shown.height(),
+        blurhash,
     })
 }
 
@@ -117,6 +130,8 @@ mod tests {
         let picture = reencode(&original, &limits()).unwrap();
         assert_eq!(picture.content_type, "image/jpeg");
         assert_eq!((picture.width, picture.height), (64, 48));
+        // A blurhash of 4 × 3 components is 28 characters.
+        assert_eq!(picture.blurhash.as_deref().map(str::len), Some(28));
         assert!(!contains(&picture.bytes, b"Exif"));
         assert!(!contains(&picture.bytes, GPS_MARKER));
     }

@@ -71,6 +71,7 @@ pub async fn save(
         width: Set(i32::try_from(picture.width).unwrap_or(i32::MAX)),
         height: Set(i32::try_from(picture.height).unwrap_or(i32::MAX)),
         description: Set(description),
+        blurhash: Set(picture.blurhash),
         used_at: Set(None),
         created_at: Set(Utc::now()),
         ..Default::default()
@@ -159,7 +160,7 @@ pub async fn attachments_for_post(
                 url: url_of(config, upload),
                 media_type: Some(upload.content_type.clone()),
                 name: upload.description.clone(),
-                blurhash: None,
+                blurhash: upload.blurhash.clone(),
                 width: Some(upload.width),
                 height: Some(upload.height),
             })
@@ -229,5 +230,64 @@ pub async fn forget_unused(database: &impl ConnectionTrait, store: &dyn MediaSto
                 store.delete(&row.storage_key).await?;
             }
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::testing::{self, TestApp, pictures::png};
+    use sea_orm::{ActiveModelTrait, IntoActiveModel};
+
+    #[tokio::test]
+    async fn uploads_nobody_used_for_a_day_are_forgotten_with_their_bytes() {
+        testing::for_each_backend(async |backend| {
+            let app = TestApp::on(backend).with_user("ann").start().await;
+            let context = app.context();
+            let ann = app.person("ann").actor.id;
+            let save_png = async |side: u32| {
+                save(
+                    &context.db,
+                    context.media_store.as_ref(),
+                    &context.config,
+                    ann,
+                    Bytes::from(png(side, side)),
+                    Some("a square"),
+                )
+                .await
+                .unwrap()
+            };
+            let (unused, used, fresh) =
+                (save_png(10).await, save_png(20).await, save_png(30).await);
+            // The same picture twice: one row is forgotten, the bytes stay for the other.
+            let twin = save_png(20).await;
+            assert_eq!(twin.storage_key, used.storage_key);
+            mark_used(&context.db, &[used.id]).await.unwrap();
+            for old in [&unused, &used, &twin] {
+                let mut row = old.clone().into_active_model();
+                row.created_at = Set(Utc::now() - chrono::Duration::days(2));
+                row.update(&context.db).await.unwrap();
+            }
+            let forgotten = forget_unused(&context.db, context.media_store.as_ref())
+                .await
+                .unwrap();
+            assert_eq!(forgotten, 2, "the unused one and the unused twin");
+            let store = context.media_store.as_ref();
+            assert_eq!(store.get(&unused.storage_key).await.unwrap(), None);
+            assert!(store.get(&used.storage_key).await.unwrap().is_some());
+            assert!(store.get(&fresh.storage_key).await.unwrap().is_some());
+            let mut left: Vec<i64> = upload::Entity::find()
+                .all(&context.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|row| row.id)
+                .collect();
+            left.sort_unstable();
+            assert_eq!(left, vec![used.id, fresh.id]);
+            assert_eq!(used.description.as_deref(), Some("a square"));
+        })
+        .await;
     }
 }

@@ -84,6 +84,7 @@ async fn a_thread_and_a_reply_carry_pictures_without_their_exif() {
             )),
             "{url}"
         );
+        assert_eq!(first["blurhash"].as_str().map(str::len), Some(28));
         assert_eq!(attachments[1]["mediaType"], "image/png");
         assert!(
             attachments[1].get("name").is_none(),
