@@ -6,7 +6,10 @@
 
 use kindred::{
     federation::instances,
-    groups::posts::{self, ThreadOrder},
+    groups::{
+        posts::ThreadOrder,
+        thread_lists::{self, ThreadSource},
+    },
     testing,
 };
 use kindred_federation_tests::{
@@ -63,9 +66,16 @@ async fn scenario(backend: testing::Backend) {
     let (status, _) = send(spam, "mallory", &mastodon::create(&mallory, &spam_note)).await;
     assert!(status.is_success());
     wait_for_empty_queue(home, Duration::from_secs(10)).await;
-    let listed = posts::list_threads(db, group.id, ThreadOrder::New, 10)
-        .await
-        .unwrap();
+    let listed = thread_lists::page_of_threads(
+        db,
+        ThreadSource::Group(group.id),
+        ThreadOrder::New,
+        None,
+        10,
+    )
+    .await
+    .unwrap()
+    .threads;
     assert_eq!(listed.len(), 1);
 
     // The admin blocks the spam server.
@@ -84,10 +94,17 @@ async fn scenario(backend: testing::Backend) {
     assert_eq!(status.as_u16(), 403, "{body}");
     assert!(body.contains("does not federate"));
     assert!(
-        posts::list_threads(db, group.id, ThreadOrder::New, 10)
-            .await
-            .unwrap()
-            .is_empty(),
+        thread_lists::page_of_threads(
+            db,
+            ThreadSource::Group(group.id),
+            ThreadOrder::New,
+            None,
+            10
+        )
+        .await
+        .unwrap()
+        .threads
+        .is_empty(),
         "its posts are hidden"
     );
     let before = spam.received().len();
@@ -118,10 +135,17 @@ async fn scenario(backend: testing::Backend) {
         .await
         .unwrap();
     assert_eq!(
-        posts::list_threads(db, group.id, ThreadOrder::New, 10)
-            .await
-            .unwrap()
-            .len(),
+        thread_lists::page_of_threads(
+            db,
+            ThreadSource::Group(group.id),
+            ThreadOrder::New,
+            None,
+            10
+        )
+        .await
+        .unwrap()
+        .threads
+        .len(),
         2
     );
 

@@ -191,14 +191,16 @@ async fn no_payload_from_a_remote_server_is_executable_in_any_page() {
     assert!(status.is_success(), "{status}: {body}");
 
     // Every page that shows remote content, in a real browser, signed in as ann.
-    let threads = kindred::groups::posts::list_threads(
+    let threads = kindred::groups::thread_lists::page_of_threads(
         &home.database.connection,
-        group.id,
+        kindred::groups::thread_lists::ThreadSource::Group(group.id),
         kindred::groups::posts::ThreadOrder::New,
+        None,
         100,
     )
     .await
-    .unwrap();
+    .unwrap()
+    .threads;
     assert_eq!(
         threads.len(),
         PAYLOADS.len(),

@@ -163,6 +163,26 @@ pub struct GroupProfile<'a> {
     pub sensitive: Option<bool>,
 }
 
+/// The actors `ids` (groups or people), by id: one query.
+pub async fn actors_by_id(
+    database: &impl ConnectionTrait,
+    ids: impl Iterator<Item = i64>,
+) -> Result<std::collections::HashMap<i64, actor::Model>> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(actor::Entity::find()
+        .filter(actor::Column::Id.is_in(ids))
+        .all(database)
+        .await?
+        .into_iter()
+        .map(|actor| (actor.id, actor))
+        .collect())
+}
+
 /// Checks and applies a new title, summary, icon and banner to a local group.
 pub async fn update_group(
     database: &impl ConnectionTrait,

@@ -209,6 +209,21 @@ pub async fn member_inboxes(
         .collect())
 }
 
+/// Whether `person_id` belongs to any group (an accepted membership), here or elsewhere.
+pub async fn has_joined_any(database: &impl ConnectionTrait, person_id: i64) -> Result<bool> {
+    use sea_orm::QuerySelect;
+    Ok(membership::Entity::find()
+        .select_only()
+        .column(membership::Column::Id)
+        .filter(membership::Column::MemberId.eq(person_id))
+        .filter(membership::Column::State.eq(MembershipState::Accepted))
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(database)
+        .await?
+        .is_some())
+}
+
 /// How many accepted members a group has.
 pub async fn member_count(database: &impl ConnectionTrait, group_id: i64) -> Result<u64> {
     use sea_orm::PaginatorTrait;

@@ -6,3 +6,4 @@ pub mod directory;
 pub mod membership;
 pub mod moderation;
 pub mod posts;
+pub mod thread_lists;

@@ -397,36 +397,6 @@ pub(crate) fn authors_on_blocked_servers() -> sea_orm::sea_query::SelectStatemen
         .to_owned()
 }
 
-/// A group's threads (not deleted, removed, or from blocked servers) in `order`, at most
-/// `limit`.
-pub async fn list_threads(
-    database: &impl ConnectionTrait,
-    group_id: i64,
-    order: ThreadOrder,
-    limit: u64,
-) -> Result<Vec<post::Model>> {
-    use sea_orm::{QueryOrder, QuerySelect};
-    let threads = post::Entity::find()
-        .filter(post::Column::GroupId.eq(group_id))
-        .filter(post::Column::ParentId.is_null())
-        .filter(post::Column::DeletedAt.is_null())
-        .filter(post::Column::RemovedAt.is_null())
-        .filter(post::Column::AwaitingApproval.eq(false))
-        .filter(post::Column::AuthorId.not_in_subquery(authors_on_blocked_servers()));
-    // Pinned threads first, whatever the order.
-    let threads = threads.order_by_asc(Expr::col(post::Column::PinnedAt).is_null());
-    let threads = match order {
-        ThreadOrder::New => threads.order_by_desc(post::Column::PublishedAt),
-        ThreadOrder::Active => threads.order_by_desc(post::Column::LastActivityAt),
-        ThreadOrder::Top => threads
-            .order_by_desc(
-                Expr::col(post::Column::LikeCount).sub(Expr::col(post::Column::DislikeCount)),
-            )
-            .order_by_desc(post::Column::PublishedAt),
-    };
-    Ok(threads.limit(limit).all(database).await?)
-}
-
 /// The longest thread title, in characters (Lemmy's limit).
 pub const MAX_TITLE_LENGTH: usize = 200;
 /// The longest body of a post, in characters of markdown.

@@ -87,7 +87,7 @@ pub async fn group(
     } else {
         // Remote groups this instance knows have pages too, at /groups/name@host.
         let group = directory::find_group(&context.db, &name).await?;
-        web::groups::group_page(&context, &visitor, group, query.sort).await
+        web::groups::group_page(&context, &visitor, group, query).await
     }
 }
 

@@ -72,6 +72,7 @@ pub fn routes(config: Arc<Config>) -> Router {
         .route("/inbox", post(activitypub::shared_inbox))
         // Web pages and their forms (the group, person and post URLs above serve pages too).
         .route("/", get(web::groups::home))
+        .route("/groups", get(web::groups::directory_page))
         .route(
             "/login",
             get(web::accounts::login_page).post(web::accounts::login),

@@ -36,7 +36,9 @@ use axum::{
 };
 use chrono::{DateTime, Utc};
 use kindred_entities::{actor, membership::MembershipState, post, session::SessionKind};
-use openapi::{FORBIDDEN, GROUP_NAME, INVALID, MEMBER_ID, NOT_FOUND, POST_ID, UNAUTHORIZED};
+use openapi::{
+    BAD_CURSOR, FORBIDDEN, GROUP_NAME, INVALID, MEMBER_ID, NOT_FOUND, POST_ID, UNAUTHORIZED,
+};
 use serde::{Deserialize, Serialize};
 use std::{collections::HashMap, sync::Arc};
 use utoipa::{IntoParams, OpenApi, ToSchema};

@@ -125,6 +125,7 @@ pub(super) const POST_ID: &str = "The post's number, as in /posts/{id}.";
 pub(super) const MEMBER_ID: &str =
     "The person's id, as the requests and moderators endpoints list it.";
 pub(super) const UNAUTHORIZED: &str = "No valid bearer token.";
+pub(super) const BAD_CURSOR: &str = "The cursor is not one this server gave.";
 pub(super) const FORBIDDEN: &str = "Signed in, but not allowed to do this.";
 pub(super) const NOT_FOUND: &str = "No such group or post.";
 pub(super) const INVALID: &str =

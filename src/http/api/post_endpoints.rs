@@ -244,6 +244,13 @@ pub struct ThreadsQuery {
     #[serde(default)]
     #[param(schema_with = openapi::thread_order)]
     pub(super) sort: ThreadOrder,
+    /// Where the page starts: the cursor the previous page's `Link: <…>; rel="next"` named.
+    /// Left out, the first page (with the pinned threads).
+    pub(super) cursor: Option<String>,
+    /// Threads a page (1 to 200; 50 when left out). Pinned threads come on the first page
+    /// besides these.
+    #[param(minimum = 1, maximum = 200)]
+    pub(super) limit: Option<u64>,
 }
 
 /// The group's threads
@@ -254,7 +261,9 @@ pub struct ThreadsQuery {
     security((), ("bearer" = [])),
     params(("name" = String, Path, description = GROUP_NAME), ThreadsQuery),
     responses(
-        (status = 200, description = "Threads.", body = Vec<PostJson>),
+        (status = 200, description = "Threads, a page of them.", body = Vec<PostJson>,
+            headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one (follow it as it is)."))),
+        (status = 400, description = BAD_CURSOR, body = ErrorBody),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
     ),
 )]
@@ -263,18 +272,56 @@ pub(super) async fn list_threads(
     MaybeApiUser(caller): MaybeApiUser,
     Path(name): Path<String>,
     Query(query): Query<ThreadsQuery>,
-) -> ApiResult<Json<Vec<PostJson>>> {
+) -> ApiResult<Response> {
     let group = directory::find_group(&context.db, &name).await?;
-    let threads = posts::list_threads(&context.db, group.id, query.sort, 50).await?;
-    Ok(Json(
-        posts_json(
-            &context,
-            caller.as_ref(),
-            &directory::actor_handle(&group),
-            threads,
-        )
-        .await?,
-    ))
+    let page = crate::groups::thread_lists::page_of_threads(
+        &context.read_db,
+        crate::groups::thread_lists::ThreadSource::Group(group.id),
+        query.sort,
+        query.cursor.as_deref(),
+        query
+            .limit
+            .unwrap_or(crate::groups::thread_lists::THREADS_PER_PAGE),
+    )
+    .await?;
+    let handle = directory::actor_handle(&group);
+    let body = posts_json(&context, caller.as_ref(), &handle, page.threads).await?;
+    let next = page.next.map(|cursor| {
+        let mut url = context
+            .config
+            .url_for(&format!("/api/v1/groups/{handle}/threads"));
+        url.query_pairs_mut()
+            .append_pair("sort", thread_order_value(query.sort))
+            .append_pair("cursor", &cursor);
+        if let Some(limit) = query.limit {
+            url.query_pairs_mut()
+                .append_pair("limit", &limit.to_string());
+        }
+        url
+    });
+    Ok(with_next_link(Json(body).into_response(), next))
+}
+
+/// A sort order as the query names it.
+fn thread_order_value(order: ThreadOrder) -> &'static str {
+    match order {
+        ThreadOrder::New => "new",
+        ThreadOrder::Active => "active",
+        ThreadOrder::Top => "top",
+    }
+}
+
+/// Adds `Link: <next>; rel="next"` (RFC 8288, as Mastodon's API pages) when there is a next
+/// page.
+pub(super) fn with_next_link(mut response: Response, next: Option<url::Url>) -> Response {
+    if let Some(next) = next
+        && let Ok(value) = axum::http::HeaderValue::from_str(&format!("<{next}>; rel=\"next\""))
+    {
+        response
+            .headers_mut()
+            .insert(axum::http::header::LINK, value);
+    }
+    response
 }
 
 #[derive(Deserialize, ToSchema)]

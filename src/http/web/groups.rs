@@ -10,6 +10,7 @@ use crate::{
     groups::{
         directory, membership,
         posts::{self, ThreadOrder},
+        thread_lists::{self, ThreadSource},
     },
     html::{SanitizedHtml, xml_safe_text},
     http::web::{
@@ -23,7 +24,7 @@ use axum::{
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
-use kindred_entities::{actor, membership::MembershipState};
+use kindred_entities::{actor, membership::MembershipState, post};
 use maud::{Markup, PreEscaped, html};
 use serde::Deserialize;
 
@@ -33,9 +34,82 @@ pub struct DirectoryQuery {
     q: String,
 }
 
-/// The front page: the group directory (local groups and remote ones this instance knows),
-/// searchable by name, title and summary.
+#[derive(Deserialize)]
+pub struct HomeQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    sort: ThreadOrder,
+    #[serde(default)]
+    after: Option<String>,
+}
+
+/// The front page: for a signed-in person who joined groups, their home feed (the threads of
+/// those groups, here and elsewhere, sorted and paged); for anyone else, and for a search, the
+/// group directory.
 pub async fn home(
+    context: Context,
+    visitor: Visitor,
+    Query(query): Query<HomeQuery>,
+) -> PageResult {
+    let Some(signed_in) = visitor
+        .signed_in
+        .as_ref()
+        .filter(|_| query.q.trim().is_empty())
+    else {
+        return directory_page(context, visitor, Query(DirectoryQuery { q: query.q })).await;
+    };
+    let person = signed_in.account.actor.id;
+    if !membership::has_joined_any(&context.read_db, person).await? {
+        return directory_page(context, visitor, Query(DirectoryQuery { q: query.q })).await;
+    }
+    let order = query.sort;
+    let page_of_threads = thread_lists::page_of_threads(
+        &context.read_db,
+        ThreadSource::JoinedBy(person),
+        order,
+        query.after.as_deref(),
+        thread_lists::THREADS_PER_PAGE,
+    )
+    .await?;
+    let groups: std::collections::HashMap<i64, actor::Model> = directory::actors_by_id(
+        &context.read_db,
+        page_of_threads.threads.iter().map(|thread| thread.group_id),
+    )
+    .await?;
+    let sort_link = |value: &str, label: &str, this: ThreadOrder| {
+        html! {
+            @if this == order {
+                strong aria-current="true" { (label) }
+            } @else {
+                a href={ "/?sort=" (value) } { (label) }
+            }
+        }
+    };
+    let body = html! {
+        h1 { "Your groups" }
+        p.actions {
+            a href="/groups" { "All groups" } " · "
+            a href="/create-group" { "Create a group" }
+        }
+        p.actions {
+            "Sort: " (sort_link("new", "New", ThreadOrder::New))
+            " · " (sort_link("active", "Active", ThreadOrder::Active))
+            " · " (sort_link("top", "Top", ThreadOrder::Top))
+        }
+        (thread_list(&page_of_threads.threads, Some(&groups)))
+        (pager(
+            &format!("/?sort={}", order_value(order)),
+            query.after.is_some(),
+            page_of_threads.next.as_deref(),
+        ))
+    };
+    Ok(page(&context, &visitor, "Your groups", body).into_response())
+}
+
+/// `GET /groups`, and the front page for visitors: the group directory (local groups and
+/// remote ones this instance knows), searchable by name, title and summary.
+pub async fn directory_page(
     context: Context,
     visitor: Visitor,
     Query(query): Query<DirectoryQuery>,
@@ -57,7 +131,7 @@ pub async fn home(
     let body = html! {
         h1 { (config.instance.name) }
         p { (config.instance.description) }
-        form method="get" action="/" role="search" {
+        form method="get" action="/groups" role="search" {
             label for="q" { "Search groups" }
             input type="search" id="q" name="q" value=(search);
             button type="submit" { "Search" }
@@ -108,6 +182,9 @@ pub async fn home(
 pub struct GroupPageQuery {
     #[serde(default)]
     pub sort: ThreadOrder,
+    /// The cursor a previous page's "Older threads" link gave.
+    #[serde(default)]
+    pub after: Option<String>,
 }
 
 /// A group's page: what it is about, how to join it, its threads.
@@ -115,8 +192,9 @@ pub async fn group_page(
     context: &Context,
     visitor: &Visitor,
     group: actor::Model,
-    order: ThreadOrder,
+    query: GroupPageQuery,
 ) -> PageResult {
+    let order = query.sort;
     let handle = directory::full_handle(&context.config.domain(), &group);
     let title = group
         .display_name
@@ -127,7 +205,14 @@ pub async fn group_page(
     } else {
         membership::local_member_count(&context.db, group.id).await?
     };
-    let threads = posts::list_threads(&context.db, group.id, order, 50).await?;
+    let page_of_threads = thread_lists::page_of_threads(
+        &context.read_db,
+        ThreadSource::Group(group.id),
+        order,
+        query.after.as_deref(),
+        thread_lists::THREADS_PER_PAGE,
+    )
+    .await?;
 
     let group_path = directory::actor_handle(&group);
     let mut group_links = Vec::new();
@@ -213,29 +298,12 @@ pub async fn group_page(
             " · " (sort_link("active", "Active", ThreadOrder::Active))
             " · " (sort_link("top", "Top", ThreadOrder::Top))
         }
-        @if threads.is_empty() {
-            p { "No threads yet." }
-        } @else {
-            ul.threads {
-                @for thread in &threads {
-                    li {
-                        a href={ "/posts/" (thread.id) } { (thread.title.as_deref().unwrap_or("(untitled)")) }
-                        @match (thread.pinned_at.is_some(), thread.locked) {
-                            (true, true) => { " " span.meta { "(pinned, locked)" } }
-                            (true, false) => { " " span.meta { "(pinned)" } }
-                            (false, true) => { " " span.meta { "(locked)" } }
-                            (false, false) => {}
-                        }
-                        " "
-                        span.meta {
-                            (thread.like_count - thread.dislike_count) " points · "
-                            (thread.reply_count) " " (if thread.reply_count == 1 { "reply" } else { "replies" })
-                            " · " (thread.published_at.format("%Y-%m-%d"))
-                        }
-                    }
-                }
-            }
-        }
+        (thread_list(&page_of_threads.threads, None))
+        (pager(
+            &format!("/groups/{group_path}?sort={}", order_value(order)),
+            query.after.is_some(),
+            page_of_threads.next.as_deref(),
+        ))
     };
     let feed_link = html! {
         link rel="alternate" type="application/atom+xml" title=(title)
@@ -248,6 +316,70 @@ pub async fn group_page(
         axum::http::HeaderValue::from_static("Accept"),
     );
     Ok(response)
+}
+
+/// A sort order as it appears in a page's address.
+pub(super) fn order_value(order: ThreadOrder) -> &'static str {
+    match order {
+        ThreadOrder::New => "new",
+        ThreadOrder::Active => "active",
+        ThreadOrder::Top => "top",
+    }
+}
+
+/// A list of threads: title, pinned or locked, points, replies, date, and the group when
+/// `groups` names them (the home feed mixes groups).
+pub(super) fn thread_list(
+    threads: &[post::Model],
+    groups: Option<&std::collections::HashMap<i64, actor::Model>>,
+) -> Markup {
+    html! {
+        @if threads.is_empty() {
+            p { "No threads yet." }
+        } @else {
+            ul.threads {
+                @for thread in threads {
+                    li {
+                        a href={ "/posts/" (thread.id) } { (thread.title.as_deref().unwrap_or("(untitled)")) }
+                        @match (thread.pinned_at.is_some(), thread.locked) {
+                            (true, true) => { " " span.meta { "(pinned, locked)" } }
+                            (true, false) => { " " span.meta { "(pinned)" } }
+                            (false, true) => { " " span.meta { "(locked)" } }
+                            (false, false) => {}
+                        }
+                        " "
+                        span.meta {
+                            @let score = thread.like_count - thread.dislike_count;
+                            (score) " " (if score.abs() == 1 { "point" } else { "points" }) " · "
+                            (thread.reply_count) " " (if thread.reply_count == 1 { "reply" } else { "replies" })
+                            @if let Some(group) = groups.and_then(|groups| groups.get(&thread.group_id)) {
+                                " · in " a href={ "/groups/" (directory::actor_handle(group)) } { (group_title(group)) }
+                            }
+                            " · " (thread.published_at.format("%Y-%m-%d"))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The links between pages of a list: back to the first page when this is not it, and on to
+/// the next when there is one. `path` already holds a query (`?sort=new`).
+pub(super) fn pager(path: &str, is_later_page: bool, next: Option<&str>) -> Markup {
+    html! {
+        @if is_later_page || next.is_some() {
+            nav.pager aria-label="Pages" {
+                @if is_later_page {
+                    a href=(path) { "← Newest" }
+                }
+                @if let Some(next) = next {
+                    @if is_later_page { " · " }
+                    a rel="next" href={ (path) "&after=" (next) } { "Older →" }
+                }
+            }
+        }
+    }
 }
 
 /// Join/leave buttons and the link to write a thread, for a signed-in visitor.
@@ -478,7 +610,15 @@ pub(super) fn pictures_of(
 /// readers (RFC 4287).
 pub async fn atom_feed(context: Context, Path(name): Path<String>) -> PageResult {
     let group = directory::find_group(&context.db, &name).await?;
-    let threads = posts::list_threads(&context.db, group.id, ThreadOrder::New, 30).await?;
+    let threads = thread_lists::page_of_threads(
+        &context.read_db,
+        ThreadSource::Group(group.id),
+        ThreadOrder::New,
+        None,
+        30,
+    )
+    .await?
+    .threads;
     let page_url = context
         .config
         .url_for(&format!("/groups/{}", directory::actor_handle(&group)));

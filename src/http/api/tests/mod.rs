@@ -10,6 +10,7 @@ mod limits;
 mod moderation;
 mod moderation_roles;
 mod openapi;
+mod paging;
 mod posts;
 mod premoderation;
 
@@ -33,6 +34,8 @@ const PUBLIC_URL: &str = testing::TEST_PUBLIC_URL;
 struct Answer {
     status: StatusCode,
     json: Value,
+    /// The `Link` header (the next page of a list).
+    link: Option<String>,
 }
 
 async fn call(
@@ -62,6 +65,10 @@ async fn call(
         .await
         .unwrap();
     let status = response.status();
+    let link = response
+        .headers()
+        .get(header::LINK)
+        .map(|value| value.to_str().unwrap().to_string());
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     let json = if bytes.is_empty() {
         Value::Null
@@ -69,7 +76,7 @@ async fn call(
         serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("{path}: not JSON: {}", String::from_utf8_lossy(&bytes)))
     };
-    Answer { status, json }
+    Answer { status, json, link }
 }
 
 async fn raw(router: &Router, path: &str, token: &str, content_type: &str, body: &str) -> Answer {
@@ -91,6 +98,7 @@ async fn raw(router: &Router, path: &str, token: &str, content_type: &str, body:
     Answer {
         status,
         json: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        link: None,
     }
 }
 

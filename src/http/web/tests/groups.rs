@@ -201,3 +201,78 @@ async fn the_front_page_lists_and_searches_groups() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_group_pages_past_fifty_threads_and_members_get_a_home_feed() {
+    testing::for_each_backend(async |backend| {
+        let RepairCafe {
+            app,
+            mut ann,
+            mut bob,
+            mut anonymous,
+            ..
+        } = repair_cafe(backend).await;
+        let context = app.context();
+        let ann_actor = crate::groups::directory::find_local_actor_by_name(&context.db, "ann")
+            .await
+            .unwrap()
+            .unwrap();
+        let group = crate::groups::directory::find_local_group(&context.db, "repair")
+            .await
+            .unwrap();
+        for number in 0..55 {
+            let draft = crate::groups::posts::Draft {
+                title: Some(format!("Question {number}")),
+                markdown: "Why?".into(),
+                ..Default::default()
+            };
+            crate::actions::posts::start_thread(&context, &ann_actor, &group, draft)
+                .await
+                .unwrap();
+        }
+        let listed = |body: &str| body.matches("<li><a href=\"/posts/").count();
+        let first = anonymous.get("/groups/repair").await;
+        assert_eq!(listed(&first.body), 50, "{}", first.body);
+        assert!(first.body.contains("Question 54"), "newest first");
+        let next = first
+            .body
+            .split("rel=\"next\" href=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a link to the older threads")
+            .replace("&amp;", "&");
+        let second = anonymous.get(&next).await;
+        assert_eq!(second.status, StatusCode::OK);
+        assert_eq!(
+            listed(&second.body),
+            6,
+            "55 and the first thread: 56 in all"
+        );
+        assert!(
+            second.body.contains("Kettle &lt;clicks&gt;"),
+            "the oldest is last"
+        );
+        assert!(second.body.contains("← Newest"));
+        assert!(!second.body.contains("rel=\"next\""));
+        let forged = anonymous.get("/groups/repair?after=no.such.cursor").await;
+        assert_eq!(forged.status, StatusCode::BAD_REQUEST);
+
+        // Ann's front page is her feed; bob joined nothing and sees the directory.
+        let feed = ann.get("/").await;
+        assert!(feed.body.contains("Your groups"), "{}", feed.body);
+        assert!(
+            feed.body
+                .contains("in <a href=\"/groups/repair\">Repair café</a>")
+        );
+        assert_eq!(listed(&feed.body), 50);
+        assert!(
+            feed.body.contains("href=\"/groups\""),
+            "the directory is one click away"
+        );
+        let directory = bob.get("/").await;
+        assert!(!directory.body.contains("Your groups"));
+        assert!(directory.body.contains("Repair café"));
+        assert!(anonymous.get("/groups").await.body.contains("Repair café"));
+    })
+    .await;
+}
