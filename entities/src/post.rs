@@ -53,6 +53,9 @@ pub struct Model {
     pub context_url: Option<String>,
     /// A content warning (`summary`): the post is shown folded behind it.
     pub content_warning: Option<String>,
+    /// The text without its markup, for full-text search (indexed by FTS5 on SQLite, a
+    /// generated `tsvector` on PostgreSQL).
+    pub search_text: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

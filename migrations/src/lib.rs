@@ -26,6 +26,7 @@ mod m20261206_000019_sensitive_groups;
 mod m20261206_000020_thread_backfill;
 mod m20261206_000021_media;
 mod m20261206_000022_uploads;
+mod m20261206_000023_post_search;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000020_thread_backfill::Migration),
             Box::new(m20261206_000021_media::Migration),
             Box::new(m20261206_000022_uploads::Migration),
+            Box::new(m20261206_000023_post_search::Migration),
         ]
     }
 }

@@ -6,4 +6,5 @@ pub mod directory;
 pub mod membership;
 pub mod moderation;
 pub mod posts;
+pub mod search;
 pub mod thread_lists;

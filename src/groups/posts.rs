@@ -81,6 +81,7 @@ pub async fn add_post(
         thread_id: Set(thread_id),
         kind: Set(content.kind),
         title: Set(content.title),
+        search_text: Set(Some(crate::html::to_plain_text(&content.content_html))),
         content_html: Set(content.content_html),
         source_markdown: Set(content.source_markdown),
         url: Set(content.url),
@@ -163,6 +164,7 @@ pub async fn edit_post(
     }
     let mut update: post::ActiveModel = existing.into();
     update.title = Set(content.title);
+    update.search_text = Set(Some(crate::html::to_plain_text(&content.content_html)));
     update.content_html = Set(content.content_html);
     update.source_markdown = Set(content.source_markdown);
     update.url = Set(content.url);
@@ -218,6 +220,10 @@ pub async fn purge_deleted_content(
     let purged = post::Entity::update_many()
         .col_expr(post::Column::Title, Expr::value(Option::<String>::None))
         .col_expr(post::Column::ContentHtml, Expr::value(String::new()))
+        .col_expr(
+            post::Column::SearchText,
+            Expr::value(Option::<String>::None),
+        )
         .col_expr(
             post::Column::SourceMarkdown,
             Expr::value(Option::<String>::None),
@@ -395,6 +401,26 @@ pub(crate) fn authors_on_blocked_servers() -> sea_orm::sea_query::SelectStatemen
             ),
         )
         .to_owned()
+}
+
+/// The posts `ids`, by id: one query.
+pub async fn posts_by_id(
+    database: &impl ConnectionTrait,
+    ids: impl Iterator<Item = i64>,
+) -> Result<std::collections::HashMap<i64, post::Model>> {
+    let mut ids: Vec<i64> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    Ok(post::Entity::find()
+        .filter(post::Column::Id.is_in(ids))
+        .all(database)
+        .await?
+        .into_iter()
+        .map(|post| (post.id, post))
+        .collect())
 }
 
 /// The longest thread title, in characters (Lemmy's limit).

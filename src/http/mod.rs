@@ -73,6 +73,7 @@ pub fn routes(config: Arc<Config>) -> Router {
         // Web pages and their forms (the group, person and post URLs above serve pages too).
         .route("/", get(web::groups::home))
         .route("/groups", get(web::groups::directory_page))
+        .route("/search", get(web::search::search_page))
         .route(
             "/login",
             get(web::accounts::login_page).post(web::accounts::login),

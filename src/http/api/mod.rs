@@ -86,6 +86,7 @@ pub fn router_and_document() -> (Router, utoipa::openapi::OpenApi) {
         .routes(routes!(report_post))
         .routes(routes!(lift_ban))
         .routes(routes!(cast_vote))
+        .routes(routes!(search))
         .routes(routes!(media_endpoints::upload_picture))
         .split_for_parts();
     openapi::finish(&mut document);

@@ -152,6 +152,94 @@ pub(super) async fn posts_json(
     ))
 }
 
+/// Posts of several groups as JSON, in the order given (search results, a home feed).
+pub(super) async fn mixed_posts_json(
+    context: &Context,
+    caller: Option<&sessions::SignedIn>,
+    listed: Vec<post::Model>,
+) -> Result<Vec<PostJson>, Error> {
+    let (authors, votes) =
+        crate::actions::threads::authors_and_votes(context, &listed, caller).await?;
+    let attachments = crate::groups::attachments::of_posts(
+        &context.read_db,
+        listed.iter().map(|post| post.id).collect(),
+    )
+    .await?;
+    let groups =
+        directory::actors_by_id(&context.read_db, listed.iter().map(|post| post.group_id)).await?;
+    Ok(listed
+        .into_iter()
+        .flat_map(|post| {
+            let handle = groups
+                .get(&post.group_id)
+                .map(directory::actor_handle)
+                .unwrap_or_default();
+            posts_json_from(
+                &handle,
+                vec![post],
+                Loaded {
+                    authors: &authors,
+                    votes: &votes,
+                    attachments: &attachments,
+                },
+                false,
+            )
+        })
+        .collect())
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchQuery {
+    /// The words to find (each must appear, as a word or the start of one); up to 8.
+    pub(super) q: String,
+    /// Where the page starts: the cursor the previous page's `Link` named.
+    pub(super) cursor: Option<String>,
+    /// Posts a page (1 to 100; 20 when left out).
+    #[param(minimum = 1, maximum = 100)]
+    pub(super) limit: Option<u64>,
+}
+
+/// Search threads and replies, newest first
+#[utoipa::path(
+    get,
+    path = "/search",
+    operation_id = "searchPosts",
+    security((), ("bearer" = [])),
+    params(SearchQuery),
+    responses(
+        (status = 200, description = "Posts whose title or text holds every word, a page of them.", body = Vec<PostJson>,
+            headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one (follow it as it is)."))),
+        (status = 400, description = BAD_CURSOR, body = ErrorBody),
+    ),
+)]
+pub(super) async fn search(
+    context: Context,
+    MaybeApiUser(caller): MaybeApiUser,
+    Query(query): Query<SearchQuery>,
+) -> ApiResult<Response> {
+    let page = crate::groups::search::search_posts(
+        &context.read_db,
+        &query.q,
+        query.cursor.as_deref(),
+        query.limit.unwrap_or(20),
+    )
+    .await?;
+    let body = mixed_posts_json(&context, caller.as_ref(), page.posts).await?;
+    let next = page.next.map(|cursor| {
+        let mut url = context.config.url_for("/api/v1/search");
+        url.query_pairs_mut()
+            .append_pair("q", &query.q)
+            .append_pair("cursor", &cursor);
+        if let Some(limit) = query.limit {
+            url.query_pairs_mut()
+                .append_pair("limit", &limit.to_string());
+        }
+        url
+    });
+    Ok(with_next_link(Json(body).into_response(), next))
+}
+
 /// What posts as JSON are made with, loaded in one query each: authors, the caller's votes
 /// and attachments, by id.
 pub(super) struct Loaded<'a> {

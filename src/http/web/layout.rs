@@ -74,6 +74,15 @@ pub fn page_with_head(
 /// The account links at the top right: who is signed in, notifications, settings and sign-out,
 /// or sign-in and (when registration is open) register.
 fn navigation(context: &Context, visitor: &Visitor) -> Markup {
+    let everyone = html! {
+        a href="/groups" { "Groups" } " "
+        a href="/search" { "Search" } " "
+    };
+    let account = navigation_for_account(context, visitor);
+    html! { (everyone) (account) }
+}
+
+fn navigation_for_account(context: &Context, visitor: &Visitor) -> Markup {
     match &visitor.signed_in {
         Some(signed_in) => {
             let name = &signed_in.account.user.name;

@@ -10,6 +10,7 @@ pub mod groups;
 mod layout;
 pub mod moderation;
 pub mod posts;
+pub mod search;
 pub mod session;
 
 use crate::{context::Context, error::Result};

@@ -127,6 +127,7 @@ async fn every_route_is_documented() {
         "revokeToken",
         "revokeTokenById",
         "uploadPicture",
+        "searchPosts",
         "editProfile",
         "vote",
     ];

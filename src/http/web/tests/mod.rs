@@ -7,6 +7,7 @@ mod forms_and_errors;
 mod groups;
 mod media;
 mod moderation;
+mod search;
 mod threads;
 
 use crate::{
