@@ -20,6 +20,7 @@ pub mod http;
 pub mod instance;
 pub mod media;
 pub mod metrics;
+pub mod paging;
 pub mod rate_limit;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

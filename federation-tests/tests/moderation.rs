@@ -336,7 +336,9 @@ async fn moderation_reaches_the_members_servers() {
             .send("bea", &home.url("/inbox"), &flag, &Tampering::default())
             .await;
         assert!(status.is_success(), "{body}");
-        let filed = moderation::reports(db, group.id, true).await.unwrap();
+        let filed = moderation::reports(db, group.id, true, None, 50)
+            .await
+            .unwrap();
         assert_eq!(filed.len(), 1);
         assert_eq!(filed[0].reason.as_deref(), Some("This is not nice"));
         assert_eq!(

@@ -146,14 +146,20 @@ pub fn local_mentions(markdown: &str, domain: &str) -> Vec<String> {
     names
 }
 
-/// A person's notifications, newest first, with the posts they are about.
+/// A person's notifications, newest first, with the posts they are about: at most `limit`,
+/// with ids below `below` when given (a later page, `crate::paging`).
 pub async fn list(
     database: &impl ConnectionTrait,
     user_id: i64,
+    below: Option<i64>,
     limit: u64,
 ) -> Result<Vec<(notification::Model, post::Model)>> {
-    let notifications = notification::Entity::find()
-        .filter(notification::Column::UserId.eq(user_id))
+    let mut notifications =
+        notification::Entity::find().filter(notification::Column::UserId.eq(user_id));
+    if let Some(below) = below {
+        notifications = notifications.filter(notification::Column::Id.lt(below));
+    }
+    let notifications = notifications
         .order_by_desc(notification::Column::Id)
         .limit(limit)
         .all(database)

@@ -664,20 +664,26 @@ mod title_tests {
     }
 }
 
-/// What `author_id` wrote lately, newest first, as their profile lists it: neither deleted,
-/// removed nor waiting for approval.
+/// What a local person wrote, newest first (their posts are made here, so in id order), as
+/// their profile lists it: neither deleted, removed nor waiting for approval. At most
+/// `limit`, with ids below `below` when given (a later page, `crate::paging`).
 pub async fn recent_by_author(
     database: &impl ConnectionTrait,
     author_id: i64,
+    below: Option<i64>,
     limit: u64,
 ) -> Result<Vec<post::Model>> {
     use sea_orm::{QueryOrder, QuerySelect};
-    Ok(post::Entity::find()
+    let mut written = post::Entity::find()
         .filter(post::Column::AuthorId.eq(author_id))
         .filter(post::Column::DeletedAt.is_null())
         .filter(post::Column::RemovedAt.is_null())
-        .filter(post::Column::AwaitingApproval.eq(false))
-        .order_by_desc(post::Column::PublishedAt)
+        .filter(post::Column::AwaitingApproval.eq(false));
+    if let Some(below) = below {
+        written = written.filter(post::Column::Id.lt(below));
+    }
+    Ok(written
+        .order_by_desc(post::Column::Id)
         .limit(limit)
         .all(database)
         .await?)

@@ -96,6 +96,7 @@ pub async fn person(
     context: Context,
     visitor: Visitor,
     Path(name): Path<String>,
+    Query(page_query): Query<web::PageQuery>,
     headers: HeaderMap,
 ) -> PageResult {
     if negotiation::wants_activity_json(&headers) {
@@ -106,7 +107,7 @@ pub async fn person(
             },
         )
     } else {
-        web::accounts::profile_page(&context, &visitor, &name).await
+        web::accounts::profile_page(&context, &visitor, &name, page_query.after.as_deref()).await
     }
 }
 

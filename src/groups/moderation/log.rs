@@ -78,14 +78,20 @@ pub(super) const PRIVATE_ACTIONS: [&str; 4] = [
     "dismiss_report",
 ];
 
-/// The group's public moderation log, newest first.
+/// The group's public moderation log, newest first: at most `limit`, with ids below `below`
+/// when given (a later page, `crate::paging`).
 pub async fn log_entries(
     database: &impl ConnectionTrait,
     group_id: i64,
+    below: Option<i64>,
     limit: u64,
 ) -> Result<Vec<moderation_log::Model>> {
-    Ok(moderation_log::Entity::find()
-        .filter(moderation_log::Column::GroupId.eq(group_id))
+    let mut entries =
+        moderation_log::Entity::find().filter(moderation_log::Column::GroupId.eq(group_id));
+    if let Some(below) = below {
+        entries = entries.filter(moderation_log::Column::Id.lt(below));
+    }
+    Ok(entries
         .filter(moderation_log::Column::Action.is_not_in(PRIVATE_ACTIONS))
         .order_by_desc(moderation_log::Column::Id)
         .limit(limit)

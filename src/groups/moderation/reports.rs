@@ -86,19 +86,25 @@ pub async fn file_report(
     Ok(filed)
 }
 
-/// A group's reports, open ones first, newest first.
+/// A group's reports (only the open ones with `open_only`), newest first: at most `limit`,
+/// with ids below `below` when given (a later page, `crate::paging`).
 pub async fn reports(
     database: &impl ConnectionTrait,
     group_id: i64,
     open_only: bool,
+    below: Option<i64>,
+    limit: u64,
 ) -> Result<Vec<report::Model>> {
     let mut query = report::Entity::find().filter(report::Column::GroupId.eq(group_id));
     if open_only {
         query = query.filter(report::Column::State.eq(ReportState::Open));
     }
+    if let Some(below) = below {
+        query = query.filter(report::Column::Id.lt(below));
+    }
     Ok(query
         .order_by_desc(report::Column::Id)
-        .limit(500)
+        .limit(limit)
         .all(database)
         .await?)
 }

@@ -360,28 +360,33 @@ pub enum NotificationKindJson {
     path = "/notifications",
     operation_id = "listNotifications",
     security(("bearer" = [])),
+    params(PageParams),
     responses(
-        (status = 200, description = "Notifications.", body = Vec<NotificationJson>),
+        (status = 200, description = "Notifications, a page of them.", body = Vec<NotificationJson>,
+            headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one (follow it as it is)."))),
+        (status = 400, description = BAD_CURSOR, body = ErrorBody),
         (status = 401, description = UNAUTHORIZED, body = ErrorBody),
     ),
 )]
 pub(super) async fn list_notifications(
     context: Context,
     ApiUser(caller): ApiUser,
-) -> ApiResult<Json<Vec<NotificationJson>>> {
+    Query(paging): Query<PageParams>,
+) -> ApiResult<Response> {
     use kindred_entities::notification::NotificationKind;
-    let listed =
-        crate::accounts::notifications::list(&context.db, caller.account.user.id, 100).await?;
-    let mut answer = Vec::with_capacity(listed.len());
-    for (notification, about) in listed {
-        let group = crate::actions::lookups::actor(&context.db, about.group_id, "group").await?;
-        let mut post = posts_json(
-            &context,
-            Some(&caller),
-            &directory::actor_handle(&group),
-            vec![about],
-        )
-        .await?;
+    let (below, length) = paging.start_and_length()?;
+    let listed = crate::accounts::notifications::list(
+        &context.read_db,
+        caller.account.user.id,
+        below,
+        length + 1,
+    )
+    .await?;
+    let (listed, next) = crate::paging::page_by_id(listed, length, |found| found.0.id);
+    let (notifications, about): (Vec<_>, Vec<_>) = listed.into_iter().unzip();
+    let posts = mixed_posts_json(&context, Some(&caller), about).await?;
+    let mut answer = Vec::with_capacity(notifications.len());
+    for (notification, post) in notifications.into_iter().zip(posts) {
         answer.push(NotificationJson {
             id: notification.id,
             kind: match notification.kind {
@@ -392,10 +397,11 @@ pub(super) async fn list_notifications(
             },
             read: notification.read_at.is_some(),
             created_at: notification.created_at,
-            post: post.remove(0),
+            post,
         });
     }
-    Ok(Json(answer))
+    let next = paging.next_url(&context, "/notifications", &[], next);
+    Ok(with_next_link(Json(answer).into_response(), next))
 }
 
 /// Mark every notification read

@@ -44,6 +44,50 @@ use std::{collections::HashMap, sync::Arc};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
+/// Where a page of a list kept in id order starts, and how long it is (`crate::paging`).
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// The cursor the previous page's `Link: <…>; rel="next"` named; left out, the first page.
+    pub(super) cursor: Option<String>,
+    /// Entries a page (1 to 200; 50 when left out).
+    #[param(minimum = 1, maximum = 200)]
+    pub(super) limit: Option<u64>,
+}
+
+impl PageParams {
+    /// The id the page starts below, and its length.
+    fn start_and_length(&self) -> Result<(Option<i64>, u64), Error> {
+        Ok((
+            crate::paging::parse_id_cursor(self.cursor.as_deref())?,
+            self.limit.unwrap_or(crate::paging::PER_PAGE).clamp(1, 200),
+        ))
+    }
+
+    /// The address of the next page: `path` with `extra` query pairs, this length and `cursor`.
+    fn next_url(
+        &self,
+        context: &Context,
+        path: &str,
+        extra: &[(&str, &str)],
+        cursor: Option<String>,
+    ) -> Option<url::Url> {
+        let cursor = cursor?;
+        let mut url = context.config.url_for(&format!("/api/v1{path}"));
+        {
+            let mut pairs = url.query_pairs_mut();
+            for (key, value) in extra {
+                pairs.append_pair(key, value);
+            }
+            pairs.append_pair("cursor", &cursor);
+            if let Some(limit) = self.limit {
+                pairs.append_pair("limit", &limit.to_string());
+            }
+        }
+        Some(url)
+    }
+}
+
 /// Every API route; mounted under `/api/v1` by `http/mod.rs`.
 pub fn routes() -> Router {
     let (router, document) = router_and_document();

@@ -245,38 +245,54 @@ pub struct LogEntryJson {
     get,
     path = "/groups/{name}/modlog",
     operation_id = "moderationLog",
-    params(("name" = String, Path, description = GROUP_NAME)),
+    params(("name" = String, Path, description = GROUP_NAME), PageParams),
     responses(
-        (status = 200, description = "Entries.", body = Vec<LogEntryJson>),
+        (status = 200, description = "Entries, a page of them.", body = Vec<LogEntryJson>,
+            headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one (follow it as it is)."))),
+        (status = 400, description = BAD_CURSOR, body = ErrorBody),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
     ),
 )]
 pub(super) async fn moderation_log(
     context: Context,
     Path(name): Path<String>,
-) -> ApiResult<Json<Vec<LogEntryJson>>> {
+    Query(paging): Query<PageParams>,
+) -> ApiResult<Response> {
     let group = directory::find_local_group(&context.db, &name).await?;
-    let entries = crate::groups::moderation::log_entries(&context.db, group.id, 200).await?;
+    let (below, length) = paging.start_and_length()?;
+    let entries =
+        crate::groups::moderation::log_entries(&context.read_db, group.id, below, length + 1)
+            .await?;
+    let (entries, next) = crate::paging::page_by_id(entries, length, |entry| entry.id);
+    let people = directory::actors_by_id(
+        &context.read_db,
+        entries
+            .iter()
+            .flat_map(|entry| [Some(entry.moderator_id), entry.target_actor_id])
+            .flatten()
+            .collect::<Vec<i64>>()
+            .into_iter(),
+    )
+    .await?;
     let mut listed = Vec::with_capacity(entries.len());
     for entry in entries {
-        let moderator =
-            crate::actions::lookups::actor(&context.db, entry.moderator_id, "moderator").await?;
-        let target_person = match entry.target_actor_id {
-            Some(id) => crate::actions::lookups::actor_if_any(&context.db, id)
-                .await?
-                .map(|person| person_json(&person)),
-            None => None,
-        };
+        let moderator = people.get(&entry.moderator_id).ok_or_else(|| {
+            Error::internal(format!("moderator {} is missing", entry.moderator_id))
+        })?;
         listed.push(LogEntryJson {
             action: entry.action,
-            moderator: person_json(&moderator),
-            target_person,
+            moderator: person_json(moderator),
+            target_person: entry
+                .target_actor_id
+                .and_then(|id| people.get(&id))
+                .map(person_json),
             target_post_id: entry.target_post_id,
             reason: entry.reason,
             created_at: entry.created_at,
         });
     }
-    Ok(Json(listed))
+    let next = paging.next_url(&context, &format!("/groups/{name}/modlog"), &[], next);
+    Ok(with_next_link(Json(listed).into_response(), next))
 }
 
 #[derive(Deserialize, Default, ToSchema)]
@@ -615,9 +631,11 @@ pub struct ReportsQuery {
     path = "/groups/{name}/reports",
     operation_id = "listReports",
     security(("bearer" = [])),
-    params(("name" = String, Path, description = GROUP_NAME), ReportsQuery),
+    params(("name" = String, Path, description = GROUP_NAME), ReportsQuery, PageParams),
     responses(
-        (status = 200, description = "Reports, newest first.", body = Vec<ReportJson>),
+        (status = 200, description = "Reports, newest first, a page of them.", body = Vec<ReportJson>,
+            headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one (follow it as it is)."))),
+        (status = 400, description = BAD_CURSOR, body = ErrorBody),
         (status = 401, description = UNAUTHORIZED, body = ErrorBody),
         (status = 403, description = FORBIDDEN, body = ErrorBody),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
@@ -629,7 +647,8 @@ pub(super) async fn list_reports(
     ApiUser(caller): ApiUser,
     Path(name): Path<String>,
     Query(query): Query<ReportsQuery>,
-) -> ApiResult<Json<Vec<ReportJson>>> {
+    Query(paging): Query<PageParams>,
+) -> ApiResult<Response> {
     use kindred_entities::report::ReportState;
     let group = directory::find_local_group(&context.db, &name).await?;
     require_moderator_of(&context, &caller, &group).await?;
@@ -638,14 +657,30 @@ pub(super) async fn list_reports(
         Some("all") => false,
         Some(_) => return Err(Error::invalid("state is open or all").into()),
     };
+    let (below, length) = paging.start_and_length()?;
+    let reports = crate::groups::moderation::reports(
+        &context.read_db,
+        group.id,
+        open_only,
+        below,
+        length + 1,
+    )
+    .await?;
+    let (reports, next) = crate::paging::page_by_id(reports, length, |report| report.id);
+    let reporters = directory::actors_by_id(
+        &context.read_db,
+        reports.iter().map(|report| report.reporter_id),
+    )
+    .await?;
     let mut listed = Vec::new();
-    for report in crate::groups::moderation::reports(&context.db, group.id, open_only).await? {
-        let reporter =
-            crate::actions::lookups::actor(&context.db, report.reporter_id, "reporter").await?;
+    for report in reports {
+        let reporter = reporters.get(&report.reporter_id).ok_or_else(|| {
+            Error::internal(format!("reporter {} is missing", report.reporter_id))
+        })?;
         listed.push(ReportJson {
             id: report.id,
             post_id: report.post_id,
-            reporter: person_json(&reporter),
+            reporter: person_json(reporter),
             reason: report.reason,
             state: match report.state {
                 ReportState::Open => ReportStateJson::Open,
@@ -655,7 +690,14 @@ pub(super) async fn list_reports(
             created_at: report.created_at,
         });
     }
-    Ok(Json(listed))
+    let state = if open_only { "open" } else { "all" };
+    let next = paging.next_url(
+        &context,
+        &format!("/groups/{name}/reports"),
+        &[("state", state)],
+        next,
+    );
+    Ok(with_next_link(Json(listed).into_response(), next))
 }
 /// Close a report as resolved or dismissed (moderators only)
 #[utoipa::path(

@@ -20,7 +20,7 @@ use crate::{
 };
 use axum::{
     Form,
-    extract::Path,
+    extract::{Path, Query},
     http::{StatusCode, header},
     response::{IntoResponse, Redirect, Response},
 };
@@ -538,12 +538,26 @@ async fn settings_form(
     Ok((status, page(context, visitor, "Settings", body)).into_response())
 }
 
-/// A local person's profile page: who they are and what they wrote lately.
-pub async fn profile_page(context: &Context, visitor: &Visitor, name: &str) -> PageResult {
+/// A local person's profile page: who they are and what they wrote, newest first, a page at a
+/// time (`after`: the cursor of a later page).
+pub async fn profile_page(
+    context: &Context,
+    visitor: &Visitor,
+    name: &str,
+    after: Option<&str>,
+) -> PageResult {
     let account = users::find_by_name(&context.db, name)
         .await?
         .ok_or_else(|| Error::not_found("user"))?;
-    let recent = crate::groups::posts::recent_by_author(&context.db, account.actor.id, 20).await?;
+    let below = crate::paging::parse_id_cursor(after)?;
+    let recent = crate::groups::posts::recent_by_author(
+        &context.read_db,
+        account.actor.id,
+        below,
+        crate::paging::PER_PAGE + 1,
+    )
+    .await?;
+    let (recent, next) = crate::paging::page_by_id(recent, crate::paging::PER_PAGE, |post| post.id);
     let handle = format!("@{}@{}", account.user.name, context.config.domain());
     let labelled: Vec<(&post::Model, String)> = recent
         .iter()
@@ -592,13 +606,19 @@ pub async fn profile_page(context: &Context, visitor: &Visitor, name: &str) -> P
                 }
             }
         }
+        (super::groups::pager(&format!("/users/{}", account.user.name), after.is_some(), next.as_deref()))
     };
     Ok(page(context, visitor, &handle, body).into_response())
 }
 
 /// `GET /users/{name}` for browsers.
-pub async fn profile(context: Context, visitor: Visitor, Path(name): Path<String>) -> PageResult {
-    profile_page(&context, &visitor, &name).await
+pub async fn profile(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    Query(query): Query<crate::http::web::PageQuery>,
+) -> PageResult {
+    profile_page(&context, &visitor, &name, query.after.as_deref()).await
 }
 
 /// The response for a signed-out form, setting the double-submit cookie its token pairs with.
@@ -616,17 +636,37 @@ fn with_form_cookie(
 }
 
 /// `GET /notifications`: replies to your posts and mentions of you, newest first, unread ones
-/// marked, with a button to mark them all read.
-pub async fn notifications_page(context: Context, visitor: Visitor) -> PageResult {
+/// marked, a page at a time, with a button to mark them all read.
+pub async fn notifications_page(
+    context: Context,
+    visitor: Visitor,
+    Query(query): Query<crate::http::web::PageQuery>,
+) -> PageResult {
     let signed_in = visitor.require()?;
-    let listed = notifications::list(&context.db, signed_in.account.user.id, 100).await?;
+    let below = crate::paging::parse_id_cursor(query.after.as_deref())?;
+    let listed = notifications::list(
+        &context.read_db,
+        signed_in.account.user.id,
+        below,
+        crate::paging::PER_PAGE + 1,
+    )
+    .await?;
+    let (listed, next) =
+        crate::paging::page_by_id(listed, crate::paging::PER_PAGE, |found| found.0.id);
+    // Who did it: the sharer of a share, the author of the post otherwise.
+    let people = crate::groups::directory::actors_by_id(
+        &context.read_db,
+        listed
+            .iter()
+            .map(|(notification, about)| notification.actor_id.unwrap_or(about.author_id)),
+    )
+    .await?;
     let mut rows = Vec::with_capacity(listed.len());
     for (notification, about) in &listed {
-        // Who did it: the sharer of a share, the author of the post otherwise.
         let who = notification.actor_id.unwrap_or(about.author_id);
-        let author = crate::actions::lookups::actor(&context.db, who, "author")
-            .await
-            .map(|author| crate::groups::directory::actor_handle(&author))
+        let author = people
+            .get(&who)
+            .map(crate::groups::directory::actor_handle)
             .unwrap_or_default();
         let what = match notification.kind {
             NotificationKind::Reply => "replied to you",
@@ -661,6 +701,7 @@ pub async fn notifications_page(context: Context, visitor: Visitor) -> PageResul
                 }
             }
         }
+        (super::groups::pager("/notifications", query.after.is_some(), next.as_deref()))
         @if visitor.unread_notifications > 0 {
             form method="post" action="/notifications/read" {
                 (csrf_field(visitor.csrf_token()))

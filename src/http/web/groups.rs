@@ -365,8 +365,9 @@ pub(super) fn thread_list(
 }
 
 /// The links between pages of a list: back to the first page when this is not it, and on to
-/// the next when there is one. `path` already holds a query (`?sort=new`).
+/// the next when there is one (`path` may hold a query already, `?sort=new`).
 pub(super) fn pager(path: &str, is_later_page: bool, next: Option<&str>) -> Markup {
+    let separator = if path.contains('?') { '&' } else { '?' };
     html! {
         @if is_later_page || next.is_some() {
             nav.pager aria-label="Pages" {
@@ -375,7 +376,7 @@ pub(super) fn pager(path: &str, is_later_page: bool, next: Option<&str>) -> Mark
                 }
                 @if let Some(next) = next {
                     @if is_later_page { " · " }
-                    a rel="next" href={ (path) "&after=" (next) } { "Older →" }
+                    a rel="next" href={ (path) (separator) "after=" (next) } { "Older →" }
                 }
             }
         }

@@ -17,6 +17,13 @@ use crate::{context::Context, error::Result};
 use axum::response::{IntoResponse, Response};
 
 pub use layout::{PageError, PageResult, error_pages_for_browsers, page, page_with_head};
+
+/// `?after=<cursor>`: where a page of a list starts (`crate::paging`).
+#[derive(serde::Deserialize, Default)]
+pub struct PageQuery {
+    #[serde(default)]
+    pub after: Option<String>,
+}
 pub use session::Visitor;
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use crate::{
     },
 };
 use axum::{
-    extract::Path,
+    extract::{Path, Query},
     response::{IntoResponse, Redirect},
 };
 use kindred_entities::{actor, membership::MembershipRole};
@@ -179,7 +179,8 @@ async fn reports_section(
     csrf: &str,
 ) -> Result<Markup, Error> {
     let name = &group.preferred_username;
-    let open = moderation::reports(&context.db, group.id, true).await?;
+    // The open reports a moderator has to act on; closed ones are in the moderation log.
+    let open = moderation::reports(&context.db, group.id, true, None, 200).await?;
     let mut listed = Vec::with_capacity(open.len());
     for report in &open {
         let reporter = actor_by_id(context, report.reporter_id)
@@ -461,22 +462,42 @@ pub async fn dismiss(
     Ok(Redirect::to(&format!("/groups/{}/moderation", group.preferred_username)).into_response())
 }
 
-/// `GET /groups/{name}/modlog`: every moderation action, public, newest first.
-pub async fn log_page(context: Context, visitor: Visitor, Path(name): Path<String>) -> PageResult {
+/// `GET /groups/{name}/modlog`: every moderation action, public, newest first, a page at a
+/// time.
+pub async fn log_page(
+    context: Context,
+    visitor: Visitor,
+    Path(name): Path<String>,
+    Query(query): Query<crate::http::web::PageQuery>,
+) -> PageResult {
     let group = directory::find_local_group(&context.db, &name).await?;
-    let entries = moderation::log_entries(&context.db, group.id, 200).await?;
+    let below = crate::paging::parse_id_cursor(query.after.as_deref())?;
+    let entries = moderation::log_entries(
+        &context.read_db,
+        group.id,
+        below,
+        crate::paging::PER_PAGE + 1,
+    )
+    .await?;
+    let (entries, next) =
+        crate::paging::page_by_id(entries, crate::paging::PER_PAGE, |entry| entry.id);
+    let people = directory::actors_by_id(
+        &context.read_db,
+        entries
+            .iter()
+            .flat_map(|entry| [Some(entry.moderator_id), entry.target_actor_id])
+            .flatten()
+            .collect::<Vec<i64>>()
+            .into_iter(),
+    )
+    .await?;
+    let handle_of = |id: i64| people.get(&id).map(directory::actor_handle);
     let mut listed = Vec::with_capacity(entries.len());
     for entry in &entries {
-        let moderator = actor_by_id(&context, entry.moderator_id)
-            .await
-            .map(|person| directory::actor_handle(&person))
-            .unwrap_or_default();
+        let moderator = handle_of(entry.moderator_id).unwrap_or_default();
         let target = match (entry.target_post_id, entry.target_actor_id) {
             (Some(post_id), _) => Some(html! { a href={ "/posts/" (post_id) } { "#" (post_id) } }),
-            (None, Some(actor_id)) => actor_by_id(&context, actor_id)
-                .await
-                .ok()
-                .map(|person| html! { (directory::actor_handle(&person)) }),
+            (None, Some(actor_id)) => handle_of(actor_id).map(|handle| html! { (handle) }),
             (None, None) => None,
         };
         listed.push((entry, moderator, target));
@@ -502,6 +523,11 @@ pub async fn log_page(context: Context, visitor: Visitor, Path(name): Path<Strin
                 }
             }
         }
+        (super::groups::pager(
+            &format!("/groups/{}/modlog", group.preferred_username),
+            query.after.is_some(),
+            next.as_deref(),
+        ))
     };
     Ok(page(&context, &visitor, "Moderation log", body).into_response())
 }

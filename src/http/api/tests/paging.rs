@@ -42,39 +42,6 @@ async fn many_threads(app: &TestApp, count: usize) -> Vec<i64> {
     ids
 }
 
-/// Follows a list's `Link` headers from `first` to the end; the ids in the order seen.
-async fn follow_pages(app: &TestApp, token: &str, first: &str) -> (Vec<i64>, usize) {
-    let mut seen = Vec::new();
-    let mut path = first.to_string();
-    let mut pages = 0;
-    loop {
-        let answer = call(&app.router, Method::GET, &path, Some(token), None).await;
-        assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.json);
-        pages += 1;
-        seen.extend(
-            answer
-                .json
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|thread| thread["id"].as_i64().unwrap()),
-        );
-        let Some(link) = answer.link else {
-            return (seen, pages);
-        };
-        let url = link
-            .strip_prefix('<')
-            .and_then(|rest| rest.split_once(">; rel=\"next\""))
-            .map(|(url, _)| url.to_string())
-            .unwrap_or_else(|| panic!("not a next link: {link}"));
-        path = url
-            .split_once("/api/v1")
-            .map(|(_, rest)| rest.to_string())
-            .unwrap();
-        assert!(pages < 100, "the pages never end");
-    }
-}
-
 #[tokio::test]
 async fn every_thread_is_reached_once_in_every_order() {
     testing::for_each_backend(async |backend| {
@@ -103,10 +70,11 @@ async fn every_thread_is_reached_once_in_every_order() {
             .unwrap();
         all.sort_unstable();
         for sort in ["new", "active", "top"] {
-            let (seen, pages) = follow_pages(
+            let (seen, pages) = follow_any(
                 &app,
                 &token,
                 &format!("/groups/repair/threads?sort={sort}&limit=10"),
+                thread_id,
             )
             .await;
             assert_eq!(seen[0], pinned, "{sort}: the pinned thread comes first");
@@ -116,7 +84,13 @@ async fn every_thread_is_reached_once_in_every_order() {
             assert_eq!(sorted, all, "{sort}: each thread once");
         }
         // Newest first, ties by id: the order is the one the list promised.
-        let (seen, _) = follow_pages(&app, &token, "/groups/repair/threads?sort=new&limit=7").await;
+        let (seen, _) = follow_any(
+            &app,
+            &token,
+            "/groups/repair/threads?sort=new&limit=7",
+            thread_id,
+        )
+        .await;
         let unpinned: Vec<i64> = seen[1..].to_vec();
         let mut expected = all.clone();
         expected.retain(|id| *id != pinned);
@@ -139,10 +113,125 @@ async fn every_thread_is_reached_once_in_every_order() {
     .await;
 }
 
+/// An entry's `id`.
+fn thread_id(entry: &Value) -> i64 {
+    entry["id"].as_i64().unwrap()
+}
+
 /// A thread's place among those made (its creation order).
 fn expected_index(all_sorted_by_id: &[i64], id: i64) -> usize {
     all_sorted_by_id
         .iter()
         .position(|other| *other == id)
         .unwrap()
+}
+
+#[tokio::test]
+async fn notifications_and_the_moderation_log_are_paged_by_cursor() {
+    testing::for_each_backend(async |backend| {
+        let app = TestApp::on(backend)
+            .with_user("ann")
+            .with_user("bob")
+            .with_group("repair", "ann")
+            .start()
+            .await;
+        let context = app.context();
+        let (ann, bob, group) = (
+            &app.person("ann").actor,
+            &app.person("bob").actor,
+            app.group("repair"),
+        );
+        crate::groups::membership::join(&context.db, group, bob, None)
+            .await
+            .unwrap();
+        let token = crate::accounts::sessions::create_session(
+            &app.database.connection,
+            app.person("ann").user.id,
+            SessionKind::Api,
+            None,
+        )
+        .await
+        .unwrap()
+        .token;
+        let thread = actions::posts::start_thread(
+            &context,
+            ann,
+            group,
+            Draft {
+                title: Some("Kettle".into()),
+                markdown: "Clicks".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        // 60 replies: 60 notifications for ann.
+        for number in 0..60 {
+            let draft = Draft {
+                markdown: format!("Reply {number}"),
+                ..Default::default()
+            };
+            actions::posts::reply_to(&context, bob, &thread, draft)
+                .await
+                .unwrap();
+        }
+        // 40 pins and unpins: 40 entries in the log.
+        let mut pinned = thread.clone();
+        for number in 0..40 {
+            pinned = actions::moderation::pin_thread(&context, ann, pinned, number % 2 == 0)
+                .await
+                .unwrap();
+        }
+        let (ids, pages) = follow_any(&app, &token, "/notifications?limit=25", thread_id).await;
+        assert_eq!((ids.len(), pages), (60, 3));
+        let mut unique = ids.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(unique.len(), 60, "each once");
+        assert!(ids.windows(2).all(|pair| pair[0] > pair[1]), "newest first");
+        let (entries, pages) =
+            follow_any(&app, &token, "/groups/repair/modlog?limit=15", |entry| {
+                entry["created_at"].as_str().unwrap().len() as i64
+            })
+            .await;
+        assert_eq!((entries.len(), pages), (40, 3));
+        let forged = call(
+            &app.router,
+            Method::GET,
+            "/notifications?cursor=-5",
+            Some(&token),
+            None,
+        )
+        .await;
+        assert_error(&forged, StatusCode::BAD_REQUEST, "bad_request");
+    })
+    .await;
+}
+
+/// Follows a list's `Link` headers from `first` to the end; what `key` gives of each entry.
+async fn follow_any(
+    app: &TestApp,
+    token: &str,
+    first: &str,
+    key: impl Fn(&Value) -> i64,
+) -> (Vec<i64>, usize) {
+    let mut seen = Vec::new();
+    let mut path = first.to_string();
+    let mut pages = 0;
+    loop {
+        let answer = call(&app.router, Method::GET, &path, Some(token), None).await;
+        assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.json);
+        pages += 1;
+        seen.extend(answer.json.as_array().unwrap().iter().map(&key));
+        let Some(link) = answer.link else {
+            return (seen, pages);
+        };
+        path = link
+            .trim_start_matches('<')
+            .split_once(">; rel=\"next\"")
+            .and_then(|(url, _)| url.split_once("/api/v1"))
+            .map(|(_, rest)| rest.to_string())
+            .unwrap();
+        assert!(pages < 100, "the pages never end");
+    }
 }
