@@ -227,6 +227,17 @@ impl MediaConfig {
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
     pub filter: String,
+    /// `text` (one readable line an event) or `json` (one JSON object a line, for log
+    /// collectors).
+    pub format: LogFormat,
+}
+
+/// How log lines are written (`log.format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 impl Default for Config {
@@ -308,7 +319,8 @@ impl Default for Config {
                 s3_prefix: String::new(),
             },
             log: LogConfig {
-                filter: "info".to_string(),
+                filter: "info,sqlx::postgres::notice=warn".to_string(),
+                format: LogFormat::Text,
             },
         }
     }

@@ -34,6 +34,23 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
     .await
 }
 
+/// As [`connect`], but refuses to create a SQLite database that is not there, naming the file
+/// it looked for and how to point at the right one.
+pub async fn connect_existing(config: &Config) -> Result<DatabaseConnection> {
+    if config.database.url.is_empty() {
+        let file = config.database.data_dir.join("kindred.sqlite");
+        if !file.is_file() {
+            return Err(Error::NotFound(format!(
+                "no database at {}: run this where the instance's data is, set \
+                 database.data_dir (or KINDRED_DATABASE_DATA_DIR, or --config with a \
+                 configuration file) to its folder, or create it with `kindred migrate`",
+                std::path::absolute(&file).unwrap_or(file.clone()).display()
+            )));
+        }
+    }
+    connect(config).await
+}
+
 /// Connects to `url`. SQLite gets one connection in WAL mode: it has a single writer anyway, and
 /// one connection keeps transactions from failing with "database is locked" when two of them
 /// try to upgrade to writers at once.

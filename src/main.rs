@@ -138,13 +138,23 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log.filter)
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    // A server logs what `log.filter` says; an administration command prints what it was
+    // asked, and warnings.
+    let filter = match cli.command {
+        Command::Serve { .. } | Command::Worker => config.log.filter.as_str(),
+        _ => "warn",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        kindred::config::LogFormat::Json => logs.json().init(),
+        kindred::config::LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -170,10 +180,13 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
             }
             kindred::app::serve(config).await
         }
-        Command::Worker => kindred::app::work(config).await,
+        Command::Worker => {
+            // A worker needs the database `serve` made; it never makes an empty one.
+            open_existing(&config).await?;
+            kindred::app::work(config).await
+        }
         Command::Deliveries { action } => {
-            let db = database::connect(&config).await?;
-            database::migrate(&db).await?;
+            let db = open_existing(&config).await?;
             match action {
                 None => print!("{}", describe_queue(&delivery::queue_summary(&db).await?)),
                 Some(DeliveriesCommand::Retry { instance }) => {
@@ -195,8 +208,7 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
             title,
             summary,
         }) => {
-            let db = database::connect(&config).await?;
-            database::migrate(&db).await?;
+            let db = open_existing(&config).await?;
             let group = directory::create_group(
                 &db,
                 &config,
@@ -213,8 +225,7 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
         }
         Command::User(command) => run_user_command(command, &config).await,
         Command::Instance(command) => {
-            let db = database::connect(&config).await?;
-            database::migrate(&db).await?;
+            let db = open_existing(&config).await?;
             match command {
                 InstanceCommand::Block { host } => {
                     kindred::federation::instances::set_blocked(&db, &host, true).await?;
@@ -243,6 +254,7 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
             Ok(())
         }
         Command::Group(GroupCommand::Remove { name }) => {
+            database::connect_existing(&config).await?;
             let federation = kindred::app::prepare(config, KeypairSource::Generate).await?;
             let context = federation.to_request_data();
             kindred::actions::accounts::remove_group(
@@ -255,8 +267,7 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
             Ok(())
         }
         Command::Group(GroupCommand::List) => {
-            let db = database::connect(&config).await?;
-            database::migrate(&db).await?;
+            let db = open_existing(&config).await?;
             let groups = directory::list_local_groups(&db).await?;
             if groups.is_empty() {
                 println!(
@@ -278,8 +289,7 @@ async fn run(command: Command, config: Config) -> kindred::error::Result<()> {
 }
 
 async fn run_user_command(command: UserCommand, config: &Config) -> kindred::error::Result<()> {
-    let db = database::connect(config).await?;
-    database::migrate(&db).await?;
+    let db = open_existing(config).await?;
     match command {
         UserCommand::Create {
             name,
@@ -342,6 +352,7 @@ async fn run_user_command(command: UserCommand, config: &Config) -> kindred::err
             println!("{name} is disabled and signed out everywhere");
         }
         UserCommand::Remove { name } => {
+            database::connect_existing(config).await?;
             let federation = kindred::app::prepare(config.clone(), KeypairSource::Generate).await?;
             let context = federation.to_request_data();
             kindred::actions::accounts::remove_account(
@@ -386,6 +397,15 @@ fn describe_queue(summary: &delivery::QueueSummary) -> String {
         ));
     }
     text
+}
+
+/// The database of an instance that exists: every command but `serve` and `migrate` refuses
+/// to create an empty one (run from another directory, it would, and an administrator made in
+/// it could never sign in to the real instance). Its schema is brought up to date.
+async fn open_existing(config: &Config) -> kindred::error::Result<sea_orm::DatabaseConnection> {
+    let db = database::connect_existing(config).await?;
+    database::migrate(&db).await?;
+    Ok(db)
 }
 
 /// Creates @welcome unless it exists already.
@@ -452,6 +472,38 @@ mod tests {
             );
         }
         assert!(Cli::try_parse_from(["kindred", "group", "create", "x"]).is_err());
+    }
+
+    #[tokio::test]
+    async fn commands_other_than_serve_and_migrate_never_create_an_empty_database() {
+        let directory = tempfile::tempdir().unwrap();
+        let mut config = Config::default();
+        config.database.data_dir = directory.path().join("elsewhere");
+        for arguments in [
+            vec!["kindred", "user", "list"],
+            vec!["kindred", "user", "create", "ann", "--admin"],
+            vec!["kindred", "group", "list"],
+            vec!["kindred", "group", "remove", "repair"],
+            vec!["kindred", "instance", "list"],
+            vec!["kindred", "deliveries"],
+        ] {
+            let cli = Cli::try_parse_from(&arguments).unwrap();
+            let error = run(cli.command, config.clone())
+                .await
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains("no database at") && error.contains("elsewhere/kindred.sqlite"),
+                "{arguments:?}: {error}"
+            );
+        }
+        assert!(
+            !config.database.data_dir.join("kindred.sqlite").exists(),
+            "nothing was created"
+        );
+        run(Command::Migrate, config.clone()).await.unwrap();
+        let cli = Cli::try_parse_from(["kindred", "user", "list"]).unwrap();
+        run(cli.command, config).await.unwrap();
     }
 
     #[tokio::test]

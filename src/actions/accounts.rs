@@ -26,7 +26,9 @@ pub async fn sign_up(
         .registration_limits
         .take_from(&key, per_hour, f64::from(per_hour) / 3600.0)
         .map_err(Error::TooManyRequests)?;
-    users::register(&context.db, &context.config, &context.keys, new_user).await
+    let account = users::register(&context.db, &context.config, &context.keys, new_user).await?;
+    tracing::info!(person = %account.actor.ap_id, state = ?account.user.state, "a person signed up");
+    Ok(account)
 }
 
 /// Who removes a local account or group: an administrator on the web page or the API, or the
@@ -68,14 +70,20 @@ pub async fn remove_account(context: &Context, by: Remover<'_>, name: &str) -> R
     {
         return Err(Error::invalid("you cannot remove your own account here"));
     }
-    remove_local_actor(context, account.actor).await
+    let person = account.actor.ap_id.clone();
+    remove_local_actor(context, account.actor).await?;
+    tracing::info!(%person, "an account was removed");
+    Ok(())
 }
 
 /// Removes the local group `name` (see [`remove_local_actor`]).
 pub async fn remove_group(context: &Context, by: Remover<'_>, name: &str) -> Result<()> {
     by.require_administrator()?;
     let group = crate::groups::directory::find_local_group(&context.db, name).await?;
-    remove_local_actor(context, group).await
+    let removed = group.ap_id.clone();
+    remove_local_actor(context, group).await?;
+    tracing::info!(group = %removed, "a group was removed");
+    Ok(())
 }
 
 /// A local group or person is removed: it is marked deleted (its name stays taken, its pages

@@ -43,6 +43,7 @@ pub async fn create_group(
     let group =
         directory::create_group(&context.db, &context.config, &context.keys, new_group).await?;
     membership::found(&context.db, &group, &founder.account.actor).await?;
+    tracing::info!(group = %group.ap_id, founder = %founder.account.actor.ap_id, "a group was created");
     Ok(group)
 }
 

@@ -140,6 +140,7 @@ pub async fn remove_post(
     .await?;
     transaction.commit().await?;
     wake_delivery_worker(context);
+    tracing::info!(post = %post_ap_id, moderator = %moderator.ap_id, "a post was removed by a moderator");
     Ok(removed)
 }
 

@@ -126,6 +126,7 @@ pub async fn write_post(
             .await?;
     transaction.commit().await?;
     wake_delivery_worker(context);
+    tracing::info!(post = %stored.ap_id, group = %group.ap_id, held, "a post was written");
     Ok(stored)
 }
 
@@ -183,6 +184,7 @@ pub async fn delete_post(
     delete::publish_delete(&transaction, context, author, &group, &post_ap_id).await?;
     transaction.commit().await?;
     wake_delivery_worker(context);
+    tracing::info!(post = %post_ap_id, "a post was deleted by its author");
     Ok(deleted)
 }
 

@@ -157,7 +157,9 @@ pub fn routes(config: Arc<Config>) -> Router {
         .route("/healthz", get(web::health))
         .route("/metrics", get(web::metrics))
         .nest("/api/v1", api::routes())
-        .fallback(|| async { Error::not_found("page") })
+        .fallback(
+            |uri: axum::http::Uri| async move { Error::not_found(format!("page {}", uri.path())) },
+        )
         // Every body but a multipart one is read, within `http.max_body_bytes`, by the NUL
         // guard below; this limit is the one a form with pictures (or `POST /api/v1/media`)
         // streams in under.
@@ -177,6 +179,33 @@ pub fn routes(config: Arc<Config>) -> Router {
             config.http.request_timeout,
         ))
         .layer(axum::middleware::from_fn(guards::limit_by_address))
+        // One access line a request: method, path (never the query, which may hold a search
+        // or a token), status and time.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(|request: &axum::http::Request<axum::body::Body>| {
+                    tracing::info_span!(
+                        target: "kindred::access",
+                        "request",
+                        method = %request.method(),
+                        path = %request.uri().path(),
+                    )
+                })
+                .on_request(())
+                .on_response(
+                    |response: &axum::http::Response<axum::body::Body>,
+                     latency: std::time::Duration,
+                     _span: &tracing::Span| {
+                        tracing::info!(
+                            target: "kindred::access",
+                            status = response.status().as_u16(),
+                            milliseconds = latency.as_secs_f64() * 1000.0,
+                            "served"
+                        );
+                    },
+                )
+                .on_failure(()),
+        )
         .layer(axum::middleware::from_fn(web::error_pages_for_browsers))
         // Defence in depth for pages that show other servers' content: Kindred's pages use no
         // script at all, so none may run, and nothing may frame them.
