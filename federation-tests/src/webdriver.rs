@@ -245,6 +245,16 @@ impl Browser {
         .await
     }
 
+    /// Resizes the window (its outer size; headless Chromium's viewport follows).
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.command(
+            reqwest::Method::POST,
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        )
+        .await;
+    }
+
     /// Saves a PNG screenshot of the window at `path`.
     pub async fn screenshot(&self, path: &Path) {
         let encoded = self

@@ -145,14 +145,14 @@ async fn two_people_discuss_in_a_group_through_the_web_pages() {
     assert!(browser.text("article.reply").await.contains("bob"));
     assert!(browser.text("main h2").await.contains("1 reply"));
     browser
-        .click("article.reply button.vote[aria-label='Like']")
+        .click("article.reply button.vote[data-vote='like']")
         .await;
     browser
-        .wait_for("aria-pressed=\"true\" aria-label=\"Like\"")
+        .wait_for("aria-pressed=\"true\" aria-label=\"Like, 1 so far\"")
         .await;
     assert_eq!(
         browser
-            .text("article.reply button.vote[aria-label='Like']")
+            .text("article.reply button.vote[data-vote='like']")
             .await,
         "▲ 1"
     );
@@ -301,6 +301,107 @@ async fn pictures_links_and_content_warnings_show_in_a_real_browser() {
     let screenshot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser/media.png");
     browser.screenshot(&screenshot).await;
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
+    browser.close().await;
+    network.stop().await;
+}
+
+#[tokio::test]
+async fn paging_the_home_feed_search_and_the_phone_header_in_a_real_browser() {
+    let backend = *testing::backends_under_test().last().unwrap();
+    let network = TestNetwork::start_configured(&["web"], &[], backend, |config| {
+        config.instance.registration = RegistrationMode::Open;
+    })
+    .await;
+    let instance = network.instance("web");
+    let base = instance
+        .public_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
+    let driver = ChromeDriver::start().await;
+    let browser = driver.open(&network.hosts).await;
+    register(&browser, &base, "ann").await;
+    browser.go(&format!("{base}/create-group")).await;
+    browser.type_into("#name", "repair").await;
+    browser.type_into("#title", "Repair café").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for("Threads").await;
+    // 55 threads, written through the action layer (the form is tested above).
+    let context = instance.context();
+    let ann = kindred::groups::directory::find_local_actor_by_name(&context.db, "ann")
+        .await
+        .unwrap()
+        .unwrap();
+    let group = kindred::groups::directory::find_local_group(&context.db, "repair")
+        .await
+        .unwrap();
+    for number in 0..55 {
+        let draft = kindred::groups::posts::Draft {
+            title: Some(format!("Question {number} about a toaster")),
+            markdown: format!("Question number {number}: the **toaster** clicks."),
+            ..Default::default()
+        };
+        kindred::actions::posts::start_thread(&context, &ann, &group, draft)
+            .await
+            .unwrap();
+    }
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser");
+    let count_threads = "return document.querySelectorAll('ul.threads > li').length";
+
+    for (width, label) in [(1280, "desktop"), (390, "phone")] {
+        browser.resize(width, 900).await;
+        // The group page: 50 threads, then the older ones.
+        browser.go(&format!("{base}/groups/repair")).await;
+        assert_eq!(browser.execute(count_threads).await, serde_json::json!(50));
+        browser
+            .screenshot(&shots.join(format!("group-{label}.png")))
+            .await;
+        browser.click("nav.pager a[rel=next]").await;
+        browser.wait_for("← Newest").await;
+        assert_eq!(browser.execute(count_threads).await, serde_json::json!(5));
+        // The home feed: ann's groups' threads.
+        browser.go(&format!("{base}/")).await;
+        browser.wait_for("Your groups").await;
+        browser
+            .screenshot(&shots.join(format!("home-{label}.png")))
+            .await;
+        // The header fits one line; on a phone its links are behind "Menu".
+        let header_height = browser
+            .execute("return document.querySelector('header.site').getBoundingClientRect().height")
+            .await
+            .as_f64()
+            .unwrap();
+        assert!(
+            header_height < 60.0,
+            "{label}: the header is {header_height}px high"
+        );
+        if width < 600 {
+            browser.click("header.site details.menu summary").await;
+            browser
+                .screenshot(&shots.join(format!("menu-{label}.png")))
+                .await;
+            browser
+                .click("header.site details.menu a[href='/search']")
+                .await;
+        } else {
+            browser
+                .click("header.site nav.wide a[href='/search']")
+                .await;
+        }
+        // Search, from the header.
+        browser.type_into("#search-words", "toaster clicks").await;
+        browser.click("main form[role=search] button").await;
+        browser.wait_for("Question 54 about a toaster").await;
+        assert_eq!(
+            browser
+                .execute("return document.querySelectorAll('ol.results > li').length")
+                .await,
+            serde_json::json!(20)
+        );
+        browser
+            .screenshot(&shots.join(format!("search-{label}.png")))
+            .await;
+    }
     browser.close().await;
     network.stop().await;
 }

@@ -17,6 +17,15 @@ header.site a,header.site button{color:#fff;text-decoration:none;font-weight:600
 header.site nav{display:flex;gap:1rem;align-items:center;flex-wrap:wrap}\
 header.site form{display:inline;margin:0}\
 header.site button{background:none;border:0;margin:0;padding:0;font:inherit;cursor:pointer}\
+header.site{position:relative}header.site details.menu{display:none}\
+header.site details.menu>summary{cursor:pointer;font-weight:600;list-style:none;padding:.25rem .5rem;border:1px solid #89a;border-radius:4px}\
+@media (max-width:40rem){header.site nav.wide{display:none}header.site details.menu{display:block}\
+header.site details.menu[open] nav{position:absolute;right:0;top:100%;background:#234;flex-direction:column;align-items:flex-end;padding:.75rem 1rem;z-index:10;min-width:12rem}}\
+.skip-link{position:absolute;left:-999rem;top:0;background:#fff;color:var(--accent);padding:.5rem 1rem;z-index:20}.skip-link:focus{left:1rem}\
+blockquote{border-left:3px solid var(--line);margin:.5rem 0;padding:.25rem 1rem;color:var(--muted)}\
+pre{background:#f1f1ec;padding:.75rem;overflow-x:auto;border-radius:4px}pre code{background:none;padding:0}\
+table{border-collapse:collapse;display:block;overflow-x:auto;margin:.5rem 0}th,td{border:1px solid var(--line);padding:.25rem .5rem;text-align:left}\
+nav.pager{margin:1rem 0}ol.results p{margin:.15rem 0}ol.results>li{margin-bottom:.75rem}\
 a{color:var(--accent)}\
 .handle,.meta{color:var(--muted)}\
 code{background:#eee;padding:0 .25em;border-radius:3px}\
@@ -62,10 +71,18 @@ pub fn page_with_head(
     head: Markup,
     body: Markup,
 ) -> Html<String> {
+    // On a phone the links fold into a menu (a `<details>`, no script); on a wider screen
+    // they are in a row. Only one of the two is displayed, so only one is in the page's
+    // accessibility tree.
+    let links = navigation(context, visitor);
     let header = html! {
         header.site {
             a href="/" { (context.config.instance.name) }
-            nav aria-label="Account" { (navigation(context, visitor)) }
+            nav.wide aria-label="Site" { (links) }
+            details.menu {
+                summary { "Menu" }
+                nav aria-label="Site" { (links) }
+            }
         }
     };
     Html(skeleton(title, head, header, body).into_string())
@@ -128,8 +145,9 @@ fn skeleton(title: &str, head: Markup, header: Markup, body: Markup) -> Markup {
                 (head)
             }
             body {
+                a.skip-link href="#main" { "Skip to content" }
                 (header)
-                main { (body) }
+                main id="main" tabindex="-1" { (body) }
             }
         }
     }

@@ -348,6 +348,7 @@ impl Rendering<'_> {
         };
         let csrf = self.visitor.csrf_token();
         let mine = self.my_votes.get(&post.id).copied().unwrap_or(0);
+        // The accessible name says the count too ("Like, 3 so far"), not only the symbol's.
         let vote_button = |value: i16, label: &str, symbol: &str| {
             let pressed = mine == value;
             let count = if value > 0 {
@@ -359,7 +360,8 @@ impl Rendering<'_> {
                 form method="post" action={ "/posts/" (post.id) "/vote" } {
                     (csrf_field(csrf))
                     input type="hidden" name="value" value=(if pressed { 0 } else { value });
-                    button type="submit" class="vote" aria-pressed=(pressed) aria-label=(label) title=(label) {
+                    button type="submit" class="vote" data-vote=(label.to_lowercase()) aria-pressed=(pressed)
+                        aria-label={ (label) ", " (count) " so far" } title=(label) {
                         (symbol) " " (count)
                     }
                 }
