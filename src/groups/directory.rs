@@ -246,11 +246,14 @@ pub async fn list_local_groups(database: &impl ConnectionTrait) -> Result<Vec<ac
         .await?)
 }
 
-/// Groups this instance knows (local ones first, then remote ones by name) whose name, title
-/// or summary contains `search` (case-insensitive); every group when `search` is empty.
+/// Groups this instance knows (local ones first, then by name) whose name, title or summary
+/// contains `search` (case-insensitive); every group when `search` is empty. At most
+/// `limit`, after the group `after` (a later page: keyset paging, `crate::paging`, by the
+/// last group's id).
 pub async fn search_groups(
     database: &impl ConnectionTrait,
     search: &str,
+    after: Option<i64>,
     limit: u64,
 ) -> Result<Vec<actor::Model>> {
     use sea_orm::{
@@ -272,9 +275,35 @@ pub async fn search_groups(
                 .add(lowered(actor::Column::SummaryHtml).like(pattern)),
         );
     }
+    if let Some(after) = after {
+        let last = crate::database::unique_row(actor::Entity::find_by_id(after), database)
+            .await?
+            .ok_or_else(|| Error::bad_request("the cursor is not one this server gave"))?;
+        // After (local, name, id) in the order: local first, names ascending, then ids.
+        let same_local = Condition::all().add(actor::Column::Local.eq(last.local));
+        finder = finder.filter(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(actor::Column::Local.eq(false))
+                        .add(Expr::val(last.local).eq(true)),
+                )
+                .add(
+                    same_local
+                        .clone()
+                        .add(actor::Column::PreferredUsername.gt(last.preferred_username.clone())),
+                )
+                .add(
+                    same_local
+                        .add(actor::Column::PreferredUsername.eq(last.preferred_username))
+                        .add(actor::Column::Id.gt(last.id)),
+                ),
+        );
+    }
     Ok(finder
         .order_by_desc(actor::Column::Local)
         .order_by_asc(actor::Column::PreferredUsername)
+        .order_by_asc(actor::Column::Id)
         .limit(limit)
         .all(database)
         .await?)

@@ -104,19 +104,28 @@ pub struct SearchQuery {
     path = "/groups",
     operation_id = "listGroups",
     security((), ("bearer" = [])),
-    params(SearchQuery),
-    responses((status = 200, description = "Groups.", body = Vec<GroupJson>)),
+    params(SearchQuery, PageParams),
+    responses(
+        (status = 200, description = "Groups, a page of them.", body = Vec<GroupJson>,
+            headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one (follow it as it is)."))),
+        (status = 400, description = BAD_CURSOR, body = ErrorBody),
+    ),
 )]
 pub(super) async fn list_groups(
     context: Context,
     MaybeApiUser(caller): MaybeApiUser,
     Query(query): Query<SearchQuery>,
-) -> ApiResult<Json<Vec<GroupJson>>> {
+    Query(paging): Query<PageParams>,
+) -> ApiResult<Response> {
+    let (after, length) = paging.start_and_length()?;
+    let groups = directory::search_groups(&context.read_db, &query.q, after, length + 1).await?;
+    let (groups, next) = crate::paging::page_by_id(groups, length, |group| group.id);
     let mut listed = Vec::new();
-    for group in directory::search_groups(&context.db, &query.q, 200).await? {
+    for group in groups {
         listed.push(group_json(&context, caller.as_ref(), group).await?);
     }
-    Ok(Json(listed))
+    let next = paging.next_url(&context, "/groups", &[("q", &query.q)], next);
+    Ok(with_next_link(Json(listed).into_response(), next))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -32,6 +32,8 @@ use serde::Deserialize;
 pub struct DirectoryQuery {
     #[serde(default)]
     q: String,
+    #[serde(default)]
+    after: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -57,11 +59,27 @@ pub async fn home(
         .as_ref()
         .filter(|_| query.q.trim().is_empty())
     else {
-        return directory_page(context, visitor, Query(DirectoryQuery { q: query.q })).await;
+        return directory_page(
+            context,
+            visitor,
+            Query(DirectoryQuery {
+                q: query.q,
+                after: None,
+            }),
+        )
+        .await;
     };
     let person = signed_in.account.actor.id;
     if !membership::has_joined_any(&context.read_db, person).await? {
-        return directory_page(context, visitor, Query(DirectoryQuery { q: query.q })).await;
+        return directory_page(
+            context,
+            visitor,
+            Query(DirectoryQuery {
+                q: query.q,
+                after: None,
+            }),
+        )
+        .await;
     }
     let order = query.sort;
     let page_of_threads = thread_lists::page_of_threads(
@@ -116,7 +134,15 @@ pub async fn directory_page(
 ) -> PageResult {
     let config = &context.config;
     let search = query.q.trim();
-    let groups = directory::search_groups(&context.db, search, 200).await?;
+    let after = crate::paging::parse_id_cursor(query.after.as_deref())?;
+    let groups =
+        directory::search_groups(&context.read_db, search, after, crate::paging::PER_PAGE + 1)
+            .await?;
+    let (groups, next) =
+        crate::paging::page_by_id(groups, crate::paging::PER_PAGE, |group| group.id);
+    let directory_path = url::form_urlencoded::Serializer::new(String::from("/groups?"))
+        .append_pair("q", search)
+        .finish();
 
     let mut listed = Vec::with_capacity(groups.len());
     for group in &groups {
@@ -174,6 +200,7 @@ pub async fn directory_page(
                 }
             }
         }
+        (pager(&directory_path, after.is_some(), next.as_deref()))
     };
     Ok(page(&context, &visitor, &config.instance.name, body).into_response())
 }
@@ -244,6 +271,46 @@ pub async fn group_page(
             }
         }
     };
+    // A member comes for the threads; a visitor first learns how to join.
+    let is_member = match &visitor.signed_in {
+        Some(signed_in) => {
+            membership::is_member(&context.read_db, group.id, signed_in.account.actor.id).await?
+        }
+        None => false,
+    };
+    let join_card = html! {
+        @if group.local {
+            section.card.join {
+                h2 { "Join from elsewhere in the fediverse" }
+                p {
+                    "From Mastodon or another microblog: search for " code { (handle) }
+                    " and press " em { "Follow" } ". Posts that mention " code { (handle) }
+                    " are shared with every member."
+                }
+                p { "From Lemmy, Mbin or PieFed: search for " code { "!" (handle.trim_start_matches('@')) } " and subscribe." }
+            }
+        } @else {
+            p.meta {
+                "This group lives on another server; "
+                a href=(group.html_url.as_deref().unwrap_or(&group.ap_id)) { "see it there" }
+                ". What its members write reaches this instance while someone here follows it."
+            }
+        }
+    };
+    let threads_section = html! {
+        h2 { "Threads" }
+        p.actions {
+            "Sort: " (sort_link("new", "New", ThreadOrder::New))
+            " · " (sort_link("active", "Active", ThreadOrder::Active))
+            " · " (sort_link("top", "Top", ThreadOrder::Top))
+        }
+        (thread_list(&page_of_threads.threads, None))
+        (pager(
+            &format!("/groups/{group_path}?sort={}", order_value(order)),
+            query.after.is_some(),
+            page_of_threads.next.as_deref(),
+        ))
+    };
     let body = html! {
         @if group.image_url.is_some() {
             img.banner src={ "/media/actors/" (group.id) "/banner" } alt="";
@@ -275,35 +342,13 @@ pub async fn group_page(
             @if !group.local { " on this instance" }
         }
         (membership)
-        @if group.local {
-            section.card.join {
-                h2 { "Join from elsewhere in the fediverse" }
-                p {
-                    "From Mastodon or another microblog: search for " code { (handle) }
-                    " and press " em { "Follow" } ". Posts that mention " code { (handle) }
-                    " are shared with every member."
-                }
-                p { "From Lemmy, Mbin or PieFed: search for " code { "!" (handle.trim_start_matches('@')) } " and subscribe." }
-            }
+        @if is_member {
+            (threads_section)
+            (join_card)
         } @else {
-            p.meta {
-                "This group lives on another server; "
-                a href=(group.html_url.as_deref().unwrap_or(&group.ap_id)) { "see it there" }
-                ". What its members write reaches this instance while someone here follows it."
-            }
+            (join_card)
+            (threads_section)
         }
-        h2 { "Threads" }
-        p.actions {
-            "Sort: " (sort_link("new", "New", ThreadOrder::New))
-            " · " (sort_link("active", "Active", ThreadOrder::Active))
-            " · " (sort_link("top", "Top", ThreadOrder::Top))
-        }
-        (thread_list(&page_of_threads.threads, None))
-        (pager(
-            &format!("/groups/{group_path}?sort={}", order_value(order)),
-            query.after.is_some(),
-            page_of_threads.next.as_deref(),
-        ))
     };
     let feed_link = html! {
         link rel="alternate" type="application/atom+xml" title=(title)

@@ -34,7 +34,7 @@ pub async fn search_page(
     let groups = if words.is_empty() || query.after.is_some() {
         Vec::new()
     } else {
-        directory::search_groups(&context.read_db, words, 10).await?
+        directory::search_groups(&context.read_db, words, None, 10).await?
     };
     let found = search::search_posts(
         &context.read_db,

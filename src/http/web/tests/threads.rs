@@ -173,7 +173,7 @@ async fn votes_toggle_and_show_which_is_pressed() {
             bob.get(&thread_path)
                 .await
                 .body
-                .contains("aria-pressed=\"true\" aria-label=\"Dislike\"")
+                .contains("aria-pressed=\"true\" aria-label=\"Dislike, 1 so far\"")
         );
     })
     .await;
