@@ -19,6 +19,7 @@ pub mod report;
 pub mod session;
 pub mod share;
 pub mod thread_backfill;
+pub mod thread_read;
 pub mod upload;
 pub mod user;
 pub mod vote;
@@ -42,6 +43,7 @@ pub mod prelude {
     pub use crate::session::Entity as Session;
     pub use crate::share::Entity as Share;
     pub use crate::thread_backfill::Entity as ThreadBackfill;
+    pub use crate::thread_read::Entity as ThreadRead;
     pub use crate::upload::Entity as Upload;
     pub use crate::user::Entity as User;
     pub use crate::vote::Entity as Vote;

@@ -27,6 +27,7 @@ mod m20261206_000020_thread_backfill;
 mod m20261206_000021_media;
 mod m20261206_000022_uploads;
 mod m20261206_000023_post_search;
+mod m20261206_000024_thread_reads;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000021_media::Migration),
             Box::new(m20261206_000022_uploads::Migration),
             Box::new(m20261206_000023_post_search::Migration),
+            Box::new(m20261206_000024_thread_reads::Migration),
         ]
     }
 }

@@ -8,4 +8,5 @@ pub mod notifications;
 pub mod passwords;
 pub mod profiles;
 pub mod sessions;
+pub mod thread_reads;
 pub mod users;

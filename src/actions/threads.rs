@@ -121,6 +121,11 @@ pub async fn thread_view(
         all.iter().map(|post| post.id).collect(),
     )
     .await?;
+    // The viewer has read it as it is now: lists stop saying it has new replies.
+    if let Some(viewer) = viewer {
+        crate::accounts::thread_reads::mark_read(&context.db, viewer.account.user.id, &thread)
+            .await?;
+    }
     Ok(ThreadView {
         attachments,
         group,

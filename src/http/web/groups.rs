@@ -90,6 +90,12 @@ pub async fn home(
         thread_lists::THREADS_PER_PAGE,
     )
     .await?;
+    let new_replies = crate::accounts::thread_reads::new_replies(
+        &context.read_db,
+        signed_in.account.user.id,
+        &page_of_threads.threads,
+    )
+    .await?;
     let groups: std::collections::HashMap<i64, actor::Model> = directory::actors_by_id(
         &context.read_db,
         page_of_threads.threads.iter().map(|thread| thread.group_id),
@@ -115,7 +121,7 @@ pub async fn home(
             " · " (sort_link("active", "Active", ThreadOrder::Active))
             " · " (sort_link("top", "Top", ThreadOrder::Top))
         }
-        (thread_list(&page_of_threads.threads, Some(&groups)))
+        (thread_list(&page_of_threads.threads, Some(&groups), &new_replies))
         (pager(
             &format!("/?sort={}", order_value(order)),
             query.after.is_some(),
@@ -271,6 +277,17 @@ pub async fn group_page(
             }
         }
     };
+    let new_replies = match &visitor.signed_in {
+        Some(signed_in) => {
+            crate::accounts::thread_reads::new_replies(
+                &context.read_db,
+                signed_in.account.user.id,
+                &page_of_threads.threads,
+            )
+            .await?
+        }
+        None => Default::default(),
+    };
     // A member comes for the threads; a visitor first learns how to join.
     let is_member = match &visitor.signed_in {
         Some(signed_in) => {
@@ -304,7 +321,7 @@ pub async fn group_page(
             " · " (sort_link("active", "Active", ThreadOrder::Active))
             " · " (sort_link("top", "Top", ThreadOrder::Top))
         }
-        (thread_list(&page_of_threads.threads, None))
+        (thread_list(&page_of_threads.threads, None, &new_replies))
         (pager(
             &format!("/groups/{group_path}?sort={}", order_value(order)),
             query.after.is_some(),
@@ -372,11 +389,13 @@ pub(super) fn order_value(order: ThreadOrder) -> &'static str {
     }
 }
 
-/// A list of threads: title, pinned or locked, points, replies, date, and the group when
-/// `groups` names them (the home feed mixes groups).
+/// A list of threads: title, pinned or locked, points, replies (and how many are new to the
+/// visitor, `new_replies`), date, and the group when `groups` names them (the home feed
+/// mixes groups).
 pub(super) fn thread_list(
     threads: &[post::Model],
     groups: Option<&std::collections::HashMap<i64, actor::Model>>,
+    new_replies: &std::collections::HashMap<i64, i32>,
 ) -> Markup {
     html! {
         @if threads.is_empty() {
@@ -397,6 +416,9 @@ pub(super) fn thread_list(
                             @let score = thread.like_count - thread.dislike_count;
                             (score) " " (if score.abs() == 1 { "point" } else { "points" }) " · "
                             (thread.reply_count) " " (if thread.reply_count == 1 { "reply" } else { "replies" })
+                            @if let Some(new) = new_replies.get(&thread.id) {
+                                " " strong.unread { "(" (new) " new)" }
+                            }
                             @if let Some(group) = groups.and_then(|groups| groups.get(&thread.group_id)) {
                                 " · in " a href={ "/groups/" (directory::actor_handle(group)) } { (group_title(group)) }
                             }

@@ -276,3 +276,36 @@ async fn a_group_pages_past_fifty_threads_and_members_get_a_home_feed() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn threads_with_replies_since_a_person_last_opened_them_say_how_many() {
+    testing::for_each_backend(async |backend| {
+        let mut cafe = repair_cafe(backend).await;
+        let thread_path = cafe.thread_path.clone();
+        // Ann opens her thread; nothing is new to her.
+        cafe.ann.get(&thread_path).await;
+        assert!(!cafe.ann.get("/groups/repair").await.body.contains("new)"));
+        // Bob replies, ann answers: two replies since ann last looked.
+        bob_replies_and_ann_answers(&mut cafe).await;
+        let listed = cafe.ann.get("/groups/repair").await;
+        assert!(listed.body.contains("(2 new)"), "{}", listed.body);
+        assert!(
+            cafe.ann.get("/").await.body.contains("(2 new)"),
+            "in the feed too"
+        );
+        // Opening the thread reads them.
+        cafe.ann.get(&thread_path).await;
+        assert!(!cafe.ann.get("/groups/repair").await.body.contains("new)"));
+        // Bob never opened it: no marker for him, nor for visitors.
+        assert!(!cafe.bob.get("/groups/repair").await.body.contains("new)"));
+        assert!(
+            !cafe
+                .anonymous
+                .get("/groups/repair")
+                .await
+                .body
+                .contains("new)")
+        );
+    })
+    .await;
+}
