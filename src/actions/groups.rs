@@ -82,11 +82,27 @@ pub async fn join(
 }
 
 /// A local person leaves `group` (or withdraws a request); a remote group gets an
-/// `Undo{Follow}`. Returns whether there was a membership.
+/// `Undo{Follow}`. Returns whether there was a membership. The last moderator of a local
+/// group cannot leave it (409): they hand it over first, or it would have nobody to run it.
 pub async fn leave(context: &Context, person: &actor::Model, group: &actor::Model) -> Result<bool> {
     let Some(existing) = membership::find(&context.db, group.id, person.id).await? else {
         return Ok(false);
     };
+    if group.local
+        && existing.state == MembershipState::Accepted
+        && existing.role != kindred_entities::membership::MembershipRole::Member
+    {
+        let others = moderation::moderators(&context.db, group.id)
+            .await?
+            .into_iter()
+            .filter(|(_, moderator)| moderator.id != person.id)
+            .count();
+        if others == 0 {
+            return Err(Error::Conflict(
+                "you are the group's last moderator: appoint another one before you leave".into(),
+            ));
+        }
+    }
     let transaction = context.db.begin().await?;
     membership::leave(&transaction, group.id, person.id).await?;
     if !group.local

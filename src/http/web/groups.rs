@@ -463,6 +463,25 @@ async fn membership_controls(
         });
     };
     let csrf = visitor.csrf_token();
+    if group.local
+        && let Some(ban) =
+            crate::groups::moderation::active_ban(&context.db, group.id, &signed_in.account.actor)
+                .await?
+    {
+        // A banned person is told so, and offered no form that would only be refused.
+        return Ok(html! {
+            p.notice {
+                "You are banned from this group"
+                @if let Some(until) = ban.expires_at {
+                    " until " (until.format("%Y-%m-%d %H:%M UTC"))
+                }
+                @if let Some(reason) = &ban.reason {
+                    ": " (reason)
+                }
+                "."
+            }
+        });
+    }
     let state = membership::find(&context.db, group.id, signed_in.account.actor.id)
         .await?
         .map(|found| found.state);

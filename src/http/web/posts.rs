@@ -59,9 +59,18 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
             .or_default()
             .push(reply);
     }
+    let banned = match &visitor.signed_in {
+        Some(signed_in) if group.local => {
+            crate::groups::moderation::active_ban(&context.db, group.id, &signed_in.account.actor)
+                .await?
+                .is_some()
+        }
+        _ => false,
+    };
     let rendering = Rendering {
         visitor,
         moderating,
+        banned,
         local_group: group.local,
         locked: thread.locked,
         authors: &authors,
@@ -172,6 +181,8 @@ struct Rendering<'a> {
     moderating: bool,
     /// The thread is locked: no reply forms, except for moderators.
     locked: bool,
+    /// The visitor is banned from the group: no reply forms.
+    banned: bool,
     /// Locks and pins are set on the group's own server: only for local groups here.
     local_group: bool,
     authors: &'a HashMap<i64, actor::Model>,
@@ -381,7 +392,7 @@ impl Rendering<'_> {
             }
         };
         let mine_to_edit = post.author_id == signed_in.account.actor.id;
-        let may_reply = !self.locked || self.moderating;
+        let may_reply = (!self.locked || self.moderating) && !self.banned;
         html! {
             div.actions {
                 (vote_button(1, "Like", "▲"))
@@ -413,7 +424,9 @@ impl Rendering<'_> {
                     }
                 }
             }
-            @if !may_reply && post.parent_id.is_none() {
+            @if self.banned && post.parent_id.is_none() {
+                p.notice { "You are banned from this group: you cannot reply here." }
+            } @else if !may_reply && post.parent_id.is_none() {
                 p.notice { "This thread is locked: it takes no new replies." }
             }
             @if may_reply {

@@ -257,3 +257,52 @@ async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_banned_person_gets_no_forms_and_the_last_moderator_cannot_leave() {
+    testing::for_each_backend(async |backend| {
+        let RepairCafe {
+            app: _app,
+            mut ann,
+            mut bob,
+            csrf,
+            bob_csrf,
+            thread_path,
+            ..
+        } = repair_cafe(backend).await;
+        bob.post("/groups/repair/join", &[("csrf", &bob_csrf)])
+            .await;
+        let thread = bob.get(&thread_path).await;
+        assert!(thread.body.contains("/reply\""), "a member may reply");
+        let banned = ann
+            .post(
+                "/groups/repair/bans",
+                &[
+                    ("who", "bob"),
+                    ("reason", "spam"),
+                    ("days", ""),
+                    ("csrf", &csrf),
+                ],
+            )
+            .await;
+        assert!(banned.status.is_redirection(), "{}", banned.body);
+        let thread = bob.get(&thread_path).await;
+        assert!(!thread.body.contains("/reply\""), "{}", thread.body);
+        assert!(thread.body.contains("You are banned from this group"));
+        let group = bob.get("/groups/repair").await;
+        assert!(!group.body.contains("/groups/repair/join\""));
+        assert!(!group.body.contains("/new-thread"));
+        assert!(
+            group.body.contains("You are banned from this group: spam."),
+            "{}",
+            group.body
+        );
+
+        // Ann is the only moderator: she may not leave her group without a successor.
+        let left = ann.post("/groups/repair/leave", &[("csrf", &csrf)]).await;
+        assert_eq!(left.status, StatusCode::CONFLICT, "{}", left.body);
+        assert!(left.body.contains("appoint another one"));
+        assert!(ann.get("/groups/repair").await.body.contains("Leave group"));
+    })
+    .await;
+}
