@@ -497,7 +497,12 @@ async fn membership_controls(
         Some(MembershipState::Accepted) => html! {
             div.actions {
                 a.button href={ "/groups/" (name) "/new-thread" } { "New thread" }
-                (leave("Leave group"))
+                // Leaving asks first (a second click, no script).
+                details.confirm {
+                    summary { "Leave group…" }
+                    p.hint { "Leave " (name) "? You can join again later." }
+                    (leave("Yes, leave the group"))
+                }
             }
         },
         Some(MembershipState::Pending) => html! {

@@ -25,6 +25,9 @@ header.site details.menu[open] nav{position:absolute;right:0;top:100%;background
 blockquote{border-left:3px solid var(--line);margin:.5rem 0;padding:.25rem 1rem;color:var(--muted)}\
 pre{background:#f1f1ec;padding:.75rem;overflow-x:auto;border-radius:4px}pre code{background:none;padding:0}\
 table{border-collapse:collapse;display:block;overflow-x:auto;margin:.5rem 0}th,td{border:1px solid var(--line);padding:.25rem .5rem;text-align:left}\
+details.confirm,details.moderate{display:inline-block}details.confirm>summary,details.moderate>summary{cursor:pointer;color:var(--accent)}\
+details.confirm[open],details.moderate[open]{display:block;width:100%;border:1px solid var(--line);border-radius:4px;padding:.25rem .75rem;margin:.25rem 0}\
+button.danger{background:#b3261e;border-color:#b3261e}\
 nav.pager{margin:1rem 0}ol.results p{margin:.15rem 0}ol.results>li{margin-bottom:.75rem}\
 a{color:var(--accent)}\
 .handle,.meta{color:var(--muted)}\

@@ -399,27 +399,38 @@ impl Rendering<'_> {
                 (vote_button(-1, "Dislike", "▼"))
                 @if mine_to_edit {
                     a href={ "/posts/" (post.id) "/edit" } { "Edit" }
-                    form method="post" action={ "/posts/" (post.id) "/delete" } {
-                        (csrf_field(csrf))
-                        button type="submit" class="secondary" { "Delete" }
+                    // Deleting asks first: the button is behind a second click, no script.
+                    details.confirm {
+                        summary { "Delete…" }
+                        form method="post" action={ "/posts/" (post.id) "/delete" } {
+                            (csrf_field(csrf))
+                            p.hint { "Delete your post? Its replies stay." }
+                            button type="submit" class="danger" { "Yes, delete it" }
+                        }
                     }
                 }
                 @if self.moderating {
-                    @if post.removed_at.is_some() {
-                        (moderate("restore", "Restore", false))
-                    } @else {
-                        (moderate("remove", "Remove", true))
-                    }
-                    @if post.parent_id.is_none() && self.local_group {
-                        @if post.locked {
-                            (moderate("unlock", "Unlock thread", false))
-                        } @else {
-                            (moderate("lock", "Lock thread", false))
-                        }
-                        @if post.pinned_at.is_some() {
-                            (moderate("unpin", "Unpin", false))
-                        } @else {
-                            (moderate("pin", "Pin", false))
+                    // The moderator's tools, folded into one menu so the row fits a phone.
+                    details.moderate {
+                        summary { "Moderate…" }
+                        div.actions {
+                            @if post.removed_at.is_some() {
+                                (moderate("restore", "Restore", false))
+                            } @else {
+                                (moderate("remove", "Remove", true))
+                            }
+                            @if post.parent_id.is_none() && self.local_group {
+                                @if post.locked {
+                                    (moderate("unlock", "Unlock thread", false))
+                                } @else {
+                                    (moderate("lock", "Lock thread", false))
+                                }
+                                @if post.pinned_at.is_some() {
+                                    (moderate("unpin", "Unpin", false))
+                                } @else {
+                                    (moderate("pin", "Pin", false))
+                                }
+                            }
                         }
                     }
                 }
