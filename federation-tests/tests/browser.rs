@@ -24,6 +24,25 @@ async fn register(browser: &Browser, base: &str, name: &str) {
     browser.wait_for(&format!("href=\"/users/{name}\"")).await;
 }
 
+/// An instance "web" open for registration, and a browser window on it. The production
+/// database when it is available: the browser run is slow enough once.
+async fn open_instance_with_registration() -> (TestNetwork, String, ChromeDriver, Browser) {
+    let backend = *testing::backends_under_test().last().unwrap();
+    let network = TestNetwork::start_configured(&["web"], &[], backend, |config| {
+        config.instance.registration = RegistrationMode::Open;
+    })
+    .await;
+    let base = network
+        .instance("web")
+        .public_url
+        .as_str()
+        .trim_end_matches('/')
+        .to_string();
+    let driver = ChromeDriver::start().await;
+    let browser = driver.open(&network.hosts).await;
+    (network, base, driver, browser)
+}
+
 async fn sign_out(browser: &Browser) {
     browser.click("header.site form button[type=submit]").await;
     browser.wait_for("href=\"/login\"").await;
@@ -31,20 +50,8 @@ async fn sign_out(browser: &Browser) {
 
 #[tokio::test]
 async fn two_people_discuss_in_a_group_through_the_web_pages() {
-    // The production database when it is available; the browser run is slow enough once.
-    let backend = *testing::backends_under_test().last().unwrap();
-    let network = TestNetwork::start_configured(&["web"], &[], backend, |config| {
-        config.instance.registration = RegistrationMode::Open;
-    })
-    .await;
-    let instance = network.instance("web");
-    let base = instance
-        .public_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_string();
-    let driver = ChromeDriver::start().await;
-    let browser = driver.open(&network.hosts).await;
+    // The driver lives as long as the test: dropping it stops chromedriver.
+    let (network, base, _driver, browser) = open_instance_with_registration().await;
 
     // Ann registers and gives herself a name and an avatar, from a file on disk as a browser
     // sends one (multipart).
@@ -307,19 +314,8 @@ async fn pictures_links_and_content_warnings_show_in_a_real_browser() {
 
 #[tokio::test]
 async fn paging_the_home_feed_search_and_the_phone_header_in_a_real_browser() {
-    let backend = *testing::backends_under_test().last().unwrap();
-    let network = TestNetwork::start_configured(&["web"], &[], backend, |config| {
-        config.instance.registration = RegistrationMode::Open;
-    })
-    .await;
+    let (network, base, _driver, browser) = open_instance_with_registration().await;
     let instance = network.instance("web");
-    let base = instance
-        .public_url
-        .as_str()
-        .trim_end_matches('/')
-        .to_string();
-    let driver = ChromeDriver::start().await;
-    let browser = driver.open(&network.hosts).await;
     register(&browser, &base, "ann").await;
     browser.go(&format!("{base}/create-group")).await;
     browser.type_into("#name", "repair").await;

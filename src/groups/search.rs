@@ -53,7 +53,7 @@ pub async fn search_posts(
         });
     }
     let after = after.map(parse_cursor).transpose()?;
-    let limit = limit.clamp(1, 100);
+    let limit = limit.clamp(1, 200);
     let matching = match database.get_database_backend() {
         DatabaseBackend::Postgres => {
             // `word:*` for each word, joined by `&`: every word, as a word or its start.

@@ -193,11 +193,6 @@ pub(super) async fn mixed_posts_json(
 pub struct SearchQuery {
     /// The words to find (each must appear, as a word or the start of one); up to 8.
     pub(super) q: String,
-    /// Where the page starts: the cursor the previous page's `Link` named.
-    pub(super) cursor: Option<String>,
-    /// Posts a page (1 to 100; 20 when left out).
-    #[param(minimum = 1, maximum = 100)]
-    pub(super) limit: Option<u64>,
 }
 
 /// Search threads and replies, newest first
@@ -206,7 +201,7 @@ pub struct SearchQuery {
     path = "/search",
     operation_id = "searchPosts",
     security((), ("bearer" = [])),
-    params(SearchQuery),
+    params(SearchQuery, PageParams),
     responses(
         (status = 200, description = "Posts whose title or text holds every word, a page of them.", body = Vec<PostJson>,
             headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one (follow it as it is)."))),
@@ -217,26 +212,17 @@ pub(super) async fn search(
     context: Context,
     MaybeApiUser(caller): MaybeApiUser,
     Query(query): Query<SearchQuery>,
+    Query(paging): Query<PageParams>,
 ) -> ApiResult<Response> {
     let page = crate::groups::search::search_posts(
         &context.read_db,
         &query.q,
-        query.cursor.as_deref(),
-        query.limit.unwrap_or(20),
+        paging.cursor.as_deref(),
+        paging.limit.unwrap_or(crate::paging::PER_PAGE),
     )
     .await?;
     let body = mixed_posts_json(&context, caller.as_ref(), page.posts).await?;
-    let next = page.next.map(|cursor| {
-        let mut url = context.config.url_for("/api/v1/search");
-        url.query_pairs_mut()
-            .append_pair("q", &query.q)
-            .append_pair("cursor", &cursor);
-        if let Some(limit) = query.limit {
-            url.query_pairs_mut()
-                .append_pair("limit", &limit.to_string());
-        }
-        url
-    });
+    let next = paging.next_url(&context, "/search", &[("q", &query.q)], page.next);
     Ok(with_next_link(Json(body).into_response(), next))
 }
 
@@ -332,13 +318,6 @@ pub struct ThreadsQuery {
     #[serde(default)]
     #[param(schema_with = openapi::thread_order)]
     pub(super) sort: ThreadOrder,
-    /// Where the page starts: the cursor the previous page's `Link: <…>; rel="next"` named.
-    /// Left out, the first page (with the pinned threads).
-    pub(super) cursor: Option<String>,
-    /// Threads a page (1 to 200; 50 when left out). Pinned threads come on the first page
-    /// besides these.
-    #[param(minimum = 1, maximum = 200)]
-    pub(super) limit: Option<u64>,
 }
 
 /// The group's threads
@@ -347,7 +326,7 @@ pub struct ThreadsQuery {
     path = "/groups/{name}/threads",
     operation_id = "listThreads",
     security((), ("bearer" = [])),
-    params(("name" = String, Path, description = GROUP_NAME), ThreadsQuery),
+    params(("name" = String, Path, description = GROUP_NAME), ThreadsQuery, PageParams),
     responses(
         (status = 200, description = "Threads, a page of them.", body = Vec<PostJson>,
             headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page, when there is one (follow it as it is)."))),
@@ -360,33 +339,28 @@ pub(super) async fn list_threads(
     MaybeApiUser(caller): MaybeApiUser,
     Path(name): Path<String>,
     Query(query): Query<ThreadsQuery>,
+    Query(paging): Query<PageParams>,
 ) -> ApiResult<Response> {
     let group = directory::find_group(&context.db, &name).await?;
+    // Pinned threads come on the first page, besides the `limit`.
     let page = crate::groups::thread_lists::page_of_threads(
         &context.read_db,
         crate::groups::thread_lists::ThreadSource::Group(group.id),
         query.sort,
-        query.cursor.as_deref(),
-        query
+        paging.cursor.as_deref(),
+        paging
             .limit
             .unwrap_or(crate::groups::thread_lists::THREADS_PER_PAGE),
     )
     .await?;
     let handle = directory::actor_handle(&group);
     let body = posts_json(&context, caller.as_ref(), &handle, page.threads).await?;
-    let next = page.next.map(|cursor| {
-        let mut url = context
-            .config
-            .url_for(&format!("/api/v1/groups/{handle}/threads"));
-        url.query_pairs_mut()
-            .append_pair("sort", thread_order_value(query.sort))
-            .append_pair("cursor", &cursor);
-        if let Some(limit) = query.limit {
-            url.query_pairs_mut()
-                .append_pair("limit", &limit.to_string());
-        }
-        url
-    });
+    let next = paging.next_url(
+        &context,
+        &format!("/groups/{handle}/threads"),
+        &[("sort", thread_order_value(query.sort))],
+        page.next,
+    );
     Ok(with_next_link(Json(body).into_response(), next))
 }
 
