@@ -148,6 +148,8 @@ async fn notify_local_moderators_of_remote_group(
             user_id: Set(user_id),
             kind: Set(NotificationKind::Report),
             post_id: Set(target.id),
+            // The group forwarded the report: it is who the notification names.
+            actor_id: Set(Some(group.id)),
             created_at: Set(chrono::Utc::now()),
             read_at: Set(None),
             ..Default::default()

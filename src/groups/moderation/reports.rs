@@ -66,6 +66,8 @@ pub async fn file_report(
                 user_id: Set(user_id),
                 kind: Set(NotificationKind::Report),
                 post_id: Set(target.id),
+                // The notification names who reported, not the post's author.
+                actor_id: Set(Some(reporter.id)),
                 created_at: Set(now),
                 read_at: Set(None),
                 ..Default::default()

@@ -671,7 +671,7 @@ pub async fn notifications_page(
         let what = match notification.kind {
             NotificationKind::Reply => "replied to you",
             NotificationKind::Mention => "mentioned you",
-            NotificationKind::Report => "— a post was reported in a group you moderate",
+            NotificationKind::Report => "reported a post in a group you moderate",
             NotificationKind::Share => "shared your post",
         };
         let excerpt: String = if about.removed_at.is_some() || about.deleted_at.is_some() {

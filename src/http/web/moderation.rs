@@ -180,45 +180,113 @@ async fn reports_section(
 ) -> Result<Markup, Error> {
     let name = &group.preferred_username;
     // The open reports a moderator has to act on; closed ones are in the moderation log.
-    let open = moderation::reports(&context.db, group.id, true, None, 200).await?;
-    let mut listed = Vec::with_capacity(open.len());
-    for report in &open {
-        let reporter = actor_by_id(context, report.reporter_id)
-            .await
-            .map(|person| directory::actor_handle(&person))
-            .unwrap_or_default();
-        listed.push((report, reporter));
-    }
+    let open = moderation::reports(&context.read_db, group.id, true, None, 200).await?;
+    let posts = crate::groups::posts::posts_by_id(
+        &context.read_db,
+        open.iter().map(|report| report.post_id),
+    )
+    .await?;
+    let people = directory::actors_by_id(
+        &context.read_db,
+        open.iter()
+            .map(|report| report.reporter_id)
+            .chain(posts.values().map(|post| post.author_id))
+            .collect::<Vec<i64>>()
+            .into_iter(),
+    )
+    .await?;
+    let handle_of = |id: i64| {
+        people
+            .get(&id)
+            .map(directory::actor_handle)
+            .unwrap_or_default()
+    };
     Ok(html! {
         h2 { "Reports" }
-        @if listed.is_empty() {
+        @if open.is_empty() {
             p { "No open reports." }
         } @else {
-            ul.reports {
-                @for (report, reporter) in &listed {
-                    li {
-                        a href={ "/posts/" (report.post_id) } { "post #" (report.post_id) }
-                        " reported by " (reporter)
-                        @if let Some(reason) = &report.reason {
-                            ": “" (reason) "”"
+            @for report in &open {
+                @let post = posts.get(&report.post_id);
+                @let author = post.map(|post| handle_of(post.author_id)).unwrap_or_default();
+                section.card.report id={ "report-" (report.id) } {
+                    p.meta {
+                        "Reported by " strong { (handle_of(report.reporter_id)) }
+                        " on " (report.created_at.format("%Y-%m-%d %H:%M"))
+                    }
+                    @if let Some(reason) = &report.reason {
+                        blockquote { (reason) }
+                    }
+                    @match post {
+                        Some(post) => {
+                            p {
+                                "Post by " strong { (author) } " in " (group.display_name.as_deref().unwrap_or(name)) ": "
+                                a href={ "/posts/" (post.thread_id.unwrap_or(post.id)) "#post-" (post.id) } {
+                                    (post.title.as_deref().unwrap_or("a reply"))
+                                }
+                            }
+                            @if post.removed_at.is_some() || post.deleted_at.is_some() {
+                                p.notice { "This post is no longer shown." }
+                            } @else {
+                                blockquote.reported { (excerpt(post)) }
+                            }
+                            div.actions {
+                                @if post.removed_at.is_none() && post.deleted_at.is_none() {
+                                    form method="post" action={ "/posts/" (post.id) "/moderate/remove" } {
+                                        (csrf_field(csrf))
+                                        input type="hidden" name="reason" value={ "Reported: " (report.reason.as_deref().unwrap_or("no reason given")) };
+                                        button type="submit" class="danger" { "Remove post" }
+                                    }
+                                }
+                                details.confirm {
+                                    summary { "Ban " (author) "…" }
+                                    form method="post" action={ "/groups/" (name) "/bans" } {
+                                        (csrf_field(csrf))
+                                        input type="hidden" name="who" value=(author);
+                                        label for={ "ban-reason-" (report.id) } { "Reason (public)" }
+                                        input type="text" id={ "ban-reason-" (report.id) } name="reason" maxlength="1000"
+                                            value=(report.reason.as_deref().unwrap_or_default());
+                                        label for={ "ban-days-" (report.id) } { "For how many days (empty: for good)" }
+                                        input type="text" id={ "ban-days-" (report.id) } name="days" inputmode="numeric";
+                                        button type="submit" class="danger" { "Yes, ban " (author) }
+                                    }
+                                }
+                                (close_buttons(name, report.id, csrf))
+                            }
                         }
-                        " "
-                        span.meta { (report.created_at.format("%Y-%m-%d %H:%M")) } " "
-                        span.actions {
-                            form method="post" action={ "/groups/" (name) "/reports/" (report.id) "/resolve" } {
-                                (csrf_field(csrf))
-                                button type="submit" { "Resolved" }
-                            }
-                            form method="post" action={ "/groups/" (name) "/reports/" (report.id) "/dismiss" } {
-                                (csrf_field(csrf))
-                                button type="submit" class="secondary" { "Dismiss" }
-                            }
+                        None => {
+                            p { "The post is gone." }
+                            div.actions { (close_buttons(name, report.id, csrf)) }
                         }
                     }
                 }
             }
         }
     })
+}
+
+/// The two ways a report is closed.
+fn close_buttons(group_name: &str, report_id: i64, csrf: &str) -> Markup {
+    html! {
+        form method="post" action={ "/groups/" (group_name) "/reports/" (report_id) "/resolve" } {
+            (csrf_field(csrf))
+            button type="submit" { "Resolved" }
+        }
+        form method="post" action={ "/groups/" (group_name) "/reports/" (report_id) "/dismiss" } {
+            (csrf_field(csrf))
+            button type="submit" class="secondary" { "Dismiss" }
+        }
+    }
+}
+
+/// The first 400 characters of a reported post's text.
+fn excerpt(post: &kindred_entities::post::Model) -> String {
+    let text = crate::html::to_plain_text(&post.content_html);
+    let mut short: String = text.chars().take(400).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short
 }
 
 /// `POST /groups/{name}/reports/{id}/resolve|dismiss`.

@@ -459,7 +459,10 @@ impl Rendering<'_> {
                         (csrf_field(csrf))
                         label for={ "report-" (post.id) } { "What is wrong with it? (the moderators read this)" }
                         textarea id={ "report-" (post.id) } name="reason" maxlength="2000" {}
-                        label { input type="checkbox" name="tell_author_server"; " Also tell the author's server" }
+                        // Only another server has moderators of its own to tell.
+                        @if self.authors.get(&post.author_id).is_some_and(|author| !author.local) {
+                            label { input type="checkbox" name="tell_author_server"; " Also tell the author's server" }
+                        }
                         button type="submit" { "Send report" }
                     }
                 }

@@ -177,12 +177,31 @@ async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
             .await;
         assert!(sent.body.contains("Your report was sent"), "{}", sent.body);
         let page = ann.get("/groups/repair/moderation").await;
+        // The report in full: who reported, why, whose post and what it says, with the
+        // actions in place.
+        for expected in [
+            "Reported by <strong>bob</strong>",
+            "<blockquote>&lt;b&gt;rude&lt;/b&gt;</blockquote>",
+            "Post by <strong>bob</strong> in Repair",
+            "<blockquote class=\"reported\">Buy now</blockquote>",
+            "/moderate/remove\"",
+            "Yes, ban bob",
+        ] {
+            assert!(page.body.contains(expected), "{expected}: {}", page.body);
+        }
+        // The moderators' notification names the reporter, not the author.
+        let notified = ann.get("/notifications").await;
         assert!(
-            page.body
-                .contains("reported by bob: “&lt;b&gt;rude&lt;/b&gt;”"),
+            notified
+                .body
+                .contains("bob reported a post in a group you moderate"),
             "{}",
-            page.body
+            notified.body
         );
+        // The author is local: there is no other server to tell.
+        let thread = ann.get(&thread_path).await;
+        assert!(thread.body.contains("/report\""));
+        assert!(!thread.body.contains("tell_author_server"));
         let marker = "action=\"/groups/repair/reports/";
         let start = page.body.find(marker).unwrap() + marker.len();
         let report_id: String = page.body[start..]
