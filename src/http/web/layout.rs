@@ -219,9 +219,15 @@ impl IntoResponse for PageError {
                 .headers_mut()
                 .insert(header::RETRY_AFTER, retry_after);
         }
+        // `error_pages_for_browsers` renders it again with the visitor's navigation.
+        response.extensions_mut().insert(ErrorReason(reason));
         response
     }
 }
+
+/// The reason an error page gives, kept on the response for `error_pages_for_browsers`.
+#[derive(Clone)]
+struct ErrorReason(String);
 
 /// The result of a web page handler.
 pub type PageResult<T = Response> = std::result::Result<T, PageError>;
@@ -238,26 +244,78 @@ pub async fn error_pages_for_browsers(
         .get(header::ACCEPT)
         .and_then(|value| value.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
+    // Kept to render the error page with the visitor's navigation (who they are is looked up
+    // only when there is an error page to render).
+    let headers = request.headers().clone();
+    let federation = request
+        .extensions()
+        .get::<activitypub_federation::config::FederationConfig<crate::context::AppState>>()
+        .cloned();
     let response = next.run(request).await;
     let status = response.status();
     let is_plain_text = crate::http::has_content_type(response.headers(), "text/plain");
-    if !wants_html || !is_plain_text || !(status.is_client_error() || status.is_server_error()) {
+    let rendered = response.extensions().get::<ErrorReason>().cloned();
+    let is_error = status.is_client_error() || status.is_server_error();
+    if !is_error || (rendered.is_none() && (!wants_html || !is_plain_text)) {
         return response;
     }
     let retry_after = response.headers().get(header::RETRY_AFTER).cloned();
-    let text = crate::http::error_body_text(response.into_body()).await;
-    let reason = if status.is_server_error() || text.is_empty() {
-        status.canonical_reason().unwrap_or("error").to_string()
-    } else {
-        text
+    let reason = match rendered {
+        Some(ErrorReason(reason)) => reason,
+        None => {
+            let text = crate::http::error_body_text(response.into_body()).await;
+            if status.is_server_error() || text.is_empty() {
+                status.canonical_reason().unwrap_or("error").to_string()
+            } else {
+                text
+            }
+        }
     };
-    let mut page = error_page(status, &reason);
+    let visitor = match federation {
+        Some(federation) => {
+            let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+            parts.headers = headers;
+            parts.extensions.insert(federation.clone());
+            use axum::extract::FromRequestParts;
+            Visitor::from_request_parts(&mut parts, &())
+                .await
+                .ok()
+                .map(|visitor| (federation.to_request_data(), visitor))
+        }
+        None => None,
+    };
+    let mut page = match &visitor {
+        Some((context, visitor)) => error_page_for(context, visitor, status, &reason),
+        None => error_page(status, &reason),
+    };
     if let Some(retry_after) = retry_after {
         page.headers_mut().insert(header::RETRY_AFTER, retry_after);
     }
     page
 }
 
+/// An error page with the site's header and the visitor's navigation, as every page has.
+fn error_page_for(
+    context: &Context,
+    visitor: &Visitor,
+    status: StatusCode,
+    reason: &str,
+) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = html! {
+        h1 { (title) }
+        p.problem { (reason) }
+        p { a href="/" { "Back to the front page" } }
+    };
+    let mut response = (status, page(context, visitor, title, body)).into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}
+
+/// An error page when who is asking cannot be known (the database is what failed, say).
 fn error_page(status: StatusCode, reason: &str) -> Response {
     let title = status.canonical_reason().unwrap_or("Error");
     let body = html! {

@@ -317,6 +317,16 @@ async fn a_banned_person_gets_no_forms_and_the_last_moderator_cannot_leave() {
             group.body
         );
 
+        // An error page keeps the site's navigation, for who is signed in.
+        let missing = bob.get("/groups/nothing-here").await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        assert!(
+            missing.body.contains("href=\"/notifications\""),
+            "{}",
+            missing.body
+        );
+        assert!(missing.body.contains("Sign out"));
+
         // Ann is the only moderator: she may not leave her group without a successor.
         let left = ann.post("/groups/repair/leave", &[("csrf", &csrf)]).await;
         assert_eq!(left.status, StatusCode::CONFLICT, "{}", left.body);
