@@ -161,7 +161,9 @@ pub async fn refuse_nul_characters(context: Context, request: Request, next: Nex
     }
     // A form with pictures holds NUL bytes by nature; it is read as it streams in, within
     // `media.max_upload_bytes` a file, and its text fields are checked there
-    // (`http/web/form_with_pictures.rs`, `http/api/media_endpoints.rs`).
+    // (`http/web/form_with_pictures.rs`, `http/api/media_endpoints.rs`). Only the routes that
+    // take pictures are let through so: a multipart body anywhere else (an inbox, say) is
+    // read and checked here like any other.
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -171,7 +173,7 @@ pub async fn refuse_nul_characters(context: Context, request: Request, next: Nex
                 .to_ascii_lowercase()
                 .starts_with("multipart/form-data")
         });
-    if multipart {
+    if multipart && takes_pictures(request.uri().path()) {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
@@ -211,6 +213,19 @@ pub async fn refuse_nul_characters(context: Context, request: Request, next: Nex
         return refuse_nul(&request);
     }
     next.run(request).await
+}
+
+/// The routes whose forms carry pictures (multipart): a thread, a reply, a profile, a
+/// group's settings, and the API's upload.
+fn takes_pictures(path: &str) -> bool {
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(
+        segments.as_slice(),
+        ["groups", _, "new-thread" | "edit"]
+            | ["posts", _, "reply"]
+            | ["settings", "profile"]
+            | ["api", "v1", "media"]
+    )
 }
 
 fn refuse_nul(request: &Request) -> Response {

@@ -227,6 +227,20 @@ async fn a_bomb_a_huge_file_and_a_non_picture_are_refused_and_nothing_is_kept() 
             .await;
         assert_eq!(nul.status, StatusCode::UNPROCESSABLE_ENTITY);
 
+        // Only the routes that take pictures read multipart bodies unchecked: elsewhere (an
+        // inbox, a button) a NUL is refused by the guard as in any other body.
+        for elsewhere in ["/inbox", "/groups/repair/inbox", "/groups/repair/join"] {
+            let smuggled = cafe
+                .ann
+                .post_multipart(elsewhere, &[("object", "{\"content\":\"a\u{0}b\"}")], &[])
+                .await;
+            assert_eq!(
+                smuggled.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{elsewhere}"
+            );
+        }
+
         let database = &cafe.app.database.connection;
         assert_eq!(upload::Entity::find().count(database).await.unwrap(), 0);
         assert_eq!(files_in(&media_directory), 0, "nothing was stored");
