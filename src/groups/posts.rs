@@ -384,6 +384,17 @@ pub enum ThreadOrder {
     Top,
 }
 
+impl ThreadOrder {
+    /// The order as a page's or the API's `sort` parameter names it.
+    pub fn as_query_value(self) -> &'static str {
+        match self {
+            ThreadOrder::New => "new",
+            ThreadOrder::Active => "active",
+            ThreadOrder::Top => "top",
+        }
+    }
+}
+
 /// People on blocked servers: their posts are hidden.
 pub(crate) fn authors_on_blocked_servers() -> sea_orm::sea_query::SelectStatement {
     use kindred_entities::instance;

@@ -358,19 +358,10 @@ pub(super) async fn list_threads(
     let next = paging.next_url(
         &context,
         &format!("/groups/{handle}/threads"),
-        &[("sort", thread_order_value(query.sort))],
+        &[("sort", query.sort.as_query_value())],
         page.next,
     );
     Ok(with_next_link(Json(body).into_response(), next))
-}
-
-/// A sort order as the query names it.
-fn thread_order_value(order: ThreadOrder) -> &'static str {
-    match order {
-        ThreadOrder::New => "new",
-        ThreadOrder::Active => "active",
-        ThreadOrder::Top => "top",
-    }
 }
 
 /// Adds `Link: <next>; rel="next"` (RFC 8288, as Mastodon's API pages) when there is a next

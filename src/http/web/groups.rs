@@ -123,7 +123,7 @@ pub async fn home(
         }
         (thread_list(&page_of_threads.threads, Some(&groups), &new_replies))
         (pager(
-            &format!("/?sort={}", order_value(order)),
+            &format!("/?sort={}", order.as_query_value()),
             query.after.is_some(),
             page_of_threads.next.as_deref(),
         ))
@@ -323,7 +323,7 @@ pub async fn group_page(
         }
         (thread_list(&page_of_threads.threads, None, &new_replies))
         (pager(
-            &format!("/groups/{group_path}?sort={}", order_value(order)),
+            &format!("/groups/{group_path}?sort={}", order.as_query_value()),
             query.after.is_some(),
             page_of_threads.next.as_deref(),
         ))
@@ -378,15 +378,6 @@ pub async fn group_page(
         axum::http::HeaderValue::from_static("Accept"),
     );
     Ok(response)
-}
-
-/// A sort order as it appears in a page's address.
-pub(super) fn order_value(order: ThreadOrder) -> &'static str {
-    match order {
-        ThreadOrder::New => "new",
-        ThreadOrder::Active => "active",
-        ThreadOrder::Top => "top",
-    }
 }
 
 /// A list of threads: title, pinned or locked, points, replies (and how many are new to the
