@@ -62,7 +62,7 @@ pub async fn moderation_page(
     let reports = reports_section(&context, &group, csrf).await?;
     let bans = bans_section(&context, &group, csrf).await?;
     let body = html! {
-        h1 { "Moderating " (group.display_name.as_deref().unwrap_or(&group.preferred_username)) }
+        h1 { "Moderating " (directory::shown_name(&group)) }
         p {
             a href={ "/groups/" (name) } { "Back to the group" } " · "
             a href={ "/groups/" (name) "/modlog" } { "Moderation log" } " · "
@@ -220,7 +220,7 @@ async fn reports_section(
                     @match post {
                         Some(post) => {
                             p {
-                                "Post by " strong { (author) } " in " (group.display_name.as_deref().unwrap_or(name)) ": "
+                                "Post by " strong { (author) } " in " (directory::shown_name(&group)) ": "
                                 a href={ "/posts/" (post.thread_id.unwrap_or(post.id)) "#post-" (post.id) } {
                                     (post.title.as_deref().unwrap_or("a reply"))
                                 }
@@ -243,6 +243,8 @@ async fn reports_section(
                                     form method="post" action={ "/groups/" (name) "/bans" } {
                                         (csrf_field(csrf))
                                         input type="hidden" name="who" value=(author);
+                                        // Unfolding the menu and pressing "Yes" is the confirmation.
+                                        input type="hidden" name="confirm" value="yes";
                                         label for={ "ban-reason-" (report.id) } { "Reason (public)" }
                                         input type="text" id={ "ban-reason-" (report.id) } name="reason" maxlength="1000"
                                             value=(report.reason.as_deref().unwrap_or_default());
@@ -373,7 +375,13 @@ async fn bans_section(
                 input type="checkbox" name="remove_content";
                 " Also remove what they posted here"
             }
-            button type="submit" { "Ban" }
+            // A ban asks first, without script: the box must be ticked (and is checked again
+            // by the handler, for a browser that ignores `required`).
+            label {
+                input type="checkbox" name="confirm" required;
+                " I am sure: they can no longer post, vote or join here"
+            }
+            button type="submit" class="danger" { "Ban" }
         }
     })
 }
@@ -389,6 +397,8 @@ pub struct BanForm {
     #[serde(default)]
     remove_content: Option<String>,
     #[serde(default)]
+    confirm: Option<String>,
+    #[serde(default)]
     csrf: String,
 }
 
@@ -403,6 +413,9 @@ pub async fn ban(
     }: SignedInForm<BanForm>,
 ) -> PageResult {
     let group = directory::find_local_group(&context.db, &name).await?;
+    if form.confirm.is_none() {
+        return Err(Error::invalid("tick \"I am sure\" to ban").into());
+    }
     let expires_at = match form.days.trim() {
         "" => None,
         days => {
@@ -571,7 +584,7 @@ pub async fn log_page(
         listed.push((entry, moderator, target));
     }
     let body = html! {
-        h1 { "Moderation log of " (group.display_name.as_deref().unwrap_or(&group.preferred_username)) }
+        h1 { "Moderation log of " (directory::shown_name(&group)) }
         p { a href={ "/groups/" (group.preferred_username) } { "Back to the group" } }
         @if listed.is_empty() {
             p { "Nothing yet." }

@@ -91,7 +91,7 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
     let body = html! {
         p.meta {
             a href={ "/groups/" (directory::actor_handle(&group)) } {
-                (group.display_name.as_deref().unwrap_or(&group.preferred_username))
+                (directory::shown_name(&group))
             }
             " "
             span.handle { (directory::full_handle(&context.config.domain(), &group)) }
@@ -491,32 +491,84 @@ pub async fn reply(
     Path(id): Path<i64>,
     SignedInFormWithPictures {
         signed_in,
-        visitor: _,
+        visitor,
         form,
         files,
     }: SignedInFormWithPictures<ReplyForm>,
 ) -> PageResult {
     let parent = lookups::post(&context.db, id).await?;
     let author = &signed_in.account.actor;
-    let picture_ids = crate::actions::media::upload_post_pictures(
-        &context,
-        author,
-        crate::http::web::groups::pictures_of(files),
-    )
-    .await?;
-    let draft = posts::Draft {
-        title: None,
-        markdown: form.body,
-        content_warning: Some(form.content_warning),
-        picture_ids: Some(picture_ids),
+    let sent = async {
+        let picture_ids = crate::actions::media::upload_post_pictures(
+            &context,
+            author,
+            crate::http::web::groups::pictures_of(files),
+        )
+        .await?;
+        let draft = posts::Draft {
+            title: None,
+            markdown: form.body.clone(),
+            content_warning: Some(form.content_warning.clone()),
+            picture_ids: Some(picture_ids),
+        };
+        crate::actions::posts::reply_to(&context, author, &parent, draft).await
+    }
+    .await;
+    match sent {
+        Ok((reply, _)) => Ok(Redirect::to(&format!(
+            "/posts/{}#post-{}",
+            reply.thread_id.unwrap_or(reply.id),
+            reply.id
+        ))
+        .into_response()),
+        Err(error) => {
+            let (status, reason) = error.status_and_reason();
+            if status.is_server_error() {
+                return Err(error.into());
+            }
+            // A refused reply (banned, locked, too long…) comes back with what was typed, so
+            // nothing is lost; the pictures have to be chosen again, as browsers never refill
+            // a file input.
+            Ok(refused_reply_page(
+                &context, &visitor, &parent, &form, &reason, status,
+            ))
+        }
+    }
+}
+
+/// The reply form again, holding what was typed, with why it was refused.
+fn refused_reply_page(
+    context: &Context,
+    visitor: &Visitor,
+    parent: &post::Model,
+    form: &ReplyForm,
+    reason: &str,
+    status: StatusCode,
+) -> Response {
+    let thread_id = parent.thread_id.unwrap_or(parent.id);
+    let body = html! {
+        h1 { "Your reply was not posted" }
+        (layout::problem(Some(reason)))
+        p {
+            "In reply to "
+            a href={ "/posts/" (thread_id) "#post-" (parent.id) } {
+                (parent.title.as_deref().unwrap_or("a post in this thread"))
+            }
+            ". What you wrote is kept below."
+        }
+        form method="post" enctype="multipart/form-data" action={ "/posts/" (parent.id) "/reply" } {
+            (csrf_field(visitor.csrf_token()))
+            label for="reply-again" { "Your reply (markdown)" }
+            textarea id="reply-again" name="body" { (form.body) }
+            (layout::picture_inputs("reply-again", &form.content_warning))
+            button type="submit" { "Post reply" }
+        }
     };
-    let (reply, _) = crate::actions::posts::reply_to(&context, author, &parent, draft).await?;
-    Ok(Redirect::to(&format!(
-        "/posts/{}#post-{}",
-        reply.thread_id.unwrap_or(reply.id),
-        reply.id
-    ))
-    .into_response())
+    (
+        status,
+        page(context, visitor, "Your reply was not posted", body),
+    )
+        .into_response()
 }
 
 #[derive(Deserialize)]

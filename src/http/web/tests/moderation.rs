@@ -194,7 +194,7 @@ async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
         assert!(
             notified
                 .body
-                .contains("bob reported a post in a group you moderate"),
+                .contains("bob reported a post</a> in <strong>Repair</strong>"),
             "{}",
             notified.body
         );
@@ -224,6 +224,25 @@ async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
         let mut cid = Browser::new(router);
         cid.register("cid").await;
         let cid_csrf = cid.csrf().await;
+        // Without the "I am sure" box, nothing happens.
+        let unconfirmed = ann
+            .post(
+                "/groups/repair/bans",
+                &[("who", "cid"), ("reason", "trolling"), ("csrf", &csrf)],
+            )
+            .await;
+        assert_eq!(unconfirmed.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            unconfirmed.body.contains("I am sure"),
+            "{}",
+            unconfirmed.body
+        );
+        assert!(
+            !ann.get("/groups/repair/moderation")
+                .await
+                .body
+                .contains("cid — trolling")
+        );
         let banned = ann
             .post(
                 "/groups/repair/bans",
@@ -231,6 +250,7 @@ async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
                     ("who", "cid"),
                     ("reason", "trolling"),
                     ("days", "3"),
+                    ("confirm", "on"),
                     ("csrf", &csrf),
                 ],
             )
@@ -238,7 +258,7 @@ async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
         assert_eq!(banned.status, StatusCode::SEE_OTHER, "{}", banned.body);
         ann.post(
             "/groups/repair/bans",
-            &[("who", "spam.example"), ("csrf", &csrf)],
+            &[("who", "spam.example"), ("confirm", "on"), ("csrf", &csrf)],
         )
         .await;
         let page = ann.get("/groups/repair/moderation").await;
@@ -252,7 +272,12 @@ async fn moderators_approve_members_remove_restore_and_lock_from_the_pages() {
         let bad_days = ann
             .post(
                 "/groups/repair/bans",
-                &[("who", "cid"), ("days", "soon"), ("csrf", &csrf)],
+                &[
+                    ("who", "cid"),
+                    ("days", "soon"),
+                    ("confirm", "on"),
+                    ("csrf", &csrf),
+                ],
             )
             .await;
         assert_eq!(bad_days.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -300,6 +325,7 @@ async fn a_banned_person_gets_no_forms_and_the_last_moderator_cannot_leave() {
                     ("who", "bob"),
                     ("reason", "spam"),
                     ("days", ""),
+                    ("confirm", "on"),
                     ("csrf", &csrf),
                 ],
             )
@@ -308,6 +334,28 @@ async fn a_banned_person_gets_no_forms_and_the_last_moderator_cannot_leave() {
         let thread = bob.get(&thread_path).await;
         assert!(!thread.body.contains("/reply\""), "{}", thread.body);
         assert!(thread.body.contains("You are banned from this group"));
+        // Posting anyway (an old tab) is refused, and what was typed comes back with the reason
+        // and the site's navigation.
+        let reply_path = format!("{thread_path}/reply");
+        let refused = bob
+            .post(
+                &reply_path,
+                &[
+                    ("body", "My long answer about <b>solder</b> & flux"),
+                    ("csrf", &bob_csrf),
+                ],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        assert!(refused.body.contains("banned"), "{}", refused.body);
+        assert!(
+            refused
+                .body
+                .contains("My long answer about &lt;b&gt;solder&lt;/b&gt; &amp; flux</textarea>"),
+            "{}",
+            refused.body
+        );
+        assert!(refused.body.contains("href=\"/notifications\""));
         let group = bob.get("/groups/repair").await;
         assert!(!group.body.contains("/groups/repair/join\""));
         assert!(!group.body.contains("/new-thread"));
