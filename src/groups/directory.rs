@@ -392,6 +392,16 @@ pub async fn find_group(database: &impl ConnectionTrait, handle: &str) -> Result
 
 /// The handle by which this instance's pages and API name a group or a person: `name` when
 /// local, `name@host` when remote.
+/// The name a group or person is shown by: its title or display name, its handle's name when
+/// it has none.
+pub fn shown_name(actor: &actor::Model) -> &str {
+    actor
+        .display_name
+        .as_deref()
+        .filter(|name| !name.trim().is_empty())
+        .unwrap_or(&actor.preferred_username)
+}
+
 pub fn actor_handle(actor: &actor::Model) -> String {
     if actor.local {
         return actor.preferred_username.clone();

@@ -340,6 +340,9 @@ pub struct NotificationJson {
     pub(super) kind: NotificationKindJson,
     pub(super) read: bool,
     pub(super) created_at: DateTime<Utc>,
+    /// Who did it: the author of the reply or mention, the reporter of a report, the sharer
+    /// of a share.
+    pub(super) actor: AuthorJson,
     pub(super) post: PostJson,
 }
 
@@ -383,10 +386,25 @@ pub(super) async fn list_notifications(
     )
     .await?;
     let (listed, next) = crate::paging::page_by_id(listed, length, |found| found.0.id);
+    let people = directory::actors_by_id(
+        &context.read_db,
+        listed
+            .iter()
+            .map(|(notification, about)| notification.actor_id.unwrap_or(about.author_id)),
+    )
+    .await?;
     let (notifications, about): (Vec<_>, Vec<_>) = listed.into_iter().unzip();
-    let posts = mixed_posts_json(&context, Some(&caller), about).await?;
+    let posts: HashMap<i64, PostJson> = mixed_posts_json(&context, Some(&caller), about)
+        .await?
+        .into_iter()
+        .map(|post| (post.id, post))
+        .collect();
     let mut answer = Vec::with_capacity(notifications.len());
-    for (notification, post) in notifications.into_iter().zip(posts) {
+    for notification in notifications {
+        let Some(post) = posts.get(&notification.post_id) else {
+            continue;
+        };
+        let actor = notification.actor_id.unwrap_or(post.author.id);
         answer.push(NotificationJson {
             id: notification.id,
             kind: match notification.kind {
@@ -397,7 +415,8 @@ pub(super) async fn list_notifications(
             },
             read: notification.read_at.is_some(),
             created_at: notification.created_at,
-            post,
+            actor: AuthorJson::of(people.get(&actor)),
+            post: post.clone(),
         });
     }
     let next = paging.next_url(&context, "/notifications", &[], next);

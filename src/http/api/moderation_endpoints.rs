@@ -542,13 +542,7 @@ pub(super) async fn approval_queue(
     require_moderator_of(&context, &caller, &group).await?;
     let waiting = crate::groups::moderation::approval_queue(&context.db, group.id).await?;
     Ok(Json(
-        posts_json(
-            &context,
-            Some(&caller),
-            &directory::actor_handle(&group),
-            waiting,
-        )
-        .await?,
+        posts_json(&context, Some(&caller), &group, waiting).await?,
     ))
 }
 

@@ -5,13 +5,16 @@ use super::*;
 use crate::actions::{lookups, threads};
 use kindred_entities::post_attachment::{self, AttachmentKind};
 
-#[derive(Serialize, ToSchema)]
+#[derive(Serialize, Clone, ToSchema)]
 #[schema(as = Post)]
 pub struct PostJson {
     pub(super) id: i64,
     #[schema(format = Uri)]
     pub(super) url: String,
+    /// The group's handle: `name` here, `name@host` for a group on another server.
     pub(super) group: String,
+    /// The group's title, as its pages show it (its name when it has no title).
+    pub(super) group_title: String,
     pub(super) author: AuthorJson,
     pub(super) parent_id: Option<i64>,
     pub(super) thread_id: Option<i64>,
@@ -99,11 +102,37 @@ pub struct AuthorJson {
     /// people on other servers); 0 when the author is not known.
     pub(super) id: i64,
     pub(super) name: String,
+    /// The name they chose to be shown by, when they chose one.
+    pub(super) display_name: Option<String>,
     /// Their handle: `name` here, `name@host` for someone on another server.
     pub(super) handle: String,
     #[schema(format = Uri)]
     pub(super) url: String,
     pub(super) local: bool,
+}
+
+impl AuthorJson {
+    /// A person as JSON; `None` (someone no longer known) gives id 0 and empty names.
+    pub(super) fn of(person: Option<&actor::Model>) -> AuthorJson {
+        person.map_or(
+            AuthorJson {
+                id: 0,
+                name: String::new(),
+                display_name: None,
+                handle: String::new(),
+                url: String::new(),
+                local: false,
+            },
+            |person| AuthorJson {
+                id: person.id,
+                name: person.preferred_username.clone(),
+                display_name: person.display_name.clone(),
+                handle: directory::actor_handle(person),
+                url: person.ap_id.clone(),
+                local: person.local,
+            },
+        )
+    }
 }
 
 /// One post as JSON (see [`posts_json`]), in the group it belongs to.
@@ -113,13 +142,7 @@ pub(super) async fn one_post_json(
     group: &actor::Model,
     post: post::Model,
 ) -> Result<PostJson, Error> {
-    let mut listed = posts_json(
-        context,
-        Some(caller),
-        &directory::actor_handle(group),
-        vec![post],
-    )
-    .await?;
+    let mut listed = posts_json(context, Some(caller), group, vec![post]).await?;
     listed
         .pop()
         .ok_or_else(|| Error::internal("a post vanished while rendering it"))
@@ -130,7 +153,7 @@ pub(super) async fn one_post_json(
 pub(super) async fn posts_json(
     context: &Context,
     caller: Option<&sessions::SignedIn>,
-    group_name: &str,
+    group: &actor::Model,
     listed: Vec<post::Model>,
 ) -> Result<Vec<PostJson>, Error> {
     let (authors, votes) =
@@ -141,7 +164,7 @@ pub(super) async fn posts_json(
     )
     .await?;
     Ok(posts_json_from(
-        group_name,
+        group,
         listed,
         Loaded {
             authors: &authors,
@@ -170,12 +193,11 @@ pub(super) async fn mixed_posts_json(
     Ok(listed
         .into_iter()
         .flat_map(|post| {
-            let handle = groups
-                .get(&post.group_id)
-                .map(directory::actor_handle)
-                .unwrap_or_default();
+            let Some(group) = groups.get(&post.group_id) else {
+                return Vec::new();
+            };
             posts_json_from(
-                &handle,
+                group,
                 vec![post],
                 Loaded {
                     authors: &authors,
@@ -237,7 +259,7 @@ pub(super) struct Loaded<'a> {
 /// Posts as JSON from what is loaded already. `show_removed`: the viewer moderates the group
 /// and sees what was removed, as the thread page shows it to them.
 pub(super) fn posts_json_from(
-    group_name: &str,
+    group: &actor::Model,
     listed: Vec<post::Model>,
     Loaded {
         authors,
@@ -246,25 +268,12 @@ pub(super) fn posts_json_from(
     }: Loaded<'_>,
     show_removed: bool,
 ) -> Vec<PostJson> {
+    let group_handle = directory::actor_handle(group);
+    let group_title = directory::shown_name(group).to_string();
     listed
         .into_iter()
         .map(|post| {
-            let author = authors.get(&post.author_id).map_or(
-                AuthorJson {
-                    id: 0,
-                    name: String::new(),
-                    handle: String::new(),
-                    url: String::new(),
-                    local: false,
-                },
-                |author| AuthorJson {
-                    id: author.id,
-                    name: author.preferred_username.clone(),
-                    handle: directory::actor_handle(author),
-                    url: author.ap_id.clone(),
-                    local: author.local,
-                },
-            );
+            let author = AuthorJson::of(authors.get(&post.author_id));
             let deleted = post.deleted_at.is_some();
             let removed = post.removed_at.is_some();
             // A deleted post's content is kept a while for its author to restore, never shown.
@@ -285,7 +294,8 @@ pub(super) fn posts_json_from(
             PostJson {
                 id: post.id,
                 url: post.ap_id.clone(),
-                group: group_name.to_string(),
+                group: group_handle.clone(),
+                group_title: group_title.clone(),
                 author,
                 parent_id: post.parent_id,
                 thread_id: post.thread_id,
@@ -354,7 +364,7 @@ pub(super) async fn list_threads(
     )
     .await?;
     let handle = directory::actor_handle(&group);
-    let body = posts_json(&context, caller.as_ref(), &handle, page.threads).await?;
+    let body = posts_json(&context, caller.as_ref(), &group, page.threads).await?;
     let next = paging.next_url(
         &context,
         &format!("/groups/{handle}/threads"),
@@ -491,7 +501,7 @@ pub(super) async fn thread(
     let thread = lookups::thread_of(&context.db, found).await?;
     let view = threads::thread_view(&context, thread, caller.as_ref()).await?;
     let mut listed = posts_json_from(
-        &directory::actor_handle(&view.group),
+        &view.group,
         view.posts,
         Loaded {
             authors: &view.authors,

@@ -128,7 +128,7 @@ pub struct RegisterForm {
 }
 
 pub async fn register_page(context: Context, visitor: Visitor) -> PageResult {
-    if context.config.instance.registration == RegistrationMode::Closed {
+    if context.site_settings.current().registration == RegistrationMode::Closed {
         return Err(Error::Forbidden("this instance does not take new accounts".into()).into());
     }
     Ok(register_form(
@@ -222,7 +222,7 @@ fn register_form(
     status: StatusCode,
 ) -> Response {
     let token = visitor.form_token();
-    let asks_why = context.config.instance.registration == RegistrationMode::Approval;
+    let asks_why = context.site_settings.current().registration == RegistrationMode::Approval;
     let body = html! {
         h1 { "Create an account" }
         (layout::problem(problem))
@@ -653,25 +653,35 @@ pub async fn notifications_page(
     .await?;
     let (listed, next) =
         crate::paging::page_by_id(listed, crate::paging::PER_PAGE, |found| found.0.id);
-    // Who did it: the sharer of a share, the author of the post otherwise.
-    let people = crate::groups::directory::actors_by_id(
+    // Who did it (the sharer of a share, the reporter of a report, the author otherwise) and
+    // the groups the posts are in, in one query.
+    let people_and_groups = crate::groups::directory::actors_by_id(
         &context.read_db,
-        listed
-            .iter()
-            .map(|(notification, about)| notification.actor_id.unwrap_or(about.author_id)),
+        listed.iter().flat_map(|(notification, about)| {
+            [
+                notification.actor_id.unwrap_or(about.author_id),
+                about.group_id,
+            ]
+        }),
     )
     .await?;
     let mut rows = Vec::with_capacity(listed.len());
     for (notification, about) in &listed {
         let who = notification.actor_id.unwrap_or(about.author_id);
-        let author = people
+        let author = people_and_groups
             .get(&who)
-            .map(crate::groups::directory::actor_handle)
-            .unwrap_or_default();
+            .map(crate::groups::directory::shown_name)
+            .unwrap_or("someone")
+            .to_string();
+        let group = people_and_groups
+            .get(&about.group_id)
+            .map(crate::groups::directory::shown_name)
+            .unwrap_or_default()
+            .to_string();
         let what = match notification.kind {
             NotificationKind::Reply => "replied to you",
             NotificationKind::Mention => "mentioned you",
-            NotificationKind::Report => "reported a post in a group you moderate",
+            NotificationKind::Report => "reported a post",
             NotificationKind::Share => "shared your post",
         };
         let excerpt: String = if about.removed_at.is_some() || about.deleted_at.is_some() {
@@ -682,7 +692,7 @@ pub async fn notifications_page(
                 .take(120)
                 .collect()
         };
-        rows.push((notification, about, author, what, excerpt));
+        rows.push((notification, about, author, what, group, excerpt));
     }
     let body = html! {
         h1 { "Notifications" }
@@ -690,10 +700,13 @@ pub async fn notifications_page(
             p { "Nothing yet. Replies to your posts and mentions of you show up here." }
         } @else {
             ul.notifications {
-                @for (notification, about, author, what, excerpt) in &rows {
+                @for (notification, about, author, what, group, excerpt) in &rows {
                     li class=(if notification.read_at.is_none() { "unread" } else { "read" }) {
                         a href={ "/posts/" (about.thread_id.unwrap_or(about.id)) "#post-" (about.id) } {
                             (author) " " (what)
+                        }
+                        @if !group.is_empty() {
+                            " in " strong { (group) }
                         }
                         ": " (excerpt) " "
                         span.meta { (notification.created_at.format("%Y-%m-%d %H:%M")) }

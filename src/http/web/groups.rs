@@ -138,7 +138,7 @@ pub async fn directory_page(
     visitor: Visitor,
     Query(query): Query<DirectoryQuery>,
 ) -> PageResult {
-    let config = &context.config;
+    let site = context.site_settings.current();
     let search = query.q.trim();
     let after = crate::paging::parse_id_cursor(query.after.as_deref())?;
     let groups =
@@ -158,11 +158,11 @@ pub async fn directory_page(
         ));
     }
     let may_create = visitor.signed_in.as_ref().is_some_and(|signed_in| {
-        config.instance.group_creation == GroupCreation::Anyone || signed_in.account.user.is_admin
+        site.group_creation == GroupCreation::Anyone || signed_in.account.user.is_admin
     });
     let body = html! {
-        h1 { (config.instance.name) }
-        p { (config.instance.description) }
+        h1 { (site.name) }
+        p { (site.description) }
         form method="get" action="/groups" role="search" {
             label for="q" { "Search groups" }
             input type="search" id="q" name="q" value=(search);
@@ -191,9 +191,9 @@ pub async fn directory_page(
                 @for (group, members) in &listed {
                     li {
                         @if group.local {
-                            a href={ "/groups/" (group.preferred_username) } { (group_title(group)) }
+                            a href={ "/groups/" (group.preferred_username) } { (directory::shown_name(group)) }
                         } @else {
-                            a href=(group.html_url.as_deref().unwrap_or(&group.ap_id)) { (group_title(group)) }
+                            a href=(group.html_url.as_deref().unwrap_or(&group.ap_id)) { (directory::shown_name(group)) }
                         }
                         @if group.sensitive {
                             " " span.nsfw title="Not safe for work" { "NSFW" }
@@ -208,7 +208,7 @@ pub async fn directory_page(
         }
         (pager(&directory_path, after.is_some(), next.as_deref()))
     };
-    Ok(page(&context, &visitor, &config.instance.name, body).into_response())
+    Ok(page(&context, &visitor, &site.name, body).into_response())
 }
 
 #[derive(Deserialize, Default)]
@@ -229,10 +229,7 @@ pub async fn group_page(
 ) -> PageResult {
     let order = query.sort;
     let handle = directory::full_handle(&context.config.domain(), &group);
-    let title = group
-        .display_name
-        .clone()
-        .unwrap_or_else(|| group.preferred_username.clone());
+    let title = directory::shown_name(&group).to_string();
     let members = if group.local {
         membership::member_count(&context.db, group.id).await?
     } else {
@@ -411,7 +408,7 @@ pub(super) fn thread_list(
                                 " " strong.unread { "(" (new) " new)" }
                             }
                             @if let Some(group) = groups.and_then(|groups| groups.get(&thread.group_id)) {
-                                " · in " a href={ "/groups/" (directory::actor_handle(group)) } { (group_title(group)) }
+                                " · in " a href={ "/groups/" (directory::actor_handle(group)) } { (directory::shown_name(group)) }
                             }
                             " · " (thread.published_at.format("%Y-%m-%d"))
                         }
@@ -516,13 +513,6 @@ async fn membership_controls(
 }
 
 /// What a group is called on its pages: its display name, or its name when it has none.
-fn group_title(group: &actor::Model) -> &str {
-    group
-        .display_name
-        .as_deref()
-        .unwrap_or(&group.preferred_username)
-}
-
 pub async fn join(
     context: Context,
     Path(name): Path<String>,
@@ -656,7 +646,7 @@ fn thread_form(
     status: StatusCode,
 ) -> Response {
     let body = html! {
-        h1 { "New thread in " (group_title(group)) }
+        h1 { "New thread in " (directory::shown_name(group)) }
         (layout::problem(problem))
         form method="post" enctype="multipart/form-data"
             action={ "/groups/" (directory::actor_handle(group)) "/new-thread" } {
@@ -721,7 +711,7 @@ pub async fn atom_feed(context: Context, Path(name): Path<String>) -> PageResult
         (PreEscaped("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"))
         feed xmlns="http://www.w3.org/2005/Atom" {
             id { (xml_safe_text(&group.ap_id)) }
-            title { (xml_safe_text(group_title(&group))) }
+            title { (xml_safe_text(directory::shown_name(&group))) }
             updated { (updated.to_rfc3339()) }
             // An element with an empty body is written `<link …></link>`: well-formed XML,
             // where HTML's bare `<link …>` would not be.

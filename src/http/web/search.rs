@@ -70,7 +70,7 @@ pub async fn search_page(
                 @for group in &groups {
                     li {
                         a href={ "/groups/" (directory::actor_handle(group)) } {
-                            (group.display_name.as_deref().unwrap_or(&group.preferred_username))
+                            (directory::shown_name(group))
                         }
                         " " span.handle { (directory::full_handle(&context.config.domain(), group)) }
                     }
@@ -94,12 +94,12 @@ pub async fn search_page(
                             p.snippet { (snippet(post)) }
                             p.meta {
                                 @if let Some(author) = actors.get(&post.author_id) {
-                                    (author.display_name.as_deref().filter(|name| !name.is_empty()).unwrap_or(&author.preferred_username))
+                                    (directory::shown_name(author))
                                     " · "
                                 }
                                 @if let Some(group) = actors.get(&post.group_id) {
                                     "in " a href={ "/groups/" (directory::actor_handle(group)) } {
-                                        (group.display_name.as_deref().unwrap_or(&group.preferred_username))
+                                        (directory::shown_name(group))
                                     }
                                     " · "
                                 }

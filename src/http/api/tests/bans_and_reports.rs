@@ -137,6 +137,16 @@ async fn reports_reach_the_moderators_and_only_them() {
             "{}",
             heard.json
         );
+        // It names the reporter (cid), not the author of the reported post (bob).
+        let report_heard = heard
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|one| one["kind"] == "report")
+            .unwrap();
+        assert_eq!(report_heard["actor"]["handle"], "cid", "{report_heard}");
+        assert_eq!(report_heard["post"]["author"]["handle"], "bob");
         for token in [&member, &other] {
             assert_error(
                 &call(

@@ -175,6 +175,9 @@ async fn threads_and_replies_are_for_members_and_their_authors_hear_of_replies()
         assert_eq!(heard.json[0]["kind"], "reply");
         assert_eq!(heard.json[0]["read"], false);
         assert_eq!(heard.json[0]["post"]["id"], reply_id);
+        assert_eq!(heard.json[0]["actor"]["handle"], "bob");
+        assert_eq!(heard.json[0]["post"]["group"], "repair");
+        assert_eq!(heard.json[0]["post"]["group_title"], "Repair café");
         assert_eq!(
             call(
                 router,

@@ -111,6 +111,13 @@ async fn replies_and_mentions_notify() {
             "{}",
             notifications.body
         );
+        assert!(
+            notifications
+                .body
+                .contains("in <strong>Repair café</strong>"),
+            "the group is named by its title: {}",
+            notifications.body
+        );
         assert!(notifications.body.contains("class=\"unread\""));
         assert!(
             ann.get("/").await.body.contains("1 unread"),
