@@ -90,6 +90,8 @@ pub async fn prepare_with_database(
     let read_db = database::connect_reads(&db, config.database.sqlite_read_connections).await?;
     let writer = Arc::new(DatabaseWriter::start(db.clone())?);
     let media_store = crate::media::store_from_config(&config)?;
+    let site_settings =
+        Arc::new(crate::site_settings::SiteSettingsCache::load(&config, read_db.clone()).await?);
     let state = AppState {
         db,
         read_db,
@@ -110,6 +112,7 @@ pub async fn prepare_with_database(
         address_limits: Arc::new(Default::default()),
         remote_moderators: Arc::new(Default::default()),
         media_store,
+        site_settings,
     };
     let config = state.config.clone();
     FederationConfig::builder()
@@ -131,14 +134,18 @@ pub fn router(federation: &FederationConfig<AppState>) -> axum::Router {
     http::routes(federation.config.clone()).layer(FederationMiddleware::new(federation.clone()))
 }
 
-/// Starts the worker tasks: deliveries, thread backfills, the hourly purge, and the reading of
-/// remote groups' histories that a stop interrupted. `kindred serve` runs them unless
-/// `delivery.worker` is off (separate `kindred worker` processes run them then).
+/// Starts the worker tasks: deliveries, thread backfills, the federation-health samples, the
+/// hourly purge, and the reading of remote groups' histories that a stop interrupted.
+/// `kindred serve` runs them unless `delivery.worker` is off (separate `kindred worker`
+/// processes run them then).
 fn spawn_workers(context: Context) -> Vec<tokio::task::JoinHandle<()>> {
     let history_context = context.clone();
     vec![
         tokio::spawn(delivery::run_worker(context.clone())),
         tokio::spawn(crate::federation::backfill::run_backfill_worker(
+            context.clone(),
+        )),
+        tokio::spawn(crate::federation::delivery::health::run_health_sampler(
             context.clone(),
         )),
         tokio::spawn(purge_deleted_content_hourly(context)),

@@ -58,6 +58,9 @@ pub struct AppState {
     pub remote_moderators: Arc<RemoteModeratorsCache>,
     /// Where pictures are kept (the media proxy's cache).
     pub media_store: Arc<dyn crate::media::MediaStore>,
+    /// The instance's name, description, registration mode and group-creation policy: the
+    /// config's, under what an administrator saved. Read these here, never from `config`.
+    pub site_settings: Arc<crate::site_settings::SiteSettingsCache>,
 }
 
 /// The federation crate's request data around our state; domain functions take it first.

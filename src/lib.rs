@@ -22,5 +22,6 @@ pub mod media;
 pub mod metrics;
 pub mod paging;
 pub mod rate_limit;
+pub mod site_settings;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;

@@ -36,6 +36,17 @@ impl DeliveryOutcome {
     }
 }
 
+/// Delivery attempts counted so far, in three kinds (the federation-health samples take their
+/// differences).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryTotals {
+    pub delivered: u64,
+    /// Failed, to be retried or given up on.
+    pub failed: u64,
+    /// Refused for good by the inbox, or not sent (blocked server, internal address).
+    pub refused: u64,
+}
+
 /// The metrics `/metrics` serves, in one Prometheus registry: counters kept as things happen,
 /// gauges read from the database at scrape time.
 pub struct Metrics {
@@ -161,6 +172,22 @@ impl Metrics {
         self.delivery_attempts
             .with_label_values(&[outcome.label()])
             .inc();
+    }
+
+    /// The delivery attempts counted since this process started, by how they ended.
+    pub fn delivery_totals(&self) -> DeliveryTotals {
+        let count = |outcome: DeliveryOutcome| {
+            self.delivery_attempts
+                .with_label_values(&[outcome.label()])
+                .get()
+        };
+        DeliveryTotals {
+            delivered: count(DeliveryOutcome::Delivered),
+            failed: count(DeliveryOutcome::Retrying) + count(DeliveryOutcome::Abandoned),
+            refused: count(DeliveryOutcome::Rejected)
+                + count(DeliveryOutcome::Blocked)
+                + count(DeliveryOutcome::Refused),
+        }
     }
 
     pub fn count_inbox_accepted(&self) {

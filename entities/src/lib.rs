@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod actor;
 pub mod delivery;
+pub mod federation_health_sample;
 pub mod group_ban;
 pub mod instance;
 pub mod media_cache;
@@ -18,6 +19,7 @@ pub mod received_activity;
 pub mod report;
 pub mod session;
 pub mod share;
+pub mod site_setting;
 pub mod thread_backfill;
 pub mod thread_read;
 pub mod upload;
@@ -30,6 +32,7 @@ pub mod prelude {
     pub use crate::activity::Entity as Activity;
     pub use crate::actor::Entity as Actor;
     pub use crate::delivery::Entity as Delivery;
+    pub use crate::federation_health_sample::Entity as FederationHealthSample;
     pub use crate::group_ban::Entity as GroupBan;
     pub use crate::instance::Entity as Instance;
     pub use crate::media_cache::Entity as MediaCache;
@@ -42,6 +45,7 @@ pub mod prelude {
     pub use crate::report::Entity as Report;
     pub use crate::session::Entity as Session;
     pub use crate::share::Entity as Share;
+    pub use crate::site_setting::Entity as SiteSetting;
     pub use crate::thread_backfill::Entity as ThreadBackfill;
     pub use crate::thread_read::Entity as ThreadRead;
     pub use crate::upload::Entity as Upload;

@@ -28,6 +28,7 @@ mod m20261206_000021_media;
 mod m20261206_000022_uploads;
 mod m20261206_000023_post_search;
 mod m20261206_000024_thread_reads;
+mod m20261206_000025_site_settings_and_health;
 
 pub struct Migrator;
 
@@ -59,6 +60,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000022_uploads::Migration),
             Box::new(m20261206_000023_post_search::Migration),
             Box::new(m20261206_000024_thread_reads::Migration),
+            Box::new(m20261206_000025_site_settings_and_health::Migration),
         ]
     }
 }

@@ -97,15 +97,16 @@ pub async fn create_user(
     Ok(UserWithActor { user, actor })
 }
 
-/// Self-service sign-up under `instance.registration`: open accounts are active at once,
+/// Self-service sign-up under the instance's registration mode (`site_settings`): open accounts are active at once,
 /// approval-mode accounts wait for an admin, and a closed instance refuses.
 pub async fn register(
     database: &DatabaseConnection,
     config: &Config,
+    registration: RegistrationMode,
     keys: &KeypairSource,
     new_user: NewUser<'_>,
 ) -> Result<UserWithActor> {
-    let state = match config.instance.registration {
+    let state = match registration {
         RegistrationMode::Open => UserState::Active,
         RegistrationMode::Approval => UserState::Pending,
         RegistrationMode::Closed => {
@@ -420,16 +421,16 @@ mod tests {
     #[tokio::test]
     async fn registration_follows_the_instance_mode() {
         testing::for_each_database(async |database| {
-            let mut config = testing::test_config("https://kindred.example").unwrap();
+            let config = testing::test_config("https://kindred.example").unwrap();
             let keys = testing::test_key_source();
             let db = &database.connection;
 
-            config.instance.registration = RegistrationMode::Closed;
-            let closed = register(db, &config, &keys, new_user("ann", "long enough")).await;
+            let mode = RegistrationMode::Closed;
+            let closed = register(db, &config, mode, &keys, new_user("ann", "long enough")).await;
             assert!(matches!(closed, Err(Error::Forbidden(_))), "{closed:?}");
 
-            config.instance.registration = RegistrationMode::Approval;
-            let pending = register(db, &config, &keys, new_user("bea", "long enough"))
+            let mode = RegistrationMode::Approval;
+            let pending = register(db, &config, mode, &keys, new_user("bea", "long enough"))
                 .await
                 .unwrap();
             assert_eq!(pending.user.state, UserState::Pending);
@@ -438,8 +439,8 @@ mod tests {
             set_state(db, "bea", UserState::Active).await.unwrap();
             authenticate(db, "BEA", "long enough").await.unwrap();
 
-            config.instance.registration = RegistrationMode::Open;
-            let open = register(db, &config, &keys, new_user("Cid", "long enough"))
+            let mode = RegistrationMode::Open;
+            let open = register(db, &config, mode, &keys, new_user("Cid", "long enough"))
                 .await
                 .unwrap();
             assert_eq!(open.user.name, "cid");
@@ -454,11 +455,12 @@ mod tests {
             assert!(open.user.password_hash.starts_with("$argon2id$"));
 
             // Names are shared with groups, and checked.
-            let taken = register(db, &config, &keys, new_user("cid", "long enough")).await;
+            let taken = register(db, &config, mode, &keys, new_user("cid", "long enough")).await;
             assert!(matches!(taken, Err(Error::Conflict(_))), "{taken:?}");
-            let short = register(db, &config, &keys, new_user("dan", "short")).await;
+            let short = register(db, &config, mode, &keys, new_user("dan", "short")).await;
             assert!(matches!(short, Err(Error::Invalid(_))), "{short:?}");
-            let bad_name = register(db, &config, &keys, new_user("d an", "long enough")).await;
+            let bad_name =
+                register(db, &config, mode, &keys, new_user("d an", "long enough")).await;
             assert!(matches!(bad_name, Err(Error::Invalid(_))));
         })
         .await;

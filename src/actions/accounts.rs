@@ -26,7 +26,15 @@ pub async fn sign_up(
         .registration_limits
         .take_from(&key, per_hour, f64::from(per_hour) / 3600.0)
         .map_err(Error::TooManyRequests)?;
-    let account = users::register(&context.db, &context.config, &context.keys, new_user).await?;
+    let registration = context.site_settings.current().registration;
+    let account = users::register(
+        &context.db,
+        &context.config,
+        registration,
+        &context.keys,
+        new_user,
+    )
+    .await?;
     tracing::info!(person = %account.actor.ap_id, state = ?account.user.state, "a person signed up");
     Ok(account)
 }
@@ -178,4 +186,35 @@ pub async fn edit_profile(
     crate::federation::delivery::wake_delivery_worker(context);
     tracing::info!(person = %updated.ap_id, "a profile was edited");
     Ok(updated)
+}
+
+/// An administrator changes the instance's name, description, registration mode or
+/// group-creation policy. They apply at once in this process, and within a few seconds in the
+/// others on the same database.
+pub async fn change_site_settings(
+    context: &Context,
+    administrator: &UserWithActor,
+    wanted: &crate::site_settings::SiteSettings,
+) -> Result<crate::site_settings::SiteSettings> {
+    if !administrator.user.is_admin {
+        return Err(Error::Forbidden(
+            "only administrators change the instance's settings".into(),
+        ));
+    }
+    let saved = crate::site_settings::save(
+        &context.db,
+        context.site_settings.defaults(),
+        wanted,
+        administrator.user.id,
+    )
+    .await?;
+    context.site_settings.replace(saved.clone());
+    tracing::info!(
+        administrator = %administrator.user.name,
+        name = %saved.name,
+        registration = crate::site_settings::registration_as_text(saved.registration),
+        group_creation = crate::site_settings::group_creation_as_text(saved.group_creation),
+        "the instance's settings were changed"
+    );
+    Ok(saved)
 }

@@ -21,9 +21,9 @@ use kindred_entities::{
 };
 use sea_orm::TransactionTrait;
 
-/// Whether `person` may create groups here (`instance.group_creation`).
+/// Whether `person` may create groups here (the group-creation policy, `site_settings`).
 pub fn may_create_groups(context: &Context, person: &SignedIn) -> Result<()> {
-    if context.config.instance.group_creation == GroupCreation::Admins
+    if context.site_settings.current().group_creation == GroupCreation::Admins
         && !person.account.user.is_admin
     {
         return Err(Error::Forbidden(

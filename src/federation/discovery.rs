@@ -115,6 +115,7 @@ pub fn nodeinfo_links(config: &Config) -> Value {
 /// The NodeInfo document in schema version "2.0" or "2.1", with usage counted now.
 pub async fn nodeinfo(context: &Context, version: &str) -> Result<Value> {
     let config = &context.config;
+    let site = context.site_settings.current();
     let usage = instance::usage_statistics(&context.db).await?;
     let mut software = json!({
         "name": "kindred",
@@ -128,7 +129,7 @@ pub async fn nodeinfo(context: &Context, version: &str) -> Result<Value> {
         "software": software,
         "protocols": ["activitypub"],
         "services": { "inbound": [], "outbound": [] },
-        "openRegistrations": config.instance.registration == RegistrationMode::Open,
+        "openRegistrations": site.registration == RegistrationMode::Open,
         "usage": {
             "users": {
                 "total": usage.total_users,
@@ -138,8 +139,8 @@ pub async fn nodeinfo(context: &Context, version: &str) -> Result<Value> {
             "localPosts": usage.local_posts
         },
         "metadata": {
-            "nodeName": config.instance.name,
-            "nodeDescription": config.instance.description,
+            "nodeName": site.name,
+            "nodeDescription": site.description,
             "localGroups": usage.local_groups,
             "federation": { "enabled": true }
         }

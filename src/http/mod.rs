@@ -91,6 +91,11 @@ pub fn routes(config: Arc<Config>) -> Router {
         )
         .route("/admin", get(web::admin::admin_page))
         .route("/admin/remove", post(web::admin::admin_remove))
+        .route("/admin/settings", post(web::admin::save_settings))
+        .route(
+            "/admin/federation",
+            get(web::admin_health::federation_health_page),
+        )
         .route(
             "/admin/users/{name}/{decision}",
             post(web::admin::decide_registration),

@@ -59,6 +59,7 @@ use url::Url;
 mod claim;
 mod enqueue;
 mod fan_out;
+pub mod health;
 mod send;
 mod server_health;
 mod summary;

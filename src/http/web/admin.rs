@@ -1,5 +1,6 @@
-//! The administrator's page: registrations waiting for approval, and removing a group or an
-//! account (the servers that know it are told).
+//! The administrator's pages: registrations waiting for approval, the instance's settings,
+//! removing a group or an account (the servers that know it are told), and federation health
+//! (`admin_health.rs`).
 
 use crate::{
     accounts::users,
@@ -10,6 +11,7 @@ use crate::{
         layout::{PageResult, csrf_field, page},
         session::{ButtonForm, SignedInForm, Visitor, carries_csrf_token},
     },
+    site_settings::{self, SiteSettings},
 };
 use axum::{
     extract::Path,
@@ -31,8 +33,11 @@ pub async fn admin_page(context: Context, visitor: Visitor) -> PageResult {
         .filter(|user| user.state == UserState::Pending)
         .collect();
     let csrf = visitor.csrf_token();
+    let site = context.site_settings.current();
     let body = html! {
         h1 { "Administration" }
+        p { a href="/admin/federation" { "Federation health" } ": deliveries, the queue and failing servers over the last day." }
+        (settings_form(&site, csrf))
         h2 { "Registrations waiting for approval" }
         @if pending.is_empty() {
             p { "None." }
@@ -80,6 +85,77 @@ pub async fn admin_page(context: Context, visitor: Visitor) -> PageResult {
         }
     };
     Ok(page(&context, &visitor, "Administration", body).into_response())
+}
+
+/// The instance's settings, as an administrator may change them.
+fn settings_form(site: &SiteSettings, csrf: &str) -> maud::Markup {
+    let registration = site_settings::registration_as_text(site.registration);
+    let group_creation = site_settings::group_creation_as_text(site.group_creation);
+    html! {
+        h2 id="settings" { "This instance" }
+        form.card method="post" action="/admin/settings" {
+            (csrf_field(csrf))
+            label for="site-name" { "Name" }
+            input type="text" id="site-name" name="name" value=(site.name) required
+                maxlength=(site_settings::MAX_NAME_LENGTH);
+            label for="site-description" { "Description (shown above the group directory)" }
+            textarea id="site-description" name="description"
+                maxlength=(site_settings::MAX_DESCRIPTION_LENGTH) { (site.description) }
+            label for="site-registration" { "Who may sign up" }
+            select id="site-registration" name="registration" {
+                @for (value, label) in [
+                    ("open", "Anyone, at once"),
+                    ("approval", "Anyone, once an administrator approves"),
+                    ("closed", "No one (accounts are made with the CLI)"),
+                ] {
+                    option value=(value) selected[value == registration] { (label) }
+                }
+            }
+            label for="site-group-creation" { "Who may create groups" }
+            select id="site-group-creation" name="group_creation" {
+                @for (value, label) in [("anyone", "Every signed-in person"), ("admins", "Administrators only")] {
+                    option value=(value) selected[value == group_creation] { (label) }
+                }
+            }
+            p.hint { "Saved here, these win over the config file's; set back to the file's values, the file applies again." }
+            button type="submit" { "Save settings" }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    registration: String,
+    #[serde(default)]
+    group_creation: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /admin/settings`: an administrator changes the instance's settings.
+pub async fn save_settings(
+    context: Context,
+    SignedInForm {
+        signed_in,
+        visitor: _,
+        form,
+    }: SignedInForm<SettingsForm>,
+) -> PageResult {
+    let wanted = SiteSettings {
+        name: form.name,
+        description: form.description,
+        registration: site_settings::registration_from_text(&form.registration)
+            .ok_or_else(|| Error::invalid("registration is open, approval or closed"))?,
+        group_creation: site_settings::group_creation_from_text(&form.group_creation)
+            .ok_or_else(|| Error::invalid("group creation is anyone or admins"))?,
+    };
+    accounts::change_site_settings(&context, &signed_in.account, &wanted).await?;
+    Ok(Redirect::to("/admin#settings").into_response())
 }
 
 #[derive(Deserialize)]
@@ -138,4 +214,4 @@ pub async fn decide_registration(
     Ok(Redirect::to("/admin").into_response())
 }
 
-carries_csrf_token!(RemoveForm);
+carries_csrf_token!(SettingsForm, RemoveForm);

@@ -59,6 +59,10 @@ h1 img.icon{vertical-align:middle;border-radius:8px;object-fit:cover}\
 details.sensitive>summary,details.warning>summary{cursor:pointer;color:var(--muted);font-style:italic}\
 img.avatar{border-radius:50%;vertical-align:middle;object-fit:cover}img.banner{display:block;width:100%;max-height:12rem;object-fit:cover;border-radius:6px;margin:.5rem 0}header.profile{display:flex;gap:1rem;align-items:center}.meta .display-name{font-weight:600}.meta .handle{color:#666}details.pictures fieldset{border:1px solid #ccc;border-radius:4px;margin:.5rem 0}.attachments figure{margin:.5rem 0}.attachments img{max-width:100%;height:auto;border-radius:4px}\
 .attachments figcaption{font-size:.85rem;color:var(--muted)}.attachments p.link{word-break:break-all}\
+figure.chart{margin:.5rem 0 1.5rem}figure.chart svg{width:100%;height:auto;display:block}.chart .axis{stroke:#555}.chart .grid{stroke:#ddd;stroke-dasharray:4 4}\
+.chart text{font-size:11px;fill:#444}.chart .delivered,.legend .delivered{fill:#2e7d32;background:#2e7d32}.chart .failed,.legend .failed{fill:#e65100;background:#e65100}\
+.chart .refused,.legend .refused{fill:#b71c1c;background:#b71c1c}.chart .queue,.legend .queue{fill:#1565c0;background:#1565c0}\
+.legend{font-size:.85rem}.legend .key{display:inline-block;width:.8rem;height:.8rem;border-radius:2px;vertical-align:middle}\
 ";
 
 /// A complete page around `body`, with the navigation for `visitor`.
@@ -80,7 +84,7 @@ pub fn page_with_head(
     let links = navigation(context, visitor);
     let header = html! {
         header.site {
-            a href="/" { (context.config.instance.name) }
+            a href="/" { (context.site_settings.current().name) }
             nav.wide aria-label="Site" { (links) }
             details.menu {
                 summary { "Menu" }
@@ -129,7 +133,7 @@ fn navigation_for_account(context: &Context, visitor: &Visitor) -> Markup {
         }
         None => html! {
             a href="/login" { "Sign in" }
-            @if context.config.instance.registration != RegistrationMode::Closed {
+            @if context.site_settings.current().registration != RegistrationMode::Closed {
                 " " a href="/register" { "Register" }
             }
         },

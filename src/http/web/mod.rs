@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod admin_health;
 pub mod form_with_pictures;
 pub mod group_settings;
 pub mod groups;

@@ -343,3 +343,160 @@ async fn a_throttled_sign_in_page_says_when_to_come_back() {
         throttled.body
     );
 }
+
+/// Signs `browser` in as `name`, with the test password.
+async fn sign_in_as(browser: &mut Browser, name: &str) {
+    let csrf = browser.get("/login").await.csrf();
+    let signed_in = browser
+        .post(
+            "/login",
+            &[
+                ("name", name),
+                ("password", testing::TEST_PASSWORD),
+                ("csrf", &csrf),
+            ],
+        )
+        .await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.body
+    );
+}
+
+#[tokio::test]
+async fn an_administrator_changes_the_instance_settings_and_reads_federation_health() {
+    testing::for_each_backend(async |backend| {
+        let app = TestApp::on(backend)
+            .configured(|config| config.instance.registration = RegistrationMode::Open)
+            .with_admin("ada")
+            .with_user("dan")
+            .start()
+            .await;
+        let router = &app.router;
+        let mut visitor = Browser::new(router);
+        assert!(
+            visitor
+                .get("/groups")
+                .await
+                .body
+                .contains("href=\"/register\"")
+        );
+        let mut dan = Browser::new(router);
+        sign_in_as(&mut dan, "dan").await;
+        let mut ada = Browser::new(router);
+        sign_in_as(&mut ada, "ada").await;
+
+        let settings = [
+            ("name", "Zero-waste <circle>"),
+            ("description", "We mend & share"),
+            ("registration", "closed"),
+            ("group_creation", "admins"),
+        ];
+        let with_csrf = |csrf: &str| {
+            let mut fields: Vec<(&str, String)> = settings
+                .iter()
+                .map(|(name, value)| (*name, value.to_string()))
+                .collect();
+            fields.push(("csrf", csrf.to_string()));
+            fields
+        };
+        // Not an administrator: refused, nothing changes.
+        let dan_csrf = dan.csrf().await;
+        let fields = with_csrf(&dan_csrf);
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        assert_eq!(
+            dan.post("/admin/settings", &fields).await.status,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            dan.get("/admin/federation").await.status,
+            StatusCode::FORBIDDEN
+        );
+
+        // The administrator's form shows the config's values, and saves new ones.
+        let admin_page = ada.get("/admin").await;
+        assert!(
+            admin_page.body.contains("value=\"open\" selected"),
+            "{}",
+            admin_page.body
+        );
+        let ada_csrf = ada.csrf().await;
+        let fields = with_csrf(&ada_csrf);
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        let saved = ada.post("/admin/settings", &fields).await;
+        assert_eq!(
+            saved.location.as_deref(),
+            Some("/admin#settings"),
+            "{}",
+            saved.body
+        );
+        let admin_page = ada.get("/admin").await;
+        assert!(admin_page.body.contains("value=\"closed\" selected"));
+        assert!(admin_page.body.contains("value=\"admins\" selected"));
+
+        // They apply at once: the name and description on the pages, registration closed,
+        // groups made by administrators only, and NodeInfo says so.
+        let directory = visitor.get("/groups").await;
+        assert!(
+            directory.body.contains("Zero-waste &lt;circle&gt;"),
+            "{}",
+            directory.body
+        );
+        assert!(directory.body.contains("We mend &amp; share"));
+        assert!(!directory.body.contains("href=\"/register\""));
+        assert_eq!(visitor.get("/register").await.status, StatusCode::FORBIDDEN);
+        let dan_csrf = dan.csrf().await;
+        let refused = dan
+            .post(
+                "/create-group",
+                &[("name", "bikes"), ("title", "Bikes"), ("csrf", &dan_csrf)],
+            )
+            .await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+        let (_, nodeinfo) = visitor.get_json("/nodeinfo/2.1").await;
+        assert_eq!(nodeinfo["openRegistrations"], false);
+        assert_eq!(nodeinfo["metadata"]["nodeName"], "Zero-waste <circle>");
+
+        // A value the form does not offer is refused.
+        let mut bad = fields.clone();
+        bad[2] = ("registration", "sometimes");
+        assert_eq!(
+            ada.post("/admin/settings", &bad).await.status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+
+        // Federation health: the day's samples as SVG bars, and the servers failing now.
+        kindred_entities::federation_health_sample::Entity::insert(
+            kindred_entities::federation_health_sample::ActiveModel {
+                id: sea_orm::ActiveValue::NotSet,
+                sampled_at: sea_orm::ActiveValue::Set(chrono::Utc::now()),
+                delivered: sea_orm::ActiveValue::Set(42),
+                failed: sea_orm::ActiveValue::Set(3),
+                refused: sea_orm::ActiveValue::Set(1),
+                queue_depth: sea_orm::ActiveValue::Set(7),
+                failing_servers: sea_orm::ActiveValue::Set(2),
+                dead_servers: sea_orm::ActiveValue::Set(1),
+            },
+        )
+        .exec(&app.database.connection)
+        .await
+        .unwrap();
+        let health = ada.get("/admin/federation").await;
+        assert_eq!(health.status, StatusCode::OK, "{}", health.body);
+        assert!(
+            health.body.contains("42 delivered, 3 failed"),
+            "{}",
+            health.body
+        );
+        assert_eq!(health.body.matches("<svg").count(), 3);
+        assert!(health.body.contains("<rect class=\"delivered\""));
+        assert!(health.body.contains("42 delivered</title>"));
+        assert!(health.body.contains("7 waiting</title>"));
+        assert!(health.body.contains("3 failing or dead</title>"));
+        assert!(health.body.contains("Every server answers."));
+        assert!(!health.body.contains("<script"));
+    })
+    .await;
+}
