@@ -245,6 +245,17 @@ impl Browser {
         .await
     }
 
+    /// Runs `script` asynchronously: it calls its last argument (`arguments[0]` here) with
+    /// the result, which this returns (for promises, such as axe-core's `axe.run`).
+    pub async fn execute_async(&self, script: &str) -> Value {
+        self.command(
+            reqwest::Method::POST,
+            "/execute/async",
+            Some(json!({ "script": script, "args": [] })),
+        )
+        .await
+    }
+
     /// Resizes the window (its outer size; headless Chromium's viewport follows).
     pub async fn resize(&self, width: u32, height: u32) {
         self.command(

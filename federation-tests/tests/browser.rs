@@ -11,6 +11,7 @@ use kindred_federation_tests::{
     TestNetwork,
     webdriver::{Browser, ChromeDriver},
 };
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use std::path::PathBuf;
 
 async fn register(browser: &Browser, base: &str, name: &str) {
@@ -398,6 +399,267 @@ async fn paging_the_home_feed_search_and_the_phone_header_in_a_real_browser() {
             .screenshot(&shots.join(format!("search-{label}.png")))
             .await;
     }
+    browser.close().await;
+    network.stop().await;
+}
+
+/// axe-core's browser build, from npm: installed under `target/npm` by `.ci/run`, or here when
+/// it is missing (npm must be on the PATH).
+fn axe_core_script() -> String {
+    let prefix = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/npm");
+    let script = prefix.join("node_modules/axe-core/axe.min.js");
+    if !script.exists() {
+        std::fs::create_dir_all(&prefix).unwrap();
+        let installed = std::process::Command::new("npm")
+            .args([
+                "install",
+                "--no-save",
+                "--no-audit",
+                "--no-fund",
+                "--prefix",
+            ])
+            .arg(&prefix)
+            .arg("axe-core@4")
+            .status()
+            .expect("npm is needed to fetch axe-core for the accessibility check");
+        assert!(installed.success(), "npm install axe-core failed");
+    }
+    std::fs::read_to_string(&script).unwrap()
+}
+
+/// Runs axe-core's WCAG 2 A and AA rules on the page shown, and fails on any violation it
+/// rates serious or critical, naming the rule and the elements.
+async fn check_accessibility(browser: &Browser, axe: &str, page: &str) {
+    browser
+        .execute(&format!("{axe}\n;return typeof axe;"))
+        .await;
+    let result = browser
+        .execute_async(
+            "const done = arguments[arguments.length - 1];\
+             axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })\
+               .then(results => done({ passed: results.passes.length, violations: results.violations\
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')\
+                 .map(v => ({ id: v.id, impact: v.impact, help: v.help,\
+                              nodes: v.nodes.slice(0, 3).map(n => n.html) })) }))\
+               .catch(error => done({ passed: 0, violations: [{ id: 'axe-error', help: String(error) }] }));",
+        )
+        .await;
+    // Rules passed: axe really looked at the page.
+    assert!(
+        result["passed"].as_u64().unwrap_or(0) > 5,
+        "{page}: axe-core did not run: {result}"
+    );
+    let violations = result["violations"].as_array().cloned().unwrap();
+    assert!(
+        violations.is_empty(),
+        "{page}: axe-core found serious violations: {}",
+        serde_json::to_string_pretty(&violations).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn reports_confirmations_and_an_accessibility_check_in_a_real_browser() {
+    let (network, base, _driver, browser) = open_instance_with_registration().await;
+    let instance = network.instance("web");
+    let context = instance.context();
+    let axe = axe_core_script();
+    let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser");
+
+    // Ann (an administrator) founds "repair" and writes a thread; bob joins and writes spam;
+    // cid reports it from the thread page.
+    register(&browser, &base, "ann").await;
+    kindred_entities::user::Entity::update_many()
+        .col_expr(
+            kindred_entities::user::Column::IsAdmin,
+            sea_orm::sea_query::Expr::value(true),
+        )
+        .filter(kindred_entities::user::Column::Name.eq("ann"))
+        .exec(&context.db)
+        .await
+        .unwrap();
+    browser.go(&format!("{base}/create-group")).await;
+    browser.type_into("#name", "repair").await;
+    browser.type_into("#title", "Repair café").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for("Threads").await;
+    let find_person = async |name: &str| {
+        kindred::groups::directory::find_local_actor_by_name(&context.db, name)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let group = kindred::groups::directory::find_local_group(&context.db, "repair")
+        .await
+        .unwrap();
+    let thread = kindred::actions::posts::start_thread(
+        &context,
+        &find_person("ann").await,
+        &group,
+        kindred::groups::posts::Draft {
+            title: Some("Our kettle clicks".into()),
+            markdown: "It clicks, then **nothing**.\n\n> quoted\n\n```\ncode\n```".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let thread_url = format!("{base}/posts/{}", thread.id);
+    sign_out(&browser).await;
+    register(&browser, &base, "bob").await;
+    browser.go(&format!("{base}/groups/repair")).await;
+    browser.click("form[action$='/join'] button").await;
+    browser.wait_for("Leave group").await;
+    kindred::actions::posts::reply_to(
+        &context,
+        &find_person("bob").await,
+        &thread,
+        kindred::groups::posts::Draft {
+            markdown: "Buy cheap watches at example.com".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    sign_out(&browser).await;
+    register(&browser, &base, "cid").await;
+    browser.go(&thread_url).await;
+    browser.wait_for("Buy cheap watches").await;
+    browser
+        .click("article.post.reply details:has(form[action$='/report']) summary")
+        .await;
+    browser
+        .type_into(
+            "article.post.reply form[action$='/report'] textarea",
+            "Spam",
+        )
+        .await;
+    browser
+        .click("article.post.reply form[action$='/report'] button")
+        .await;
+    browser.wait_for("report").await;
+    sign_out(&browser).await;
+
+    // Ann signs in again and hears of the report, naming cid and the group's title.
+    browser.go(&format!("{base}/login")).await;
+    check_accessibility(&browser, &axe, "/login").await;
+    browser.type_into("#name", "ann").await;
+    browser.type_into("#password", "a long password").await;
+    browser.click("main form button[type=submit]").await;
+    browser.wait_for("href=\"/users/ann\"").await;
+    browser.go(&format!("{base}/notifications")).await;
+    let notifications = browser.wait_for("cid reported a post").await;
+    assert!(notifications.contains("<strong>Repair café</strong>"));
+    check_accessibility(&browser, &axe, "/notifications").await;
+
+    for (width, label) in [(1280, "desktop"), (390, "phone")] {
+        browser.resize(width, 900).await;
+        // The report screen: the post, its author, the reason, and the buttons in place. Ban
+        // asks first: its button shows only once "Ban bob…" is unfolded.
+        browser
+            .go(&format!("{base}/groups/repair/moderation"))
+            .await;
+        let screen = browser.wait_for("Buy cheap watches").await;
+        assert!(screen.contains("Spam"), "the reason");
+        let ban_button = "form[action='/groups/repair/bans'] button.danger";
+        let displayed =
+            format!("return document.querySelector(\"{ban_button}\").checkVisibility()");
+        assert_eq!(browser.execute(&displayed).await, serde_json::json!(false));
+        browser
+            .click("details.confirm:has(form[action='/groups/repair/bans']) summary")
+            .await;
+        assert_eq!(browser.execute(&displayed).await, serde_json::json!(true));
+        browser
+            .screenshot(&shots.join(format!("report-{label}.png")))
+            .await;
+        check_accessibility(&browser, &axe, &format!("moderation at {width}px")).await;
+        // The thread, with the moderator's menu and the author's delete, both folded.
+        browser.go(&thread_url).await;
+        browser.wait_for("Our kettle clicks").await;
+        check_accessibility(&browser, &axe, &format!("thread at {width}px")).await;
+    }
+    browser.resize(1280, 900).await;
+
+    // Removing from the report screen.
+    browser
+        .go(&format!("{base}/groups/repair/moderation"))
+        .await;
+    browser
+        .click("form[action$='/moderate/remove'] button")
+        .await;
+    // It lands on the thread, where moderators still see what was removed, marked so.
+    browser.wait_for("Removed by a moderator.").await;
+    browser.go(&thread_url).await;
+
+    // Deleting one's own thread asks first.
+    let yes_delete = format!(
+        "return document.querySelector(\"form[action='/posts/{}/delete'] button\").checkVisibility()",
+        thread.id
+    );
+    assert_eq!(browser.execute(&yes_delete).await, serde_json::json!(false));
+    browser
+        .click(&format!(
+            "details.confirm:has(form[action='/posts/{}/delete']) summary",
+            thread.id
+        ))
+        .await;
+    assert_eq!(browser.execute(&yes_delete).await, serde_json::json!(true));
+    browser
+        .screenshot(&shots.join("delete-confirmation.png"))
+        .await;
+    browser
+        .click(&format!(
+            "form[action='/posts/{}/delete'] button",
+            thread.id
+        ))
+        .await;
+    browser.wait_for("deleted").await;
+
+    // A day of federation-health samples, for the admin charts.
+    for hours_ago in 0..24_i64 {
+        use sea_orm::ActiveValue::{NotSet, Set};
+        kindred_entities::federation_health_sample::Entity::insert(
+            kindred_entities::federation_health_sample::ActiveModel {
+                id: NotSet,
+                sampled_at: Set(chrono::Utc::now() - chrono::Duration::hours(hours_ago)),
+                delivered: Set(400 + 37 * ((hours_ago * 7) % 11)),
+                failed: Set((hours_ago * 13) % 40),
+                refused: Set(hours_ago % 3),
+                queue_depth: Set((hours_ago * 29) % 120),
+                failing_servers: Set(hours_ago % 4),
+                dead_servers: Set(i64::from(hours_ago > 18)),
+            },
+        )
+        .exec(&context.db)
+        .await
+        .unwrap();
+    }
+
+    // The other main pages, as a signed-in administrator.
+    for path in [
+        "/",
+        "/groups",
+        "/groups/repair",
+        "/groups/repair/new-thread",
+        "/groups/repair/edit",
+        "/search?q=kettle",
+        "/settings",
+        "/users/ann",
+        "/admin",
+        "/admin/federation",
+        "/groups/repair/modlog",
+    ] {
+        browser.go(&format!("{base}{path}")).await;
+        browser.wait_for("</main>").await;
+        check_accessibility(&browser, &axe, path).await;
+        if path == "/admin/federation" {
+            browser
+                .screenshot(&shots.join("federation-health.png"))
+                .await;
+        }
+    }
+    sign_out(&browser).await;
+    browser.go(&format!("{base}/register")).await;
+    check_accessibility(&browser, &axe, "/register").await;
     browser.close().await;
     network.stop().await;
 }
