@@ -19,8 +19,11 @@ use std::collections::HashMap;
 pub struct ThreadView {
     pub group: actor::Model,
     pub thread: post::Model,
-    /// The thread and every reply, oldest first (a reply's `parent_id` gives the nesting).
+    /// The thread, then one page of replies, each after its parent (a reply's `parent_id`
+    /// gives the nesting).
     pub posts: Vec<post::Model>,
+    /// The cursor of the next page of replies, when there is one.
+    pub next_replies: Option<String>,
     /// The authors of `posts`, by id.
     pub authors: HashMap<i64, actor::Model>,
     /// The viewer's votes on `posts`, by post id.
@@ -77,13 +80,17 @@ pub async fn refresh_thread(context: &Context, thread: &post::Model) -> Result<(
     crate::federation::backfill::request_refresh(context, thread).await
 }
 
-/// The thread `thread` with its replies, authors and the viewer's votes. A thread waiting for
-/// approval is shown only to its author and the group's moderators (404 to everyone else).
+/// The thread `thread` with a page of its replies (`replies_after`: the cursor a page gave;
+/// `per_page`: about how many), authors and the viewer's votes. A thread waiting for approval
+/// is shown only to its author and the group's moderators (404 to everyone else).
 pub async fn thread_view(
     context: &Context,
     thread: post::Model,
     viewer: Option<&SignedIn>,
+    replies_after: Option<&str>,
+    per_page: usize,
 ) -> Result<ThreadView> {
+    let replies_after = crate::paging::parse_id_cursor(replies_after)?;
     let group = lookups::actor(&context.db, thread.group_id, "group").await?;
     if thread.awaiting_approval {
         let allowed = match viewer {
@@ -103,7 +110,10 @@ pub async fn thread_view(
             return Err(Error::not_found("post"));
         }
     }
-    let all = posts::thread_with_replies(&context.db, &thread).await?;
+    let posts::ThreadPage {
+        posts: all,
+        next: next_replies,
+    } = posts::thread_with_replies(&context.read_db, &thread, replies_after, per_page).await?;
     let (authors, my_votes) = authors_and_votes(context, &all, viewer).await?;
     let moderating = match viewer {
         Some(viewer) => moderates(context, &group, viewer).await?,
@@ -131,6 +141,7 @@ pub async fn thread_view(
         group,
         thread,
         posts: all,
+        next_replies,
         authors,
         my_votes,
         moderating,

@@ -10,6 +10,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
+use std::collections::HashMap;
 
 /// The content of a post, already sanitised.
 #[derive(Clone)]
@@ -509,23 +510,137 @@ impl Draft {
     }
 }
 
-/// Every post of a thread (the thread itself first, then its replies oldest first), without
-/// replies from blocked servers.
+/// Replies a thread page shows at most (whole branches are kept together, so a page may hold
+/// more when one branch is longer).
+pub const REPLIES_PER_PAGE: usize = 200;
+
+/// One page of a thread: the thread, then replies in the order they nest.
+pub struct ThreadPage {
+    /// The thread first, then the page's replies, each after its parent.
+    pub posts: Vec<post::Model>,
+    /// Where the next page starts (the last top-level reply shown), when there is more.
+    pub next: Option<String>,
+}
+
+/// The thread and a page of its replies: whole branches (a top-level reply with everything
+/// under it), oldest branch first, until about `per_page` replies. `after` is the cursor the
+/// previous page gave. Only ids and parents of the whole thread are read to cut the page; the
+/// posts themselves are read for the page only, so a long thread's page costs about what a
+/// short thread's does.
 pub async fn thread_with_replies(
     database: &impl ConnectionTrait,
     thread: &post::Model,
-) -> Result<Vec<post::Model>> {
-    use sea_orm::QueryOrder;
-    let mut replies = post::Entity::find()
+    after: Option<i64>,
+    per_page: usize,
+) -> Result<ThreadPage> {
+    let outline = thread_outline(database, thread).await?;
+    let (page_ids, next) = page_of_branches(thread.id, &outline, after, per_page);
+    let mut replies = if page_ids.is_empty() {
+        Vec::new()
+    } else {
+        post::Entity::find()
+            .filter(post::Column::Id.is_in(page_ids.iter().copied()))
+            .all(database)
+            .await?
+    };
+    let position: HashMap<i64, usize> = page_ids
+        .iter()
+        .enumerate()
+        .map(|(index, id)| (*id, index))
+        .collect();
+    replies.sort_by_key(|reply| position.get(&reply.id).copied().unwrap_or(usize::MAX));
+    replies.insert(0, thread.clone());
+    Ok(ThreadPage {
+        posts: replies,
+        next: next.map(|id| id.to_string()),
+    })
+}
+
+/// The cursor of the page of `thread` that shows `reply_id` (`None`: the first page), for
+/// links to a reply deep in a long thread.
+pub async fn page_cursor_of_reply(
+    database: &impl ConnectionTrait,
+    thread: &post::Model,
+    reply_id: i64,
+    per_page: usize,
+) -> Result<Option<String>> {
+    let outline = thread_outline(database, thread).await?;
+    let mut after = None;
+    loop {
+        let (ids, next) = page_of_branches(thread.id, &outline, after, per_page);
+        if ids.contains(&reply_id) {
+            return Ok(after.map(|id| id.to_string()));
+        }
+        match next {
+            Some(next) => after = Some(next),
+            None => return Ok(None),
+        }
+    }
+}
+
+/// Every shown reply of `thread` as (id, parent id), oldest first: the little a page needs
+/// to be cut.
+async fn thread_outline(
+    database: &impl ConnectionTrait,
+    thread: &post::Model,
+) -> Result<Vec<(i64, Option<i64>)>> {
+    use sea_orm::{QueryOrder, QuerySelect};
+    Ok(post::Entity::find()
+        .select_only()
+        .column(post::Column::Id)
+        .column(post::Column::ParentId)
         .filter(post::Column::ThreadId.eq(thread.id))
         .filter(post::Column::AwaitingApproval.eq(false))
         .filter(post::Column::AuthorId.not_in_subquery(authors_on_blocked_servers()))
         .order_by_asc(post::Column::PublishedAt)
         .order_by_asc(post::Column::Id)
+        .into_tuple()
         .all(database)
-        .await?;
-    replies.insert(0, thread.clone());
-    Ok(replies)
+        .await?)
+}
+
+/// From a thread's outline (reply id and parent id, oldest first), the ids of one page in
+/// nesting order, and the top-level reply the next page starts after. A reply whose parent is
+/// not in the outline hangs from the thread.
+fn page_of_branches(
+    thread_id: i64,
+    outline: &[(i64, Option<i64>)],
+    after: Option<i64>,
+    per_page: usize,
+) -> (Vec<i64>, Option<i64>) {
+    let known: std::collections::HashSet<i64> = outline.iter().map(|(id, _)| *id).collect();
+    let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
+    let mut top_level = Vec::new();
+    for (id, parent) in outline {
+        match parent.filter(|parent| *parent != thread_id && known.contains(parent)) {
+            Some(parent) => children.entry(parent).or_default().push(*id),
+            None => top_level.push(*id),
+        }
+    }
+    let start = match after {
+        Some(after) => top_level
+            .iter()
+            .position(|id| *id == after)
+            .map_or(top_level.len(), |index| index + 1),
+        None => 0,
+    };
+    let mut page = Vec::new();
+    let mut last_root = None;
+    for root in &top_level[start..] {
+        if page.len() >= per_page {
+            return (page, last_root);
+        }
+        // Depth first, each reply before its own replies, siblings oldest first.
+        let mut stack = vec![*root];
+        while let Some(id) = stack.pop() {
+            page.push(id);
+            if let Some(under) = children.get(&id) {
+                stack.extend(under.iter().rev());
+            }
+        }
+        last_root = Some(*root);
+    }
+    (page, None)
 }
 
 /// The votes `voter` gave in a set of posts, as (post id, value).
@@ -698,4 +813,46 @@ pub async fn recent_by_author(
         .limit(limit)
         .all(database)
         .await?)
+}
+
+#[cfg(test)]
+mod thread_paging_tests {
+    use super::*;
+
+    #[test]
+    fn a_page_holds_whole_branches_and_the_next_starts_after_its_last() {
+        // Thread 1: replies 2, 5, 7 at the top; 3 and 4 under 2 (4 under 3); 6 under 5; 9's
+        // parent is unknown, so it hangs from the thread.
+        let outline = [
+            (2, Some(1)),
+            (3, Some(2)),
+            (4, Some(3)),
+            (5, Some(1)),
+            (6, Some(5)),
+            (7, Some(1)),
+            (9, Some(100)),
+        ];
+        assert_eq!(
+            page_of_branches(1, &outline, None, 100),
+            (vec![2, 3, 4, 5, 6, 7, 9], None),
+            "each reply after its parent, siblings oldest first"
+        );
+        // Three a page: 2's branch has three, so the page ends after it.
+        assert_eq!(
+            page_of_branches(1, &outline, None, 3),
+            (vec![2, 3, 4], Some(2))
+        );
+        assert_eq!(
+            page_of_branches(1, &outline, Some(2), 3),
+            (vec![5, 6, 7], Some(7))
+        );
+        assert_eq!(page_of_branches(1, &outline, Some(7), 3), (vec![9], None));
+        // A branch longer than a page is kept whole.
+        assert_eq!(
+            page_of_branches(1, &outline, None, 1),
+            (vec![2, 3, 4], Some(2))
+        );
+        // A cursor that names no top-level reply gives an empty page, not the first again.
+        assert_eq!(page_of_branches(1, &outline, Some(3), 3), (vec![], None));
+    }
 }

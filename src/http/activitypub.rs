@@ -154,10 +154,11 @@ pub async fn post_object(
     context: Context,
     visitor: Visitor,
     Path(id): Path<i64>,
+    Query(page): Query<web::PageQuery>,
     headers: HeaderMap,
 ) -> PageResult {
     if !negotiation::wants_activity_json(&headers) {
-        return web::posts::thread_page(&context, &visitor, id).await;
+        return web::posts::thread_page(&context, &visitor, id, page.after.as_deref()).await;
     }
     let found = async {
         let stored = crate::actions::lookups::published_local_post(&context.db, id).await?;

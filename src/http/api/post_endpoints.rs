@@ -444,7 +444,9 @@ pub(super) async fn create_thread(
 #[schema(as = Thread)]
 pub struct ThreadJson {
     pub(super) thread: PostJson,
-    /// Every reply, oldest first; `parent_id` gives the nesting.
+    /// A page of replies: whole branches (a top-level reply and everything under it), oldest
+    /// branch first, each reply after its parent; `parent_id` gives the nesting. The
+    /// `Link: <…>; rel="next"` header points to the next page when there is one.
     pub(super) replies: Vec<PostJson>,
     /// For a thread of a group on another server, how whole it is here: its replies are
     /// `filling_in` (being fetched from the servers that hold it), `filled_in`, `cut_short`
@@ -480,15 +482,17 @@ impl From<&threads::Completeness> for ThreadCompleteness {
     }
 }
 
-/// A thread with all its replies (for a reply: its whole thread)
+/// A thread with a page of its replies (for a reply: its thread)
 #[utoipa::path(
     get,
     path = "/posts/{id}",
     operation_id = "getThread",
     security((), ("bearer" = [])),
-    params(("id" = i64, Path, description = POST_ID)),
+    params(("id" = i64, Path, description = POST_ID), PageParams),
     responses(
-        (status = 200, description = "The thread.", body = ThreadJson),
+        (status = 200, description = "The thread and a page of replies (`limit`: about how many; 200 when left out).", body = ThreadJson,
+            headers(("Link" = String, description = "`<…>; rel=\"next\"`: the next page of replies, when there is one (follow it as it is)."))),
+        (status = 400, description = BAD_CURSOR, body = ErrorBody),
         (status = 404, description = NOT_FOUND, body = ErrorBody),
     ),
 )]
@@ -496,10 +500,27 @@ pub(super) async fn thread(
     context: Context,
     MaybeApiUser(caller): MaybeApiUser,
     Path(id): Path<String>,
-) -> ApiResult<Json<ThreadJson>> {
+    Query(paging): Query<PageParams>,
+) -> ApiResult<Response> {
     let found = lookups::post_by_text(&context.db, &id).await?;
     let thread = lookups::thread_of(&context.db, found).await?;
-    let view = threads::thread_view(&context, thread, caller.as_ref()).await?;
+    let per_page = paging.limit.map_or(posts::REPLIES_PER_PAGE, |limit| {
+        limit.clamp(1, 200) as usize
+    });
+    let view = threads::thread_view(
+        &context,
+        thread,
+        caller.as_ref(),
+        paging.cursor.as_deref(),
+        per_page,
+    )
+    .await?;
+    let next = paging.next_url(
+        &context,
+        &format!("/posts/{id}"),
+        &[],
+        view.next_replies.clone(),
+    );
     let mut listed = posts_json_from(
         &view.group,
         view.posts,
@@ -511,11 +532,12 @@ pub(super) async fn thread(
         view.moderating,
     );
     let thread = listed.remove(0);
-    Ok(Json(ThreadJson {
+    let body = Json(ThreadJson {
         thread,
         replies: listed,
         completeness: view.completeness.as_ref().map(ThreadCompleteness::from),
-    }))
+    });
+    Ok(with_next_link(body.into_response(), next))
 }
 
 /// Ask for a thread of a group on another server to be fetched again from the servers that

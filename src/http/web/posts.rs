@@ -17,7 +17,7 @@ use crate::{
     },
 };
 use axum::{
-    extract::Path,
+    extract::{Path, Query},
     http::StatusCode,
     response::{IntoResponse, Redirect, Response},
 };
@@ -33,21 +33,42 @@ use std::collections::HashMap;
 const MAX_VISUAL_DEPTH: usize = 6;
 
 /// `GET /posts/{id}` for browsers: the thread page (a reply shows within its thread).
-pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageResult {
+pub async fn thread_page(
+    context: &Context,
+    visitor: &Visitor,
+    id: i64,
+    replies_after: Option<&str>,
+) -> PageResult {
     let found = lookups::post(&context.db, id).await?;
     if let Some(thread_id) = found.thread_id {
-        return Ok(Redirect::to(&format!("/posts/{thread_id}#post-{id}")).into_response());
+        // A reply is shown on the page of its thread that holds it.
+        let thread = lookups::post(&context.db, thread_id).await?;
+        let page =
+            posts::page_cursor_of_reply(&context.read_db, &thread, id, posts::REPLIES_PER_PAGE)
+                .await?;
+        let query = page
+            .map(|after| format!("?after={after}"))
+            .unwrap_or_default();
+        return Ok(Redirect::to(&format!("/posts/{thread_id}{query}#post-{id}")).into_response());
     }
     let ThreadView {
         group,
         thread,
         posts: all,
+        next_replies,
         authors,
         my_votes,
         moderating,
         completeness,
         attachments,
-    } = threads::thread_view(context, found, visitor.signed_in.as_ref()).await?;
+    } = threads::thread_view(
+        context,
+        found,
+        visitor.signed_in.as_ref(),
+        replies_after,
+        posts::REPLIES_PER_PAGE,
+    )
+    .await?;
     let mut children: HashMap<Option<i64>, Vec<&post::Model>> = HashMap::new();
     for reply in all.iter().skip(1) {
         // A reply whose parent is gone hangs from the thread.
@@ -108,7 +129,15 @@ pub async fn thread_page(context: &Context, visitor: &Visitor, id: i64) -> PageR
         @if !group.local {
             (completeness_notice(visitor, &thread, completeness.as_ref()))
         }
+        @if replies_after.is_some() {
+            p.notice { "Later replies of this thread. " a href={ "/posts/" (thread.id) } { "← First replies" } }
+        }
         (rendering.replies(thread.id, 1))
+        @if let Some(next) = &next_replies {
+            nav.pager aria-label="Replies" {
+                a rel="next" href={ "/posts/" (thread.id) "?after=" (next) } { "More replies →" }
+            }
+        }
     };
     Ok(page(context, visitor, &title, body).into_response())
 }
@@ -472,8 +501,13 @@ impl Rendering<'_> {
 }
 
 /// `GET /posts/{id}` for browsers.
-pub async fn post_page(context: Context, visitor: Visitor, Path(id): Path<i64>) -> PageResult {
-    thread_page(&context, &visitor, id).await
+pub async fn post_page(
+    context: Context,
+    visitor: Visitor,
+    Path(id): Path<i64>,
+    Query(page): Query<crate::http::web::PageQuery>,
+) -> PageResult {
+    thread_page(&context, &visitor, id, page.after.as_deref()).await
 }
 
 #[derive(Deserialize)]

@@ -235,3 +235,99 @@ async fn follow_any(
         assert!(pages < 100, "the pages never end");
     }
 }
+
+#[tokio::test]
+async fn a_long_thread_is_read_a_page_of_branches_at_a_time() {
+    testing::for_each_backend(async |backend| {
+        let app = TestApp::on(backend)
+            .with_user("ann")
+            .with_group("repair", "ann")
+            .start()
+            .await;
+        let context = app.context();
+        let (ann, group) = (&app.person("ann").actor, app.group("repair"));
+        let token = crate::accounts::sessions::create_session(
+            &app.database.connection,
+            app.person("ann").user.id,
+            SessionKind::Api,
+            None,
+        )
+        .await
+        .unwrap()
+        .token;
+        let thread = actions::posts::start_thread(
+            &context,
+            ann,
+            group,
+            Draft {
+                title: Some("A long one".into()),
+                markdown: "Body".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        // Ten top-level replies, each with two under it: thirty in all.
+        let mut written = Vec::new();
+        for number in 0..10 {
+            let draft = |text: String| Draft {
+                markdown: text,
+                ..Default::default()
+            };
+            let (top, _) =
+                actions::posts::reply_to(&context, ann, &thread, draft(format!("top {number}")))
+                    .await
+                    .unwrap();
+            let (under, _) =
+                actions::posts::reply_to(&context, ann, &top, draft(format!("under {number}")))
+                    .await
+                    .unwrap();
+            let (deeper, _) =
+                actions::posts::reply_to(&context, ann, &under, draft(format!("deeper {number}")))
+                    .await
+                    .unwrap();
+            written.extend([top.id, under.id, deeper.id]);
+        }
+        // Seven a page: three branches (nine replies) a page, each whole, in order.
+        let mut seen = Vec::new();
+        let mut path = format!("/posts/{}?limit=7", thread.id);
+        let mut pages = 0;
+        loop {
+            let answer = call(&app.router, Method::GET, &path, Some(&token), None).await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.json);
+            assert_eq!(answer.json["thread"]["id"], thread.id);
+            let replies = answer.json["replies"].as_array().unwrap();
+            pages += 1;
+            for reply in replies {
+                let parent = reply["parent_id"].as_i64().unwrap();
+                assert!(
+                    parent == thread.id
+                        || seen.contains(&parent)
+                        || replies.iter().any(|other| other["id"] == parent),
+                    "each reply comes with its parent"
+                );
+                seen.push(reply["id"].as_i64().unwrap());
+            }
+            let Some(link) = answer.link else { break };
+            path = link
+                .trim_start_matches('<')
+                .split_once(">; rel=\"next\"")
+                .and_then(|(url, _)| url.split_once("/api/v1"))
+                .map(|(_, rest)| rest.to_string())
+                .unwrap();
+            assert!(pages < 20, "the pages never end");
+        }
+        assert_eq!(seen, written, "every reply once, in nesting order");
+        assert_eq!(pages, 4, "9 + 9 + 9 + 3");
+        let forged = call(
+            &app.router,
+            Method::GET,
+            &format!("/posts/{}?cursor=abc", thread.id),
+            None,
+            None,
+        )
+        .await;
+        assert_error(&forged, StatusCode::BAD_REQUEST, "bad_request");
+    })
+    .await;
+}

@@ -370,3 +370,57 @@ async fn posts_are_activitypub_objects_in_outboxes_and_relayed_by_the_group() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_long_thread_pages_its_replies_and_a_link_to_a_late_reply_finds_its_page() {
+    testing::for_each_backend(async |backend| {
+        let RepairCafe {
+            app,
+            mut anonymous,
+            thread_path,
+            thread_id,
+            ..
+        } = repair_cafe(backend).await;
+        let context = app.context();
+        let thread = post_by_id(&app.database.connection, thread_id).await;
+        let ann = crate::groups::directory::find_local_actor_by_name(&context.db, "ann")
+            .await
+            .unwrap()
+            .unwrap();
+        let per_page = crate::groups::posts::REPLIES_PER_PAGE;
+        let mut last = None;
+        for number in 0..per_page + 5 {
+            let draft = crate::groups::posts::Draft {
+                markdown: format!("Answer number {number}"),
+                ..Default::default()
+            };
+            let (reply, _) = crate::actions::posts::reply_to(&context, &ann, &thread, draft)
+                .await
+                .unwrap();
+            last = Some(reply.id);
+        }
+        let first = anonymous.get(&thread_path).await;
+        assert_eq!(first.body.matches("class=\"post reply\"").count(), per_page);
+        assert!(first.body.contains("Answer number 0<"));
+        assert!(!first.body.contains(&format!("Answer number {per_page}<")));
+        let marker = "rel=\"next\" href=\"";
+        let start = first.body.find(marker).expect("a link to more replies") + marker.len();
+        let next: String = first.body[start..]
+            .chars()
+            .take_while(|c| *c != '"')
+            .collect();
+        let second = anonymous.get(&next).await;
+        assert_eq!(second.body.matches("class=\"post reply\"").count(), 5);
+        assert!(second.body.contains(&format!("Answer number {per_page}<")));
+        assert!(second.body.contains("← First replies"));
+        assert!(!second.body.contains("rel=\"next\""));
+        // A link to the last reply lands on the page that shows it.
+        let last = last.unwrap();
+        let found = anonymous.get(&format!("/posts/{last}")).await;
+        assert_eq!(
+            found.location.as_deref(),
+            Some(format!("{next}#post-{last}").as_str())
+        );
+    })
+    .await;
+}
