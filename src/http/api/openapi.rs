@@ -50,27 +50,115 @@ impl Modify for BearerToken {
     }
 }
 
-/// Tidies what the annotations produce, for every operation:
+/// Tidies what the annotations produce, and adds the answers the shared layers give, for
+/// every operation:
 /// - a summary is the first paragraph of the handler's doc comment, which may be wrapped over
 ///   several lines; as in Markdown, a line break in it is a space;
 /// - utoipa reads `request_body(content = Option<T>)` as "T or null", where an optional body
 ///   means "T, or no body at all" (a JSON `null` is refused like any other wrong body); so the
-///   null alternative goes and `required` is said explicitly.
+///   null alternative goes and `required` is said explicitly;
+/// - the refusals that come before a handler runs ([`add_shared_refusals`]).
 pub(super) fn finish(document: &mut openapi::OpenApi) {
     for item in document.paths.paths.values_mut() {
         let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.options,
-            &mut item.head,
-            &mut item.patch,
-            &mut item.trace,
+            (false, &mut item.get),
+            (true, &mut item.put),
+            (true, &mut item.post),
+            (true, &mut item.delete),
+            (false, &mut item.options),
+            (false, &mut item.head),
+            (true, &mut item.patch),
+            (false, &mut item.trace),
         ];
-        for operation in operations.into_iter().flatten() {
-            tidy(operation);
+        for (reads_a_body, operation) in operations {
+            if let Some(operation) = operation {
+                tidy(operation);
+                add_shared_refusals(operation, reads_a_body);
+            }
         }
+    }
+}
+
+/// The answers every operation may give before its handler runs, documented on each unless it
+/// documents them itself (then its own wording stays):
+/// - 429 from the per-address allowance (`http.*_per_minute_per_address`), with `Retry-After`;
+/// - 422 for a NUL character in the address (or the body);
+/// - 400 for a malformed query or path parameter (of the wrong type, say);
+/// - 401 for a bearer token that is unknown, expired or revoked, where a token is taken;
+/// - on methods with a body: 413 over `http.max_body_bytes`, 408 when it does not arrive in
+///   time; with a JSON body also 400 (malformed), 415 (not JSON) and 422 (a field of the
+///   wrong type or missing).
+fn add_shared_refusals(operation: &mut Operation, reads_a_body: bool) {
+    use utoipa::openapi::{
+        Ref,
+        content::ContentBuilder,
+        header::HeaderBuilder,
+        response::{Response, ResponseBuilder},
+    };
+    let error = |description: &str| -> Response {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Error")))
+                    .build(),
+            )
+            .build()
+    };
+    let mut shared: Vec<(&str, Response)> = Vec::new();
+    let too_many = ResponseBuilder::from(error(
+        "Too many requests from this address: anonymous reads and writes have an allowance per minute (signed-in writes do not).",
+    ))
+    .header(
+        "Retry-After",
+        HeaderBuilder::new()
+            .schema(ObjectBuilder::new().schema_type(Type::Integer))
+            .description(Some("Seconds to wait before asking again."))
+            .build(),
+    )
+    .build();
+    shared.push(("429", too_many));
+    shared.push((
+        "422",
+        error("A NUL character in the address or the body, or a field of the wrong type."),
+    ));
+    shared.push((
+        "400",
+        error(
+            "A malformed request: a parameter of the wrong type, or a body that is not valid JSON.",
+        ),
+    ));
+    let takes_a_token = operation
+        .security
+        .as_ref()
+        .is_some_and(|requirements| !requirements.is_empty());
+    if takes_a_token {
+        shared.push((
+            "401",
+            error("The bearer token is unknown, expired or revoked (or missing, where one is needed)."),
+        ));
+    }
+    if reads_a_body {
+        shared.push((
+            "413",
+            error("The body is larger than this server takes (`http.max_body_bytes`)."),
+        ));
+        shared.push(("408", error("The body did not arrive in time.")));
+    }
+    let takes_json = operation
+        .request_body
+        .as_ref()
+        .is_some_and(|body| body.content.contains_key("application/json"));
+    if takes_json {
+        shared.push(("415", error("The body is not `application/json`.")));
+    }
+    for (status, response) in shared {
+        operation
+            .responses
+            .responses
+            .entry(status.to_string())
+            .or_insert(RefOr::T(response));
     }
 }
 

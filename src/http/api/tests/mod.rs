@@ -5,6 +5,7 @@
 
 mod accounts;
 mod bans_and_reports;
+mod conformance;
 mod groups;
 mod limits;
 mod moderation;
