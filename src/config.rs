@@ -103,7 +103,8 @@ pub struct DatabaseConfig {
     pub url: String,
     pub data_dir: PathBuf,
     pub max_connections: u32,
-    /// Read-only connections beside SQLite's one writer (WAL readers run in parallel).
+    /// Read-only connections beside SQLite's one writer (WAL readers run in parallel); 0:
+    /// reads go through the writer's connection too.
     pub sqlite_read_connections: u32,
 }
 

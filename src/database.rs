@@ -106,12 +106,13 @@ async fn connect_with(
 /// wait for the writer, so lookups no longer queue behind transactions on the one connection
 /// (each statement costs a round trip to the connection's thread, and the writer's time is
 /// what limits how many activities an inbox takes per second). An in-memory SQLite database
-/// lives in its one connection, so it is read there too.
+/// lives in its one connection, so it is read there too; and with `read_connections` 0, every
+/// read is (a machine short of memory, or a test that watches every statement).
 pub async fn connect_reads(
     database: &DatabaseConnection,
     read_connections: u32,
 ) -> Result<DatabaseConnection> {
-    if database.get_database_backend() != DbBackend::Sqlite {
+    if database.get_database_backend() != DbBackend::Sqlite || read_connections == 0 {
         return Ok(database.clone());
     }
     let row = database
@@ -132,7 +133,7 @@ pub async fn connect_reads(
     let file = std::path::PathBuf::from(file);
     let mut options = ConnectOptions::new("sqlite://kindred.sqlite?mode=ro".to_string());
     options
-        .max_connections(read_connections.max(1))
+        .max_connections(read_connections)
         .min_connections(1)
         .acquire_timeout(Duration::from_secs(30))
         .test_before_acquire(false)

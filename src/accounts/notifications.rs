@@ -164,6 +164,9 @@ pub async fn list(
         .limit(limit)
         .all(database)
         .await?;
+    if notifications.is_empty() {
+        return Ok(Vec::new());
+    }
     let posts = post::Entity::find()
         .filter(post::Column::Id.is_in(notifications.iter().map(|found| found.post_id)))
         .all(database)

@@ -250,6 +250,8 @@ pub async fn error_body_text(body: axum::body::Body) -> String {
 }
 
 #[cfg(test)]
+mod query_plans;
+#[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests;
 

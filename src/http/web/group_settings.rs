@@ -301,7 +301,7 @@ fn edit_group_form(
 ) -> Response {
     let name = &group.preferred_username;
     let body = html! {
-        h1 { "Edit " (directory::shown_name(&group)) }
+        h1 { "Edit " (directory::shown_name(group)) }
         (layout::problem(problem))
         form method="post" enctype="multipart/form-data" action={ "/groups/" (name) "/edit" } {
             (csrf_field(visitor.csrf_token()))

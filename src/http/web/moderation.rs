@@ -220,7 +220,7 @@ async fn reports_section(
                     @match post {
                         Some(post) => {
                             p {
-                                "Post by " strong { (author) } " in " (directory::shown_name(&group)) ": "
+                                "Post by " strong { (author) } " in " (directory::shown_name(group)) ": "
                                 a href={ "/posts/" (post.thread_id.unwrap_or(post.id)) "#post-" (post.id) } {
                                     (post.title.as_deref().unwrap_or("a reply"))
                                 }
