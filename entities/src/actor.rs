@@ -82,6 +82,8 @@ pub struct Model {
     pub history_read_at: Option<DateTimeUtc>,
     /// A group not safe for work (NSFW, `sensitive`): its posts are shown folded.
     pub sensitive: bool,
+    /// For local actors: how many activities their outbox holds (kept as they are added).
+    pub outbox_total: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

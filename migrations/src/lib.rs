@@ -29,6 +29,7 @@ mod m20261206_000022_uploads;
 mod m20261206_000023_post_search;
 mod m20261206_000024_thread_reads;
 mod m20261206_000025_site_settings_and_health;
+mod m20261206_000026_outbox_totals;
 
 pub struct Migrator;
 
@@ -61,6 +62,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000023_post_search::Migration),
             Box::new(m20261206_000024_thread_reads::Migration),
             Box::new(m20261206_000025_site_settings_and_health::Migration),
+            Box::new(m20261206_000026_outbox_totals::Migration),
         ]
     }
 }

@@ -22,12 +22,22 @@ fn collection_url(group: &actor::Model, url: &Option<String>) -> Result<String> 
         .ok_or_else(|| Error::internal(format!("group {} lacks a collection URL", group.ap_id)))
 }
 
-/// The outbox: without `page`, the collection with its total and a link to the first page;
-/// with `page` (1-based), that page of activities, newest first.
+/// Which page of an outbox: the first, the one after an activity (by row id, as the `next`
+/// links name it), or an older page by number (kept for links from before the keyset; its
+/// cost grows with the number).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxPage {
+    Numbered(u64),
+    Before(i64),
+}
+
+/// The outbox: without a page, the collection with its total (a counter, `outbox_total`) and
+/// a link to the first page; with one, that page of activities, newest first, linking to the
+/// next by the last row's id (keyset paging: a deep page costs what the first does).
 pub async fn outbox(
     database: &impl ConnectionTrait,
     group: &actor::Model,
-    page: Option<u64>,
+    page: Option<OutboxPage>,
 ) -> Result<Value> {
     let id = collection_url(group, &group.outbox_url)?;
     let listed = || {
@@ -35,7 +45,7 @@ pub async fn outbox(
             .filter(activity::Column::ActorId.eq(group.id))
             .filter(activity::Column::InOutbox.eq(true))
     };
-    let total = listed().count(database).await?;
+    let total = u64::try_from(group.outbox_total).unwrap_or(0);
     let Some(page) = page else {
         // Lemmy reads a community's latest posts from the collection itself (`orderedItems`:
         // its last 20 `Announce{Create}` of threads) when its first user subscribes; Mastodon
@@ -48,38 +58,42 @@ pub async fn outbox(
             "totalItems": total,
             "orderedItems": latest_threads,
             "first": format!("{id}?page=1"),
-            "last": format!("{id}?page={}", total.div_ceil(OUTBOX_PAGE_SIZE).max(1)),
         }));
     };
-    if page == 0 {
-        return Err(Error::bad_request("pages are numbered from 1"));
-    }
-    let rows: Vec<String> = listed()
+    let mut query = listed()
         .select_only()
+        .column(activity::Column::Id)
         .column(activity::Column::Json)
         .order_by_desc(activity::Column::Id)
-        .offset((page - 1) * OUTBOX_PAGE_SIZE)
-        .limit(OUTBOX_PAGE_SIZE)
-        .into_tuple()
-        .all(database)
-        .await?;
+        .limit(OUTBOX_PAGE_SIZE + 1);
+    let page_id = match page {
+        OutboxPage::Numbered(0) => return Err(Error::bad_request("pages are numbered from 1")),
+        OutboxPage::Numbered(number) => {
+            query = query.offset((number - 1) * OUTBOX_PAGE_SIZE);
+            format!("{id}?page={number}")
+        }
+        OutboxPage::Before(before) => {
+            query = query.filter(activity::Column::Id.lt(before));
+            format!("{id}?page=true&before={before}")
+        }
+    };
+    let mut rows: Vec<(i64, String)> = query.into_tuple().all(database).await?;
+    let more = rows.len() as u64 > OUTBOX_PAGE_SIZE;
+    rows.truncate(OUTBOX_PAGE_SIZE as usize);
     let items = rows
         .iter()
-        .map(|text| serde_json::from_str::<Value>(text))
+        .map(|(_, text)| serde_json::from_str::<Value>(text))
         .collect::<Result<Vec<Value>, _>>()?;
     let mut document = json!({
         "@context": object_context(),
-        "id": format!("{id}?page={page}"),
+        "id": page_id,
         "type": "OrderedCollectionPage",
         "partOf": id,
         "totalItems": total,
         "orderedItems": items,
     });
-    if page * OUTBOX_PAGE_SIZE < total {
-        document["next"] = json!(format!("{id}?page={}", page + 1));
-    }
-    if page > 1 {
-        document["prev"] = json!(format!("{id}?page={}", page - 1));
+    if let (true, Some((last, _))) = (more, rows.last()) {
+        document["next"] = json!(format!("{id}?page=true&before={last}"));
     }
     Ok(document)
 }

@@ -227,7 +227,27 @@ pub async fn thread_context(
 
 #[derive(Deserialize)]
 pub struct PageQuery {
-    page: Option<u64>,
+    /// A page number, or `true` with `before`.
+    page: Option<String>,
+    before: Option<i64>,
+}
+
+impl PageQuery {
+    /// Which outbox page is asked for: `before` (from a `next` link) wins, then a number;
+    /// `page=true` alone is the first.
+    fn outbox_page(&self) -> Result<Option<collections::OutboxPage>> {
+        if let Some(before) = self.before {
+            return Ok(Some(collections::OutboxPage::Before(before)));
+        }
+        match self.page.as_deref() {
+            None => Ok(None),
+            Some("true") => Ok(Some(collections::OutboxPage::Numbered(1))),
+            Some(number) => number
+                .parse()
+                .map(|number| Some(collections::OutboxPage::Numbered(number)))
+                .map_err(|_| Error::bad_request("page is a number, or true")),
+        }
+    }
 }
 
 pub async fn person_outbox(
@@ -237,7 +257,7 @@ pub async fn person_outbox(
     headers: HeaderMap,
 ) -> Result<Response> {
     let person = find_local_person(&context, &name).await?;
-    let document = collections::outbox(&context.db, &person, query.page).await?;
+    let document = collections::outbox(&context.read_db, &person, query.outbox_page()?).await?;
     Ok(activity_json(&headers, document))
 }
 
@@ -278,7 +298,7 @@ pub async fn group_outbox(
     headers: HeaderMap,
 ) -> Result<Response> {
     let group = directory::find_local_group(&context.db, &name).await?;
-    let document = collections::outbox(&context.db, &group, query.page).await?;
+    let document = collections::outbox(&context.read_db, &group, query.outbox_page()?).await?;
     Ok(activity_json(&headers, document))
 }
 

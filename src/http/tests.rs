@@ -16,7 +16,9 @@ use kindred_entities::{
     actor::{self, ActorKind},
     post,
 };
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -590,4 +592,86 @@ async fn each_client_address_has_an_allowance_and_hears_when_to_come_back() {
     let (status, headers, _) = send(router, from("192.0.2.3", "POST", "/login")).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
     assert!(headers.contains_key(header::RETRY_AFTER));
+}
+
+#[tokio::test]
+async fn the_outbox_pages_by_keyset_and_counts_with_a_counter() {
+    testing::for_each_backend(async |backend| {
+        let app = TestApp::on(backend)
+            .with_user("ann")
+            .with_group("repair", "ann")
+            .start()
+            .await;
+        let context = app.context();
+        for number in 0..45 {
+            crate::actions::posts::start_thread(
+                &context,
+                &app.person("ann").actor,
+                app.group("repair"),
+                crate::groups::posts::Draft {
+                    title: Some(format!("Thread {number}")),
+                    markdown: "Body".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        }
+        let collection = get(&app, "/groups/repair/outbox", Some(ACTIVITY_JSON))
+            .await
+            .json();
+        let total = collection["totalItems"].as_u64().unwrap();
+        assert!(total >= 45, "{collection}");
+        assert!(
+            collection.get("last").is_none(),
+            "no link that costs a count"
+        );
+        // Following `next` from the first page reaches every activity once, newest first.
+        let mut seen: Vec<String> = Vec::new();
+        let mut page = collection["first"].as_str().unwrap().to_string();
+        loop {
+            let path = page.split_once("8080").unwrap().1.to_string();
+            let document = get(&app, &path, Some(ACTIVITY_JSON)).await.json();
+            assert_eq!(document["totalItems"], total);
+            seen.extend(
+                document["orderedItems"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|item| item["id"].as_str().unwrap().to_string()),
+            );
+            match document["next"].as_str() {
+                Some(next) => {
+                    assert!(next.contains("before="), "{next}");
+                    page = next.to_string();
+                }
+                None => break,
+            }
+        }
+        assert_eq!(seen.len() as u64, total);
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "each activity once");
+        // The stored counter is the number of rows.
+        let counted = kindred_entities::activity::Entity::find()
+            .filter(kindred_entities::activity::Column::ActorId.eq(app.group("repair").id))
+            .filter(kindred_entities::activity::Column::InOutbox.eq(true))
+            .count(&app.database.connection)
+            .await
+            .unwrap();
+        assert_eq!(counted, total);
+        // Numbered pages still answer (links from before), and a bad page is 400.
+        let second = get(&app, "/groups/repair/outbox?page=2", Some(ACTIVITY_JSON))
+            .await
+            .json();
+        assert_eq!(second["orderedItems"][0]["id"], seen[20].as_str());
+        assert_eq!(
+            get(&app, "/groups/repair/outbox?page=nope", Some(ACTIVITY_JSON))
+                .await
+                .status,
+            StatusCode::BAD_REQUEST
+        );
+    })
+    .await;
 }

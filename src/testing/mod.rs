@@ -1,6 +1,7 @@
 //! Helpers for Kindred's own tests: fresh databases on SQLite and PostgreSQL, pre-generated key
 //! pairs, captured fixtures and an in-process app. Not used by the server itself.
 
+pub mod dataset;
 pub mod fixtures;
 pub mod pictures;
 mod test_app;

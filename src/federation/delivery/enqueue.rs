@@ -73,6 +73,24 @@ pub async fn enqueue(
             .exec_without_returning(transaction)
             .await?;
     }
+    // The outboxes' counters, in the same transaction, so an outbox never counts its rows.
+    let mut added: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
+    for activity in outgoing.iter().filter(|activity| activity.in_outbox) {
+        *added.entry(activity.sender.id).or_default() += 1;
+    }
+    for (actor_id, count) in added {
+        actor::Entity::update_many()
+            .col_expr(
+                actor::Column::OutboxTotal,
+                sea_orm::sea_query::ExprTrait::add(
+                    sea_orm::sea_query::Expr::col(actor::Column::OutboxTotal),
+                    count,
+                ),
+            )
+            .filter(actor::Column::Id.eq(actor_id))
+            .exec(transaction)
+            .await?;
+    }
     Ok(())
 }
 

@@ -1,0 +1,246 @@
+//! What a request costs on an empty instance and on a big one, side by side: the instance of
+//! the cost issue (200 groups, a million posts, 200,000 in the largest group, 20,000 remote
+//! members on 10,000 servers, votes, reports and notifications) is built with
+//! `kindred::testing::dataset`, then each request is served through the router in process (no
+//! network, so the figures are the server's own) and timed.
+//!
+//! ```sh
+//! cargo bench -p kindred-federation-tests --bench scale                        # SQLite, issue size
+//! cargo bench -p kindred-federation-tests --bench scale -- --posts 100000      # smaller
+//! TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres \
+//!     cargo bench -p kindred-federation-tests --bench scale -- --postgres
+//! ```
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::{
+    Router,
+    body::Body,
+    http::{Request, StatusCode, header},
+};
+use http_body_util::BodyExt;
+use kindred::{
+    accounts::sessions,
+    testing::{
+        self, Backend,
+        dataset::{self, Dataset, DatasetSize},
+    },
+};
+use kindred_entities::session::SessionKind;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+/// Timed runs of each request, after a few untimed ones.
+const RUNS: usize = 60;
+const WARM_UP: usize = 5;
+
+struct Instance {
+    router: Router,
+    dataset: Dataset,
+    token: String,
+    session: String,
+    _database: testing::TestDatabase,
+    _federation: activitypub_federation::config::FederationConfig<kindred::context::AppState>,
+}
+
+async fn build(backend: Backend, size: DatasetSize) -> Instance {
+    let database = testing::fresh_database(backend).await.unwrap();
+    let mut config = testing::test_config(testing::TEST_PUBLIC_URL).unwrap();
+    config.http.reads_per_minute_per_address = 0;
+    let federation = testing::test_federation(config.clone(), &database)
+        .await
+        .unwrap();
+    let context = federation.to_request_data();
+    let started = Instant::now();
+    let built = dataset::build(&context, &config, size).await.unwrap();
+    println!(
+        "  built {} posts in {} groups in {:.1} s (biggest thread: {} replies)",
+        built.posts,
+        size.groups,
+        started.elapsed().as_secs_f64(),
+        built.biggest_thread_replies
+    );
+    let member = kindred::accounts::users::find_by_name(&context.db, &built.member_name)
+        .await
+        .unwrap()
+        .unwrap();
+    let token = sessions::create_session(&context.db, member.user.id, SessionKind::Api, None)
+        .await
+        .unwrap()
+        .token;
+    let session = sessions::create_session(&context.db, member.user.id, SessionKind::Web, None)
+        .await
+        .unwrap()
+        .token;
+    Instance {
+        router: kindred::app::router(&federation),
+        dataset: built,
+        token,
+        session,
+        _database: database,
+        _federation: federation,
+    }
+}
+
+/// One GET; its status, `Link` header and body length.
+async fn get(instance: &Instance, path: &str, accept: &str) -> (StatusCode, Option<String>) {
+    let request = Request::builder()
+        .uri(path)
+        .header(header::HOST, "kindred.test:8080")
+        .header(header::ACCEPT, accept)
+        .header(
+            header::COOKIE,
+            format!("kindred_session={}", instance.session),
+        )
+        .header(header::AUTHORIZATION, format!("Bearer {}", instance.token))
+        .body(Body::empty())
+        .unwrap();
+    let response = instance.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let link = response
+        .headers()
+        .get(header::LINK)
+        .map(|value| value.to_str().unwrap().to_string());
+    let _ = response.into_body().collect().await.unwrap();
+    (status, link)
+}
+
+/// The API thread list's page `page`, reached by following its `Link`s.
+async fn api_list_page(instance: &Instance, page: usize) -> String {
+    let mut path = format!(
+        "/api/v1/groups/{}/threads?limit=20",
+        instance.dataset.largest_group
+    );
+    for _ in 1..page {
+        let (_, link) = get(instance, &path, "application/json").await;
+        let Some(link) = link else { break };
+        path = link
+            .trim_start_matches('<')
+            .split_once(">; rel=\"next\"")
+            .and_then(|(url, _)| url.split_once("8080"))
+            .map(|(_, rest)| rest.to_string())
+            .unwrap();
+    }
+    path
+}
+
+/// The requests to time on `instance`, by name.
+async fn requests(instance: &Instance) -> Vec<(&'static str, String, &'static str)> {
+    let group = &instance.dataset.largest_group;
+    let thread = instance.dataset.biggest_thread_id;
+    let ap = "application/activity+json";
+    let html = "text/html";
+    let json = "application/json";
+    vec![
+        ("outbox", format!("/groups/{group}/outbox"), ap),
+        (
+            "outbox page 1",
+            format!("/groups/{group}/outbox?page=1"),
+            ap,
+        ),
+        (
+            "outbox page 500",
+            format!("/groups/{group}/outbox?page=500"),
+            ap,
+        ),
+        ("followers", format!("/groups/{group}/followers"), ap),
+        ("featured", format!("/groups/{group}/featured"), ap),
+        (
+            "context, first page",
+            format!("/groups/{group}/threads/{thread}?page=true"),
+            ap,
+        ),
+        ("group page (HTML)", format!("/groups/{group}"), html),
+        ("biggest thread (HTML)", format!("/posts/{thread}"), html),
+        ("home feed (HTML)", "/".to_string(), html),
+        (
+            "search (HTML)",
+            "/search?q=thermostat+kettle".to_string(),
+            html,
+        ),
+        (
+            "API threads, page 1",
+            api_list_page(instance, 1).await,
+            json,
+        ),
+        (
+            "API threads, page 500",
+            api_list_page(instance, 500).await,
+            json,
+        ),
+    ]
+}
+
+/// Median and 90th percentile of `RUNS` requests to `path`.
+async fn time(instance: &Instance, path: &str, accept: &str) -> (Duration, Duration) {
+    for _ in 0..WARM_UP {
+        let (status, _) = get(instance, path, accept).await;
+        assert!(status.is_success(), "{path}: {status}");
+    }
+    let mut times = Vec::with_capacity(RUNS);
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        get(instance, path, accept).await;
+        times.push(started.elapsed());
+    }
+    times.sort();
+    (times[RUNS / 2], times[RUNS * 9 / 10])
+}
+
+fn millis(duration: Duration) -> String {
+    format!("{:.2}", duration.as_secs_f64() * 1000.0)
+}
+
+#[tokio::main]
+async fn main() {
+    kindred::app::install_crypto_provider();
+    let arguments: Vec<String> = std::env::args().skip(1).collect();
+    let backend = if arguments.iter().any(|argument| argument == "--postgres") {
+        Backend::Postgres
+    } else {
+        Backend::Sqlite
+    };
+    let posts: usize = arguments
+        .iter()
+        .position(|argument| argument == "--posts")
+        .and_then(|index| arguments.get(index + 1))
+        .map_or(1_000_000, |posts| posts.parse().unwrap());
+    let issue = DatasetSize::issue();
+    let big_size = DatasetSize {
+        posts,
+        largest_group_posts: posts / 5,
+        ..issue
+    };
+    println!("Kindred at scale, {backend:?}, requests served in process, {RUNS} runs each");
+    println!("empty instance:");
+    let empty = build(
+        backend,
+        DatasetSize {
+            groups: 2,
+            posts: 60,
+            largest_group_posts: 50,
+            remote_members: 20,
+            remote_servers: 10,
+            local_people: 1,
+        },
+    )
+    .await;
+    println!("big instance:");
+    let big = build(backend, big_size).await;
+    let empty_requests = requests(&empty).await;
+    let big_requests = requests(&big).await;
+    println!(
+        "\n| request | empty: median ms | big: median ms | big: p90 ms | big / empty |\n| --- | --- | --- | --- | --- |"
+    );
+    for ((name, empty_path, accept), (_, big_path, _)) in empty_requests.iter().zip(&big_requests) {
+        let (empty_median, _) = time(&empty, empty_path, accept).await;
+        let (big_median, big_p90) = time(&big, big_path, accept).await;
+        println!(
+            "| {name} | {} | {} | {} | {:.2} |",
+            millis(empty_median),
+            millis(big_median),
+            millis(big_p90),
+            big_median.as_secs_f64() / empty_median.as_secs_f64().max(1e-9)
+        );
+    }
+}
