@@ -33,6 +33,10 @@ pub struct Model {
     pub fanout_progress: i32,
     /// A worker owns the fan-out until this time.
     pub fanout_leased_until: Option<DateTimeUtc>,
+    /// The targets past `fanout_progress` that already have their outcome, as of the last
+    /// checkpoint: a bit per target index, as base64 (a restart skips them).
+    #[sea_orm(column_type = "Text", nullable)]
+    pub fanout_done: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

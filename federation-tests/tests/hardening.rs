@@ -387,6 +387,76 @@ async fn a_resumed_fan_out_writes_each_delivery_row_once() {
     }
 }
 
+#[tokio::test]
+async fn a_resumed_fan_out_skips_the_targets_its_checkpoint_recorded_as_done() {
+    for backend in testing::backends_under_test() {
+        let network =
+            TestNetwork::start_with_peers(&["home"], &["masto-a", "masto-b"], backend).await;
+        let home = network.instance("home");
+        let (first, second) = (network.peer(0), network.peer(1));
+        let group = home.create_group("circle").await;
+        let inboxes = [first.url("/inbox"), second.url("/inbox")];
+        enqueue_announce(home, &group, &inboxes).await;
+        wait_for_empty_queue(home, WAIT).await;
+        first
+            .wait_for("the first copy", WAIT, |received| !received.is_empty())
+            .await;
+        second
+            .wait_for("the first copy", WAIT, |received| !received.is_empty())
+            .await;
+
+        // A crash after a checkpoint that had the second server's outcome but not the
+        // first's (a slow server ahead of it in the list): the fan-out resumes, and only the
+        // first server gets the activity again.
+        let announce = activity::Entity::find()
+            .filter(activity::Column::Kind.eq("Announce"))
+            .one(&home.database.connection)
+            .await
+            .unwrap()
+            .unwrap();
+        let targets: Vec<String> =
+            serde_json::from_str(announce.targets.as_deref().unwrap()).unwrap();
+        let second_index = targets
+            .iter()
+            .position(|target| *target == inboxes[1])
+            .unwrap();
+        let mut bits = vec![0_u8; targets.len().div_ceil(8)];
+        bits[second_index / 8] |= 1 << (second_index % 8);
+        use base64::Engine;
+        let done = base64::engine::general_purpose::STANDARD_NO_PAD.encode(bits);
+        activity::Entity::update_many()
+            .col_expr(activity::Column::FanoutPending, Expr::value(true))
+            .col_expr(activity::Column::FanoutProgress, Expr::value(0))
+            .col_expr(activity::Column::FanoutDone, Expr::value(Some(done)))
+            .filter(activity::Column::Id.eq(announce.id))
+            .exec(&home.database.connection)
+            .await
+            .unwrap();
+        first.clear_received();
+        second.clear_received();
+        delivery::wake_delivery_worker(&home.context());
+        first
+            .wait_for("the resent copy", WAIT, |received| !received.is_empty())
+            .await;
+        wait_for_empty_queue(home, WAIT).await;
+        assert!(
+            second.received().is_empty(),
+            "{backend:?}: sent twice to the second server"
+        );
+        let finished = activity::Entity::find_by_id(announce.id)
+            .one(&home.database.connection)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!finished.fanout_pending);
+        assert_eq!(
+            finished.fanout_done, None,
+            "the record goes once the fan-out ends"
+        );
+        network.stop().await;
+    }
+}
+
 async fn actor_count(home: &TestInstance) -> u64 {
     actor::Entity::find()
         .count(&home.database.connection)

@@ -30,6 +30,7 @@ mod m20261206_000023_post_search;
 mod m20261206_000024_thread_reads;
 mod m20261206_000025_site_settings_and_health;
 mod m20261206_000026_outbox_totals;
+mod m20261206_000027_fan_out_done_targets;
 
 pub struct Migrator;
 
@@ -63,6 +64,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000024_thread_reads::Migration),
             Box::new(m20261206_000025_site_settings_and_health::Migration),
             Box::new(m20261206_000026_outbox_totals::Migration),
+            Box::new(m20261206_000027_fan_out_done_targets::Migration),
         ]
     }
 }

@@ -404,6 +404,7 @@ pub async fn build(context: &Context, config: &Config, size: DatasetSize) -> Res
                     fanout_pending: Set(false),
                     fanout_progress: Set(0),
                     fanout_leased_until: Set(None),
+                    fanout_done: Set(None),
                 });
             }
             if let Some(thread_id) = thread_id {

@@ -68,7 +68,16 @@ pub(super) async fn fan_out(
     for flag in completed.iter_mut().take(start) {
         *flag = true;
     }
+    // And those past it that had their outcome at the last checkpoint.
+    if let Some(done) = stored.fanout_done.as_deref() {
+        for index in done_targets(done, targets.len()) {
+            completed[index] = true;
+        }
+    }
     for (index, inbox) in targets.iter().enumerate().skip(start) {
+        if completed[index] {
+            continue;
+        }
         let host = host_of(&Url::parse(inbox)?)?;
         let row = |state: DeliveryState, next_attempt_at: DateTime<Utc>| delivery::ActiveModel {
             activity_id: Set(stored.id),
@@ -127,6 +136,7 @@ pub(super) async fn fan_out(
     let settings = &context.config.delivery;
     let mut progress = start;
     let mut checkpoint_at = tokio::time::Instant::now() + CHECKPOINT_INTERVAL;
+    let mut outcomes_since_checkpoint = 0;
     let mut failure_rows = Vec::new();
     let mut recovered_hosts = BTreeSet::new();
     for _ in 0..total {
@@ -202,11 +212,16 @@ pub(super) async fn fan_out(
         while progress < completed.len() && completed[progress] {
             progress += 1;
         }
-        if tokio::time::Instant::now() >= checkpoint_at {
-            // Failures first: progress never passes a target whose outcome is not stored.
+        outcomes_since_checkpoint += 1;
+        if outcomes_since_checkpoint >= CHECKPOINT_EVERY_OUTCOMES
+            || tokio::time::Instant::now() >= checkpoint_at
+        {
+            // Failures first: nothing is recorded as done whose outcome is not stored.
             insert_rows(&context.db, std::mem::take(&mut failure_rows)).await?;
-            checkpoint(&context.db, &context.config, stored.id, progress).await?;
+            let done = encode_done_targets(&completed, progress);
+            checkpoint(&context.db, &context.config, stored.id, progress, done).await?;
             checkpoint_at = tokio::time::Instant::now() + CHECKPOINT_INTERVAL;
+            outcomes_since_checkpoint = 0;
         }
     }
     insert_rows(&context.db, failure_rows).await?;
@@ -223,29 +238,67 @@ pub(super) async fn fan_out(
             activity::Column::FanoutLeasedUntil,
             Expr::value(None::<DateTime<Utc>>),
         )
+        .col_expr(activity::Column::FanoutDone, Expr::value(None::<String>))
         .filter(activity::Column::Id.eq(stored.id))
         .exec(&context.db)
         .await?;
     Ok(())
 }
 
-/// How often a running fan-out stores its progress and renews its lease.
-pub(super) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(500);
+/// How often a running fan-out stores its progress and renews its lease, at the latest.
+pub(super) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
+/// A running fan-out stores its progress after this many outcomes, at the latest: a crash
+/// resends at most these and what was in flight.
+pub(super) const CHECKPOINT_EVERY_OUTCOMES: usize = 32;
 
-/// Stores that every target before `progress` has its outcome, and renews the lease so the
-/// fan-out keeps its owner while it runs. A restart resumes at `progress`: it may resend what
-/// was in flight (receivers de-duplicate by id), never skip a target.
+/// The targets past `progress` that have their outcome, as a bit per target index in
+/// base64; `None` when there are none.
+fn encode_done_targets(completed: &[bool], progress: usize) -> Option<String> {
+    use base64::Engine;
+    if !completed.iter().skip(progress).any(|done| *done) {
+        return None;
+    }
+    let mut bits = vec![0_u8; completed.len().div_ceil(8)];
+    for (index, done) in completed.iter().enumerate().skip(progress) {
+        if *done {
+            bits[index / 8] |= 1 << (index % 8);
+        }
+    }
+    Some(base64::engine::general_purpose::STANDARD_NO_PAD.encode(bits))
+}
+
+/// The target indices (below `count`) a stored `fanout_done` names; nothing when it is not
+/// one this code wrote.
+fn done_targets(encoded: &str, count: usize) -> Vec<usize> {
+    use base64::Engine;
+    let Ok(bits) = base64::engine::general_purpose::STANDARD_NO_PAD.decode(encoded) else {
+        return Vec::new();
+    };
+    (0..count)
+        .filter(|index| {
+            bits.get(index / 8)
+                .is_some_and(|byte| byte & (1 << (index % 8)) != 0)
+        })
+        .collect()
+}
+
+/// Stores that every target before `progress` has its outcome, and which ones after it do
+/// (`done`), and renews the lease so the fan-out keeps its owner while it runs. A restart
+/// resumes at `progress` and skips the `done` ones: it may resend what was in flight (and
+/// what finished since this checkpoint; receivers de-duplicate by id), never skip a target.
 pub(super) async fn checkpoint(
     database: &impl ConnectionTrait,
     config: &Config,
     activity_id: i64,
     progress: usize,
+    done: Option<String>,
 ) -> Result<()> {
     activity::Entity::update_many()
         .col_expr(
             activity::Column::FanoutProgress,
             Expr::value(progress as i32),
         )
+        .col_expr(activity::Column::FanoutDone, Expr::value(done))
         .col_expr(
             activity::Column::FanoutLeasedUntil,
             Expr::value(Some(Utc::now() + lease_length(config))),
@@ -342,4 +395,27 @@ pub(super) async fn insert_rows(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn done_targets_past_the_progress_are_recorded_and_read_back() {
+        let mut completed = vec![false; 20];
+        for index in [0, 1, 2, 5, 9, 19] {
+            completed[index] = true;
+        }
+        // Progress is 3 (0..3 done); 5, 9 and 19 are done past it.
+        let encoded = encode_done_targets(&completed, 3);
+        assert_eq!(
+            done_targets(encoded.as_deref().unwrap_or(""), 20),
+            vec![5, 9, 19]
+        );
+        assert_eq!(encode_done_targets(&[true, true, false], 2), None);
+        assert!(done_targets("not base64!", 20).is_empty());
+        // Bits past the targets (a list that changed) are ignored.
+        assert_eq!(done_targets(encoded.as_deref().unwrap_or(""), 6), vec![5]);
+    }
 }
