@@ -66,7 +66,10 @@ async fn main() {
     let scenario = arguments
         .iter()
         .find(|argument| {
-            ["crypto", "fanout", "faults", "inbox", "reads", "all"].contains(&argument.as_str())
+            [
+                "crypto", "fanout", "faults", "crash", "inbox", "reads", "all",
+            ]
+            .contains(&argument.as_str())
         })
         .cloned()
         .unwrap_or_else(|| "all".to_string());
@@ -90,6 +93,9 @@ async fn main() {
     }
     if all || scenario == "faults" {
         fan_out(&binary, postgres.as_deref(), 1000, 0.10).await;
+    }
+    if all || scenario == "crash" {
+        crash_during_fan_out(&binary, postgres.as_deref()).await;
     }
     if all || scenario == "inbox" {
         inbox(&binary, postgres.as_deref()).await;
@@ -171,6 +177,32 @@ struct KindredProcess {
 }
 
 impl KindredProcess {
+    /// SIGKILL, then `kindred serve` again on the same configuration and database.
+    async fn kill_and_restart(&mut self, binary: &Path) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.child = Command::new(binary)
+            .arg("--config")
+            .arg(self._directory.path().join("kindred.toml"))
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if client
+                .get(format!("{}/healthz", self.base))
+                .send()
+                .await
+                .is_ok_and(|response| response.status().is_success())
+            {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     fn peak_rss_megabytes(&self) -> f64 {
         proc_status_kilobytes(self.child.id(), "VmHWM") / 1024.0
     }
@@ -392,6 +424,8 @@ enum Behaviour {
     Healthy,
     Fails,
     Hangs,
+    /// Answers 202 after 1.5 s (what a kill catches in flight).
+    Slow,
 }
 
 struct ReceiverState {
@@ -418,6 +452,8 @@ async fn receive(
             tokio::time::sleep(Duration::from_secs(3600)).await;
             return StatusCode::OK;
         }
+        // A request cut off by the sender's crash is dropped here, unanswered and uncounted.
+        Behaviour::Slow => tokio::time::sleep(Duration::from_millis(1500)).await,
         Behaviour::Healthy => {}
     }
     let path = uri
@@ -467,17 +503,43 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * fraction).round() as usize]
 }
 
+/// A fan-out to 200 servers, 60 of them slow (1.5 s), killed with SIGKILL 0.07 s after the
+/// post was accepted and restarted: how many copies went a second time to servers that had
+/// them already (what the checkpoint could not know).
+async fn crash_during_fan_out(binary: &Path, postgres: Option<&str>) {
+    fan_out_with(binary, postgres, 200, 60, Some(Duration::from_millis(70))).await;
+}
+
 /// One post into a group whose members live on `servers` loopback servers.
 async fn fan_out(binary: &Path, postgres: Option<&str>, servers: usize, faulty_fraction: f64) {
     let faulty = (servers as f64 * faulty_fraction).round() as usize;
-    println!(
-        "\n== fan-out: one post, members on {servers} servers{}",
-        if faulty > 0 {
-            format!(", {faulty} of them failing (half 500, half hanging)")
-        } else {
-            String::new()
-        }
-    );
+    fan_out_with(binary, postgres, servers, faulty, None).await;
+}
+
+/// As [`fan_out`], with `faulty` failing servers, or, with `kill_after`, that many slow ones
+/// and a crash.
+async fn fan_out_with(
+    binary: &Path,
+    postgres: Option<&str>,
+    servers: usize,
+    faulty: usize,
+    kill_after: Option<Duration>,
+) {
+    if let Some(kill_after) = kill_after {
+        println!(
+            "\n== crash during a fan-out: {servers} servers, {faulty} slow (1.5 s), SIGKILL {} ms after the post",
+            kill_after.as_millis()
+        );
+    } else {
+        println!(
+            "\n== fan-out: one post, members on {servers} servers{}",
+            if faulty > 0 {
+                format!(", {faulty} of them failing (half 500, half hanging)")
+            } else {
+                String::new()
+            }
+        );
+    }
     let keys = testing::test_keypairs();
     let mut listeners = Vec::new();
     let mut hosts = BTreeMap::new();
@@ -501,7 +563,18 @@ async fn fan_out(binary: &Path, postgres: Option<&str>, servers: usize, faulty_f
     // Server 0 hosts the author; servers 1..=N the members whose deliveries are measured.
     for (index, listener) in listeners.into_iter().enumerate() {
         let port = listener.local_addr().unwrap().port();
-        let behaviour = if index == 0 || index > faulty {
+        // The slow ones are spread through the list, as they are in a real member list.
+        let behaviour = if index == 0 {
+            Behaviour::Healthy
+        } else if kill_after.is_some() {
+            if index % (servers / faulty.max(1)).max(1) == 0
+                && index / (servers / faulty.max(1)).max(1) <= faulty
+            {
+                Behaviour::Slow
+            } else {
+                Behaviour::Healthy
+            }
+        } else if index > faulty {
             Behaviour::Healthy
         } else if index % 2 == 0 {
             Behaviour::Fails
@@ -545,7 +618,7 @@ async fn fan_out(binary: &Path, postgres: Option<&str>, servers: usize, faulty_f
     drop(group_key);
     add_members(&prepared.database, &prepared.group, &people).await;
     let author = people[0].0.clone();
-    let (kindred, _database, group, config) = start_kindred(binary, prepared).await;
+    let (mut kindred, _database, group, config) = start_kindred(binary, prepared).await;
 
     let note_id = format!("{author}/statuses/1");
     let create = json!({
@@ -597,6 +670,30 @@ async fn fan_out(binary: &Path, postgres: Option<&str>, servers: usize, faulty_f
         response.text().await.unwrap_or_default()
     );
 
+    if let Some(kill_after) = kill_after {
+        tokio::time::sleep(kill_after.saturating_sub(accepted_after)).await;
+        let before_kill = creates.lock().unwrap().len() + boosts.lock().unwrap().len();
+        kindred.kill_and_restart(binary).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while (creates.lock().unwrap().len() < servers || boosts.lock().unwrap().len() < servers)
+            && Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // Let the restarted fan-out finish what it resends.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let received = creates.lock().unwrap().len() + boosts.lock().unwrap().len();
+        println!("copies received before the kill:      {before_kill:>8}");
+        println!(
+            "copies received in all:               {received:>8} (of {} distinct)",
+            2 * servers
+        );
+        println!(
+            "sent a second time to servers that had them: {:>3}",
+            received.saturating_sub(2 * servers)
+        );
+        return;
+    }
     let healthy = servers - faulty;
     let deadline = Instant::now() + Duration::from_secs(60);
     while (creates.lock().unwrap().len() < healthy || boosts.lock().unwrap().len() < healthy)

@@ -224,6 +224,37 @@ pub async fn has_joined_any(database: &impl ConnectionTrait, person_id: i64) -> 
         .is_some())
 }
 
+/// How many accepted members each of `group_ids` has, in one grouped query (a directory
+/// page); a group with none is absent.
+pub async fn member_counts(
+    database: &impl ConnectionTrait,
+    group_ids: Vec<i64>,
+) -> Result<std::collections::HashMap<i64, u64>> {
+    use sea_orm::QuerySelect;
+    if group_ids.is_empty() {
+        return Ok(std::collections::HashMap::new());
+    }
+    let counted: Vec<(i64, i64)> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::GroupId)
+        .column_as(
+            sea_orm::sea_query::ExprTrait::count(sea_orm::sea_query::Expr::col(
+                membership::Column::Id,
+            )),
+            "members",
+        )
+        .filter(membership::Column::GroupId.is_in(group_ids))
+        .filter(membership::Column::State.eq(MembershipState::Accepted))
+        .group_by(membership::Column::GroupId)
+        .into_tuple()
+        .all(database)
+        .await?;
+    Ok(counted
+        .into_iter()
+        .map(|(group_id, members)| (group_id, u64::try_from(members).unwrap_or(0)))
+        .collect())
+}
+
 /// How many accepted members a group has.
 pub async fn member_count(database: &impl ConnectionTrait, group_id: i64) -> Result<u64> {
     use sea_orm::PaginatorTrait;
