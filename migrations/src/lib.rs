@@ -31,6 +31,7 @@ mod m20261206_000024_thread_reads;
 mod m20261206_000025_site_settings_and_health;
 mod m20261206_000026_outbox_totals;
 mod m20261206_000027_fan_out_done_targets;
+mod m20261206_000028_thread_list_indexes;
 
 pub struct Migrator;
 
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000025_site_settings_and_health::Migration),
             Box::new(m20261206_000026_outbox_totals::Migration),
             Box::new(m20261206_000027_fan_out_done_targets::Migration),
+            Box::new(m20261206_000028_thread_list_indexes::Migration),
         ]
     }
 }
