@@ -73,6 +73,7 @@ pub fn http_client(config: &Config) -> Result<reqwest::Client> {
 pub async fn prepare(config: Config, keys: KeypairSource) -> Result<FederationConfig<AppState>> {
     let db = database::connect(&config).await?;
     database::migrate(&db).await?;
+    database::refresh_planner_statistics(&db).await?;
     prepare_with_database(config, keys, db).await
 }
 
@@ -210,6 +211,12 @@ async fn purge_deleted_content_hourly(context: Context) {
             Ok(0) => {}
             Ok(forgotten) => tracing::info!(forgotten, "forgot replies whose parent never came"),
             Err(error) => tracing::warn!(%error, "could not forget stale waiting replies"),
+        }
+        // SQLite plans with the statistics `PRAGMA optimize` keeps (it analyses what changed
+        // enough); without them it takes `parent_id IS NULL` for a rare value and reads every
+        // thread of a person's groups to sort them. PostgreSQL's autovacuum does this itself.
+        if let Err(error) = crate::database::refresh_planner_statistics(&context.db).await {
+            tracing::warn!(%error, "could not refresh the query planner's statistics");
         }
     }
 }

@@ -101,6 +101,20 @@ async fn connect_with(
     Ok(Database::connect(options).await?)
 }
 
+/// Brings SQLite's planner statistics up to date where they have drifted (`PRAGMA optimize`,
+/// as SQLite advises long-running applications to run now and then); nothing on PostgreSQL,
+/// whose autovacuum analyses tables itself.
+pub async fn refresh_planner_statistics(database: &DatabaseConnection) -> Result<()> {
+    if database.get_database_backend() == DbBackend::Sqlite {
+        // 0x10002: every table that would gain from it, not only those this connection
+        // queried; SQLite bounds the work (an analysis limit) on its own.
+        database
+            .execute_unprepared("PRAGMA optimize=0x10002")
+            .await?;
+    }
+    Ok(())
+}
+
 /// The connections that serve reads. On PostgreSQL that is the same pool. On an SQLite file
 /// it is a pool of read-only connections beside the single writer: in WAL mode readers never
 /// wait for the writer, so lookups no longer queue behind transactions on the one connection

@@ -174,20 +174,21 @@ fn after_cursor(order: ThreadOrder, cursor: Cursor) -> Condition {
         ThreadOrder::Active => post::Column::LastActivityAt,
         ThreadOrder::New | ThreadOrder::Top => post::Column::PublishedAt,
     };
-    let by_time = Condition::any().add(time.lt(cursor.at)).add(
-        Condition::all()
-            .add(time.eq(cursor.at))
-            .add(post::Column::Id.lt(cursor.id)),
-    );
+    // Row values, `(time, id) < (?, ?)`: both databases read them as one range of the
+    // index, where the equivalent OR of two conditions made them scan from the top.
+    let column = |column: post::Column| SimpleExpr::from(Expr::col((post::Entity, column)));
     match order {
-        ThreadOrder::New | ThreadOrder::Active => by_time,
-        ThreadOrder::Top => Condition::any()
-            .add(ExprTrait::lt(score(), cursor.score))
-            .add(
-                Condition::all()
-                    .add(ExprTrait::eq(score(), cursor.score))
-                    .add(by_time),
-            ),
+        ThreadOrder::New | ThreadOrder::Active => Condition::all().add(
+            Expr::tuple([column(time), column(post::Column::Id)])
+                .lt(Expr::tuple([cursor.at.into(), cursor.id.into()])),
+        ),
+        ThreadOrder::Top => Condition::all().add(
+            Expr::tuple([score(), column(time), column(post::Column::Id)]).lt(Expr::tuple([
+                cursor.score.into(),
+                cursor.at.into(),
+                cursor.id.into(),
+            ])),
+        ),
     }
 }
 

@@ -482,6 +482,9 @@ pub async fn build(context: &Context, config: &Config, size: DatasetSize) -> Res
     insert_all(context, votes).await?;
     insert_all(context, notifications).await?;
     insert_all(context, reports).await?;
+    // As a running instance has them: statistics for the planner (an hour's maintenance on
+    // SQLite, autovacuum on PostgreSQL).
+    context.db.execute_unprepared("ANALYZE").await?;
     // Every local person is in the first group: the home feed has something to show.
     Ok(Dataset {
         largest_group: groups[0].preferred_username.clone(),
