@@ -503,11 +503,21 @@ fn percentile(sorted: &[Duration], fraction: f64) -> Duration {
     sorted[((sorted.len() as f64 - 1.0) * fraction).round() as usize]
 }
 
-/// A fan-out to 200 servers, 60 of them slow (1.5 s), killed with SIGKILL 0.07 s after the
-/// post was accepted and restarted: how many copies went a second time to servers that had
+/// A fan-out to 200 servers, 60 of them slow (1.5 s), killed with SIGKILL 0.07 s (then 0.3
+/// and 0.8 s) after the post was accepted and restarted: how many copies went a second time to servers that had
 /// them already (what the checkpoint could not know).
 async fn crash_during_fan_out(binary: &Path, postgres: Option<&str>) {
-    fan_out_with(binary, postgres, 200, 60, Some(Duration::from_millis(70))).await;
+    // 0.07 s is the moment; later ones catch more of the fan-out done.
+    for kill_after in [70, 300, 800] {
+        fan_out_with(
+            binary,
+            postgres,
+            200,
+            60,
+            Some(Duration::from_millis(kill_after)),
+        )
+        .await;
+    }
 }
 
 /// One post into a group whose members live on `servers` loopback servers.
@@ -673,6 +683,11 @@ async fn fan_out_with(
     if let Some(kill_after) = kill_after {
         tokio::time::sleep(kill_after.saturating_sub(accepted_after)).await;
         let before_kill = creates.lock().unwrap().len() + boosts.lock().unwrap().len();
+        // The slow servers' requests under way: the sender cannot know they will arrive.
+        let in_flight: usize = faulty_attempts
+            .iter()
+            .map(|(_, attempts)| attempts.load(Ordering::Relaxed))
+            .sum();
         kindred.kill_and_restart(binary).await;
         let deadline = Instant::now() + Duration::from_secs(60);
         while (creates.lock().unwrap().len() < servers || boosts.lock().unwrap().len() < servers)
@@ -684,6 +699,7 @@ async fn fan_out_with(
         tokio::time::sleep(Duration::from_secs(3)).await;
         let received = creates.lock().unwrap().len() + boosts.lock().unwrap().len();
         println!("copies received before the kill:      {before_kill:>8}");
+        println!("requests in flight to slow servers:   {in_flight:>8}");
         println!(
             "copies received in all:               {received:>8} (of {} distinct)",
             2 * servers

@@ -26,7 +26,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 use std::{collections::BTreeSet, time::Duration};
 
-/// The thread with ActivityPub id `thread_url` on `instance`, as its page orders it: the
+/// The thread with ActivityPub id `thread_url` on `instance`, as its page holds it: the
 /// thread, then its replies by publication; each as (id, the id of its parent).
 async fn thread_in_order(instance: &TestInstance, thread_url: &str) -> Vec<(String, String)> {
     let db = &instance.database.connection;
@@ -37,11 +37,14 @@ async fn thread_in_order(instance: &TestInstance, thread_url: &str) -> Vec<(Stri
         .unwrap()
         .unwrap();
     let context = instance.context();
-    let shown = kindred::groups::posts::thread_with_replies(&context.db, &thread)
+    let shown = kindred::groups::posts::thread_with_replies(&context.db, &thread, None, usize::MAX)
         .await
         .unwrap();
+    // The page nests each reply under its parent; compared here by publication.
+    let mut posts = shown.posts;
+    posts[1..].sort_by_key(|reply| (reply.published_at, reply.id));
     let mut ordered = Vec::new();
-    for one in shown {
+    for one in posts {
         let parent = match one.parent_id {
             Some(parent_id) => {
                 post::Entity::find_by_id(parent_id)
