@@ -210,8 +210,8 @@ impl SiteSettingsCache {
             }
         };
         if read_at.elapsed() > Self::FRESH_FOR
-            && !self.refreshing.swap(true, Ordering::AcqRel)
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
+            && !self.refreshing.swap(true, Ordering::AcqRel)
         {
             let cache = self.clone();
             runtime.spawn(async move {

@@ -69,7 +69,10 @@ pub async fn outbox(
     let page_id = match page {
         OutboxPage::Numbered(0) => return Err(Error::bad_request("pages are numbered from 1")),
         OutboxPage::Numbered(number) => {
-            query = query.offset((number - 1) * OUTBOX_PAGE_SIZE);
+            let skipped = (number - 1)
+                .checked_mul(OUTBOX_PAGE_SIZE)
+                .ok_or_else(|| Error::bad_request("no such page"))?;
+            query = query.offset(skipped);
             format!("{id}?page={number}")
         }
         OutboxPage::Before(before) => {

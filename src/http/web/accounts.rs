@@ -702,7 +702,7 @@ pub async fn notifications_page(
             ul.notifications {
                 @for (notification, about, author, what, group, excerpt) in &rows {
                     li class=(if notification.read_at.is_none() { "unread" } else { "read" }) {
-                        a href={ "/posts/" (about.thread_id.unwrap_or(about.id)) "#post-" (about.id) } {
+                        a href={ "/posts/" (about.id) } {
                             (author) " " (what)
                         }
                         @if !group.is_empty() {

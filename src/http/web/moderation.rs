@@ -152,7 +152,7 @@ async fn queue_section(
             ul.queue {
                 @for (post, author, excerpt) in &listed {
                     li {
-                        a href={ "/posts/" (post.thread_id.unwrap_or(post.id)) "#post-" (post.id) } {
+                        a href={ "/posts/" (post.id) } {
                             (post.title.as_deref().unwrap_or("a reply"))
                         }
                         " by " (author) ": " (excerpt) " "
@@ -221,7 +221,7 @@ async fn reports_section(
                         Some(post) => {
                             p {
                                 "Post by " strong { (author) } " in " (directory::shown_name(group)) ": "
-                                a href={ "/posts/" (post.thread_id.unwrap_or(post.id)) "#post-" (post.id) } {
+                                a href={ "/posts/" (post.id) } {
                                     (post.title.as_deref().unwrap_or("a reply"))
                                 }
                             }
@@ -635,12 +635,7 @@ pub async fn post_action(
         Some(&form.reason),
     )
     .await?;
-    Ok(Redirect::to(&format!(
-        "/posts/{}#post-{}",
-        changed.thread_id.unwrap_or(changed.id),
-        changed.id
-    ))
-    .into_response())
+    Ok(Redirect::to(&format!("/posts/{}", changed.id)).into_response())
 }
 
 async fn actor_by_id(context: &Context, id: i64) -> Result<actor::Model, Error> {

@@ -549,15 +549,18 @@ pub async fn reply(
     }
     .await;
     match sent {
-        Ok((reply, _)) => Ok(Redirect::to(&format!(
-            "/posts/{}#post-{}",
-            reply.thread_id.unwrap_or(reply.id),
-            reply.id
-        ))
-        .into_response()),
+        Ok((reply, _)) => Ok(Redirect::to(&format!("/posts/{}", reply.id)).into_response()),
         Err(error) => {
             let (status, reason) = error.status_and_reason();
-            if status.is_server_error() {
+            // The form comes back only beside a post the visitor may see: a held, removed or
+            // deleted one (404, 410) gets the plain error page, which names nothing of it.
+            let parent_shown = parent.deleted_at.is_none()
+                && parent.removed_at.is_none()
+                && !parent.awaiting_approval;
+            if status.is_server_error()
+                || matches!(status, StatusCode::NOT_FOUND | StatusCode::GONE)
+                || !parent_shown
+            {
                 return Err(error.into());
             }
             // A refused reply (banned, locked, too long…) comes back with what was typed, so
@@ -579,13 +582,12 @@ fn refused_reply_page(
     reason: &str,
     status: StatusCode,
 ) -> Response {
-    let thread_id = parent.thread_id.unwrap_or(parent.id);
     let body = html! {
         h1 { "Your reply was not posted" }
         (layout::problem(Some(reason)))
         p {
             "In reply to "
-            a href={ "/posts/" (thread_id) "#post-" (parent.id) } {
+            a href={ "/posts/" (parent.id) } {
                 (parent.title.as_deref().unwrap_or("a post in this thread"))
             }
             ". What you wrote is kept below."
@@ -623,12 +625,7 @@ pub async fn cast_vote(
 ) -> PageResult {
     let target = lookups::post(&context.db, id).await?;
     crate::actions::posts::vote(&context, &signed_in.account.actor, &target, form.value).await?;
-    Ok(Redirect::to(&format!(
-        "/posts/{}#post-{}",
-        target.thread_id.unwrap_or(target.id),
-        target.id
-    ))
-    .into_response())
+    Ok(Redirect::to(&format!("/posts/{}", target.id)).into_response())
 }
 
 pub async fn remove(
@@ -643,12 +640,7 @@ pub async fn remove(
     let target = lookups::post(&context.db, id).await?;
     let deleted =
         crate::actions::posts::delete_post(&context, &signed_in.account.actor, target).await?;
-    Ok(Redirect::to(&format!(
-        "/posts/{}#post-{}",
-        deleted.thread_id.unwrap_or(deleted.id),
-        deleted.id
-    ))
-    .into_response())
+    Ok(Redirect::to(&format!("/posts/{}", deleted.id)).into_response())
 }
 
 #[derive(Deserialize)]
@@ -716,12 +708,7 @@ pub async fn edit(
     )
     .await;
     match edited {
-        Ok(edited) => Ok(Redirect::to(&format!(
-            "/posts/{}#post-{}",
-            edited.thread_id.unwrap_or(edited.id),
-            edited.id
-        ))
-        .into_response()),
+        Ok(edited) => Ok(Redirect::to(&format!("/posts/{}", edited.id)).into_response()),
         Err(error) => {
             let (status, reason) = error.status_and_reason();
             if status.is_server_error() || status == StatusCode::FORBIDDEN {
@@ -801,7 +788,7 @@ pub async fn report(
         h1 { "Thank you" }
         (notice("Your report was sent to the group's moderators."))
         p {
-            a href={ "/posts/" (target.thread_id.unwrap_or(target.id)) "#post-" (target.id) } {
+            a href={ "/posts/" (target.id) } {
                 "Back to the thread"
             }
         }

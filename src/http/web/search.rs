@@ -87,7 +87,7 @@ pub async fn search_page(
                         @let thread = post.thread_id.and_then(|id| threads.get(&id));
                         @let title = thread.unwrap_or(post).title.as_deref().unwrap_or("(untitled)");
                         li {
-                            a href={ "/posts/" (post.thread_id.unwrap_or(post.id)) "#post-" (post.id) } {
+                            a href={ "/posts/" (post.id) } {
                                 @if post.parent_id.is_some() { "Reply in: " }
                                 (title)
                             }

@@ -356,6 +356,19 @@ async fn a_banned_person_gets_no_forms_and_the_last_moderator_cannot_leave() {
             refused.body
         );
         assert!(refused.body.contains("href=\"/notifications\""));
+        // Beside a post they may not see (removed here), the plain error page names nothing
+        // of it: neither its title nor a form.
+        ann.post(
+            &format!("{thread_path}/moderate/remove"),
+            &[("reason", "off topic"), ("csrf", &csrf)],
+        )
+        .await;
+        let hidden = bob
+            .post(&reply_path, &[("body", "Still here"), ("csrf", &bob_csrf)])
+            .await;
+        assert!(hidden.status.is_client_error(), "{}", hidden.body);
+        assert!(!hidden.body.contains("Kettle"), "{}", hidden.body);
+        assert!(!hidden.body.contains("Still here"));
         let group = bob.get("/groups/repair").await;
         assert!(!group.body.contains("/groups/repair/join\""));
         assert!(!group.body.contains("/new-thread"));
