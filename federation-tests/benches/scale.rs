@@ -114,12 +114,7 @@ async fn api_list_page(instance: &Instance, page: usize) -> String {
     for _ in 1..page {
         let (_, link) = get(instance, &path, "application/json").await;
         let Some(link) = link else { break };
-        path = link
-            .trim_start_matches('<')
-            .split_once(">; rel=\"next\"")
-            .and_then(|(url, _)| url.split_once("8080"))
-            .map(|(_, rest)| rest.to_string())
-            .unwrap();
+        path = testing::next_page_path(&link, "8080").unwrap();
     }
     path
 }

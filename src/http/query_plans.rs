@@ -311,12 +311,7 @@ async fn no_page_list_or_collection_scans_the_whole_posts_table() {
         }
         // A later page of each API list, through the cursor it gave.
         for link in &next_pages {
-            let path = link
-                .trim_start_matches('<')
-                .split_once(">; rel=\"next\"")
-                .and_then(|(url, _)| url.split_once("8080"))
-                .map(|(_, rest)| rest.to_string())
-                .unwrap();
+            let path = testing::next_page_path(link, "8080").unwrap();
             let response = router
                 .clone()
                 .oneshot(

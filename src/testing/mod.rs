@@ -225,6 +225,16 @@ where
     }
 }
 
+/// The part after `prefix` of the address a `Link: <…>; rel="next"` header names (with
+/// `prefix` "/api/v1", the path to call the API's router with; with the host and port, the
+/// path for the whole router).
+pub fn next_page_path(link: &str, prefix: &str) -> Option<String> {
+    link.trim_start_matches('<')
+        .split_once(">; rel=\"next\"")
+        .and_then(|(url, _)| url.split_once(prefix))
+        .map(|(_, rest)| rest.to_string())
+}
+
 /// A configuration for a test instance reachable at `public_url`.
 pub fn test_config(public_url: &str) -> Result<Config> {
     let mut config = Config::default();

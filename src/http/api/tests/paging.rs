@@ -226,12 +226,7 @@ async fn follow_any(
         let Some(link) = answer.link else {
             return (seen, pages);
         };
-        path = link
-            .trim_start_matches('<')
-            .split_once(">; rel=\"next\"")
-            .and_then(|(url, _)| url.split_once("/api/v1"))
-            .map(|(_, rest)| rest.to_string())
-            .unwrap();
+        path = testing::next_page_path(&link, "/api/v1").unwrap();
         assert!(pages < 100, "the pages never end");
     }
 }
@@ -309,12 +304,7 @@ async fn a_long_thread_is_read_a_page_of_branches_at_a_time() {
                 seen.push(reply["id"].as_i64().unwrap());
             }
             let Some(link) = answer.link else { break };
-            path = link
-                .trim_start_matches('<')
-                .split_once(">; rel=\"next\"")
-                .and_then(|(url, _)| url.split_once("/api/v1"))
-                .map(|(_, rest)| rest.to_string())
-                .unwrap();
+            path = testing::next_page_path(&link, "/api/v1").unwrap();
             assert!(pages < 20, "the pages never end");
         }
         assert_eq!(seen, written, "every reply once, in nesting order");
