@@ -3,8 +3,7 @@
 //! recorded, and each one that reads `posts` is explained. None may scan the whole table: on
 //! SQLite, a `SCAN posts` without an index; on PostgreSQL (sequential scans turned off, so the
 //! planner uses an index whenever one can serve), a `Seq Scan on posts`. A list that cost the
-//! same on an empty group costs more on a big one only through such a scan. Run it with
-//! `KINDRED_SHOW_PLANS=1 … -- --nocapture` to read every plan.
+//! same on an empty group costs more on a big one only through such a scan.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -338,13 +337,6 @@ async fn no_page_list_or_collection_scans_the_whole_posts_table() {
                 continue;
             }
             let plan = plan_of(db, statement).await;
-            // KINDRED_SHOW_PLANS=1 prints every plan, for whoever tunes an index.
-            if std::env::var_os("KINDRED_SHOW_PLANS").is_some() {
-                let from = sql
-                    .find(" FROM ")
-                    .map_or(sql.as_str(), |start| &sql[start..]);
-                eprintln!("PLAN {from}\n  {}", plan.join("\n  "));
-            }
             if plan
                 .iter()
                 .any(|line| scans_all_posts(db.get_database_backend(), line))

@@ -42,6 +42,19 @@ async fn many_threads(app: &TestApp, count: usize) -> Vec<i64> {
     ids
 }
 
+/// An API token of `name`, one of the app's people.
+async fn api_token(app: &TestApp, name: &str) -> String {
+    crate::accounts::sessions::create_session(
+        &app.database.connection,
+        app.person(name).user.id,
+        SessionKind::Api,
+        None,
+    )
+    .await
+    .unwrap()
+    .token
+}
+
 #[tokio::test]
 async fn every_thread_is_reached_once_in_every_order() {
     testing::for_each_backend(async |backend| {
@@ -50,15 +63,7 @@ async fn every_thread_is_reached_once_in_every_order() {
             .with_group("repair", "ann")
             .start()
             .await;
-        let token = crate::accounts::sessions::create_session(
-            &app.database.connection,
-            app.person("ann").user.id,
-            SessionKind::Api,
-            None,
-        )
-        .await
-        .unwrap()
-        .token;
+        let token = api_token(&app, "ann").await;
         let mut all = many_threads(&app, 57).await;
         // One pinned thread: first on the first page, never again.
         let pinned = all[10];
@@ -144,15 +149,7 @@ async fn notifications_and_the_moderation_log_are_paged_by_cursor() {
         crate::groups::membership::join(&context.db, group, bob, None)
             .await
             .unwrap();
-        let token = crate::accounts::sessions::create_session(
-            &app.database.connection,
-            app.person("ann").user.id,
-            SessionKind::Api,
-            None,
-        )
-        .await
-        .unwrap()
-        .token;
+        let token = api_token(&app, "ann").await;
         let thread = actions::posts::start_thread(
             &context,
             ann,
@@ -241,15 +238,7 @@ async fn a_long_thread_is_read_a_page_of_branches_at_a_time() {
             .await;
         let context = app.context();
         let (ann, group) = (&app.person("ann").actor, app.group("repair"));
-        let token = crate::accounts::sessions::create_session(
-            &app.database.connection,
-            app.person("ann").user.id,
-            SessionKind::Api,
-            None,
-        )
-        .await
-        .unwrap()
-        .token;
+        let token = api_token(&app, "ann").await;
         let thread = actions::posts::start_thread(
             &context,
             ann,
