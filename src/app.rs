@@ -106,6 +106,7 @@ pub async fn prepare_with_database(
         verifying_keys: Arc::new(VerifyingKeyCache::default()),
         metrics: Arc::new(Metrics::new().map_err(Error::internal)?),
         actor_documents: Arc::new(ActorDocumentCache::default()),
+        usage_statistics: Arc::default(),
         blocked_hosts: Arc::new(Default::default()),
         inbox_limits: Arc::new(Default::default()),
         registration_limits: Arc::new(Default::default()),

@@ -1,5 +1,5 @@
-//! In-memory caches the application state holds: rendered local actor documents, the blocked
-//! servers, and remote groups' moderators. (Parsed keys are cached in `crypto/keys.rs`.) They
+//! In-memory caches the application state holds: rendered local actor documents, NodeInfo's
+//! usage figures, the blocked servers, and remote groups' moderators. (Parsed keys are cached in `crypto/keys.rs`.) They
 //! know nothing of federation; the code that fills them does.
 
 use crate::error::Result;
@@ -49,6 +49,50 @@ impl ActorDocumentCache {
     > {
         // Inserts and removals leave the map consistent, so a poisoned lock is usable.
         self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// How long NodeInfo's usage figures are served from memory. Counting them reads every local
+/// post (and the recent ones' authors): a cost that grows with the instance, which crawlers
+/// would pay on every request; the figures are statistics, and ten minutes old is fresh.
+pub const USAGE_STATISTICS_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// NodeInfo's usage figures, counted at most every [`USAGE_STATISTICS_TTL`].
+#[derive(Default)]
+pub struct UsageStatisticsCache {
+    counted: std::sync::Mutex<Option<(std::time::Instant, crate::instance::UsageStatistics)>>,
+}
+
+impl UsageStatisticsCache {
+    /// The figures counted less than [`USAGE_STATISTICS_TTL`] ago, or those `count` gives now.
+    pub async fn get_or_count<F, Fut>(&self, count: F) -> Result<crate::instance::UsageStatistics>
+    where
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<crate::instance::UsageStatistics>>,
+    {
+        if let Some((counted_at, usage)) = self.lock().as_ref()
+            && counted_at.elapsed() < USAGE_STATISTICS_TTL
+        {
+            return Ok(usage.clone());
+        }
+        let usage = count().await?;
+        *self.lock() = Some((std::time::Instant::now(), usage.clone()));
+        Ok(usage)
+    }
+
+    /// Forgets the figures, so the next request counts them.
+    pub fn invalidate(&self) {
+        *self.lock() = None;
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<(std::time::Instant, crate::instance::UsageStatistics)>>
+    {
+        // A plain replacement: a poisoned lock holds a whole value or none.
+        self.counted
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }

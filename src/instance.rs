@@ -80,7 +80,7 @@ pub async fn ensure_instance_actor(
     Ok(row.insert(database).await?)
 }
 
-/// The figures NodeInfo reports, counted from the database on each request.
+/// The figures NodeInfo reports, counted from the database (NodeInfo keeps them ten minutes).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UsageStatistics {
     pub total_users: u64,

@@ -84,6 +84,11 @@ pub struct Model {
     pub sensitive: bool,
     /// For local actors: how many activities their outbox holds (kept as they are added).
     pub outbox_total: i64,
+    /// For groups: how many accepted members they have, kept by the database (triggers on
+    /// `memberships`) in the transaction that changes a membership.
+    pub member_count: i64,
+    /// For groups: how many of those members are people here, kept the same way.
+    pub local_member_count: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,8 +6,10 @@
 //! ```
 //!
 //! Scenarios (pick one or `all`): `crypto` (sign/verify rates on one core), `fanout` (one post
-//! into a group with members on 1,000 loopback servers that verify every signature), `faults`
-//! (the same with 10% of the servers failing or hanging), `inbox` (5,000 signed Create{Note}
+//! into a group with members on 1,000 loopback servers that verify every signature),
+//! `fanout10k` (the same with 10,000 servers: 20,000 deliveries; not part of `all`), `faults`
+//! (the same with 10% of the servers failing or hanging), `crash` (a fan-out killed and
+//! restarted: what was sent twice), `inbox` (5,000 signed Create{Note}
 //! from 100 members on 20 servers, posted concurrently), `reads` (wrk against the Group actor
 //! and the first outbox page; needs `wrk`). Kindred runs as its own release process, so its
 //! peak RSS is its own. `--postgres URL` runs on a fresh PostgreSQL database made on that
@@ -67,7 +69,14 @@ async fn main() {
         .iter()
         .find(|argument| {
             [
-                "crypto", "fanout", "faults", "crash", "inbox", "reads", "all",
+                "crypto",
+                "fanout",
+                "fanout10k",
+                "faults",
+                "crash",
+                "inbox",
+                "reads",
+                "all",
             ]
             .contains(&argument.as_str())
         })
@@ -91,6 +100,9 @@ async fn main() {
     if all || scenario == "fanout" {
         fan_out(&binary, postgres.as_deref(), 1000, 0.0).await;
     }
+    if scenario == "fanout10k" {
+        fan_out(&binary, postgres.as_deref(), 10_000, 0.0).await;
+    }
     if all || scenario == "faults" {
         fan_out(&binary, postgres.as_deref(), 1000, 0.10).await;
     }
@@ -98,7 +110,9 @@ async fn main() {
         crash_during_fan_out(&binary, postgres.as_deref()).await;
     }
     if all || scenario == "inbox" {
-        inbox(&binary, postgres.as_deref()).await;
+        // Short notes, and notes of the size Mastodon sends (about 3 KB).
+        inbox(&binary, postgres.as_deref(), 500).await;
+        inbox(&binary, postgres.as_deref(), 3000).await;
     }
     if all || scenario == "reads" {
         reads(&binary, postgres.as_deref()).await;
@@ -551,13 +565,23 @@ async fn fan_out_with(
         );
     }
     let keys = testing::test_keypairs();
+    // Past a few thousand servers one listener answers them all (each still under its own
+    // host name, so Kindred keeps a connection, a slot and a signature per server): a listener
+    // each would take more file descriptors than the process may open.
+    let shared_listener = servers > 2000 && faulty == 0 && kill_after.is_none();
     let mut listeners = Vec::new();
     let mut hosts = BTreeMap::new();
     for index in 0..=servers {
-        let listener = TcpListener::bind((LOOPBACK, 0)).await.unwrap();
         hosts.insert(format!("s{index:04}.bench.test"), LOOPBACK);
-        listeners.push(listener);
+        if !shared_listener || index <= 1 {
+            listeners.push(Some(TcpListener::bind((LOOPBACK, 0)).await.unwrap()));
+        }
     }
+    let ports: Vec<u16> = listeners
+        .iter()
+        .flatten()
+        .map(|listener| listener.local_addr().unwrap().port())
+        .collect();
     let prepared = prepare(postgres, &hosts, |config| {
         config.delivery.concurrency = 256;
         config.delivery.per_instance_concurrency = 4;
@@ -571,8 +595,9 @@ async fn fan_out_with(
     let mut faulty_attempts = Vec::new();
     let mut people = Vec::new();
     // Server 0 hosts the author; servers 1..=N the members whose deliveries are measured.
-    for (index, listener) in listeners.into_iter().enumerate() {
-        let port = listener.local_addr().unwrap().port();
+    for index in 0..=servers {
+        let slot = if shared_listener { index.min(1) } else { index };
+        let port = ports[slot];
         // The slow ones are spread through the list, as they are in a real member list.
         let behaviour = if index == 0 {
             Behaviour::Healthy
@@ -612,12 +637,14 @@ async fn fan_out_with(
             attempts,
             bad_signatures: bad_signatures.clone(),
         });
-        let app = Router::new()
-            .route("/inbox", post(receive))
-            .with_state(state);
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
-        });
+        if let Some(listener) = listeners[slot].take() {
+            let app = Router::new()
+                .route("/inbox", post(receive))
+                .with_state(state);
+            tokio::spawn(async move {
+                let _ = axum::serve(listener, app).await;
+            });
+        }
         let id = format!("http://s{index:04}.bench.test:{port}/users/member");
         people.push((
             id,
@@ -787,7 +814,7 @@ async fn fan_out_with(
 }
 
 /// 5,000 signed Create{Note} from 100 members on 20 servers, sent concurrently.
-async fn inbox(binary: &Path, postgres: Option<&str>) {
+async fn inbox(binary: &Path, postgres: Option<&str>, note_bytes: usize) {
     const SERVERS: usize = 20;
     const MEMBERS_PER_SERVER: usize = 5;
     const ACTIVITIES: usize = 5000;
@@ -795,12 +822,14 @@ async fn inbox(binary: &Path, postgres: Option<&str>) {
         .ok()
         .and_then(|text| text.parse().ok())
         .unwrap_or(64);
-    const CONNECTIONS: usize = 0;
-    let _ = CONNECTIONS;
     println!(
-        "\n== inbox: {ACTIVITIES} signed Create{{Note}} from {} members on {SERVERS} servers, {connections} at a time",
+        "\n== inbox: {ACTIVITIES} signed Create{{Note}} of about {note_bytes} bytes from {} members on {SERVERS} servers, {connections} at a time",
         SERVERS * MEMBERS_PER_SERVER
     );
+    // Text in paragraphs, as a long Mastodon note carries it, to make the body that size.
+    let padding = "<p>Bring the broken toaster, a screwdriver set and the manual if you still \
+                   have it; we will look at the heating element first.</p>"
+        .repeat(note_bytes.saturating_sub(600) / 120);
     let mut hosts = BTreeMap::new();
     for server in 0..SERVERS {
         hosts.insert(format!("m{server:02}.bench.test"), LOOPBACK);
@@ -849,7 +878,7 @@ async fn inbox(binary: &Path, postgres: Option<&str>) {
             "object": {
                 "id": note_id, "type": "Note", "attributedTo": author,
                 "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": [group.ap_id],
-                "content": format!("<p>@bench Note number {index}</p>"),
+                "content": format!("<p>@bench Note number {index}</p>{padding}"),
                 "tag": [{"type": "Mention", "href": group.ap_id}],
             },
         });
@@ -865,8 +894,9 @@ async fn inbox(binary: &Path, postgres: Option<&str>) {
         requests.push((signed, body));
     }
     println!(
-        "(signing the requests beforehand took {:.1} s)",
-        signing_started.elapsed().as_secs_f64()
+        "(signing the requests beforehand took {:.1} s; bodies of {} bytes on average)",
+        signing_started.elapsed().as_secs_f64(),
+        requests.iter().map(|(_, body)| body.len()).sum::<usize>() / requests.len().max(1)
     );
 
     let client = reqwest::Client::builder()

@@ -32,6 +32,7 @@ mod m20261206_000025_site_settings_and_health;
 mod m20261206_000026_outbox_totals;
 mod m20261206_000027_fan_out_done_targets;
 mod m20261206_000028_thread_list_indexes;
+mod m20261207_000029_member_counts;
 
 pub struct Migrator;
 
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000026_outbox_totals::Migration),
             Box::new(m20261206_000027_fan_out_done_targets::Migration),
             Box::new(m20261206_000028_thread_list_indexes::Migration),
+            Box::new(m20261207_000029_member_counts::Migration),
         ]
     }
 }

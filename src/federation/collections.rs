@@ -5,13 +5,8 @@ use crate::{
     error::{Error, Result},
     federation::context::object_context,
 };
-use kindred_entities::{
-    activity, actor,
-    membership::{self, MembershipState},
-};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-};
+use kindred_entities::{activity, actor};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::{Value, json};
 
 /// How many activities one outbox page holds.
@@ -60,11 +55,10 @@ pub async fn outbox(
             "first": format!("{id}?page=1"),
         }));
     };
-    let mut query = listed()
+    let mut query = newest_first(listed())
         .select_only()
         .column(activity::Column::Id)
         .column(activity::Column::Json)
-        .order_by_desc(activity::Column::Id)
         .limit(OUTBOX_PAGE_SIZE + 1);
     let page_id = match page {
         OutboxPage::Numbered(0) => return Err(Error::bad_request("pages are numbered from 1")),
@@ -101,8 +95,22 @@ pub async fn outbox(
     Ok(document)
 }
 
+/// Newest first, ordered by the whole `(actor_id, in_outbox, id)` index: the filter fixes the
+/// first two columns, and naming them keeps PostgreSQL's generic plan on that index (ordered
+/// by `id` alone, it walked the primary key backwards past other groups' rows: 13 ms for an
+/// old group on a big instance).
+fn newest_first(select: sea_orm::Select<activity::Entity>) -> sea_orm::Select<activity::Entity> {
+    select
+        .order_by_desc(activity::Column::ActorId)
+        .order_by_desc(activity::Column::InOutbox)
+        .order_by_desc(activity::Column::Id)
+}
+
 /// The most recent outbox rows read to find the latest threads' announces.
 const MOST_ROWS_FOR_LATEST_THREADS: u64 = 500;
+
+/// How many outbox rows are read at a time while looking for them.
+const ROWS_READ_AT_A_TIME: u64 = 2 * OUTBOX_PAGE_SIZE;
 
 /// The group's `Announce{Create}` of its latest threads (at most an outbox page), newest
 /// first, as Lemmy lists a community's outbox.
@@ -110,43 +118,57 @@ async fn latest_thread_announces(
     database: &impl ConnectionTrait,
     group: &actor::Model,
 ) -> Result<Vec<Value>> {
-    let rows: Vec<String> = activity::Entity::find()
-        .filter(activity::Column::ActorId.eq(group.id))
-        .filter(activity::Column::InOutbox.eq(true))
-        .filter(activity::Column::Kind.eq("Announce"))
-        .select_only()
-        .column(activity::Column::Json)
-        .order_by_desc(activity::Column::Id)
-        .limit(MOST_ROWS_FOR_LATEST_THREADS)
-        .into_tuple()
-        .all(database)
-        .await?;
     let mut threads = Vec::new();
-    for text in rows {
-        let announce: Value = serde_json::from_str(&text)?;
-        let inner = &announce["object"];
-        let opens_a_thread = inner["type"] == "Create"
-            && inner["object"].get("inReplyTo").is_none_or(Value::is_null);
-        if opens_a_thread {
-            threads.push(announce);
-            if threads.len() as u64 >= OUTBOX_PAGE_SIZE {
-                break;
+    let mut read = 0;
+    let mut before: Option<i64> = None;
+    // A few rows at a time (keyset): a group whose latest activities open threads is done
+    // after one short read, where reading the 500 rows at once cost their JSON each time.
+    while read < MOST_ROWS_FOR_LATEST_THREADS && (threads.len() as u64) < OUTBOX_PAGE_SIZE {
+        let mut select = newest_first(
+            activity::Entity::find()
+                .filter(activity::Column::ActorId.eq(group.id))
+                .filter(activity::Column::InOutbox.eq(true))
+                .filter(activity::Column::Kind.eq("Announce")),
+        );
+        if let Some(before) = before {
+            select = select.filter(activity::Column::Id.lt(before));
+        }
+        let rows: Vec<(i64, String)> = select
+            .select_only()
+            .column(activity::Column::Id)
+            .column(activity::Column::Json)
+            .limit(ROWS_READ_AT_A_TIME)
+            .into_tuple()
+            .all(database)
+            .await?;
+        read += rows.len() as u64;
+        let exhausted = (rows.len() as u64) < ROWS_READ_AT_A_TIME;
+        before = rows.last().map(|(id, _)| *id);
+        for (_, text) in rows {
+            let announce: Value = serde_json::from_str(&text)?;
+            let inner = &announce["object"];
+            let opens_a_thread = inner["type"] == "Create"
+                && inner["object"].get("inReplyTo").is_none_or(Value::is_null);
+            if opens_a_thread {
+                threads.push(announce);
+                if threads.len() as u64 >= OUTBOX_PAGE_SIZE {
+                    break;
+                }
             }
+        }
+        if exhausted {
+            break;
         }
     }
     Ok(threads)
 }
 
-/// The followers collection: how many accepted members the group has, as a `Collection` with
+/// The followers collection: how many accepted members the group has (its counter), as a `Collection` with
 /// `totalItems` and (empty) `items`, the shape Lemmy's parser wants. Who they are is not
 /// published, as Lemmy and Mastodon (by default) keep it.
 pub async fn followers(database: &impl ConnectionTrait, group: &actor::Model) -> Result<Value> {
     let id = collection_url(group, &group.followers_url)?;
-    let total = membership::Entity::find()
-        .filter(membership::Column::GroupId.eq(group.id))
-        .filter(membership::Column::State.eq(MembershipState::Accepted))
-        .count(database)
-        .await?;
+    let total = crate::groups::membership::member_count(database, group.id).await?;
     Ok(json!({
         "@context": object_context(),
         "id": id,

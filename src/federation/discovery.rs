@@ -112,11 +112,15 @@ pub fn nodeinfo_links(config: &Config) -> Value {
     })
 }
 
-/// The NodeInfo document in schema version "2.0" or "2.1", with usage counted now.
+/// The NodeInfo document in schema version "2.0" or "2.1", with usage counted at most ten
+/// minutes ago (`caches::UsageStatisticsCache`).
 pub async fn nodeinfo(context: &Context, version: &str) -> Result<Value> {
     let config = &context.config;
     let site = context.site_settings.current();
-    let usage = instance::usage_statistics(&context.db).await?;
+    let usage = context
+        .usage_statistics
+        .get_or_count(|| instance::usage_statistics(&context.read_db))
+        .await?;
     let mut software = json!({
         "name": "kindred",
         "version": env!("CARGO_PKG_VERSION"),

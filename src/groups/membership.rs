@@ -131,20 +131,30 @@ pub async fn accept_remote(
 }
 
 /// How many local people belong to a (remote) group: a remote group's announcements are taken
-/// only while someone here follows it.
+/// only while someone here follows it. One read of the counter the database keeps on the
+/// group's row (`actors.local_member_count`, triggers on `memberships`).
 pub async fn local_member_count(database: &impl ConnectionTrait, group_id: i64) -> Result<u64> {
-    use sea_orm::PaginatorTrait;
-    let local_people = Query::select()
-        .column(actor::Column::Id)
-        .from(actor::Entity)
-        .and_where(actor::Column::Local.eq(true))
-        .to_owned();
-    Ok(membership::Entity::find()
-        .filter(membership::Column::GroupId.eq(group_id))
-        .filter(membership::Column::State.eq(MembershipState::Accepted))
-        .filter(membership::Column::MemberId.in_subquery(local_people))
-        .count(database)
-        .await?)
+    counter(database, group_id, actor::Column::LocalMemberCount).await
+}
+
+/// One of the membership counters of a group's row; 0 for a group that is not there.
+async fn counter(
+    database: &impl ConnectionTrait,
+    group_id: i64,
+    column: actor::Column,
+) -> Result<u64> {
+    use sea_orm::QuerySelect;
+    // No LIMIT: a lookup by primary key (see `database::unique_row`).
+    let counts: Vec<i64> = actor::Entity::find()
+        .select_only()
+        .column(column)
+        .filter(actor::Column::Id.eq(group_id))
+        .into_tuple()
+        .all(database)
+        .await?;
+    Ok(counts
+        .first()
+        .map_or(0, |count| u64::try_from(*count).unwrap_or(0)))
 }
 
 /// Ends a membership (or a pending request). Returns whether there was one.
@@ -224,43 +234,204 @@ pub async fn has_joined_any(database: &impl ConnectionTrait, person_id: i64) -> 
         .is_some())
 }
 
-/// How many accepted members each of `group_ids` has, in one grouped query (a directory
-/// page); a group with none is absent.
-pub async fn member_counts(
-    database: &impl ConnectionTrait,
-    group_ids: Vec<i64>,
-) -> Result<std::collections::HashMap<i64, u64>> {
-    use sea_orm::QuerySelect;
-    if group_ids.is_empty() {
-        return Ok(std::collections::HashMap::new());
-    }
-    let counted: Vec<(i64, i64)> = membership::Entity::find()
-        .select_only()
-        .column(membership::Column::GroupId)
-        .column_as(
-            sea_orm::sea_query::ExprTrait::count(sea_orm::sea_query::Expr::col(
-                membership::Column::Id,
-            )),
-            "members",
-        )
-        .filter(membership::Column::GroupId.is_in(group_ids))
-        .filter(membership::Column::State.eq(MembershipState::Accepted))
-        .group_by(membership::Column::GroupId)
-        .into_tuple()
-        .all(database)
-        .await?;
-    Ok(counted
-        .into_iter()
-        .map(|(group_id, members)| (group_id, u64::try_from(members).unwrap_or(0)))
-        .collect())
+/// How many accepted members a group has: one read of the counter the database keeps on the
+/// group's row (`actors.member_count`).
+pub async fn member_count(database: &impl ConnectionTrait, group_id: i64) -> Result<u64> {
+    counter(database, group_id, actor::Column::MemberCount).await
 }
 
-/// How many accepted members a group has.
-pub async fn member_count(database: &impl ConnectionTrait, group_id: i64) -> Result<u64> {
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::{
+        groups::directory::{self, NewGroup},
+        testing,
+    };
+    use kindred_entities::actor::ActorKind;
     use sea_orm::PaginatorTrait;
-    Ok(membership::Entity::find()
-        .filter(membership::Column::GroupId.eq(group_id))
-        .filter(membership::Column::State.eq(MembershipState::Accepted))
-        .count(database)
-        .await?)
+
+    async fn person(database: &impl ConnectionTrait, name: &str, local: bool) -> actor::Model {
+        let base = if local {
+            "https://kindred.example/users"
+        } else {
+            "https://elsewhere.example/users"
+        };
+        let now = Utc::now();
+        actor::ActiveModel {
+            ap_id: Set(format!("{base}/{name}")),
+            kind: Set(ActorKind::Person),
+            local: Set(local),
+            local_name: Set(local.then(|| name.to_string())),
+            preferred_username: Set(name.to_string()),
+            inbox_url: Set(format!("{base}/{name}/inbox")),
+            public_key_pem: Set(testing::test_keypairs()[0].public_key.clone()),
+            manually_approves_followers: Set(false),
+            posting_restricted_to_mods: Set(false),
+            discoverable: Set(true),
+            last_refreshed_at: Set(now),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(database)
+        .await
+        .unwrap()
+    }
+
+    /// The counters on the group's row, and what counting the memberships gives.
+    async fn counters_and_counts(
+        database: &impl ConnectionTrait,
+        group_id: i64,
+    ) -> ((u64, u64), (u64, u64)) {
+        let counters = (
+            member_count(database, group_id).await.unwrap(),
+            local_member_count(database, group_id).await.unwrap(),
+        );
+        let accepted = || {
+            membership::Entity::find()
+                .filter(membership::Column::GroupId.eq(group_id))
+                .filter(membership::Column::State.eq(MembershipState::Accepted))
+        };
+        let local_people = Query::select()
+            .column(actor::Column::Id)
+            .from(actor::Entity)
+            .and_where(actor::Column::Local.eq(true))
+            .to_owned();
+        let counted = (
+            accepted().count(database).await.unwrap(),
+            accepted()
+                .filter(membership::Column::MemberId.in_subquery(local_people))
+                .count(database)
+                .await
+                .unwrap(),
+        );
+        (counters, counted)
+    }
+
+    #[tokio::test]
+    async fn member_counters_follow_every_change_of_a_membership() {
+        testing::for_each_database(async |database| {
+            let database = &database.connection;
+            let config = testing::test_config("https://kindred.example").unwrap();
+            let group = directory::create_group(
+                database,
+                &config,
+                &testing::test_key_source(),
+                NewGroup {
+                    name: "repair",
+                    title: "Repair café",
+                    summary_markdown: None,
+                },
+            )
+            .await
+            .unwrap();
+            let ann = person(database, "ann", true).await;
+            let bob = person(database, "bob", true).await;
+            let zoe = person(database, "zoe", false).await;
+            let expect = async |members: u64, local: u64, step: &str| {
+                let (counters, counted) = counters_and_counts(database, group.id).await;
+                assert_eq!(
+                    counters, counted,
+                    "{step}: the counters drifted from the rows"
+                );
+                assert_eq!(counters, (members, local), "{step}");
+            };
+            expect(0, 0, "a new group").await;
+
+            found(database, &group, &ann).await.unwrap();
+            expect(1, 1, "founded").await;
+            join(database, &group, &bob, None).await.unwrap();
+            join(
+                database,
+                &group,
+                &zoe,
+                Some("https://elsewhere.example/follow/1"),
+            )
+            .await
+            .unwrap();
+            expect(3, 2, "two joined").await;
+            // Joining again (a re-sent Follow) changes nothing.
+            join(
+                database,
+                &group,
+                &zoe,
+                Some("https://elsewhere.example/follow/2"),
+            )
+            .await
+            .unwrap();
+            expect(3, 2, "a second Follow").await;
+
+            // A membership put back to pending (as a moderator's queue holds it), then approved.
+            let set_state = async |member_id: i64, state: MembershipState| {
+                membership::Entity::update_many()
+                    .col_expr(
+                        membership::Column::State,
+                        sea_orm::sea_query::Expr::value(state),
+                    )
+                    .filter(membership::Column::GroupId.eq(group.id))
+                    .filter(membership::Column::MemberId.eq(member_id))
+                    .exec(database)
+                    .await
+                    .unwrap();
+            };
+            set_state(bob.id, MembershipState::Pending).await;
+            expect(2, 1, "bob pending").await;
+            set_state(bob.id, MembershipState::Accepted).await;
+            expect(3, 2, "bob approved").await;
+            // A role change (an update of other columns) moves nothing.
+            let found_bob = find(database, group.id, bob.id).await.unwrap().unwrap();
+            let mut promoted: membership::ActiveModel = found_bob.into();
+            promoted.role = Set(MembershipRole::Moderator);
+            promoted.update(database).await.unwrap();
+            expect(3, 2, "bob promoted").await;
+
+            assert!(leave(database, group.id, zoe.id).await.unwrap());
+            expect(2, 2, "zoe left").await;
+            // A pending request that ends moves nothing.
+            set_state(bob.id, MembershipState::Pending).await;
+            assert!(leave(database, group.id, bob.id).await.unwrap());
+            expect(1, 1, "bob's request withdrawn").await;
+
+            // A local person joining a remote group: counted once the group accepts.
+            let remote_group = {
+                let mut row: actor::ActiveModel =
+                    person(database, "elsewhere_group", false).await.into();
+                row.kind = Set(ActorKind::Group);
+                row.update(database).await.unwrap()
+            };
+            request_remote(
+                database,
+                &remote_group,
+                &bob,
+                "https://kindred.example/follows/1",
+            )
+            .await
+            .unwrap();
+            assert_eq!(
+                local_member_count(database, remote_group.id).await.unwrap(),
+                0
+            );
+            accept_remote(
+                database,
+                remote_group.id,
+                None,
+                "https://kindred.example/follows/1",
+            )
+            .await
+            .unwrap();
+            let (counters, counted) = counters_and_counts(database, remote_group.id).await;
+            assert_eq!(
+                (counters, counted),
+                ((1, 1), (1, 1)),
+                "accepted by the remote group"
+            );
+            // Accepted twice (a re-sent Accept): still one.
+            accept_remote(database, remote_group.id, Some(bob.id), "unknown")
+                .await
+                .unwrap();
+            assert_eq!(member_count(database, remote_group.id).await.unwrap(), 1);
+            assert_eq!(member_count(database, i64::MAX).await.unwrap(), 0);
+        })
+        .await;
+    }
 }

@@ -14,7 +14,8 @@ use kindred_entities::{
     post,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
     sea_query::{Expr, ExprTrait, Query, SimpleExpr},
 };
 
@@ -94,6 +95,19 @@ pub async fn page_of_threads(
     after: Option<&str>,
     limit: u64,
 ) -> Result<ThreadPage> {
+    page_of_threads_reading(database, source, order, after, limit, FEW_GROUPS).await
+}
+
+/// [`page_of_threads`], with the number of groups up to which SQLite reads a home feed a group
+/// at a time (tests try both ways).
+async fn page_of_threads_reading(
+    database: &impl ConnectionTrait,
+    source: ThreadSource,
+    order: ThreadOrder,
+    after: Option<&str>,
+    limit: u64,
+    few_groups: usize,
+) -> Result<ThreadPage> {
     let after = after.map(Cursor::parse).transpose()?;
     let limit = limit.clamp(1, 200);
     let visible = post::Entity::find()
@@ -104,16 +118,26 @@ pub async fn page_of_threads(
         .filter(post::Column::AuthorId.not_in_subquery(authors_on_blocked_servers()));
     let visible = match source {
         ThreadSource::Group(group_id) => visible.filter(post::Column::GroupId.eq(group_id)),
-        ThreadSource::JoinedBy(person_id) => visible.filter(
-            post::Column::GroupId.in_subquery(
-                Query::select()
-                    .column(membership::Column::GroupId)
-                    .from(membership::Entity)
-                    .and_where(membership::Column::MemberId.eq(person_id))
-                    .and_where(membership::Column::State.eq(MembershipState::Accepted))
-                    .to_owned(),
-            ),
-        ),
+        ThreadSource::JoinedBy(person_id) => {
+            if database.get_database_backend() == DbBackend::Sqlite {
+                let joined = joined_groups(database, person_id).await?;
+                // Top has no index across groups: it is always read a group at a time.
+                if joined.len() <= few_groups || order == ThreadOrder::Top {
+                    return merged_page_of_groups(database, visible, &joined, order, after, limit)
+                        .await;
+                }
+                // Many groups: walk the threads of every group in order, keeping those of
+                // the person's groups. The unary `+` keeps SQLite from driving the query by
+                // the group list, which reads every thread of those groups and sorts them.
+                visible.filter(
+                    Expr::expr(Expr::cust("+\"posts\".\"group_id\""))
+                        .in_subquery(joined_groups_query(person_id)),
+                )
+            } else {
+                // PostgreSQL's planner walks the cross-group index in order by itself.
+                visible.filter(post::Column::GroupId.in_subquery(joined_groups_query(person_id)))
+            }
+        }
     };
     let mut pinned = Vec::new();
     let listed = if let ThreadSource::Group(_) = source {
@@ -148,6 +172,107 @@ pub async fn page_of_threads(
         threads: pinned,
         next,
     })
+}
+
+/// On SQLite, a home feed of at most this many groups is read a group at a time (see
+/// [`merged_page_of_groups`]); past it, the threads of all groups are walked in order (the
+/// person's groups then hold a good share of them, so a page is found early).
+const FEW_GROUPS: usize = 40;
+
+/// The groups `person_id` belongs to (accepted memberships), as a subquery.
+fn joined_groups_query(person_id: i64) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(membership::Column::GroupId)
+        .from(membership::Entity)
+        .and_where(membership::Column::MemberId.eq(person_id))
+        .and_where(membership::Column::State.eq(MembershipState::Accepted))
+        .to_owned()
+}
+
+/// The groups `person_id` belongs to (accepted memberships).
+async fn joined_groups(database: &impl ConnectionTrait, person_id: i64) -> Result<Vec<i64>> {
+    Ok(membership::Entity::find()
+        .select_only()
+        .column(membership::Column::GroupId)
+        .filter(membership::Column::MemberId.eq(person_id))
+        .filter(membership::Column::State.eq(MembershipState::Accepted))
+        .into_tuple()
+        .all(database)
+        .await?)
+}
+
+/// The sort key of a thread in `order`, compared descending: (score, time, id), the score
+/// counting only in the Top order.
+type SortKey = (i64, DateTime<Utc>, i64);
+
+/// What a thread's sort key is made of: id, likes, dislikes, published and last active.
+type SortColumns = (i64, i32, i32, DateTime<Utc>, DateTime<Utc>);
+
+fn sort_key(
+    (id, likes, dislikes, published_at, last_activity_at): SortColumns,
+    order: ThreadOrder,
+) -> SortKey {
+    match order {
+        ThreadOrder::New => (0, published_at, id),
+        ThreadOrder::Active => (0, last_activity_at, id),
+        ThreadOrder::Top => (i64::from(likes) - i64::from(dislikes), published_at, id),
+    }
+}
+
+/// A page of the threads of a few groups: each group's first `limit + 1` after the cursor,
+/// read by that group's index (a short range each), merged by sort key; then the page's
+/// rows. It costs the number of groups times the page, whatever the groups hold, where one
+/// query over all of them read every thread of those groups and sorted them.
+async fn merged_page_of_groups(
+    database: &impl ConnectionTrait,
+    visible: sea_orm::Select<post::Entity>,
+    groups: &[i64],
+    order: ThreadOrder,
+    after: Option<Cursor>,
+    limit: u64,
+) -> Result<ThreadPage> {
+    let mut candidates: Vec<SortKey> = Vec::new();
+    for group_id in groups {
+        let select = visible.clone().filter(post::Column::GroupId.eq(*group_id));
+        let select = match after {
+            Some(cursor) => select.filter(after_cursor(order, cursor)),
+            None => select,
+        };
+        let keys: Vec<SortColumns> = ordered(select, order)
+            .select_only()
+            .column(post::Column::Id)
+            .column(post::Column::LikeCount)
+            .column(post::Column::DislikeCount)
+            .column(post::Column::PublishedAt)
+            .column(post::Column::LastActivityAt)
+            .limit(limit + 1)
+            .into_tuple()
+            .all(database)
+            .await?;
+        candidates.extend(keys.into_iter().map(|key| sort_key(key, order)));
+    }
+    candidates.sort_unstable_by(|first, second| second.cmp(first));
+    let more = candidates.len() as u64 > limit;
+    candidates.truncate(limit as usize);
+    let ids: Vec<i64> = candidates.iter().map(|(_, _, id)| *id).collect();
+    let mut rows: std::collections::HashMap<i64, post::Model> = if ids.is_empty() {
+        std::collections::HashMap::new()
+    } else {
+        post::Entity::find()
+            .filter(post::Column::Id.is_in(ids.clone()))
+            .all(database)
+            .await?
+            .into_iter()
+            .map(|thread| (thread.id, thread))
+            .collect()
+    };
+    let threads: Vec<post::Model> = ids.iter().filter_map(|id| rows.remove(id)).collect();
+    let next = if more {
+        threads.last().map(|last| Cursor::of(last, order).to_text())
+    } else {
+        None
+    };
+    Ok(ThreadPage { threads, next })
 }
 
 fn score() -> SimpleExpr {
@@ -196,6 +321,84 @@ fn after_cursor(order: ThreadOrder, cursor: Cursor) -> Condition {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::{
+        accounts::users,
+        testing::{self, TestApp, dataset},
+    };
+
+    #[tokio::test]
+    async fn a_home_feed_pages_through_every_joined_groups_threads_in_order() {
+        testing::for_each_backend(async |backend| {
+            let app = TestApp::on(backend)
+                .expecting_pending_fan_outs()
+                .start()
+                .await;
+            let context = app.context();
+            let config = context.config.as_ref().clone();
+            let built = dataset::build(&context, &config, dataset::DatasetSize::small())
+                .await
+                .unwrap();
+            let db = &context.db;
+            let person = users::find_by_name(db, &built.member_name)
+                .await
+                .unwrap()
+                .unwrap()
+                .actor;
+            // What the feed must list, in order: every visible thread of the person's groups.
+            let joined = joined_groups(db, person.id).await.unwrap();
+            assert!(joined.len() > 1, "the person belongs to several groups");
+            let everything = post::Entity::find()
+                .filter(post::Column::ParentId.is_null())
+                .filter(post::Column::DeletedAt.is_null())
+                .filter(post::Column::RemovedAt.is_null())
+                .filter(post::Column::AwaitingApproval.eq(false))
+                .filter(post::Column::GroupId.is_in(joined))
+                .all(db)
+                .await
+                .unwrap();
+            for order in [ThreadOrder::New, ThreadOrder::Active, ThreadOrder::Top] {
+                let mut expected: Vec<(SortKey, i64)> = everything
+                    .iter()
+                    .map(|thread| {
+                        let key = (
+                            thread.id,
+                            thread.like_count,
+                            thread.dislike_count,
+                            thread.published_at,
+                            thread.last_activity_at,
+                        );
+                        (sort_key(key, order), thread.id)
+                    })
+                    .collect();
+                expected.sort_by(|first, second| second.cmp(first));
+                let expected: Vec<i64> = expected.into_iter().map(|(_, id)| id).take(60).collect();
+                // A group at a time (SQLite's way for a few groups), and all groups in order.
+                for few_groups in [FEW_GROUPS, 0] {
+                    let mut listed = Vec::new();
+                    let mut after: Option<String> = None;
+                    while listed.len() < expected.len() {
+                        let page = page_of_threads_reading(
+                            db,
+                            ThreadSource::JoinedBy(person.id),
+                            order,
+                            after.as_deref(),
+                            13,
+                            few_groups,
+                        )
+                        .await
+                        .unwrap();
+                        assert!(!page.threads.is_empty());
+                        listed.extend(page.threads.iter().map(|thread| thread.id));
+                        after = page.next;
+                        assert!(after.is_some(), "{order:?}: more threads follow");
+                    }
+                    listed.truncate(expected.len());
+                    assert_eq!(listed, expected, "{order:?}, {few_groups} groups at a time");
+                }
+            }
+        })
+        .await;
+    }
 
     #[test]
     fn cursors_read_back_what_they_wrote_and_refuse_anything_else() {

@@ -397,6 +397,10 @@ async fn nodeinfo_reports_real_counts() {
             .unwrap();
         }
 
+        // The figures are kept ten minutes: until then the first count stands.
+        let cached = get(&app, "/nodeinfo/2.1", None).await.json();
+        assert_eq!(cached["usage"]["localPosts"], 0);
+        app.context().usage_statistics.invalidate();
         for version in ["2.1", "2.0"] {
             let response = get(&app, &format!("/nodeinfo/{version}"), None).await;
             assert_eq!(response.status, StatusCode::OK);

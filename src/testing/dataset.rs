@@ -554,6 +554,14 @@ mod tests {
                 .unwrap();
             assert_eq!(replies, biggest.reply_count as u64);
             assert_eq!(biggest.reply_count, built.biggest_thread_replies);
+            // The membership counters the database keeps agree with the bulk-inserted rows.
+            let members = kindred_entities::membership::Entity::find()
+                .filter(kindred_entities::membership::Column::GroupId.eq(largest.id))
+                .count(db)
+                .await
+                .unwrap();
+            assert!(members > 0);
+            assert_eq!(largest.member_count as u64, members);
             assert!(vote::Entity::find().count(db).await.unwrap() > 0);
             assert!(report::Entity::find().count(db).await.unwrap() > 0);
             assert!(notification::Entity::find().count(db).await.unwrap() > 0);

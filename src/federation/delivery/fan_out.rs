@@ -106,124 +106,93 @@ pub(super) async fn fan_out(
     }
     insert_rows(&context.db, queued_rows).await?;
 
-    // Send, and collect what did not get through.
+    // Send, and take in the outcomes as they come: in one loop, so a send that waits for a
+    // slot (a busy server, the global limit) never holds back the recording of outcomes that
+    // have arrived, and the checkpoints keep up with what was sent.
     let (results, mut outcomes) = tokio::sync::mpsc::unbounded_channel();
     let total = sendable.len();
     turn.wait().await;
-    for (index, inbox, host) in sendable {
-        let Some(permits) = limits.acquire(&host).await else {
-            return Err(Error::internal("the delivery limits were closed"));
-        };
-        let context = context.clone();
-        let payloads = payloads.clone();
-        let results = results.clone();
-        let activity_id = stored.id;
-        tokio::spawn(async move {
-            let attempt = match send_one(&context, &payloads, activity_id, &inbox).await {
-                Ok(attempt) => attempt,
-                Err(error) => Attempt::Failed {
-                    status: None,
-                    error: error.to_string(),
-                },
-            };
-            drop(permits);
-            let _ = results.send((index, inbox, host, attempt));
-        });
+    let mut turn = Some(turn);
+    let mut results = Some(results);
+    let mut unstarted = sendable.into_iter();
+    let mut acquiring = unstarted.next().map(|next| acquire_slot(limits, next));
+    if acquiring.is_none() {
+        turn.take();
+        results.take();
     }
-    drop(turn);
-    drop(results);
-
-    let settings = &context.config.delivery;
-    let mut progress = start;
-    let mut checkpoint_at = tokio::time::Instant::now() + CHECKPOINT_INTERVAL;
-    let mut outcomes_since_checkpoint = 0;
-    let mut failure_rows = Vec::new();
-    let mut recovered_hosts = BTreeSet::new();
-    for _ in 0..total {
-        let Some((index, inbox, host, attempt)) = outcomes.recv().await else {
-            break;
+    let mut book = OutcomeBook {
+        stored: &stored,
+        failing: &failing,
+        completed,
+        progress: start,
+        checkpoint_at: tokio::time::Instant::now() + CHECKPOINT_INTERVAL,
+        outcomes_since_checkpoint: 0,
+        failure_rows: Vec::new(),
+        recovered_hosts: BTreeSet::new(),
+    };
+    let mut received = 0;
+    while received < total {
+        let step = tokio::select! {
+            biased;
+            outcome = outcomes.recv() => Step::Outcome(outcome),
+            ready = async {
+                match acquiring.as_mut() {
+                    Some(acquire) => acquire.await,
+                    None => std::future::pending().await,
+                }
+            }, if acquiring.is_some() => Step::SlotFree(ready),
+            // No outcome for a while (slow servers): store the ones taken in, renew the lease.
+            () = tokio::time::sleep_until(book.checkpoint_at) => Step::CheckpointDue,
         };
-        let now = Utc::now();
-        match attempt {
-            Attempt::Delivered => {
-                context.metrics.count_delivery(DeliveryOutcome::Delivered);
-                if failing.contains(&host) {
-                    recovered_hosts.insert(host);
+        match step {
+            Step::Outcome(Some(outcome)) => {
+                received += 1;
+                book.record(context, outcome).await?;
+            }
+            Step::CheckpointDue => book.checkpoint_now(context).await?,
+            // Every sending task ended without a word (a panic): what they did not report
+            // stays undone, and the fan-out's lease lets another run resume it.
+            Step::Outcome(None) => break,
+            Step::SlotFree((index, inbox, host, permits)) => {
+                let Some(permits) = permits else {
+                    return Err(Error::internal("the delivery limits were closed"));
+                };
+                let Some(report) = results.clone() else {
+                    return Err(Error::internal("a send was started after the last one"));
+                };
+                let context = context.clone();
+                let payloads = payloads.clone();
+                let activity_id = stored.id;
+                tokio::spawn(async move {
+                    let attempt = match send_one(&context, &payloads, activity_id, &inbox).await {
+                        Ok(attempt) => attempt,
+                        Err(error) => Attempt::Failed {
+                            status: None,
+                            error: error.to_string(),
+                        },
+                    };
+                    drop(permits);
+                    let _ = report.send((index, inbox, host, attempt));
+                });
+                acquiring = unstarted.next().map(|next| acquire_slot(limits, next));
+                if acquiring.is_none() {
+                    // Every send has its slot: the next fan-out may hand out its own.
+                    turn.take();
+                    results.take();
                 }
             }
-            Attempt::Rejected { status } => {
-                tracing::info!(inbox, status, "the inbox refused a delivery; not retrying");
-                context.metrics.count_delivery(DeliveryOutcome::Rejected);
-                failure_rows.push(first_attempt_row(
-                    &stored,
-                    &inbox,
-                    &host,
-                    FirstAttempt::Rejected(status),
-                    now,
-                ));
-                if failing.contains(&host) {
-                    recovered_hosts.insert(host);
-                }
-            }
-            Attempt::Refused { reason } => {
-                tracing::warn!(inbox, %reason, "delivery refused: the inbox is not somewhere Kindred sends to");
-                context.metrics.count_delivery(DeliveryOutcome::Refused);
-                failure_rows.push(first_attempt_row(
-                    &stored,
-                    &inbox,
-                    &host,
-                    FirstAttempt::Refused(reason),
-                    now,
-                ));
-            }
-            Attempt::Blocked => {
-                tracing::info!(
-                    inbox,
-                    "not sent: the server was blocked after this was queued"
-                );
-                context.metrics.count_delivery(DeliveryOutcome::Blocked);
-                failure_rows.push(first_attempt_row(
-                    &stored,
-                    &inbox,
-                    &host,
-                    FirstAttempt::Blocked,
-                    now,
-                ));
-            }
-            Attempt::Failed { status, error } => {
-                tracing::info!(inbox, %error, "delivery failed; it will be retried");
-                context.metrics.count_delivery(DeliveryOutcome::Retrying);
-                let next_attempt_at = now + retry_delay(settings, 1);
-                failure_rows.push(first_attempt_row(
-                    &stored,
-                    &inbox,
-                    &host,
-                    FirstAttempt::Failed {
-                        status,
-                        error,
-                        next_attempt_at,
-                    },
-                    now,
-                ));
-                mark_instance_failing(context, &host, now).await?;
-            }
-        }
-        completed[index] = true;
-        while progress < completed.len() && completed[progress] {
-            progress += 1;
-        }
-        outcomes_since_checkpoint += 1;
-        if outcomes_since_checkpoint >= CHECKPOINT_EVERY_OUTCOMES
-            || tokio::time::Instant::now() >= checkpoint_at
-        {
-            // Failures first: nothing is recorded as done whose outcome is not stored.
-            insert_rows(&context.db, std::mem::take(&mut failure_rows)).await?;
-            let done = encode_done_targets(&completed, progress);
-            checkpoint(&context.db, &context.config, stored.id, progress, done).await?;
-            checkpoint_at = tokio::time::Instant::now() + CHECKPOINT_INTERVAL;
-            outcomes_since_checkpoint = 0;
         }
     }
+    if received < total {
+        return Err(Error::internal(
+            "sending tasks ended without reporting their outcome",
+        ));
+    }
+    let OutcomeBook {
+        failure_rows,
+        recovered_hosts,
+        ..
+    } = book;
     insert_rows(&context.db, failure_rows).await?;
     for host in recovered_hosts {
         mark_instance_healthy(&context.db, &host, Utc::now()).await?;
@@ -243,6 +212,157 @@ pub(super) async fn fan_out(
         .exec(&context.db)
         .await?;
     Ok(())
+}
+
+/// A target of the fan-out: its index in the targets, its inbox and its server.
+type Target = (usize, String, String);
+
+/// The outcome of one send, as the sending task reports it.
+type Outcome = (usize, String, String, Attempt);
+
+/// A target whose slots are free to send it (or `None` when the limits were closed).
+type SlotFree = (
+    usize,
+    String,
+    String,
+    Option<(
+        tokio::sync::OwnedSemaphorePermit,
+        tokio::sync::OwnedSemaphorePermit,
+    )>,
+);
+
+/// What the fan-out's loop does next.
+enum Step {
+    Outcome(Option<Outcome>),
+    SlotFree(SlotFree),
+    CheckpointDue,
+}
+
+/// Waits for a slot at the target's server and a global one; kept across the loop's turns so
+/// the target keeps its place in the semaphores' queues while outcomes are recorded.
+fn acquire_slot<'limits>(
+    limits: &'limits Limits,
+    (index, inbox, host): Target,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = SlotFree> + Send + 'limits>> {
+    Box::pin(async move {
+        let permits = limits.acquire(&host).await;
+        (index, inbox, host, permits)
+    })
+}
+
+/// What a running fan-out knows of its outcomes: which targets are done, the failures not yet
+/// written, and when it last checkpointed.
+struct OutcomeBook<'fan_out> {
+    stored: &'fan_out activity::Model,
+    failing: &'fan_out HashSet<String>,
+    completed: Vec<bool>,
+    progress: usize,
+    checkpoint_at: tokio::time::Instant,
+    outcomes_since_checkpoint: usize,
+    failure_rows: Vec<delivery::ActiveModel>,
+    recovered_hosts: BTreeSet<String>,
+}
+
+impl OutcomeBook<'_> {
+    /// Takes in one outcome, and checkpoints when enough outcomes or time have passed.
+    async fn record(&mut self, context: &Context, outcome: Outcome) -> Result<()> {
+        let (index, inbox, host, attempt) = outcome;
+        let stored = self.stored;
+        let now = Utc::now();
+        match attempt {
+            Attempt::Delivered => {
+                context.metrics.count_delivery(DeliveryOutcome::Delivered);
+                if self.failing.contains(&host) {
+                    self.recovered_hosts.insert(host);
+                }
+            }
+            Attempt::Rejected { status } => {
+                tracing::info!(inbox, status, "the inbox refused a delivery; not retrying");
+                context.metrics.count_delivery(DeliveryOutcome::Rejected);
+                self.failure_rows.push(first_attempt_row(
+                    stored,
+                    &inbox,
+                    &host,
+                    FirstAttempt::Rejected(status),
+                    now,
+                ));
+                if self.failing.contains(&host) {
+                    self.recovered_hosts.insert(host);
+                }
+            }
+            Attempt::Refused { reason } => {
+                tracing::warn!(inbox, %reason, "delivery refused: the inbox is not somewhere Kindred sends to");
+                context.metrics.count_delivery(DeliveryOutcome::Refused);
+                self.failure_rows.push(first_attempt_row(
+                    stored,
+                    &inbox,
+                    &host,
+                    FirstAttempt::Refused(reason),
+                    now,
+                ));
+            }
+            Attempt::Blocked => {
+                tracing::info!(
+                    inbox,
+                    "not sent: the server was blocked after this was queued"
+                );
+                context.metrics.count_delivery(DeliveryOutcome::Blocked);
+                self.failure_rows.push(first_attempt_row(
+                    stored,
+                    &inbox,
+                    &host,
+                    FirstAttempt::Blocked,
+                    now,
+                ));
+            }
+            Attempt::Failed { status, error } => {
+                tracing::info!(inbox, %error, "delivery failed; it will be retried");
+                context.metrics.count_delivery(DeliveryOutcome::Retrying);
+                let next_attempt_at = now + retry_delay(&context.config.delivery, 1);
+                self.failure_rows.push(first_attempt_row(
+                    stored,
+                    &inbox,
+                    &host,
+                    FirstAttempt::Failed {
+                        status,
+                        error,
+                        next_attempt_at,
+                    },
+                    now,
+                ));
+                mark_instance_failing(context, &host, now).await?;
+            }
+        }
+        self.completed[index] = true;
+        while self.progress < self.completed.len() && self.completed[self.progress] {
+            self.progress += 1;
+        }
+        self.outcomes_since_checkpoint += 1;
+        if self.outcomes_since_checkpoint >= CHECKPOINT_EVERY_OUTCOMES
+            || tokio::time::Instant::now() >= self.checkpoint_at
+        {
+            self.checkpoint_now(context).await?;
+        }
+        Ok(())
+    }
+
+    /// Stores the failures and which targets are done, and renews the lease.
+    async fn checkpoint_now(&mut self, context: &Context) -> Result<()> {
+        // Failures first: nothing is recorded as done whose outcome is not stored.
+        insert_rows(&context.db, std::mem::take(&mut self.failure_rows)).await?;
+        let done = encode_done_targets(&self.completed, self.progress);
+        checkpoint(
+            &context.db,
+            &context.config,
+            self.stored.id,
+            self.progress,
+            done,
+        )
+        .await?;
+        self.checkpoint_at = tokio::time::Instant::now() + CHECKPOINT_INTERVAL;
+        self.outcomes_since_checkpoint = 0;
+        Ok(())
+    }
 }
 
 /// How often a running fan-out stores its progress and renews its lease, at the latest.

@@ -25,6 +25,9 @@ pub async fn run_worker(context: Context) {
     probe.abort();
 }
 
+/// How many servers' semaphores the limits keep before forgetting the idle ones.
+const IDLE_HOSTS_KEPT: usize = 1024;
+
 /// The limits every send goes through, shared by fan-outs and retries.
 #[derive(Clone)]
 pub(super) struct Limits {
@@ -35,7 +38,16 @@ pub(super) struct Limits {
 
 impl Limits {
     fn host(&self, host: &str) -> Arc<Semaphore> {
-        lock(&self.per_host)
+        let mut per_host = lock(&self.per_host);
+        if let Some(semaphore) = per_host.get(host) {
+            return semaphore.clone();
+        }
+        // A server with no request in flight and none waiting needs no semaphore: forget the
+        // idle ones now and then, so a fan-out to 10,000 servers leaves no state behind.
+        if per_host.len() >= IDLE_HOSTS_KEPT {
+            per_host.retain(|_, semaphore| Arc::strong_count(semaphore) > 1);
+        }
+        per_host
             .entry(host.to_string())
             .or_insert_with(|| Arc::new(Semaphore::new(self.per_host_limit)))
             .clone()

@@ -150,14 +150,9 @@ pub async fn directory_page(
         .append_pair("q", search)
         .finish();
 
-    let counts = membership::member_counts(
-        &context.read_db,
-        groups.iter().map(|group| group.id).collect(),
-    )
-    .await?;
     let listed: Vec<(&actor::Model, u64)> = groups
         .iter()
-        .map(|group| (group, counts.get(&group.id).copied().unwrap_or(0)))
+        .map(|group| (group, u64::try_from(group.member_count).unwrap_or(0)))
         .collect();
     let may_create = visitor.signed_in.as_ref().is_some_and(|signed_in| {
         site.group_creation == GroupCreation::Anyone || signed_in.account.user.is_admin
