@@ -107,6 +107,7 @@ pub async fn prepare_with_database(
         metrics: Arc::new(Metrics::new().map_err(Error::internal)?),
         actor_documents: Arc::new(ActorDocumentCache::default()),
         usage_statistics: Arc::default(),
+        software_learning: Arc::default(),
         blocked_hosts: Arc::new(Default::default()),
         inbox_limits: Arc::new(Default::default()),
         registration_limits: Arc::new(Default::default()),

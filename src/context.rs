@@ -44,6 +44,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Rendered local actor documents, served for a few seconds without a database read.
     pub actor_documents: Arc<ActorDocumentCache>,
+    /// The servers whose software (NodeInfo) is to be read, and the tasks reading them.
+    pub software_learning: Arc<crate::federation::software::SoftwareLearning>,
     /// NodeInfo's usage figures, counted at most every ten minutes.
     pub usage_statistics: Arc<crate::caches::UsageStatisticsCache>,
     /// Blocked servers, read from the database every few seconds.

@@ -2,7 +2,11 @@
 //! the cost issue (200 groups, a million posts, 200,000 in the largest group, 20,000 remote
 //! members on 10,000 servers, votes, reports and notifications) is built with
 //! `kindred::testing::dataset`, then each request is served through the router in process (no
-//! network, so the figures are the server's own) and timed.
+//! network, so the figures are the server's own) and timed. It also times an inbound signed
+//! `Create{Note}` of about 3 KB (what Mastodon sends) from a member of the largest group, and
+//! prints the machine's RSA signing rate, the limit every fan-out meets. The fan-out to 10,000
+//! servers, with its peak memory, needs Kindred as a process of its own: it is the performance
+//! bench's `fanout10k`.
 //!
 //! ```sh
 //! cargo bench -p kindred-federation-tests --bench scale                        # SQLite, issue size
@@ -21,18 +25,21 @@ use axum::{
 use http_body_util::BodyExt;
 use kindred::{
     accounts::sessions,
+    federation::signatures::{self, SigningKey},
     testing::{
         self, Backend,
         dataset::{self, Dataset, DatasetSize},
     },
 };
 use kindred_entities::session::SessionKind;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tower::ServiceExt;
 
-/// Timed runs of each request, after a few untimed ones.
+/// Timed runs of each request, after a few untimed ones (fewer in the smoke run `cargo test`
+/// makes, which only keeps the bench working).
 const RUNS: usize = 60;
 const WARM_UP: usize = 5;
+const SMOKE_RUNS: usize = 3;
 
 struct Instance {
     router: Router,
@@ -166,20 +173,117 @@ async fn requests(instance: &Instance) -> Vec<(&'static str, String, &'static st
     ]
 }
 
-/// Median and 90th percentile of `RUNS` requests to `path`.
-async fn time(instance: &Instance, path: &str, accept: &str) -> (Duration, Duration) {
+/// The remote member of the largest group the inbound notes come from (key pair 0 of the test
+/// keys, as the data set gives every remote person).
+const REMOTE_MEMBER: &str = "https://s0.remote.example/users/r0";
+
+/// A signed `Create{Note}` of about 3 KB, number `number`, from [`REMOTE_MEMBER`] to the
+/// largest group, as a request to the shared inbox; and the body's size.
+fn inbound_create(
+    instance: &Instance,
+    signer: &SigningKey,
+    number: usize,
+) -> (Request<Body>, usize) {
+    let group = format!(
+        "{}/groups/{}",
+        testing::TEST_PUBLIC_URL,
+        instance.dataset.largest_group
+    );
+    let note = format!("{REMOTE_MEMBER}/statuses/bench-{number}");
+    let paragraph = "<p>Bring the broken toaster, a screwdriver set and the manual if you \
+                     still have it; we will look at the heating element first.</p>";
+    let create = serde_json::json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": format!("{note}/activity"),
+        "type": "Create",
+        "actor": REMOTE_MEMBER,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "cc": [group],
+        "object": {
+            "id": note, "type": "Note", "attributedTo": REMOTE_MEMBER,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": [group],
+            "content": format!("<p>Note {number}</p>{}", paragraph.repeat(20)),
+            "tag": [{"type": "Mention", "href": group}],
+        },
+    });
+    let body = serde_json::to_vec(&create).unwrap();
+    let size = body.len();
+    let inbox = url::Url::parse(&format!("{}/inbox", testing::TEST_PUBLIC_URL)).unwrap();
+    let signed = signatures::sign_post(
+        signer,
+        &format!("{REMOTE_MEMBER}#main-key"),
+        &inbox,
+        &body,
+        SystemTime::now(),
+    )
+    .unwrap();
+    let mut request = Request::builder()
+        .method("POST")
+        .uri("/inbox")
+        .body(Body::from(body))
+        .unwrap();
+    request.headers_mut().extend(signed.into_headers().unwrap());
+    (request, size)
+}
+
+/// Median and 90th percentile of `runs` inbound notes, each new, into `instance`; and the
+/// body's size.
+async fn time_inbound_creates(
+    instance: &Instance,
+    first_number: usize,
+    runs: usize,
+) -> (Duration, Duration, usize) {
+    let signer = SigningKey::from_pkcs8_pem(&testing::test_keypairs()[0].private_key).unwrap();
+    let mut times = Vec::with_capacity(runs);
+    let mut size = 0;
+    for run in 0..WARM_UP + runs {
+        let (request, body_size) = inbound_create(instance, &signer, first_number + run);
+        size = body_size;
+        let started = Instant::now();
+        let response = instance.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(
+            status,
+            StatusCode::ACCEPTED,
+            "inbound Create: {}",
+            String::from_utf8_lossy(&body)
+        );
+        if run >= WARM_UP {
+            times.push(started.elapsed());
+        }
+    }
+    times.sort();
+    (times[runs / 2], times[runs * 9 / 10], size)
+}
+
+/// RSA-2048 signatures (PKCS#1 v1.5, SHA-256, as deliveries are signed) one core makes in a
+/// second.
+fn signing_rate() -> f64 {
+    let signer = SigningKey::from_pkcs8_pem(&testing::test_keypairs()[0].private_key).unwrap();
+    let started = Instant::now();
+    let mut signed = 0_u32;
+    while started.elapsed() < Duration::from_secs(1) {
+        signer.sign(b"(request-target): post /inbox").unwrap();
+        signed += 1;
+    }
+    f64::from(signed) / started.elapsed().as_secs_f64()
+}
+
+/// Median and 90th percentile of `runs` requests to `path`.
+async fn time(instance: &Instance, path: &str, accept: &str, runs: usize) -> (Duration, Duration) {
     for _ in 0..WARM_UP {
         let (status, _) = get(instance, path, accept).await;
         assert!(status.is_success(), "{path}: {status}");
     }
-    let mut times = Vec::with_capacity(RUNS);
-    for _ in 0..RUNS {
+    let mut times = Vec::with_capacity(runs);
+    for _ in 0..runs {
         let started = Instant::now();
         get(instance, path, accept).await;
         times.push(started.elapsed());
     }
     times.sort();
-    (times[RUNS / 2], times[RUNS * 9 / 10])
+    (times[runs / 2], times[runs * 9 / 10])
 }
 
 fn millis(duration: Duration) -> String {
@@ -190,6 +294,15 @@ fn millis(duration: Duration) -> String {
 async fn main() {
     kindred::app::install_crypto_provider();
     let arguments: Vec<String> = std::env::args().skip(1).collect();
+    // `cargo bench` passes `--bench`; `cargo test` runs this without it, as a smoke test: a
+    // small instance on every database under test, a few runs each, so the generator and the
+    // bench keep working (and compiling) in CI.
+    if !arguments.iter().any(|argument| argument == "--bench") {
+        for backend in testing::backends_under_test() {
+            compare(backend, DatasetSize::small(), SMOKE_RUNS).await;
+        }
+        return;
+    }
     let backend = if arguments.iter().any(|argument| argument == "--postgres") {
         Backend::Postgres
     } else {
@@ -206,7 +319,17 @@ async fn main() {
         largest_group_posts: posts / 5,
         ..issue
     };
-    println!("Kindred at scale, {backend:?}, requests served in process, {RUNS} runs each");
+    compare(backend, big_size, RUNS).await;
+}
+
+/// Builds an empty instance and one of `big_size` on `backend`, and prints what each request
+/// costs on both, `runs` times each.
+async fn compare(backend: Backend, big_size: DatasetSize, runs: usize) {
+    println!("Kindred at scale, {backend:?}, requests served in process, {runs} runs each");
+    println!(
+        "this machine signs {:.0} RSA-2048 signatures a second on one core (ring)",
+        signing_rate()
+    );
     println!("empty instance:");
     let empty = build(
         backend,
@@ -228,8 +351,8 @@ async fn main() {
         "\n| request | empty: median ms | big: median ms | big: p90 ms | big / empty |\n| --- | --- | --- | --- | --- |"
     );
     for ((name, empty_path, accept), (_, big_path, _)) in empty_requests.iter().zip(&big_requests) {
-        let (empty_median, _) = time(&empty, empty_path, accept).await;
-        let (big_median, big_p90) = time(&big, big_path, accept).await;
+        let (empty_median, _) = time(&empty, empty_path, accept, runs).await;
+        let (big_median, big_p90) = time(&big, big_path, accept, runs).await;
         println!(
             "| {name} | {} | {} | {} | {:.2} |",
             millis(empty_median),
@@ -238,4 +361,13 @@ async fn main() {
             big_median.as_secs_f64() / empty_median.as_secs_f64().max(1e-9)
         );
     }
+    let (empty_median, _, _) = time_inbound_creates(&empty, 0, runs).await;
+    let (big_median, big_p90, size) = time_inbound_creates(&big, 0, runs).await;
+    println!(
+        "| inbound Create{{Note}} ({size} bytes, signed), to the largest group | {} | {} | {} | {:.2} |",
+        millis(empty_median),
+        millis(big_median),
+        millis(big_p90),
+        big_median.as_secs_f64() / empty_median.as_secs_f64().max(1e-9)
+    );
 }

@@ -238,35 +238,101 @@ pub fn requesting_server(headers: &axum::http::HeaderMap) -> Option<Url> {
         })
 }
 
-/// Servers whose NodeInfo is being read now, so that a busy group relaying many posts at once
-/// asks each server once, not once per post.
-static BEING_LEARNED: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
-    std::sync::LazyLock::new(Default::default);
+/// How many servers' NodeInfo a process reads at once. A group whose members are on 10,000
+/// servers it has not asked yet gets a queue of 10,000 names, not 10,000 tasks and
+/// connections at once beside its deliveries.
+const NODEINFO_READERS: usize = 4;
 
-/// Reads the software of the server `origin` is on, in the background (unless that is under
-/// way already).
+/// The most servers waiting to be asked; past it, a server is asked the next time it is named.
+const MOST_WAITING: usize = 100_000;
+
+/// The servers whose NodeInfo is to be read, and how many tasks are reading: one per process,
+/// in the application state.
+#[derive(Default)]
+pub struct SoftwareLearning {
+    state: std::sync::Mutex<LearningState>,
+}
+
+#[derive(Default)]
+struct LearningState {
+    waiting: std::collections::VecDeque<Url>,
+    /// Hosts waiting or being read, so a busy group relaying many posts at once asks each
+    /// server once, not once per post.
+    hosts: std::collections::HashSet<String>,
+    readers: usize,
+}
+
+impl SoftwareLearning {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LearningState> {
+        // Each change is a few field updates under the lock: a poisoned lock is consistent.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// A reader's turn: it ends when the queue is found empty (under the same lock that a new
+/// server is queued under, so none is left without a reader), or when the reader panics.
+struct ReaderTurn<'a> {
+    learning: &'a SoftwareLearning,
+    ended: bool,
+}
+
+impl ReaderTurn<'_> {
+    /// The next server to ask, or `None` (and the turn over) when none is waiting.
+    fn next(&mut self) -> Option<Url> {
+        let mut state = self.learning.lock();
+        let next = state.waiting.pop_front();
+        if next.is_none() {
+            state.readers = state.readers.saturating_sub(1);
+            self.ended = true;
+        }
+        next
+    }
+}
+
+impl Drop for ReaderTurn<'_> {
+    fn drop(&mut self) {
+        if !self.ended {
+            let mut state = self.learning.lock();
+            state.readers = state.readers.saturating_sub(1);
+        }
+    }
+}
+
+/// Reads the software of the server `origin` is on, in the background (unless it is waiting
+/// or being read already): queued for one of at most [`NODEINFO_READERS`] tasks.
 pub fn learn_in_background(context: &Context, origin: &Url) {
     let Ok(host) = host_of(origin) else {
         return;
     };
+    let learning = context.software_learning.clone();
     {
-        let mut being_learned = BEING_LEARNED
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !being_learned.insert(host.clone()) {
+        let mut state = learning.lock();
+        if state.waiting.len() >= MOST_WAITING || !state.hosts.insert(host) {
             return;
         }
+        state.waiting.push_back(origin.clone());
+        if state.readers >= NODEINFO_READERS {
+            return;
+        }
+        state.readers += 1;
     }
     let context = context.reset_request_count();
-    let origin = origin.clone();
     tokio::spawn(async move {
-        if let Err(error) = learn(&context, &origin).await {
-            tracing::debug!(server = %origin, %error, "the server's NodeInfo could not be read");
+        let mut turn = ReaderTurn {
+            learning: &learning,
+            ended: false,
+        };
+        while let Some(origin) = turn.next() {
+            // A fresh request count for each server: the count bounds one server's fetches.
+            if let Err(error) = learn(&context.reset_request_count(), &origin).await {
+                tracing::debug!(server = %origin, %error, "the server's NodeInfo could not be read");
+            }
+            if let Ok(host) = host_of(&origin) {
+                learning.lock().hosts.remove(&host);
+            }
         }
-        BEING_LEARNED
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(&host);
     });
 }
 
@@ -299,7 +365,9 @@ async fn read_nodeinfo(context: &Context, origin: &Url) -> Result<Value> {
     well_known.set_path("/.well-known/nodeinfo");
     well_known.set_query(None);
     well_known.set_fragment(None);
-    let links: Value = get_json(context, &well_known).await?;
+    // The connection stays open for the document's request; that one closes it (a server
+    // asked once a day needs no idle connection in the pool).
+    let links: Value = get_json(context, &well_known, true).await?;
     let href = links["links"]
         .as_array()
         .into_iter()
@@ -318,26 +386,41 @@ async fn read_nodeinfo(context: &Context, origin: &Url) -> Result<Value> {
             "the NodeInfo link points to another server",
         ));
     }
-    let document = get_json(context, &document_url).await?;
+    let document = get_json(context, &document_url, false).await?;
     Ok(document["software"].clone())
 }
 
-async fn get_json(context: &Context, url: &Url) -> Result<Value> {
+/// The most of a NodeInfo document (or its links) read.
+const MOST_NODEINFO_BYTES: usize = 256 * 1024;
+
+async fn get_json(context: &Context, url: &Url, keep_connection_open: bool) -> Result<Value> {
     crate::federation::address_guard::check_outbound_url(&context.config, url)
         .map_err(Error::bad_request)?;
-    let response = context
+    let mut request = context
         .http_client
         .get(url.clone())
-        .header(reqwest::header::ACCEPT, "application/json")
-        .send()
-        .await
-        .map_err(Error::internal)?;
+        .header(reqwest::header::ACCEPT, "application/json");
+    if !keep_connection_open {
+        request = request.header(reqwest::header::CONNECTION, "close");
+    }
+    let mut response = request.send().await.map_err(Error::internal)?;
     if !response.status().is_success() {
         return Err(Error::not_found("NodeInfo"));
     }
-    let bytes = response.bytes().await.map_err(Error::internal)?;
-    if bytes.len() > 256 * 1024 {
+    if response
+        .content_length()
+        .is_some_and(|length| length > MOST_NODEINFO_BYTES as u64)
+    {
         return Err(Error::PayloadTooLarge);
+    }
+    // Read a chunk at a time, so a server that streams without end is cut off at the limit
+    // instead of filling memory.
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Error::internal)? {
+        if bytes.len() + chunk.len() > MOST_NODEINFO_BYTES {
+            return Err(Error::PayloadTooLarge);
+        }
+        bytes.extend_from_slice(&chunk);
     }
     Ok(serde_json::from_slice(&bytes)?)
 }

@@ -101,7 +101,10 @@ pub(super) async fn fan_out(
                 queued_rows.push(queued);
                 completed[index] = true;
             }
-            None => sendable.push((index, inbox.clone(), host)),
+            None => {
+                let queued = limits.queue_send(&host);
+                sendable.push((index, inbox.clone(), host, queued));
+            }
         }
     }
     insert_rows(&context.db, queued_rows).await?;
@@ -153,7 +156,7 @@ pub(super) async fn fan_out(
             // Every sending task ended without a word (a panic): what they did not report
             // stays undone, and the fan-out's lease lets another run resume it.
             Step::Outcome(None) => break,
-            Step::SlotFree((index, inbox, host, permits)) => {
+            Step::SlotFree((index, inbox, host, queued, permits)) => {
                 let Some(permits) = permits else {
                     return Err(Error::internal("the delivery limits were closed"));
                 };
@@ -164,7 +167,16 @@ pub(super) async fn fan_out(
                 let payloads = payloads.clone();
                 let activity_id = stored.id;
                 tokio::spawn(async move {
-                    let attempt = match send_one(&context, &payloads, activity_id, &inbox).await {
+                    let keep_alive = queued.keep_connection_open();
+                    let attempt = match send_one(
+                        &context,
+                        &payloads,
+                        activity_id,
+                        &inbox,
+                        keep_alive,
+                    )
+                    .await
+                    {
                         Ok(attempt) => attempt,
                         Err(error) => Attempt::Failed {
                             status: None,
@@ -172,6 +184,7 @@ pub(super) async fn fan_out(
                         },
                     };
                     drop(permits);
+                    drop(queued);
                     let _ = report.send((index, inbox, host, attempt));
                 });
                 acquiring = unstarted.next().map(|next| acquire_slot(limits, next));
@@ -214,8 +227,9 @@ pub(super) async fn fan_out(
     Ok(())
 }
 
-/// A target of the fan-out: its index in the targets, its inbox and its server.
-type Target = (usize, String, String);
+/// A target of the fan-out: its index in the targets, its inbox and its server, counted as a
+/// send to come for that server.
+type Target = (usize, String, String, QueuedSend);
 
 /// The outcome of one send, as the sending task reports it.
 type Outcome = (usize, String, String, Attempt);
@@ -225,6 +239,7 @@ type SlotFree = (
     usize,
     String,
     String,
+    QueuedSend,
     Option<(
         tokio::sync::OwnedSemaphorePermit,
         tokio::sync::OwnedSemaphorePermit,
@@ -242,11 +257,11 @@ enum Step {
 /// the target keeps its place in the semaphores' queues while outcomes are recorded.
 fn acquire_slot<'limits>(
     limits: &'limits Limits,
-    (index, inbox, host): Target,
+    (index, inbox, host, queued): Target,
 ) -> std::pin::Pin<Box<dyn std::future::Future<Output = SlotFree> + Send + 'limits>> {
     Box::pin(async move {
         let permits = limits.acquire(&host).await;
-        (index, inbox, host, permits)
+        (index, inbox, host, queued, permits)
     })
 }
 

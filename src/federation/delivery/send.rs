@@ -28,14 +28,20 @@ impl PayloadCache {
         if let Some(payload) = lock(&self.entries).get(&activity_id) {
             return Ok(payload.clone());
         }
-        let stored =
-            crate::database::unique_row(activity::Entity::find_by_id(activity_id), &context.db)
-                .await?
-                .ok_or_else(|| Error::internal("the activity of a delivery is gone"))?;
-        let sender =
-            crate::database::unique_row(actor::Entity::find_by_id(stored.actor_id), &context.db)
-                .await?
-                .ok_or_else(|| Error::internal("the sender of a delivery is gone"))?;
+        // Read where reads go (committed rows), keeping the writer's connection free for the
+        // fan-out's checkpoints.
+        let stored = crate::database::unique_row(
+            activity::Entity::find_by_id(activity_id),
+            &context.read_db,
+        )
+        .await?
+        .ok_or_else(|| Error::internal("the activity of a delivery is gone"))?;
+        let sender = crate::database::unique_row(
+            actor::Entity::find_by_id(stored.actor_id),
+            &context.read_db,
+        )
+        .await?
+        .ok_or_else(|| Error::internal("the sender of a delivery is gone"))?;
         let private_key = sender
             .private_key_pem
             .as_deref()
@@ -59,14 +65,17 @@ impl PayloadCache {
         if let Some(scheme) = lock(&self.signature_schemes).get(host) {
             return Ok(*scheme);
         }
-        let stored: Option<Option<String>> = instance::Entity::find()
+        // On the read connections, without a LIMIT (a unique key): on SQLite the writer's one
+        // connection is the fan-out's checkpoints' too, and a fan-out to new servers asks this
+        // once per server before sending.
+        let stored: Vec<Option<String>> = instance::Entity::find()
             .select_only()
             .column(instance::Column::SignatureScheme)
             .filter(instance::Column::Host.eq(host))
             .into_tuple()
-            .one(&context.db)
+            .all(&context.read_db)
             .await?;
-        let scheme = SignatureScheme::from_stored(stored.flatten().as_deref());
+        let scheme = SignatureScheme::from_stored(stored.into_iter().flatten().next().as_deref());
         self.cache_signature_scheme(host, scheme);
         Ok(scheme)
     }
@@ -144,6 +153,7 @@ pub(super) async fn send_one(
     payloads: &PayloadCache,
     activity_id: i64,
     inbox: &str,
+    keep_alive: bool,
 ) -> Result<Attempt> {
     let inbox = Url::parse(inbox)?;
     let host = host_of(&inbox)?;
@@ -159,7 +169,7 @@ pub(super) async fn send_one(
     }
     let payload = payloads.get(context, activity_id).await?;
     let first_scheme = payloads.signature_scheme(context, &host).await?;
-    let answer = post_signed(context, &payload, &inbox, first_scheme).await?;
+    let answer = post_signed(context, &payload, &inbox, first_scheme, keep_alive).await?;
     let answer = match answer {
         Answer::Status(status @ (400 | 401)) => {
             let second_scheme = first_scheme.other();
@@ -170,7 +180,7 @@ pub(super) async fn send_one(
                 next = second_scheme.as_str(),
                 "signature refused; knocking again in the other scheme"
             );
-            let second = post_signed(context, &payload, &inbox, second_scheme).await?;
+            let second = post_signed(context, &payload, &inbox, second_scheme, keep_alive).await?;
             if matches!(second, Answer::Status(200..=299)) {
                 tracing::info!(
                     %host,
@@ -222,14 +232,16 @@ enum Answer {
     Unreachable(String),
 }
 
-/// Signs the payload for `inbox` in `scheme`, now, and POSTs it.
+/// Signs the payload for `inbox` in `scheme`, now, and POSTs it; on a connection that is
+/// closed after the answer unless `keep_alive`.
 async fn post_signed(
     context: &Context,
     payload: &Payload,
     inbox: &Url,
     scheme: SignatureScheme,
+    keep_alive: bool,
 ) -> Result<Answer> {
-    let headers = signatures::signed_post_headers(
+    let mut headers = signatures::signed_post_headers(
         scheme,
         &payload.key,
         &payload.key_id,
@@ -237,6 +249,12 @@ async fn post_signed(
         &payload.body,
         SystemTime::now(),
     )?;
+    if !keep_alive {
+        headers.insert(
+            reqwest::header::CONNECTION,
+            reqwest::header::HeaderValue::from_static("close"),
+        );
+    }
     let response = context
         .http_client
         .post(inbox.as_str())

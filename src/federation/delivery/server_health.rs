@@ -118,7 +118,15 @@ pub(super) async fn probe_dead_instances(
         else {
             continue;
         };
-        match send_one(context, payloads, oldest.activity_id, &oldest.inbox_url).await? {
+        match send_one(
+            context,
+            payloads,
+            oldest.activity_id,
+            &oldest.inbox_url,
+            false,
+        )
+        .await?
+        {
             Attempt::Delivered | Attempt::Rejected { .. } => {
                 tracing::info!(host = %server.host, "dead server answers again; resuming its deliveries");
                 retry_held_deliveries(&context.db, Some(&server.host)).await?;

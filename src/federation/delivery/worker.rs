@@ -34,9 +34,77 @@ pub(super) struct Limits {
     global: Arc<Semaphore>,
     per_host: Arc<Mutex<HashMap<String, Arc<Semaphore>>>>,
     per_host_limit: usize,
+    /// The sends the running fan-outs have to come, and the connections kept open for them.
+    sends_to_come: Arc<Mutex<SendsToCome>>,
+}
+
+/// At most this many servers have a connection kept open for a send still to come (each costs
+/// its buffers in the client's pool, tens of kilobytes, until it is used or times out).
+const MOST_CONNECTIONS_KEPT_OPEN: usize = 512;
+
+/// What the fan-outs still have to send, by server, and for which servers a connection was
+/// kept open after a send because another was coming.
+#[derive(Default)]
+struct SendsToCome {
+    queued_per_host: HashMap<String, usize>,
+    kept_open: std::collections::HashSet<String>,
+}
+
+/// One send a fan-out has for a server, counted in [`Limits`] until it is dropped (sent, or
+/// given up with its fan-out).
+pub(super) struct QueuedSend {
+    sends_to_come: Arc<Mutex<SendsToCome>>,
+    host: String,
+}
+
+impl QueuedSend {
+    /// Called as the send starts: whether to keep its connection open after the answer.
+    /// Only when the server has another send coming, and fewer than
+    /// [`MOST_CONNECTIONS_KEPT_OPEN`] servers have a connection waiting: so a fan-out to
+    /// 10,000 servers does not leave 10,000 idle connections in the client's pool, while a
+    /// busy server, and the boost that follows a relay to a few hundred servers, reuse theirs.
+    pub(super) fn keep_connection_open(&self) -> bool {
+        let mut sends_to_come = lock(&self.sends_to_come);
+        // This send takes the connection kept for it, if there is one.
+        sends_to_come.kept_open.remove(&self.host);
+        let more_to_come = sends_to_come
+            .queued_per_host
+            .get(&self.host)
+            .is_some_and(|queued| *queued > 1);
+        if more_to_come && sends_to_come.kept_open.len() < MOST_CONNECTIONS_KEPT_OPEN {
+            sends_to_come.kept_open.insert(self.host.clone());
+            return true;
+        }
+        false
+    }
+}
+
+impl Drop for QueuedSend {
+    fn drop(&mut self) {
+        let mut sends_to_come = lock(&self.sends_to_come);
+        if let Some(queued) = sends_to_come.queued_per_host.get_mut(&self.host) {
+            *queued = queued.saturating_sub(1);
+            if *queued == 0 {
+                sends_to_come.queued_per_host.remove(&self.host);
+                sends_to_come.kept_open.remove(&self.host);
+            }
+        }
+    }
 }
 
 impl Limits {
+    /// Counts a send a fan-out has for `host`, until the returned value is dropped.
+    pub(super) fn queue_send(&self, host: &str) -> QueuedSend {
+        *lock(&self.sends_to_come)
+            .queued_per_host
+            .entry(host.to_string())
+            .or_insert(0) += 1;
+        QueuedSend {
+            sends_to_come: self.sends_to_come.clone(),
+            host: host.to_string(),
+        }
+    }
+
     fn host(&self, host: &str) -> Arc<Semaphore> {
         let mut per_host = lock(&self.per_host);
         if let Some(semaphore) = per_host.get(host) {
@@ -152,6 +220,7 @@ impl Scheduler {
                 global: Arc::new(Semaphore::new(context.config.delivery.concurrency)),
                 per_host: Arc::new(Mutex::new(HashMap::new())),
                 per_host_limit: context.config.delivery.per_instance_concurrency,
+                sends_to_come: Arc::default(),
             },
             finished: Arc::new(Notify::new()),
             payloads: Arc::new(PayloadCache::default()),
@@ -244,14 +313,14 @@ impl Scheduler {
         let payloads = self.payloads.clone();
         let finished = self.finished.clone();
         tokio::spawn(async move {
-            let attempt = match send_one(&context, &payloads, row.activity_id, &row.inbox_url).await
-            {
-                Ok(attempt) => attempt,
-                Err(error) => Attempt::Failed {
-                    status: None,
-                    error: error.to_string(),
-                },
-            };
+            let attempt =
+                match send_one(&context, &payloads, row.activity_id, &row.inbox_url, false).await {
+                    Ok(attempt) => attempt,
+                    Err(error) => Attempt::Failed {
+                        status: None,
+                        error: error.to_string(),
+                    },
+                };
             drop(permits);
             if let Err(error) = record_retry(&context, &row, attempt).await {
                 tracing::error!(delivery = row.id, %error, "cannot record a delivery outcome");
