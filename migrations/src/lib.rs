@@ -33,6 +33,7 @@ mod m20261206_000026_outbox_totals;
 mod m20261206_000027_fan_out_done_targets;
 mod m20261206_000028_thread_list_indexes;
 mod m20261207_000029_member_counts;
+mod m20261207_000030_blocked_author_lookups;
 
 pub struct Migrator;
 
@@ -69,6 +70,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000027_fan_out_done_targets::Migration),
             Box::new(m20261206_000028_thread_list_indexes::Migration),
             Box::new(m20261207_000029_member_counts::Migration),
+            Box::new(m20261207_000030_blocked_author_lookups::Migration),
         ]
     }
 }

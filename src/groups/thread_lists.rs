@@ -175,9 +175,10 @@ async fn page_of_threads_reading(
 }
 
 /// On SQLite, a home feed of at most this many groups is read a group at a time (see
-/// [`merged_page_of_groups`]); past it, the threads of all groups are walked in order (the
-/// person's groups then hold a good share of them, so a page is found early).
-const FEW_GROUPS: usize = 40;
+/// [`merged_page_of_groups`]); past it, the threads of all groups are walked in order. At
+/// 200 groups of a 200,000-post instance the first way measured 86 ms and the second 117 ms
+/// (`benches/scale.rs`); neither is flat yet (docs/performance.md).
+const FEW_GROUPS: usize = 1000;
 
 /// The groups `person_id` belongs to (accepted memberships), as a subquery.
 fn joined_groups_query(person_id: i64) -> sea_orm::sea_query::SelectStatement {
