@@ -27,8 +27,8 @@ pub struct AppState {
     /// see a transaction still open on `db`, and never while holding a PostgreSQL transaction
     /// (a second connection per request can exhaust the pool).
     pub read_db: DatabaseConnection,
-    /// Write transactions committed in batches (on a thread of its own on SQLite, by two
-    /// tasks on PostgreSQL), for the busiest paths: see `database_writer.rs`.
+    /// Write transactions committed in batches on a thread of their own (SQLite), for the
+    /// busiest paths: see `database_writer.rs`.
     pub writer: Arc<DatabaseWriter>,
     pub config: Arc<Config>,
     pub keys: KeypairSource,

@@ -11,13 +11,12 @@
 //! transaction: so a job may run more than once, and only the run that is committed counts.
 //! (Savepoints around each job would do the same at two more statements per job, which cost
 //! 12% of the inbox's throughput.) Callers learn their outcome only once their writes are
-//! committed.
-//!
-//! On PostgreSQL the same batches are committed by two tasks on the runtime, each with a
-//! connection of the pool: one commit (and one BEGIN) for many jobs instead of one each, so
-//! fewer round trips and WAL flushes per activity, and two so one batch is filled while the
-//! other commits. (A failed statement aborts a PostgreSQL transaction, so a failed job's batch
-//! is rolled back and run again there too.)
+//! committed. On PostgreSQL, which has many connections and its own group commit, a job simply
+//! runs once in a transaction of its own in the caller's task. (Batches there were tried: two
+//! tasks committing what waited, 17 activities a commit. They were no faster on the inbox
+//! bench, 373–439 against 388–390 activities a second (docs/performance.md), and a batch holds
+//! every job's row locks, a group's outbox counter among them, until it commits, so two
+//! batches could deadlock.)
 
 use crate::error::{Error, Result};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};
@@ -51,15 +50,13 @@ struct QueuedJob {
 /// commit stays short.
 const MOST_JOBS_PER_COMMIT: usize = 64;
 
-/// How many tasks commit batches on PostgreSQL, each on a connection of its own.
-pub const POSTGRES_COMMITTERS: usize = 2;
-
 /// How many jobs may wait for the writer before callers wait to hand theirs over.
 const QUEUE_LENGTH: usize = 1024;
 
-/// Hands write transactions to the writer thread (SQLite) or the committing tasks (PostgreSQL).
+/// Hands write transactions to the writer thread (SQLite) or runs them directly (PostgreSQL).
 pub struct DatabaseWriter {
-    queue: mpsc::Sender<QueuedJob>,
+    database: DatabaseConnection,
+    queue: Option<mpsc::Sender<QueuedJob>>,
     counts: Arc<WriterCounts>,
 }
 
@@ -74,34 +71,29 @@ pub struct WriterCounts {
 impl DatabaseWriter {
     /// Starts the writer thread for an SQLite database. The thread ends when the writer is
     /// dropped and the jobs already queued are done.
-    ///
-    /// On PostgreSQL it starts [`POSTGRES_COMMITTERS`] tasks on the current runtime instead
-    /// (so it must be called from within one); they end the same way.
     pub fn start(database: DatabaseConnection) -> Result<DatabaseWriter> {
-        let (sender, receiver) = mpsc::channel(QUEUE_LENGTH);
-        let receiver = Arc::new(tokio::sync::Mutex::new(receiver));
-        let counts = Arc::new(WriterCounts::default());
-        if database.get_database_backend() == DbBackend::Sqlite {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(Error::internal)?;
-            let thread_database = database.clone();
-            let thread_counts = counts.clone();
-            std::thread::Builder::new()
-                .name("kindred-writer".to_string())
-                .spawn(move || runtime.block_on(run_jobs(thread_database, receiver, thread_counts)))
-                .map_err(Error::internal)?;
-        } else {
-            let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
-                Error::internal("the PostgreSQL database writer needs a running runtime")
-            })?;
-            for _ in 0..POSTGRES_COMMITTERS {
-                runtime.spawn(run_jobs(database.clone(), receiver.clone(), counts.clone()));
-            }
+        if database.get_database_backend() != DbBackend::Sqlite {
+            return Ok(DatabaseWriter {
+                database,
+                queue: None,
+                counts: Arc::default(),
+            });
         }
+        let (sender, receiver) = mpsc::channel(QUEUE_LENGTH);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(Error::internal)?;
+        let thread_database = database.clone();
+        let counts = Arc::new(WriterCounts::default());
+        let thread_counts = counts.clone();
+        std::thread::Builder::new()
+            .name("kindred-writer".to_string())
+            .spawn(move || runtime.block_on(run_jobs(thread_database, receiver, thread_counts)))
+            .map_err(Error::internal)?;
         Ok(DatabaseWriter {
-            queue: sender,
+            database,
+            queue: Some(sender),
             counts,
         })
     }
@@ -121,6 +113,14 @@ impl DatabaseWriter {
         D: Send + Sync + 'static,
         T: Send + 'static,
     {
+        let Some(queue) = &self.queue else {
+            self.counts.jobs.fetch_add(1, Ordering::Relaxed);
+            let transaction = self.database.begin().await?;
+            let value = job(&transaction, &input).await?;
+            transaction.commit().await?;
+            self.counts.commits.fetch_add(1, Ordering::Relaxed);
+            return Ok(value);
+        };
         let (reply, answer) = oneshot::channel();
         let input = Arc::new(input);
         let job: Job = Box::new(move |transaction| {
@@ -130,7 +130,7 @@ impl DatabaseWriter {
                 Ok(Box::new(value) as AnyValue)
             })
         });
-        self.queue
+        queue
             .send(QueuedJob { job, reply })
             .await
             .map_err(|_| Error::internal("the database writer has stopped"))?;
@@ -144,29 +144,20 @@ impl DatabaseWriter {
     }
 }
 
-/// A committer's loop (the SQLite writer thread's, or one of the PostgreSQL tasks'): take what
-/// is waiting (at most a batch), commit it, repeat. Committers that share the queue take
-/// turns to fill their batch.
+/// The writer thread's loop: take what is waiting (at most a batch), commit it, repeat.
 async fn run_jobs(
     database: DatabaseConnection,
-    receiver: Arc<tokio::sync::Mutex<mpsc::Receiver<QueuedJob>>>,
+    mut receiver: mpsc::Receiver<QueuedJob>,
     counts: Arc<WriterCounts>,
 ) {
-    loop {
-        let batch = {
-            let mut receiver = receiver.lock().await;
-            let Some(first) = receiver.recv().await else {
-                return;
-            };
-            let mut batch = vec![first];
-            while batch.len() < MOST_JOBS_PER_COMMIT {
-                match receiver.try_recv() {
-                    Ok(job) => batch.push(job),
-                    Err(_) => break,
-                }
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MOST_JOBS_PER_COMMIT {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
             }
-            batch
-        };
+        }
         counts.jobs.fetch_add(batch.len() as u64, Ordering::Relaxed);
         counts.commits.fetch_add(1, Ordering::Relaxed);
         // A task of its own, so that a panic in a job ends only this batch (its callers hear
@@ -296,8 +287,10 @@ mod tests {
             assert_eq!(stored, 100);
             let counts = writer.counts();
             assert_eq!(counts.jobs.load(Ordering::Relaxed), 150);
-            // Jobs that waited together were committed together.
-            assert!(counts.commits.load(Ordering::Relaxed) < 150);
+            if database.backend == testing::Backend::Sqlite {
+                // Jobs that waited together were committed together.
+                assert!(counts.commits.load(Ordering::Relaxed) < 150);
+            }
             for number in (0..150).step_by(3) {
                 let id = format!("https://a.example/activities/{number}");
                 let found = received_activity::Entity::find()
@@ -314,6 +307,10 @@ mod tests {
     #[tokio::test]
     async fn a_job_that_panics_does_not_stop_the_writer() {
         testing::for_each_database(async |database| {
+            if database.backend != testing::Backend::Sqlite {
+                // PostgreSQL jobs run in the caller's task: a panic is the caller's.
+                return;
+            }
             let writer = DatabaseWriter::start(database.connection.clone()).unwrap();
             let outcome: Result<()> = writer
                 .write((), |_, ()| Box::pin(async { panic!("a bug in a job") }))

@@ -28,18 +28,6 @@ impl MigrationTrait for Migration {
                 .await?;
         }
         let connection = manager.get_connection();
-        connection
-            .execute_unprepared(
-                "UPDATE actors SET \
-                 member_count = (SELECT COUNT(*) FROM memberships \
-                   WHERE memberships.group_id = actors.id AND memberships.state = 'accepted'), \
-                 local_member_count = (SELECT COUNT(*) FROM memberships \
-                   JOIN actors AS member ON member.id = memberships.member_id \
-                   WHERE memberships.group_id = actors.id AND memberships.state = 'accepted' \
-                   AND member.local) \
-                 WHERE kind = 'Group'",
-            )
-            .await?;
         let add_new = format!(
             "UPDATE actors SET member_count = member_count + 1, \
              local_member_count = local_member_count + {} WHERE id = NEW.group_id",
@@ -92,6 +80,21 @@ impl MigrationTrait for Migration {
                 }
             }
         }
+        // The counts of the rows already there, after the triggers exist: a membership that
+        // another process changes meanwhile either is counted here or moves the counter once
+        // this commits (its trigger waits for the row this locks), never neither.
+        connection
+            .execute_unprepared(
+                "UPDATE actors SET \
+                 member_count = (SELECT COUNT(*) FROM memberships \
+                   WHERE memberships.group_id = actors.id AND memberships.state = 'accepted'), \
+                 local_member_count = (SELECT COUNT(*) FROM memberships \
+                   JOIN actors AS member ON member.id = memberships.member_id \
+                   WHERE memberships.group_id = actors.id AND memberships.state = 'accepted' \
+                   AND member.local) \
+                 WHERE kind = 'Group'",
+            )
+            .await?;
         Ok(())
     }
 

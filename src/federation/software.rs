@@ -276,13 +276,19 @@ impl SoftwareLearning {
 struct ReaderTurn<'a> {
     learning: &'a SoftwareLearning,
     ended: bool,
+    /// The host being read, which may be queued again once it is done (or its read panicked).
+    current: Option<String>,
 }
 
 impl ReaderTurn<'_> {
     /// The next server to ask, or `None` (and the turn over) when none is waiting.
     fn next(&mut self) -> Option<Url> {
         let mut state = self.learning.lock();
+        if let Some(done) = self.current.take() {
+            state.hosts.remove(&done);
+        }
         let next = state.waiting.pop_front();
+        self.current = next.as_ref().and_then(|origin| host_of(origin).ok());
         if next.is_none() {
             state.readers = state.readers.saturating_sub(1);
             self.ended = true;
@@ -293,8 +299,11 @@ impl ReaderTurn<'_> {
 
 impl Drop for ReaderTurn<'_> {
     fn drop(&mut self) {
+        let mut state = self.learning.lock();
+        if let Some(current) = self.current.take() {
+            state.hosts.remove(&current);
+        }
         if !self.ended {
-            let mut state = self.learning.lock();
             state.readers = state.readers.saturating_sub(1);
         }
     }
@@ -323,14 +332,12 @@ pub fn learn_in_background(context: &Context, origin: &Url) {
         let mut turn = ReaderTurn {
             learning: &learning,
             ended: false,
+            current: None,
         };
         while let Some(origin) = turn.next() {
             // A fresh request count for each server: the count bounds one server's fetches.
             if let Err(error) = learn(&context.reset_request_count(), &origin).await {
                 tracing::debug!(server = %origin, %error, "the server's NodeInfo could not be read");
-            }
-            if let Ok(host) = host_of(&origin) {
-                learning.lock().hosts.remove(&host);
             }
         }
     });

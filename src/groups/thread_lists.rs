@@ -121,8 +121,7 @@ async fn page_of_threads_reading(
         ThreadSource::JoinedBy(person_id) => {
             if database.get_database_backend() == DbBackend::Sqlite {
                 let joined = joined_groups(database, person_id).await?;
-                // Top has no index across groups: it is always read a group at a time.
-                if joined.len() <= few_groups || order == ThreadOrder::Top {
+                if joined.len() <= few_groups {
                     return merged_page_of_groups(database, visible, &joined, order, after, limit)
                         .await;
                 }
@@ -256,10 +255,12 @@ async fn merged_page_of_groups(
     let more = candidates.len() as u64 > limit;
     candidates.truncate(limit as usize);
     let ids: Vec<i64> = candidates.iter().map(|(_, _, id)| *id).collect();
+    // The rows, with the same filters again: a thread removed since the keys were read is
+    // left out rather than shown.
     let mut rows: std::collections::HashMap<i64, post::Model> = if ids.is_empty() {
         std::collections::HashMap::new()
     } else {
-        post::Entity::find()
+        visible
             .filter(post::Column::Id.is_in(ids.clone()))
             .all(database)
             .await?
@@ -268,10 +269,18 @@ async fn merged_page_of_groups(
             .collect()
     };
     let threads: Vec<post::Model> = ids.iter().filter_map(|id| rows.remove(id)).collect();
-    let next = if more {
-        threads.last().map(|last| Cursor::of(last, order).to_text())
-    } else {
-        None
+    // The cursor is the last key merged, not the row read after it: a reply or a vote in
+    // between must not move where the next page starts.
+    let next = match (more, candidates.last()) {
+        (true, Some((score, at, id))) => Some(
+            Cursor {
+                score: *score,
+                at: *at,
+                id: *id,
+            }
+            .to_text(),
+        ),
+        _ => None,
     };
     Ok(ThreadPage { threads, next })
 }

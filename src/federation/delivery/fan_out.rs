@@ -129,6 +129,7 @@ pub(super) async fn fan_out(
         completed,
         progress: start,
         checkpoint_at: tokio::time::Instant::now() + CHECKPOINT_INTERVAL,
+        written_at: tokio::time::Instant::now(),
         outcomes_since_checkpoint: 0,
         failure_rows: Vec::new(),
         recovered_hosts: BTreeSet::new(),
@@ -152,7 +153,7 @@ pub(super) async fn fan_out(
                 received += 1;
                 book.record(context, outcome).await?;
             }
-            Step::CheckpointDue => book.checkpoint_now(context).await?,
+            Step::CheckpointDue => book.checkpoint_if_due(context).await?,
             // Every sending task ended without a word (a panic): what they did not report
             // stays undone, and the fan-out's lease lets another run resume it.
             Step::Outcome(None) => break,
@@ -273,6 +274,8 @@ struct OutcomeBook<'fan_out> {
     completed: Vec<bool>,
     progress: usize,
     checkpoint_at: tokio::time::Instant,
+    /// When the last checkpoint was written.
+    written_at: tokio::time::Instant,
     outcomes_since_checkpoint: usize,
     failure_rows: Vec<delivery::ActiveModel>,
     recovered_hosts: BTreeSet<String>,
@@ -361,6 +364,17 @@ impl OutcomeBook<'_> {
         Ok(())
     }
 
+    /// When no outcome came for a checkpoint interval: stores the ones taken in since the last
+    /// checkpoint, if any, and renews the lease now and then; otherwise writes nothing (a
+    /// fan-out waiting on slow servers would write every 250 ms through SQLite's one writer).
+    async fn checkpoint_if_due(&mut self, context: &Context) -> Result<()> {
+        if self.outcomes_since_checkpoint > 0 || self.written_at.elapsed() >= LEASE_RENEWED_EVERY {
+            return self.checkpoint_now(context).await;
+        }
+        self.checkpoint_at = tokio::time::Instant::now() + CHECKPOINT_INTERVAL;
+        Ok(())
+    }
+
     /// Stores the failures and which targets are done, and renews the lease.
     async fn checkpoint_now(&mut self, context: &Context) -> Result<()> {
         // Failures first: nothing is recorded as done whose outcome is not stored.
@@ -375,10 +389,15 @@ impl OutcomeBook<'_> {
         )
         .await?;
         self.checkpoint_at = tokio::time::Instant::now() + CHECKPOINT_INTERVAL;
+        self.written_at = tokio::time::Instant::now();
         self.outcomes_since_checkpoint = 0;
         Ok(())
     }
 }
+
+/// How often a fan-out with no new outcome renews its lease (the lease lasts at least three
+/// request timeouts and five seconds).
+const LEASE_RENEWED_EVERY: Duration = Duration::from_secs(5);
 
 /// How often a running fan-out stores its progress and renews its lease, at the latest.
 pub(super) const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(250);
