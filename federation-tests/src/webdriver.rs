@@ -181,6 +181,34 @@ impl Browser {
         }
     }
 
+    /// Waits (up to 15 seconds) until the picture matched by `css` has loaded, and returns
+    /// its natural width: the `alt` text is in the page before the picture's bytes arrive, so a
+    /// check right after `wait_for` can see a width of 0.
+    pub async fn wait_for_picture(&self, css: &str) -> u64 {
+        let css_literal = serde_json::to_string(css).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let width = self
+                .execute(&format!(
+                    "const img = document.querySelector({css_literal}); \
+                     return img !== null && img.complete ? img.naturalWidth : 0;"
+                ))
+                .await
+                .as_u64()
+                .unwrap_or_default();
+            if width > 0 {
+                return width;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!(
+                    "the picture {css} at {} never loaded",
+                    self.current_url().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     async fn element(&self, css: &str) -> String {
         let found = self
             .command(

@@ -103,12 +103,7 @@ async fn two_people_discuss_in_a_group_through_the_web_pages() {
     browser.wait_for("<em>Philips</em>").await;
     browser.wait_for("alt=\"The kettle's base, opened\"").await;
     // The picture loaded (a broken image has no natural width).
-    assert_eq!(
-        browser
-            .execute("return document.querySelector('.attachments img').naturalWidth")
-            .await,
-        serde_json::json!(640)
-    );
+    assert_eq!(browser.wait_for_picture(".attachments img").await, 640);
     assert!(browser.source().await.contains("Ann Fixit"));
     let thread_url = browser.current_url().await;
     assert!(thread_url.contains("/posts/"), "{thread_url}");
@@ -269,21 +264,12 @@ async fn pictures_links_and_content_warnings_show_in_a_real_browser() {
         .await;
     browser.wait_for("The toaster, fixed").await;
     // The picture loads, from this instance (the CSP allows no other).
-    let loaded = async |selector: &str| {
-        for _ in 0..100 {
-            let answer = browser
-                .execute(&format!(
-                    "const img = document.querySelector('{selector}'); return img !== null && img.complete && img.naturalWidth > 0;"
-                ))
-                .await;
-            if answer == json!(true) {
-                return true;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        false
-    };
-    assert!(loaded("article.post:not(.reply) .attachments img").await);
+    assert_eq!(
+        browser
+            .wait_for_picture("article.post:not(.reply) .attachments img")
+            .await,
+        320
+    );
     assert!(
         browser
             .source()
@@ -298,7 +284,12 @@ async fn pictures_links_and_content_warnings_show_in_a_real_browser() {
             .contains("Burnt fuse")
     );
     browser.click("details.warning summary").await;
-    assert!(loaded("details.warning .attachments img").await);
+    assert_eq!(
+        browser
+            .wait_for_picture("details.warning .attachments img")
+            .await,
+        320
+    );
     assert!(
         browser
             .text("p.link")
