@@ -33,6 +33,17 @@ pub async fn replace(
         .filter(post_attachment::Column::PostId.eq(post_id))
         .exec(database)
         .await?;
+    add(database, post_id, attachments).await
+}
+
+/// Stores `attachments` (at most [`MAX_ATTACHMENTS`]) for `post_id`, a post just stored: no
+/// statement at all when there are none, as for most posts (this runs on SQLite's one writer
+/// for every inbound post).
+pub async fn add(
+    database: &impl ConnectionTrait,
+    post_id: i64,
+    attachments: &[NewAttachment],
+) -> Result<()> {
     let rows: Vec<post_attachment::ActiveModel> = attachments
         .iter()
         .take(MAX_ATTACHMENTS)

@@ -104,7 +104,7 @@ pub async fn add_post(
     .insert(database)
     .await?;
     if let Some(attachments) = &content.attachments {
-        crate::groups::attachments::replace(database, stored.id, attachments).await?;
+        crate::groups::attachments::add(database, stored.id, attachments).await?;
     }
     if let Some(thread_id) = thread_id {
         post::Entity::update_many()

@@ -119,48 +119,47 @@ pub async fn relay_to(
             Some(&host) == origin_host.as_ref(),
         )
     };
-    let relay_inboxes = member_inboxes.iter().filter(|inbox| {
-        let (sending, is_origin) = sending(inbox);
-        sending.relay && (sending.relay_to_origin || !is_origin)
-    });
-    delivery::enqueue(
-        transaction,
-        context,
-        &[OutgoingActivity {
-            sender: group,
-            ap_id: &relay_id,
-            kind: "Announce",
-            object_ap_id: Some(&inner_id),
-            json: &relay_json,
-            in_outbox: true,
-            ordering_key: Some(post_ap_id),
-        }],
-        relay_inboxes.cloned(),
-    )
-    .await?;
+    let relay_inboxes: Vec<Url> = member_inboxes
+        .iter()
+        .filter(|inbox| {
+            let (sending, is_origin) = sending(inbox);
+            sending.relay && (sending.relay_to_origin || !is_origin)
+        })
+        .cloned()
+        .collect();
+    let relay_activity = OutgoingActivity {
+        sender: group,
+        ap_id: &relay_id,
+        kind: "Announce",
+        object_ap_id: Some(&inner_id),
+        json: &relay_json,
+        in_outbox: true,
+        ordering_key: Some(post_ap_id),
+    };
+    let boost_inboxes: Vec<Url> = member_inboxes
+        .iter()
+        .filter(|inbox| sending(inbox).0.boost)
+        .cloned()
+        .collect();
+    let boost_activity = OutgoingActivity {
+        sender: group,
+        ap_id: &boost_id,
+        kind: "Announce",
+        object_ap_id: Some(post_ap_id),
+        json: &boost_json,
+        in_outbox: true,
+        // A boost names the post by id and carries no state of it: a server that gets it
+        // first fetches the post from its origin, and one that gets it after a Delete finds
+        // the post gone. It need not wait for the relayed Create to reach every server
+        // (behind the slowest of them, up to a request timeout).
+        ordering_key: None,
+    };
+    // One statement stores both (and one raises the outbox counter once).
+    let mut sends: Vec<(&OutgoingActivity<'_>, &[Url])> = vec![(&relay_activity, &relay_inboxes)];
     if boost == Boost::NewThread {
-        let boost_inboxes = member_inboxes.iter().filter(|inbox| sending(inbox).0.boost);
-        delivery::enqueue(
-            transaction,
-            context,
-            &[OutgoingActivity {
-                sender: group,
-                ap_id: &boost_id,
-                kind: "Announce",
-                object_ap_id: Some(post_ap_id),
-                json: &boost_json,
-                in_outbox: true,
-                // A boost names the post by id and carries no state of it: a server that gets
-                // it first fetches the post from its origin, and one that gets it after a
-                // Delete finds the post gone. It need not wait for the relayed Create to
-                // reach every server (behind the slowest of them, up to a request timeout).
-                ordering_key: None,
-            }],
-            boost_inboxes.cloned(),
-        )
-        .await?;
+        sends.push((&boost_activity, &boost_inboxes));
     }
-    Ok(())
+    delivery::enqueue_each(transaction, context, &sends).await
 }
 
 fn announce(group: &actor::Model, id: &Url, object: Value, thread_context: Option<&str>) -> Value {

@@ -25,33 +25,44 @@ pub async fn enqueue(
     outgoing: &[OutgoingActivity<'_>],
     inboxes: impl IntoIterator<Item = Url>,
 ) -> Result<()> {
+    let inboxes: Vec<Url> = inboxes.into_iter().collect();
+    let sends: Vec<(&OutgoingActivity<'_>, &[Url])> = outgoing
+        .iter()
+        .map(|activity| (activity, inboxes.as_slice()))
+        .collect();
+    enqueue_each(transaction, context, &sends).await
+}
+
+/// As [`enqueue`], each activity to its own inboxes: one statement stores them all and one
+/// raises each sender's outbox counter, however many there are (a relay and its boost go to
+/// different servers, and an inbound post is on SQLite's one writer while they are stored).
+pub async fn enqueue_each(
+    transaction: &impl ConnectionTrait,
+    context: &Context,
+    sends: &[(&OutgoingActivity<'_>, &[Url])],
+) -> Result<()> {
     let config = &context.config;
     let local_domain = config.domain();
-    let mut targets = BTreeSet::new();
-    for inbox in inboxes {
-        if host_of(&inbox)? != local_domain {
-            targets.insert(inbox);
-        }
-    }
     // Blocked servers (and, in allowlist mode, all others) get nothing.
     // From the cache (refreshed through this transaction's own connection when it is stale).
-    let blocked = if targets.is_empty() {
+    let blocked = if sends.iter().all(|(_, inboxes)| inboxes.is_empty()) {
         BTreeSet::new()
     } else {
         crate::federation::instances::cached_blocked_hosts(context, transaction).await?
     };
-    let mut allowed = BTreeSet::new();
-    for inbox in targets {
-        if crate::federation::instances::federates_with(config, &blocked, &host_of(&inbox)?) {
-            allowed.insert(inbox.to_string());
-        }
-    }
-    let targets = allowed;
-    let has_targets = !targets.is_empty();
-    let targets = serde_json::to_string(&targets)?;
     let now = Utc::now();
-    let mut rows = Vec::with_capacity(outgoing.len());
-    for activity in outgoing {
+    let mut rows = Vec::with_capacity(sends.len());
+    for (activity, inboxes) in sends {
+        let mut targets = BTreeSet::new();
+        for inbox in *inboxes {
+            let host = host_of(inbox)?;
+            if host != local_domain
+                && crate::federation::instances::federates_with(config, &blocked, &host)
+            {
+                targets.insert(inbox.to_string());
+            }
+        }
+        let has_targets = !targets.is_empty();
         rows.push(activity::ActiveModel {
             ap_id: Set(activity.ap_id.to_string()),
             actor_id: Set(activity.sender.id),
@@ -61,7 +72,11 @@ pub async fn enqueue(
             in_outbox: Set(activity.in_outbox),
             created_at: Set(now),
             ordering_key: Set(activity.ordering_key.map(str::to_string)),
-            targets: Set(has_targets.then(|| targets.clone())),
+            targets: Set(if has_targets {
+                Some(serde_json::to_string(&targets)?)
+            } else {
+                None
+            }),
             fanout_pending: Set(has_targets),
             fanout_progress: Set(0),
             fanout_leased_until: Set(None),
@@ -75,7 +90,7 @@ pub async fn enqueue(
     }
     // The outboxes' counters, in the same transaction, so an outbox never counts its rows.
     let mut added: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
-    for activity in outgoing.iter().filter(|activity| activity.in_outbox) {
+    for (activity, _) in sends.iter().filter(|(activity, _)| activity.in_outbox) {
         *added.entry(activity.sender.id).or_default() += 1;
     }
     for (actor_id, count) in added {

@@ -74,7 +74,7 @@ use server_health::*;
 use worker::*;
 
 pub use claim::claim_due_deliveries;
-pub use enqueue::{OutgoingActivity, enqueue, wake_delivery_worker};
+pub use enqueue::{OutgoingActivity, enqueue, enqueue_each, wake_delivery_worker};
 pub use server_health::{retry_delay, retry_held_deliveries};
 pub use summary::{QueueSummary, queue_summary};
 pub use worker::run_worker;
