@@ -14,9 +14,9 @@ use kindred_entities::{
     post,
 };
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
-    sea_query::{Expr, ExprTrait, Query, SimpleExpr},
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    sea_query::{Alias, Expr, ExprTrait, Query, SimpleExpr},
 };
 
 /// Threads a page shows unless asked otherwise (the group page, the home feed, the API).
@@ -120,10 +120,11 @@ async fn page_of_threads_reading(
         ThreadSource::Group(group_id) => visible.filter(post::Column::GroupId.eq(group_id)),
         ThreadSource::JoinedBy(person_id) => {
             if database.get_database_backend() == DbBackend::Sqlite {
-                let joined = joined_groups(database, person_id).await?;
-                if joined.len() <= few_groups {
-                    return merged_page_of_groups(database, visible, &joined, order, after, limit)
-                        .await;
+                if joined_group_count(database, person_id).await? <= few_groups as u64 {
+                    return merged_page_of_groups(
+                        database, visible, person_id, order, after, limit,
+                    )
+                    .await;
                 }
                 // Many groups: walk the threads of every group in order, keeping those of
                 // the person's groups. The unary `+` keeps SQLite from driving the query by
@@ -189,15 +190,12 @@ fn joined_groups_query(person_id: i64) -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
-/// The groups `person_id` belongs to (accepted memberships).
-async fn joined_groups(database: &impl ConnectionTrait, person_id: i64) -> Result<Vec<i64>> {
+/// How many groups `person_id` belongs to (accepted memberships).
+async fn joined_group_count(database: &impl ConnectionTrait, person_id: i64) -> Result<u64> {
     Ok(membership::Entity::find()
-        .select_only()
-        .column(membership::Column::GroupId)
         .filter(membership::Column::MemberId.eq(person_id))
         .filter(membership::Column::State.eq(MembershipState::Accepted))
-        .into_tuple()
-        .all(database)
+        .count(database)
         .await?)
 }
 
@@ -219,38 +217,75 @@ fn sort_key(
     }
 }
 
-/// A page of the threads of a few groups: each group's first `limit + 1` after the cursor,
-/// read by that group's index (a short range each), merged by sort key; then the page's
-/// rows. It costs the number of groups times the page, whatever the groups hold, where one
-/// query over all of them read every thread of those groups and sorted them.
+/// A page of the threads of the groups a person joined, on SQLite: each group's first
+/// `limit + 1` after the cursor, read by that group's index (a short range each), merged by
+/// sort key; then the page's rows. It costs the number of groups times the page, whatever the
+/// groups hold, where one query over all of them read every thread of those groups and sorted
+/// them. The groups' ranges are read by one statement, a subquery per membership row:
+///
+/// ```sql
+/// SELECT candidate.id, … FROM memberships
+///   JOIN posts AS candidate ON candidate.id IN
+///     (SELECT posts.id FROM posts WHERE posts.group_id = memberships.group_id AND …
+///      ORDER BY … LIMIT ?)
+/// WHERE memberships.member_id = ? AND memberships.state = 'accepted'
+/// ```
+///
+/// (a statement per group, 200 of them, measured 86 ms at 200 groups: the statements, not
+/// the ranges, were the cost).
 async fn merged_page_of_groups(
     database: &impl ConnectionTrait,
     visible: sea_orm::Select<post::Entity>,
-    groups: &[i64],
+    person_id: i64,
     order: ThreadOrder,
     after: Option<Cursor>,
     limit: u64,
 ) -> Result<ThreadPage> {
-    let mut candidates: Vec<SortKey> = Vec::new();
-    for group_id in groups {
-        let select = visible.clone().filter(post::Column::GroupId.eq(*group_id));
-        let select = match after {
-            Some(cursor) => select.filter(after_cursor(order, cursor)),
-            None => select,
-        };
-        let keys: Vec<SortColumns> = ordered(select, order)
-            .select_only()
-            .column(post::Column::Id)
-            .column(post::Column::LikeCount)
-            .column(post::Column::DislikeCount)
-            .column(post::Column::PublishedAt)
-            .column(post::Column::LastActivityAt)
-            .limit(limit + 1)
-            .into_tuple()
-            .all(database)
-            .await?;
-        candidates.extend(keys.into_iter().map(|key| sort_key(key, order)));
-    }
+    let of_the_membership_group = visible.clone().filter(
+        Expr::col((post::Entity, post::Column::GroupId))
+            .equals((membership::Entity, membership::Column::GroupId)),
+    );
+    let of_the_membership_group = match after {
+        Some(cursor) => of_the_membership_group.filter(after_cursor(order, cursor)),
+        None => of_the_membership_group,
+    };
+    let first_of_the_group = ordered(of_the_membership_group, order)
+        .select_only()
+        .column(post::Column::Id)
+        .limit(limit + 1)
+        .into_query();
+    let candidate = Alias::new("candidate");
+    let candidate_column = |column: post::Column| Expr::col((candidate.clone(), column));
+    let keys_of_every_group = Query::select()
+        .exprs([
+            candidate_column(post::Column::Id),
+            candidate_column(post::Column::LikeCount),
+            candidate_column(post::Column::DislikeCount),
+            candidate_column(post::Column::PublishedAt),
+            candidate_column(post::Column::LastActivityAt),
+        ])
+        .from(membership::Entity)
+        .join_as(
+            JoinType::InnerJoin,
+            post::Entity,
+            candidate.clone(),
+            candidate_column(post::Column::Id).in_subquery(first_of_the_group),
+        )
+        .cond_where(
+            Condition::all()
+                .add(membership::Column::MemberId.eq(person_id))
+                .add(membership::Column::State.eq(MembershipState::Accepted)),
+        )
+        .to_owned();
+    let mut candidates: Vec<SortKey> = database
+        .query_all(&keys_of_every_group)
+        .await?
+        .iter()
+        .map(|row| {
+            row.try_get_many_by_index::<SortColumns>()
+                .map(|key| sort_key(key, order))
+        })
+        .collect::<std::result::Result<_, _>>()?;
     candidates.sort_unstable_by(|first, second| second.cmp(first));
     let more = candidates.len() as u64 > limit;
     candidates.truncate(limit as usize);
@@ -355,14 +390,16 @@ mod tests {
                 .unwrap()
                 .actor;
             // What the feed must list, in order: every visible thread of the person's groups.
-            let joined = joined_groups(db, person.id).await.unwrap();
-            assert!(joined.len() > 1, "the person belongs to several groups");
+            assert!(
+                joined_group_count(db, person.id).await.unwrap() > 1,
+                "the person belongs to several groups"
+            );
             let everything = post::Entity::find()
                 .filter(post::Column::ParentId.is_null())
                 .filter(post::Column::DeletedAt.is_null())
                 .filter(post::Column::RemovedAt.is_null())
                 .filter(post::Column::AwaitingApproval.eq(false))
-                .filter(post::Column::GroupId.is_in(joined))
+                .filter(post::Column::GroupId.in_subquery(joined_groups_query(person.id)))
                 .all(db)
                 .await
                 .unwrap();
