@@ -120,11 +120,11 @@ async fn page_of_threads_reading(
         ThreadSource::Group(group_id) => visible.filter(post::Column::GroupId.eq(group_id)),
         ThreadSource::JoinedBy(person_id) => {
             if database.get_database_backend() == DbBackend::Sqlite {
-                if joined_group_count(database, person_id).await? <= few_groups as u64 {
-                    return merged_page_of_groups(
-                        database, visible, person_id, order, after, limit,
-                    )
-                    .await;
+                let count = joined_group_count(database, person_id).await?;
+                if count <= few_groups as u64 {
+                    let joined = GroupsJoined { person_id, count };
+                    return merged_page_of_groups(database, visible, joined, order, after, limit)
+                        .await;
                 }
                 // Many groups: walk the threads of every group in order, keeping those of
                 // the person's groups. The unary `+` keeps SQLite from driving the query by
@@ -174,10 +174,10 @@ async fn page_of_threads_reading(
     })
 }
 
-/// On SQLite, a home feed of at most this many groups is read a group at a time (see
-/// [`merged_page_of_groups`]); past it, the threads of all groups are walked in order. At
-/// 200 groups of a 200,000-post instance the first way measured 86 ms and the second 117 ms
-/// (`benches/scale.rs`); neither is flat yet (docs/performance.md).
+/// On SQLite, a home feed of at most this many groups is read by each group's index and merged
+/// (see [`merged_page_of_groups`]); past it, the threads of all groups are walked in order. At
+/// 200 groups of a 200,000-post instance the first way measured 4.4 ms and the second 117 ms
+/// (`benches/scale.rs`, docs/performance.md).
 const FEW_GROUPS: usize = 1000;
 
 /// The groups `person_id` belongs to (accepted memberships), as a subquery.
@@ -217,75 +217,71 @@ fn sort_key(
     }
 }
 
-/// A page of the threads of the groups a person joined, on SQLite: each group's first
-/// `limit + 1` after the cursor, read by that group's index (a short range each), merged by
-/// sort key; then the page's rows. It costs the number of groups times the page, whatever the
-/// groups hold, where one query over all of them read every thread of those groups and sorted
-/// them. The groups' ranges are read by one statement, a subquery per membership row:
+/// A page of the threads of the groups a person joined, on SQLite, read by each group's index
+/// (a short range each) and merged by sort key; then the page's rows. It costs the number of
+/// groups times a few threads, whatever the groups hold, where one query over all of them read
+/// every thread of those groups and sorted them.
 ///
-/// ```sql
-/// SELECT candidate.id, … FROM memberships
-///   JOIN posts AS candidate ON candidate.id IN
-///     (SELECT posts.id FROM posts WHERE posts.group_id = memberships.group_id AND …
-///      ORDER BY … LIMIT ?)
-/// WHERE memberships.member_id = ? AND memberships.state = 'accepted'
-/// ```
-///
-/// (a statement per group, 200 of them, measured 86 ms at 200 groups: the statements, not
-/// the ranges, were the cost).
+/// Two rounds, each one statement: first every group's few newest (in `order`) threads, at
+/// least `2 × (limit + 1) / groups`; the page's last key among them is a threshold no thread
+/// of the page falls below. Then, only for the groups whose few all sort above it (they may
+/// hold more threads above it), their threads down to the threshold. Every thread above the
+/// threshold is then known, so the first `limit + 1` of them are the page. (Reading `limit + 1`
+/// threads from every group measured 40 ms for a person in 200 groups; a statement per group
+/// 86 ms.)
 async fn merged_page_of_groups(
     database: &impl ConnectionTrait,
     visible: sea_orm::Select<post::Entity>,
-    person_id: i64,
+    joined: GroupsJoined,
     order: ThreadOrder,
     after: Option<Cursor>,
     limit: u64,
 ) -> Result<ThreadPage> {
-    let of_the_membership_group = visible.clone().filter(
-        Expr::col((post::Entity, post::Column::GroupId))
-            .equals((membership::Entity, membership::Column::GroupId)),
+    let wanted = limit + 1;
+    let first_round = Ord::min(
+        wanted,
+        Ord::max((2 * wanted).div_ceil(Ord::max(joined.count, 1)), 4),
     );
-    let of_the_membership_group = match after {
-        Some(cursor) => of_the_membership_group.filter(after_cursor(order, cursor)),
-        None => of_the_membership_group,
+    let read = FirstThreadsOfGroups {
+        visible: &visible,
+        person_id: joined.person_id,
+        order,
+        after,
     };
-    let first_of_the_group = ordered(of_the_membership_group, order)
-        .select_only()
-        .column(post::Column::Id)
-        .limit(limit + 1)
-        .into_query();
-    let candidate = Alias::new("candidate");
-    let candidate_column = |column: post::Column| Expr::col((candidate.clone(), column));
-    let keys_of_every_group = Query::select()
-        .exprs([
-            candidate_column(post::Column::Id),
-            candidate_column(post::Column::LikeCount),
-            candidate_column(post::Column::DislikeCount),
-            candidate_column(post::Column::PublishedAt),
-            candidate_column(post::Column::LastActivityAt),
-        ])
-        .from(membership::Entity)
-        .join_as(
-            JoinType::InnerJoin,
-            post::Entity,
-            candidate.clone(),
-            candidate_column(post::Column::Id).in_subquery(first_of_the_group),
-        )
-        .cond_where(
-            Condition::all()
-                .add(membership::Column::MemberId.eq(person_id))
-                .add(membership::Column::State.eq(MembershipState::Accepted)),
-        )
-        .to_owned();
-    let mut candidates: Vec<SortKey> = database
-        .query_all(&keys_of_every_group)
-        .await?
-        .iter()
-        .map(|row| {
-            row.try_get_many_by_index::<SortColumns>()
-                .map(|key| sort_key(key, order))
-        })
-        .collect::<std::result::Result<_, _>>()?;
+    let mut candidates = read
+        .of_each_group(database, None, None, first_round)
+        .await?;
+    candidates.sort_unstable_by_key(|(_, key)| std::cmp::Reverse(*key));
+    let threshold = candidates.get(wanted as usize - 1).map(|(_, key)| *key);
+    if first_round < wanted {
+        // Per group: how many of its threads were read, and the last (lowest) key.
+        let mut read_of_group: std::collections::HashMap<i64, (u64, SortKey)> =
+            std::collections::HashMap::new();
+        for (group_id, key) in &candidates {
+            let entry = read_of_group.entry(*group_id).or_insert((0, *key));
+            entry.0 += 1;
+            entry.1 = *key;
+        }
+        let may_hold_more: Vec<i64> = read_of_group
+            .into_iter()
+            .filter(|(_, (count, last))| {
+                *count == first_round && threshold.is_none_or(|threshold| *last > threshold)
+            })
+            .map(|(group_id, _)| group_id)
+            .collect();
+        if !may_hold_more.is_empty() {
+            let more = read
+                .of_each_group(database, Some(may_hold_more), threshold, wanted)
+                .await?;
+            let seen: std::collections::HashSet<i64> =
+                candidates.iter().map(|(_, (_, _, id))| *id).collect();
+            candidates.extend(
+                more.into_iter()
+                    .filter(|(_, (_, _, id))| !seen.contains(id)),
+            );
+        }
+    }
+    let mut candidates: Vec<SortKey> = candidates.into_iter().map(|(_, key)| key).collect();
     candidates.sort_unstable_by(|first, second| second.cmp(first));
     let more = candidates.len() as u64 > limit;
     candidates.truncate(limit as usize);
@@ -318,6 +314,106 @@ async fn merged_page_of_groups(
         _ => None,
     };
     Ok(ThreadPage { threads, next })
+}
+
+/// Who joined how many groups, for [`merged_page_of_groups`].
+#[derive(Clone, Copy)]
+struct GroupsJoined {
+    person_id: i64,
+    count: u64,
+}
+
+/// The statement [`merged_page_of_groups`] reads its candidates with.
+struct FirstThreadsOfGroups<'a> {
+    visible: &'a sea_orm::Select<post::Entity>,
+    person_id: i64,
+    order: ThreadOrder,
+    after: Option<Cursor>,
+}
+
+impl FirstThreadsOfGroups<'_> {
+    /// The first `per_group` threads (group and sort key) after the cursor of each group the
+    /// person joined (of `only` among them, when given), down to `down_to` included when given:
+    ///
+    /// ```sql
+    /// SELECT candidate.group_id, candidate.id, … FROM memberships
+    ///   JOIN posts AS candidate ON candidate.id IN
+    ///     (SELECT posts.id FROM posts WHERE posts.group_id = memberships.group_id AND …
+    ///      ORDER BY … LIMIT ?)
+    /// WHERE memberships.member_id = ? AND memberships.state = 'accepted'
+    /// ```
+    async fn of_each_group(
+        &self,
+        database: &impl ConnectionTrait,
+        only: Option<Vec<i64>>,
+        down_to: Option<SortKey>,
+        per_group: u64,
+    ) -> Result<Vec<(i64, SortKey)>> {
+        let of_the_membership_group = self.visible.clone().filter(
+            Expr::col((post::Entity, post::Column::GroupId))
+                .equals((membership::Entity, membership::Column::GroupId)),
+        );
+        let of_the_membership_group = match self.after {
+            Some(cursor) => of_the_membership_group.filter(after_cursor(self.order, cursor)),
+            None => of_the_membership_group,
+        };
+        let of_the_membership_group = match down_to {
+            Some((score, at, id)) => {
+                of_the_membership_group.filter(at_or_before(self.order, Cursor { score, at, id }))
+            }
+            None => of_the_membership_group,
+        };
+        let first_of_the_group = ordered(of_the_membership_group, self.order)
+            .select_only()
+            .column(post::Column::Id)
+            .limit(per_group)
+            .into_query();
+        let candidate = Alias::new("candidate");
+        let candidate_column = |column: post::Column| Expr::col((candidate.clone(), column));
+        let mut memberships = Condition::all()
+            .add(membership::Column::MemberId.eq(self.person_id))
+            .add(membership::Column::State.eq(MembershipState::Accepted));
+        if let Some(only) = only {
+            memberships = memberships.add(membership::Column::GroupId.is_in(only));
+        }
+        let statement = Query::select()
+            .exprs([
+                candidate_column(post::Column::GroupId),
+                candidate_column(post::Column::Id),
+                candidate_column(post::Column::LikeCount),
+                candidate_column(post::Column::DislikeCount),
+                candidate_column(post::Column::PublishedAt),
+                candidate_column(post::Column::LastActivityAt),
+            ])
+            .from(membership::Entity)
+            .join_as(
+                JoinType::InnerJoin,
+                post::Entity,
+                candidate.clone(),
+                candidate_column(post::Column::Id).in_subquery(first_of_the_group),
+            )
+            .cond_where(memberships)
+            .to_owned();
+        Ok(database
+            .query_all(&statement)
+            .await?
+            .iter()
+            .map(|row| {
+                row.try_get_many_by_index::<(i64, i64, i32, i32, DateTime<Utc>, DateTime<Utc>)>()
+                    .map(
+                        |(group_id, id, likes, dislikes, published_at, last_activity_at)| {
+                            (
+                                group_id,
+                                sort_key(
+                                    (id, likes, dislikes, published_at, last_activity_at),
+                                    self.order,
+                                ),
+                            )
+                        },
+                    )
+            })
+            .collect::<std::result::Result<_, _>>()?)
+    }
 }
 
 fn score() -> SimpleExpr {
@@ -354,6 +450,31 @@ fn after_cursor(order: ThreadOrder, cursor: Cursor) -> Condition {
         ),
         ThreadOrder::Top => Condition::all().add(
             Expr::tuple([score(), column(time), column(post::Column::Id)]).lt(Expr::tuple([
+                cursor.score.into(),
+                cursor.at.into(),
+                cursor.id.into(),
+            ])),
+        ),
+    }
+}
+
+/// The threads that sort before `cursor` in `order`, or are it: the complement of
+/// [`after_cursor`], as a range an index can read.
+fn at_or_before(order: ThreadOrder, cursor: Cursor) -> Condition {
+    let time = match order {
+        ThreadOrder::Active => post::Column::LastActivityAt,
+        ThreadOrder::New | ThreadOrder::Top => post::Column::PublishedAt,
+    };
+    // Row values, `(time, id) < (?, ?)`: both databases read them as one range of the
+    // index, where the equivalent OR of two conditions made them scan from the top.
+    let column = |column: post::Column| SimpleExpr::from(Expr::col((post::Entity, column)));
+    match order {
+        ThreadOrder::New | ThreadOrder::Active => Condition::all().add(
+            Expr::tuple([column(time), column(post::Column::Id)])
+                .gte(Expr::tuple([cursor.at.into(), cursor.id.into()])),
+        ),
+        ThreadOrder::Top => Condition::all().add(
+            Expr::tuple([score(), column(time), column(post::Column::Id)]).gte(Expr::tuple([
                 cursor.score.into(),
                 cursor.at.into(),
                 cursor.id.into(),
