@@ -6,11 +6,12 @@ use super::*;
 use crate::federation::signatures::SignatureScheme;
 
 /// What sends cache: the activity bytes and signing key for a stored activity, while its
-/// fan-out runs (a thousand deliveries of one Announce read and parse them once), and the
+/// fan-out runs (a thousand deliveries of one Announce read and parse them once, and the sends
+/// that start together wait for the one read rather than each reading the row), and the
 /// signature scheme each server takes (read from `instances` once per server).
 #[derive(Default)]
 pub(super) struct PayloadCache {
-    entries: Mutex<HashMap<i64, Arc<Payload>>>,
+    entries: Mutex<HashMap<i64, Arc<tokio::sync::OnceCell<Arc<Payload>>>>>,
     signature_schemes: Mutex<HashMap<String, SignatureScheme>>,
 }
 
@@ -23,40 +24,50 @@ pub(super) struct Payload {
 /// Entries kept before the cache starts over; a fan-out in progress refills it at once.
 pub(super) const PAYLOAD_CACHE_ENTRIES: usize = 256;
 
-impl PayloadCache {
-    async fn get(&self, context: &Context, activity_id: i64) -> Result<Arc<Payload>> {
-        if let Some(payload) = lock(&self.entries).get(&activity_id) {
-            return Ok(payload.clone());
-        }
-        // Read where reads go (committed rows), keeping the writer's connection free for the
-        // fan-out's checkpoints.
-        let stored = crate::database::unique_row(
-            activity::Entity::find_by_id(activity_id),
-            &context.read_db,
-        )
+/// The bytes of activity `activity_id` and its sender's signing key. Only the JSON and the
+/// sender are read: the row's target list (10,000 inboxes for a big group's relay, 400 KB)
+/// stays in the database.
+async fn read_payload(context: &Context, activity_id: i64) -> Result<Arc<Payload>> {
+    // Read where reads go (committed rows), keeping the writer's connection free for the
+    // fan-out's checkpoints.
+    let (json, actor_id): (String, i64) = activity::Entity::find_by_id(activity_id)
+        .select_only()
+        .column(activity::Column::Json)
+        .column(activity::Column::ActorId)
+        .into_tuple()
+        .all(&context.read_db)
         .await?
+        .into_iter()
+        .next()
         .ok_or_else(|| Error::internal("the activity of a delivery is gone"))?;
-        let sender = crate::database::unique_row(
-            actor::Entity::find_by_id(stored.actor_id),
-            &context.read_db,
-        )
+    let sender = crate::database::unique_row(actor::Entity::find_by_id(actor_id), &context.read_db)
         .await?
         .ok_or_else(|| Error::internal("the sender of a delivery is gone"))?;
-        let private_key = sender
-            .private_key_pem
-            .as_deref()
-            .ok_or_else(|| Error::internal("the sender has no private key"))?;
-        let payload = Arc::new(Payload {
-            body: Bytes::from(stored.json),
-            key_id: format!("{}#main-key", sender.ap_id),
-            key: context.signing_keys.get_or_parse(sender.id, private_key)?,
-        });
-        let mut entries = lock(&self.entries);
-        if entries.len() >= PAYLOAD_CACHE_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(activity_id, payload.clone());
-        Ok(payload)
+    let private_key = sender
+        .private_key_pem
+        .as_deref()
+        .ok_or_else(|| Error::internal("the sender has no private key"))?;
+    Ok(Arc::new(Payload {
+        body: Bytes::from(json),
+        key_id: format!("{}#main-key", sender.ap_id),
+        key: context.signing_keys.get_or_parse(sender.id, private_key)?,
+    }))
+}
+
+impl PayloadCache {
+    async fn get(&self, context: &Context, activity_id: i64) -> Result<Arc<Payload>> {
+        let cell = {
+            let mut entries = lock(&self.entries);
+            if entries.len() >= PAYLOAD_CACHE_ENTRIES && !entries.contains_key(&activity_id) {
+                entries.clear();
+            }
+            entries.entry(activity_id).or_default().clone()
+        };
+        // A failed read leaves the cell empty: the next send reads again.
+        let payload = cell
+            .get_or_try_init(|| read_payload(context, activity_id))
+            .await?;
+        Ok(payload.clone())
     }
 
     /// The scheme to sign for `host` first: the one it accepted when the other was refused,
