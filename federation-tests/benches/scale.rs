@@ -156,8 +156,13 @@ async fn requests(instance: &Instance) -> Vec<(&'static str, String, &'static st
         ("biggest thread (HTML)", format!("/posts/{thread}"), html),
         ("home feed (HTML)", "/".to_string(), html),
         (
-            "search (HTML)",
+            "search (HTML), words every post holds",
             "/search?q=thermostat+kettle".to_string(),
+            html,
+        ),
+        (
+            "search (HTML), a word no post holds",
+            "/search?q=thermostat+zebra".to_string(),
             html,
         ),
         (

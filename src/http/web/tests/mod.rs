@@ -40,6 +40,8 @@ struct Page {
     status: StatusCode,
     location: Option<String>,
     retry_after: Option<String>,
+    /// The `Link` header (an API list's next page).
+    link: Option<String>,
     body: String,
     /// The body as sent (a picture, say).
     bytes: Vec<u8>,
@@ -108,11 +110,16 @@ impl Browser {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|value| value.to_str().unwrap().to_string());
+        let link = response
+            .headers()
+            .get(header::LINK)
+            .map(|value| value.to_str().unwrap().to_string());
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         Page {
             status,
             location,
             retry_after,
+            link,
             body: String::from_utf8_lossy(&bytes).to_string(),
             bytes: bytes.to_vec(),
             content_type,

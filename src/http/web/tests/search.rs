@@ -129,3 +129,78 @@ async fn threads_and_replies_are_found_by_their_words_and_only_when_shown() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn search_pages_go_from_the_latest_match_to_the_first_without_gaps_or_repeats() {
+    testing::for_each_backend(async |backend| {
+        let cafe = repair_cafe(backend).await;
+        let RepairCafe {
+            app,
+            mut ann,
+            mut anonymous,
+            csrf,
+            ..
+        } = cafe;
+        // Seven more threads about toasters, and one about bikes between them.
+        let mut toaster_threads = Vec::new();
+        for number in 0..8 {
+            let title = if number == 3 {
+                "Bike chain".to_string()
+            } else {
+                format!("Toaster number {number}")
+            };
+            let posted = ann
+                .post(
+                    "/groups/repair/new-thread",
+                    &[
+                        ("title", title.as_str()),
+                        ("body", "Bring it on Saturday."),
+                        ("csrf", &csrf),
+                    ],
+                )
+                .await;
+            assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+            let id: i64 = posted
+                .location
+                .unwrap()
+                .trim_start_matches("/posts/")
+                .parse()
+                .unwrap();
+            if number != 3 {
+                toaster_threads.push(id);
+            }
+        }
+        toaster_threads.reverse();
+
+        let mut listed = Vec::new();
+        let mut cursor: Option<String> = None;
+        for _ in 0..10 {
+            let address = match &cursor {
+                None => "/api/v1/search?q=toaster&limit=3".to_string(),
+                Some(cursor) => format!("/api/v1/search?q=toaster&limit=3&cursor={cursor}"),
+            };
+            let response = anonymous.get(&address).await;
+            assert_eq!(response.status, StatusCode::OK, "{}", response.body);
+            let page: serde_json::Value = serde_json::from_str(&response.body).unwrap();
+            let page = page.as_array().unwrap();
+            assert!(page.len() <= 3);
+            listed.extend(page.iter().map(|post| post["id"].as_i64().unwrap()));
+            cursor = response
+                .link
+                .as_deref()
+                .and_then(|link| link.split("cursor=").nth(1))
+                .map(|rest| {
+                    rest.split(|c: char| c == '>' || c == '&')
+                        .next()
+                        .unwrap()
+                        .to_string()
+                });
+            if cursor.is_none() {
+                break;
+            }
+        }
+        assert_eq!(listed, toaster_threads, "the latest first, each once");
+        drop(app);
+    })
+    .await;
+}
