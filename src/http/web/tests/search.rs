@@ -189,12 +189,7 @@ async fn search_pages_go_from_the_latest_match_to_the_first_without_gaps_or_repe
                 .link
                 .as_deref()
                 .and_then(|link| link.split("cursor=").nth(1))
-                .map(|rest| {
-                    rest.split(|c: char| c == '>' || c == '&')
-                        .next()
-                        .unwrap()
-                        .to_string()
-                });
+                .map(|rest| rest.split(['>', '&']).next().unwrap().to_string());
             if cursor.is_none() {
                 break;
             }
