@@ -217,7 +217,7 @@ pub struct SearchQuery {
     pub(super) q: String,
 }
 
-/// Search threads and replies, newest first
+/// Search threads and replies, the latest to arrive here first
 #[utoipa::path(
     get,
     path = "/search",

@@ -1,5 +1,5 @@
 //! `GET /search`: groups by name, then threads and replies by their words (full-text, through
-//! `groups::search`), newest first and paged. Linked from every page's header.
+//! `groups::search`), the latest to arrive first, and paged. Linked from every page's header.
 
 use crate::{
     context::Context,
