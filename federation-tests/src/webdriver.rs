@@ -162,22 +162,37 @@ impl Browser {
             .to_string()
     }
 
+    /// Asks `check` every 50 ms, for up to 15 seconds, until it has an answer; `None` if it
+    /// never had one.
+    async fn poll_for<T>(&self, mut check: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(answer) = check().await {
+                return Some(answer);
+            }
+            if tokio::time::Instant::now() > deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Waits (up to 15 seconds) until the page contains `text`, and returns the page: a click
     /// that submits a form returns before the next page has loaded.
     pub async fn wait_for(&self, text: &str) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            let source = self.source().await;
-            if source.contains(text) {
-                return source;
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!(
-                    "the page at {} never showed {text:?}: {source}",
-                    self.current_url().await
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let shown = self
+            .poll_for(async || {
+                let source = self.source().await;
+                source.contains(text).then_some(source)
+            })
+            .await;
+        match shown {
+            Some(source) => source,
+            None => panic!(
+                "the page at {} never showed {text:?}: {}",
+                self.current_url().await,
+                self.source().await
+            ),
         }
     }
 
@@ -186,26 +201,22 @@ impl Browser {
     /// check right after `wait_for` can see a width of 0.
     pub async fn wait_for_picture(&self, css: &str) -> u64 {
         let css_literal = serde_json::to_string(css).unwrap();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            let width = self
-                .execute(&format!(
-                    "const img = document.querySelector({css_literal}); \
-                     return img !== null && img.complete ? img.naturalWidth : 0;"
-                ))
-                .await
-                .as_u64()
-                .unwrap_or_default();
-            if width > 0 {
-                return width;
-            }
-            if tokio::time::Instant::now() > deadline {
-                panic!(
-                    "the picture {css} at {} never loaded",
-                    self.current_url().await
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let script = format!(
+            "const img = document.querySelector({css_literal}); \
+             return img !== null && img.complete ? img.naturalWidth : 0;"
+        );
+        let loaded = self
+            .poll_for(async || {
+                let width = self.execute(&script).await.as_u64().unwrap_or_default();
+                (width > 0).then_some(width)
+            })
+            .await;
+        match loaded {
+            Some(width) => width,
+            None => panic!(
+                "the picture {css} at {} never loaded",
+                self.current_url().await
+            ),
         }
     }
 

@@ -436,49 +436,34 @@ fn ordered(
 
 /// The threads that sort after `cursor` in `order` (every order is descending).
 fn after_cursor(order: ThreadOrder, cursor: Cursor) -> Condition {
-    let time = match order {
-        ThreadOrder::Active => post::Column::LastActivityAt,
-        ThreadOrder::New | ThreadOrder::Top => post::Column::PublishedAt,
-    };
-    // Row values, `(time, id) < (?, ?)`: both databases read them as one range of the
-    // index, where the equivalent OR of two conditions made them scan from the top.
-    let column = |column: post::Column| SimpleExpr::from(Expr::col((post::Entity, column)));
-    match order {
-        ThreadOrder::New | ThreadOrder::Active => Condition::all().add(
-            Expr::tuple([column(time), column(post::Column::Id)])
-                .lt(Expr::tuple([cursor.at.into(), cursor.id.into()])),
-        ),
-        ThreadOrder::Top => Condition::all().add(
-            Expr::tuple([score(), column(time), column(post::Column::Id)]).lt(Expr::tuple([
-                cursor.score.into(),
-                cursor.at.into(),
-                cursor.id.into(),
-            ])),
-        ),
-    }
+    let (sort_key, cursor) = sort_key_and_cursor(order, cursor);
+    Condition::all().add(sort_key.lt(cursor))
 }
 
 /// The threads that sort before `cursor` in `order`, or are it: the complement of
 /// [`after_cursor`], as a range an index can read.
 fn at_or_before(order: ThreadOrder, cursor: Cursor) -> Condition {
+    let (sort_key, cursor) = sort_key_and_cursor(order, cursor);
+    Condition::all().add(sort_key.gte(cursor))
+}
+
+/// A thread's sort key in `order` and `cursor`'s, as row values: `(time, id)`, or
+/// `(score, time, id)` for Top. Both databases read a comparison of row values as one range
+/// of the index, where the equivalent OR of two conditions made them scan from the top.
+fn sort_key_and_cursor(order: ThreadOrder, cursor: Cursor) -> (SimpleExpr, SimpleExpr) {
     let time = match order {
         ThreadOrder::Active => post::Column::LastActivityAt,
         ThreadOrder::New | ThreadOrder::Top => post::Column::PublishedAt,
     };
-    // Row values, `(time, id) < (?, ?)`: both databases read them as one range of the
-    // index, where the equivalent OR of two conditions made them scan from the top.
     let column = |column: post::Column| SimpleExpr::from(Expr::col((post::Entity, column)));
     match order {
-        ThreadOrder::New | ThreadOrder::Active => Condition::all().add(
-            Expr::tuple([column(time), column(post::Column::Id)])
-                .gte(Expr::tuple([cursor.at.into(), cursor.id.into()])),
+        ThreadOrder::New | ThreadOrder::Active => (
+            Expr::tuple([column(time), column(post::Column::Id)]),
+            Expr::tuple([cursor.at.into(), cursor.id.into()]),
         ),
-        ThreadOrder::Top => Condition::all().add(
-            Expr::tuple([score(), column(time), column(post::Column::Id)]).gte(Expr::tuple([
-                cursor.score.into(),
-                cursor.at.into(),
-                cursor.id.into(),
-            ])),
+        ThreadOrder::Top => (
+            Expr::tuple([score(), column(time), column(post::Column::Id)]),
+            Expr::tuple([cursor.score.into(), cursor.at.into(), cursor.id.into()]),
         ),
     }
 }
