@@ -31,7 +31,8 @@ use crate::{
 };
 use kindred_entities::{actor, post};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
+    TransactionTrait,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -566,24 +567,20 @@ async fn target_group(
     candidates.extend(object.mentions());
     candidates.sort();
     candidates.dedup();
-    // A post addressed to several local groups goes to the oldest of them. Read by address
-    // alone and sorted out here: with the other conditions bound as parameters, SQLite's
-    // planner weighed them by their values (its `sqlite_stat4` samples) and prepared the
-    // statement again on every inbound post.
-    if !candidates.is_empty() {
-        let addressed = actor::Entity::find()
-            .filter(actor::Column::ApId.is_in(candidates))
-            .all(database)
-            .await?;
-        if let Some(group) = addressed
-            .into_iter()
-            .filter(|actor| {
-                actor.local && actor.kind == actor::ActorKind::Group && actor.deleted_at.is_none()
-            })
-            .min_by_key(|group| group.id)
-        {
-            return Ok(group);
-        }
+    // A post addressed to several local groups goes to the oldest of them.
+    if !candidates.is_empty()
+        && let Some(group) = crate::database::first_of_few(
+            actor::Entity::find()
+                .filter(actor::Column::ApId.is_in(candidates))
+                .filter(actor::Column::Local.eq(true))
+                .filter(actor::Column::Kind.eq(actor::ActorKind::Group))
+                .filter(actor::Column::DeletedAt.is_null())
+                .order_by_asc(actor::Column::Id),
+            database,
+        )
+        .await?
+    {
+        return Ok(group);
     }
     if let Some(known) = parent
         && let Some(group) = unique_row(actor::Entity::find_by_id(known.group_id), database).await?
