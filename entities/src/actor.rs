@@ -82,8 +82,6 @@ pub struct Model {
     pub history_read_at: Option<DateTimeUtc>,
     /// A group not safe for work (NSFW, `sensitive`): its posts are shown folded.
     pub sensitive: bool,
-    /// For local actors: how many activities their outbox holds (kept as they are added).
-    pub outbox_total: i64,
     /// For groups: how many accepted members they have, kept by the database (triggers on
     /// `memberships`) in the transaction that changes a membership.
     pub member_count: i64,

@@ -13,6 +13,7 @@ pub mod media_cache;
 pub mod membership;
 pub mod moderation_log;
 pub mod notification;
+pub mod outbox_total;
 pub mod post;
 pub mod post_attachment;
 pub mod received_activity;
@@ -39,6 +40,7 @@ pub mod prelude {
     pub use crate::membership::Entity as Membership;
     pub use crate::moderation_log::Entity as ModerationLog;
     pub use crate::notification::Entity as Notification;
+    pub use crate::outbox_total::Entity as OutboxTotal;
     pub use crate::post::Entity as Post;
     pub use crate::post_attachment::Entity as PostAttachment;
     pub use crate::received_activity::Entity as ReceivedActivity;

@@ -34,6 +34,7 @@ mod m20261206_000027_fan_out_done_targets;
 mod m20261206_000028_thread_list_indexes;
 mod m20261207_000029_member_counts;
 mod m20261207_000030_blocked_author_lookups;
+mod m20261207_000031_outbox_total_shards;
 
 pub struct Migrator;
 
@@ -71,6 +72,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000028_thread_list_indexes::Migration),
             Box::new(m20261207_000029_member_counts::Migration),
             Box::new(m20261207_000030_blocked_author_lookups::Migration),
+            Box::new(m20261207_000031_outbox_total_shards::Migration),
         ]
     }
 }

@@ -26,7 +26,7 @@ pub enum OutboxPage {
     Before(i64),
 }
 
-/// The outbox: without a page, the collection with its total (a counter, `outbox_total`) and
+/// The outbox: without a page, the collection with its total (a counter, `outbox_totals`) and
 /// a link to the first page; with one, that page of activities, newest first, linking to the
 /// next by the last row's id (keyset paging: a deep page costs what the first does).
 pub async fn outbox(
@@ -40,7 +40,7 @@ pub async fn outbox(
             .filter(activity::Column::ActorId.eq(group.id))
             .filter(activity::Column::InOutbox.eq(true))
     };
-    let total = u64::try_from(group.outbox_total).unwrap_or(0);
+    let total = crate::federation::outbox_totals::total(database, group.id).await?;
     let Some(page) = page else {
         // Lemmy reads a community's latest posts from the collection itself (`orderedItems`:
         // its last 20 `Announce{Create}` of threads) when its first user subscribes; Mastodon

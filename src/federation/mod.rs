@@ -13,6 +13,7 @@ pub mod inbox;
 pub mod instances;
 pub mod media_proxy;
 pub mod objects;
+pub mod outbox_totals;
 pub mod remote_posts;
 pub mod signatures;
 pub mod software;

@@ -665,6 +665,13 @@ async fn the_outbox_pages_by_keyset_and_counts_with_a_counter() {
             .await
             .unwrap();
         assert_eq!(counted, total);
+        // Kept in several rows (one per transaction in turn), summed when read.
+        let counter_rows = kindred_entities::outbox_total::Entity::find()
+            .filter(kindred_entities::outbox_total::Column::ActorId.eq(app.group("repair").id))
+            .count(&app.database.connection)
+            .await
+            .unwrap();
+        assert!(counter_rows > 1, "{counter_rows} rows");
         // Numbered pages still answer (links from before), and a bad page is 400.
         let second = get(&app, "/groups/repair/outbox?page=2", Some(ACTIVITY_JSON))
             .await

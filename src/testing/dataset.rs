@@ -25,7 +25,7 @@ use kindred_entities::{
 };
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, TransactionTrait,
+    ConnectionTrait, DbBackend, EntityTrait, TransactionTrait,
 };
 
 /// How big an instance to build.
@@ -469,14 +469,7 @@ pub async fn build(context: &Context, config: &Config, size: DatasetSize) -> Res
         insert_all(context, rows).await?;
         let announced = announces.len() as i64;
         insert_all(context, announces).await?;
-        actor::Entity::update_many()
-            .col_expr(
-                actor::Column::OutboxTotal,
-                sea_orm::sea_query::Expr::value(announced),
-            )
-            .filter(actor::Column::Id.eq(group.id))
-            .exec(&context.db)
-            .await?;
+        crate::federation::outbox_totals::set(&context.db, group.id, announced).await?;
     }
     move_sequence(context, "posts").await?;
     insert_all(context, votes).await?;
@@ -510,7 +503,7 @@ fn first_post_of_group(rows: &[post::ActiveModel]) -> i64 {
 mod tests {
     use super::*;
     use crate::testing::{self, TestApp};
-    use sea_orm::PaginatorTrait;
+    use sea_orm::{ColumnTrait, PaginatorTrait, QueryFilter};
 
     #[tokio::test]
     async fn a_small_instance_is_built_consistent_and_its_pages_serve() {

@@ -93,19 +93,7 @@ pub async fn enqueue_each(
     for (activity, _) in sends.iter().filter(|(activity, _)| activity.in_outbox) {
         *added.entry(activity.sender.id).or_default() += 1;
     }
-    for (actor_id, count) in added {
-        actor::Entity::update_many()
-            .col_expr(
-                actor::Column::OutboxTotal,
-                sea_orm::sea_query::ExprTrait::add(
-                    sea_orm::sea_query::Expr::col(actor::Column::OutboxTotal),
-                    count,
-                ),
-            )
-            .filter(actor::Column::Id.eq(actor_id))
-            .exec(transaction)
-            .await?;
-    }
+    crate::federation::outbox_totals::add(transaction, &added).await?;
     Ok(())
 }
 
