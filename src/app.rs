@@ -114,6 +114,7 @@ pub async fn prepare_with_database(
         actor_fetch_limits: Arc::new(Default::default()),
         address_limits: Arc::new(Default::default()),
         remote_moderators: Arc::new(Default::default()),
+        member_inboxes: Arc::default(),
         media_store,
         site_settings,
     };

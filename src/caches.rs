@@ -1,6 +1,7 @@
 //! In-memory caches the application state holds: rendered local actor documents, NodeInfo's
-//! usage figures, the blocked servers, and remote groups' moderators. (Parsed keys are cached in `crypto/keys.rs`.) They
-//! know nothing of federation; the code that fills them does.
+//! usage figures, the blocked servers, remote groups' moderators and local groups' member
+//! inboxes. (Parsed keys are cached in `crypto/keys.rs`.) They know nothing of federation;
+//! the code that fills them does.
 
 use crate::error::Result;
 
@@ -164,6 +165,56 @@ impl RemoteModeratorsCache {
             fetched.retain(|_, (at, _)| at.elapsed() < Self::FRESH_FOR);
             fetched.insert(group_id, (std::time::Instant::now(), moderators));
         }
+    }
+}
+
+/// Each group's member inboxes as read at one `membership_version` of the group (the
+/// database moves the version whenever they may have changed, in every process's sight), so
+/// an inbound post reads them only when they changed.
+#[derive(Default)]
+pub struct MemberInboxCache {
+    entries: std::sync::Mutex<KeptMemberInboxes>,
+}
+
+/// By group id: the `membership_version` read at, and the inboxes.
+type KeptMemberInboxes =
+    std::collections::HashMap<i64, (i64, std::sync::Arc<std::collections::BTreeSet<String>>)>;
+
+impl MemberInboxCache {
+    /// The inboxes kept for `group_id` at `version`, or those `read` gives (which are kept,
+    /// unless a newer version was kept meanwhile).
+    pub async fn get_or_read<Read>(
+        &self,
+        group_id: i64,
+        version: i64,
+        read: Read,
+    ) -> Result<std::sync::Arc<std::collections::BTreeSet<String>>>
+    where
+        Read: std::future::Future<Output = Result<std::collections::BTreeSet<String>>>,
+    {
+        if let Some((kept_version, inboxes)) = self.lock().get(&group_id)
+            && *kept_version == version
+        {
+            return Ok(inboxes.clone());
+        }
+        // Read without the lock held. What is read is at least as new as `version` (the
+        // caller read the version first), so keeping it under `version` is sound.
+        let inboxes = std::sync::Arc::new(read.await?);
+        let mut entries = self.lock();
+        if entries
+            .get(&group_id)
+            .is_none_or(|(kept_version, _)| *kept_version < version)
+        {
+            entries.insert(group_id, (version, inboxes.clone()));
+        }
+        Ok(inboxes)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, KeptMemberInboxes> {
+        // Inserts leave the map consistent, so a poisoned lock is usable.
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -60,6 +60,8 @@ pub struct AppState {
     pub address_limits: Arc<crate::rate_limit::RateLimiter>,
     /// Remote groups' moderators, as last fetched, for showing pages.
     pub remote_moderators: Arc<RemoteModeratorsCache>,
+    /// Local groups' member inboxes, by the group's `membership_version`.
+    pub member_inboxes: Arc<crate::caches::MemberInboxCache>,
     /// Where pictures are kept (the media proxy's cache).
     pub media_store: Arc<dyn crate::media::MediaStore>,
     /// The instance's name, description, registration mode and group-creation policy: the

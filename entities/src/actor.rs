@@ -87,6 +87,10 @@ pub struct Model {
     pub member_count: i64,
     /// For groups: how many of those members are people here, kept the same way.
     pub local_member_count: i64,
+    /// For groups: moves whenever the inboxes that reach its members may have changed (a
+    /// membership accepted or ended, a member's inbox or deletion changed), kept by triggers;
+    /// the member inboxes kept in memory are valid for one version.
+    pub membership_version: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -35,6 +35,7 @@ mod m20261206_000028_thread_list_indexes;
 mod m20261207_000029_member_counts;
 mod m20261207_000030_blocked_author_lookups;
 mod m20261207_000031_outbox_total_shards;
+mod m20261207_000032_membership_versions;
 
 pub struct Migrator;
 
@@ -73,6 +74,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000029_member_counts::Migration),
             Box::new(m20261207_000030_blocked_author_lookups::Migration),
             Box::new(m20261207_000031_outbox_total_shards::Migration),
+            Box::new(m20261207_000032_membership_versions::Migration),
         ]
     }
 }

@@ -170,7 +170,7 @@ pub async fn receive(
     // Read now, on a read connection, rather than inside the transaction: a member whose
     // Follow is accepted at this very moment may miss this one post, as they would a moment
     // earlier.
-    let member_inboxes = membership::member_inboxes(&context.read_db, group.id).await?;
+    let member_inboxes = membership::member_inboxes_of_group(context, &group).await?;
     let write = PostWrite {
         context: context.clone(),
         activity_id: activity.id,
@@ -219,7 +219,7 @@ struct PostWrite {
     content: posts::PostContent,
     held: bool,
     json: Value,
-    member_inboxes: std::collections::BTreeSet<String>,
+    member_inboxes: std::sync::Arc<std::collections::BTreeSet<String>>,
 }
 
 /// Records the activity, stores the post or its edit, and enqueues the relay: a job of the
