@@ -104,7 +104,7 @@ pub async fn receive(
         // otherwise an author could have any group relay an edit of a post from another, or
         // edit there while banned.
         Some(existing) => group_of_existing_post(&context.read_db, existing).await?,
-        None => target_group(&context.read_db, object, parent.as_ref()).await?,
+        None => target_group(context, object, parent.as_ref()).await?,
     };
     if !group.local {
         // A post (or an edit of one) in a group another server hosts, sent here directly
@@ -559,19 +559,41 @@ async fn group_of_existing_post(
 /// The local group a new post is for: addressed or mentioned, else the group of the post it
 /// replies to.
 async fn target_group(
-    database: &impl ConnectionTrait,
+    context: &Context,
     object: &PostJson,
     parent: Option<&post::Model>,
 ) -> Result<actor::Model> {
-    let mut candidates: Vec<String> = object.addresses().map(str::to_string).collect();
-    candidates.extend(object.mentions());
+    let database = &context.read_db;
+    // A local group's id is on this instance's origin: the other addresses (the public
+    // collection, followers elsewhere, people mentioned) cannot name one. Leaving them out
+    // makes the usual lookup one `ap_id = ?`, which SQLite does not plan again for every new
+    // value as it does an `IN` list it has statistics for.
+    let origin = format!(
+        "{}/",
+        context
+            .config
+            .instance
+            .public_url
+            .origin()
+            .ascii_serialization()
+    );
+    let mut candidates: Vec<String> = object
+        .addresses()
+        .map(str::to_string)
+        .chain(object.mentions())
+        .filter(|candidate| candidate.starts_with(&origin))
+        .collect();
     candidates.sort();
     candidates.dedup();
+    let addressed = match candidates.as_slice() {
+        [only] => actor::Column::ApId.eq(only.as_str()),
+        _ => actor::Column::ApId.is_in(candidates.iter().map(String::as_str)),
+    };
     // A post addressed to several local groups goes to the oldest of them.
     if !candidates.is_empty()
         && let Some(group) = crate::database::first_of_few(
             actor::Entity::find()
-                .filter(actor::Column::ApId.is_in(candidates))
+                .filter(addressed)
                 .filter(actor::Column::Local.eq(true))
                 .filter(actor::Column::Kind.eq(actor::ActorKind::Group))
                 .filter(actor::Column::DeletedAt.is_null())
