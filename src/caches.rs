@@ -170,7 +170,9 @@ impl RemoteModeratorsCache {
 
 /// Each group's member inboxes as read at one `membership_version` of the group (the
 /// database moves the version whenever they may have changed, in every process's sight), so
-/// an inbound post reads them only when they changed.
+/// an inbound post reads them only when they changed. One entry per local group that took a
+/// post since the process started (about 40 bytes per member server); nothing is dropped, a
+/// deleted group's entry included, so it is bounded by the groups the instance hosts.
 #[derive(Default)]
 pub struct MemberInboxCache {
     entries: std::sync::Mutex<KeptMemberInboxes>,

@@ -76,8 +76,14 @@ impl MigrationTrait for Migration {
                  state, group_id, member_id ON memberships FOR EACH ROW \
                  EXECUTE FUNCTION memberships_bump_version()"
                     .to_string(),
+                // The groups' rows are locked in the order of their ids first: two members
+                // of the same groups changing at once would otherwise lock them in whatever
+                // order each plan gives, and could wait for each other.
                 format!(
                     "CREATE FUNCTION actors_member_inbox_changed() RETURNS trigger AS $$ BEGIN \
+                     PERFORM 1 FROM actors WHERE id IN (SELECT group_id FROM memberships \
+                     WHERE member_id = NEW.id AND state = 'accepted') \
+                     ORDER BY id FOR NO KEY UPDATE; \
                      {}; RETURN NULL; END $$ LANGUAGE plpgsql",
                     bump_groups_of("NEW.id")
                 ),
