@@ -25,8 +25,10 @@ use std::{
 pub const SHARDS: u32 = 32;
 
 /// The shard the next transaction raises: taken in turn, so transactions started one after
-/// another raise different rows.
-static NEXT_SHARD: AtomicU32 = AtomicU32::new(0);
+/// another raise different rows; from where the process id points, so that processes sharing
+/// a database do not all start at the same row.
+static NEXT_SHARD: std::sync::LazyLock<AtomicU32> =
+    std::sync::LazyLock::new(|| AtomicU32::new(std::process::id()));
 
 /// Adds `added[actor_id]` to each actor's outbox total, in `transaction`: one statement
 /// whatever the number of actors, in the order of their ids (so two transactions raising the
@@ -59,8 +61,9 @@ pub async fn add(transaction: &impl ConnectionTrait, added: &BTreeMap<i64, i64>)
 
 /// How many activities `actor_id`'s outbox holds.
 pub async fn total(database: &impl ConnectionTrait, actor_id: i64) -> Result<u64> {
-    // PostgreSQL sums BIGINTs as NUMERIC: cast back so both databases hand out an i64.
-    let total: Option<i64> = outbox_total::Entity::find()
+    // PostgreSQL sums BIGINTs as NUMERIC: cast back so both databases hand out an i64. Read
+    // with `all` (one row): `one` would bind a LIMIT, which SQLite plans again each time.
+    let totals: Vec<i64> = outbox_total::Entity::find()
         .select_only()
         .column_as(
             Expr::cust("CAST(COALESCE(SUM(total), 0) AS BIGINT)"),
@@ -68,9 +71,9 @@ pub async fn total(database: &impl ConnectionTrait, actor_id: i64) -> Result<u64
         )
         .filter(outbox_total::Column::ActorId.eq(actor_id))
         .into_tuple()
-        .one(database)
+        .all(database)
         .await?;
-    Ok(u64::try_from(total.unwrap_or(0)).unwrap_or(0))
+    Ok(u64::try_from(totals.first().copied().unwrap_or(0)).unwrap_or(0))
 }
 
 /// Sets `actor_id`'s outbox total to `total` (the data set generator, which inserts an
