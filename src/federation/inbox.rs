@@ -205,11 +205,10 @@ async fn verified_sender(
     Ok(store_remote_actor(context, fetched).await?.row)
 }
 
-/// The URL rules the federation crate applies to an activity: https (plain http only in debug
-/// mode), and never an id of this instance's own.
 /// Whether a remote actor's stored profile is old enough to be fetched again: after the
 /// interval the federation crate's `dereference` refetches at (a day, or 20 seconds in debug
-/// builds, as the crate has it).
+/// builds: `ACTOR_REFETCH_INTERVAL_SECONDS` in activitypub_federation 0.7.0-beta.14, which is
+/// private; check it again when the crate is upgraded).
 fn is_due_for_refresh(row: &actor::Model) -> bool {
     let interval = if cfg!(debug_assertions) {
         chrono::Duration::seconds(20)
@@ -219,6 +218,8 @@ fn is_due_for_refresh(row: &actor::Model) -> bool {
     row.last_refreshed_at < chrono::Utc::now() - interval
 }
 
+/// The URL rules the federation crate applies to an activity: https (plain http only in debug
+/// mode), and never an id of this instance's own.
 fn verify_activity_urls(context: &Context, summary: &ActivitySummary) -> Result<()> {
     for url in [&summary.id, &summary.actor] {
         match url.scheme() {
