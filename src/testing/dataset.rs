@@ -19,6 +19,7 @@ use chrono::{Duration, Utc};
 use kindred_entities::{
     activity,
     actor::{self, ActorKind},
+    instance,
     membership::{self, MembershipRole, MembershipState},
     notification::{self, NotificationKind},
     post, report, vote,
@@ -197,6 +198,34 @@ pub async fn build(context: &Context, config: &Config, size: DatasetSize) -> Res
         crate::groups::membership::found(&context.db, &group, &local_people[0].actor).await?;
         groups.push(group);
     }
+
+    // Their servers, with the software a running instance learned from their NodeInfo on the
+    // first delivery (and reads again daily): one in ten a Lemmy, the rest Mastodon.
+    let servers: Vec<instance::ActiveModel> = (0..size.remote_servers)
+        .map(|server| instance::ActiveModel {
+            host: Set(format!("s{server}.remote.example")),
+            software: Set(Some(
+                if server % 10 == 0 {
+                    "lemmy"
+                } else {
+                    "mastodon"
+                }
+                .to_string(),
+            )),
+            software_version: Set(None),
+            software_checked_at: Set(Some(now)),
+            first_seen_at: Set(year_ago),
+            last_success_at: Set(Some(now)),
+            failing_since: Set(None),
+            dead_since: Set(None),
+            blocked: Set(false),
+            consecutive_failures: Set(0),
+            retry_at: Set(None),
+            signature_scheme: Set(None),
+            ..Default::default()
+        })
+        .collect();
+    insert_all(context, servers).await?;
 
     // Remote people, spread over their servers.
     let first_remote = next_id(context, "actors").await?;
