@@ -75,13 +75,3 @@ pub async fn total(database: &impl ConnectionTrait, actor_id: i64) -> Result<u64
         .await?;
     Ok(u64::try_from(totals.first().copied().unwrap_or(0)).unwrap_or(0))
 }
-
-/// Sets `actor_id`'s outbox total to `total` (the data set generator, which inserts an
-/// outbox's rows directly).
-pub async fn set(database: &impl ConnectionTrait, actor_id: i64, total: i64) -> Result<()> {
-    outbox_total::Entity::delete_many()
-        .filter(outbox_total::Column::ActorId.eq(actor_id))
-        .exec(database)
-        .await?;
-    add(database, &BTreeMap::from([(actor_id, total)])).await
-}

@@ -498,7 +498,11 @@ pub async fn build(context: &Context, config: &Config, size: DatasetSize) -> Res
         insert_all(context, rows).await?;
         let announced = announces.len() as i64;
         insert_all(context, announces).await?;
-        crate::federation::outbox_totals::set(&context.db, group.id, announced).await?;
+        crate::federation::outbox_totals::add(
+            &context.db,
+            &std::collections::BTreeMap::from([(group.id, announced)]),
+        )
+        .await?;
     }
     move_sequence(context, "posts").await?;
     insert_all(context, votes).await?;
