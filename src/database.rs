@@ -9,6 +9,7 @@ use kindred_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
     Select, Statement,
+    sea_query::{CommonTableExpression, SubQueryStatement, WithClause},
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 use std::time::Duration;
@@ -186,6 +187,47 @@ pub async fn first_of_few<E: EntityTrait>(
     Ok(select.all(database).await?.into_iter().next())
 }
 
+/// Runs `writes` (inserts, updates, deletes that do not read each other's results) so that
+/// they take effect together or not at all. On PostgreSQL they are sent as one statement,
+/// each but the last a data-modifying `WITH` part: one round trip, atomic without a
+/// transaction around it (and so without the two round trips of `BEGIN` and `COMMIT`). The
+/// parts run on one snapshot and do not see each other's rows, but constraints are checked
+/// at the end of the statement, so a row may reference another inserted beside it. Elsewhere
+/// they run one after the other on `database`, which must then be a transaction.
+pub async fn run_together(
+    database: &impl ConnectionTrait,
+    mut writes: Vec<SubQueryStatement>,
+) -> std::result::Result<(), DbErr> {
+    let backend = database.get_database_backend();
+    if backend != DbBackend::Postgres {
+        for write in writes {
+            let statement = match write {
+                SubQueryStatement::InsertStatement(statement) => backend.build(&statement),
+                SubQueryStatement::UpdateStatement(statement) => backend.build(&statement),
+                SubQueryStatement::DeleteStatement(statement) => backend.build(&statement),
+                SubQueryStatement::SelectStatement(statement) => backend.build(&statement),
+                SubQueryStatement::WithStatement(statement) => backend.build(&statement),
+            };
+            database.execute_raw(statement).await?;
+        }
+        return Ok(());
+    }
+    let Some(last) = writes.pop() else {
+        return Ok(());
+    };
+    let mut with = WithClause::new();
+    for (index, write) in writes.into_iter().enumerate() {
+        with.cte(
+            CommonTableExpression::new()
+                .query(write)
+                .table_name(format!("write_{index}"))
+                .to_owned(),
+        );
+    }
+    database.execute(&with.query(last)).await?;
+    Ok(())
+}
+
 /// Applies every migration the database has not seen yet; returns how many ran.
 pub async fn migrate(database: &DatabaseConnection) -> Result<usize> {
     let pending = Migrator::get_pending_migrations(database).await?.len();
@@ -317,5 +359,59 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn writes_run_together_take_effect_together_or_not_at_all() {
+        use crate::federation::inbox::{BodyDigest, record_received_insert};
+        use kindred_entities::received_activity;
+        use sea_orm::{EntityTrait, PaginatorTrait, QueryTrait, SqlErr, TransactionTrait};
+        testing::for_each_database(async |database| {
+            let connection = &database.connection;
+            let actor = url::Url::parse("https://remote.example/users/ana").unwrap();
+            let record = |number: u32| -> SubQueryStatement {
+                let id = url::Url::parse(&format!("{actor}/activities/{number}")).unwrap();
+                record_received_insert(&id, &actor, "Create", &BodyDigest::of(b"the body"))
+                    .into_query()
+                    .into()
+            };
+            // PostgreSQL needs no transaction: the writes are one statement. Elsewhere they
+            // are statements of the caller's transaction.
+            let run = async |writes: Vec<SubQueryStatement>| {
+                if connection.get_database_backend() == DbBackend::Postgres {
+                    run_together(connection, writes).await
+                } else {
+                    let transaction = connection.begin().await.unwrap();
+                    let outcome = run_together(&transaction, writes).await;
+                    if outcome.is_ok() {
+                        transaction.commit().await.unwrap();
+                    }
+                    outcome
+                }
+            };
+            let stored = async || {
+                received_activity::Entity::find()
+                    .count(connection)
+                    .await
+                    .unwrap()
+            };
+
+            run(vec![record(1), record(2), record(3)]).await.unwrap();
+            assert_eq!(stored().await, 3);
+            run(Vec::new()).await.unwrap();
+
+            // The first write would succeed, the second conflicts: neither takes effect.
+            let is_conflict = |error: &DbErr| {
+                matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+            };
+            let refused = run(vec![record(4), record(2)]).await.unwrap_err();
+            assert!(is_conflict(&refused), "{refused}");
+            assert_eq!(stored().await, 3);
+            // The same when the conflicting write comes first.
+            let refused = run(vec![record(3), record(5)]).await.unwrap_err();
+            assert!(is_conflict(&refused), "{refused}");
+            assert_eq!(stored().await, 3);
+        })
+        .await;
     }
 }

@@ -16,7 +16,8 @@
 //! tasks committing what waited, 17 activities a commit. They were no faster on the inbox
 //! bench, 373–439 against 388–390 activities a second (docs/performance.md), and a batch holds
 //! every job's row locks, a group's outbox counter among them, until it commits, so two
-//! batches could deadlock.)
+//! batches could deadlock.) The commonest write there, a new inbound post, does not come here
+//! at all: it is one statement (`create_or_update::store_new_post_in_one_statement`).
 
 use crate::error::{Error, Result};
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbBackend, TransactionTrait};

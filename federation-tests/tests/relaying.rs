@@ -569,6 +569,32 @@ async fn refusals(backend: Backend) {
         .find(|row| row.ap_id == alice)
         .unwrap();
     assert_eq!(stored.display_name.as_deref(), Some("Alice Liddell"));
+
+    // Copies of one activity arriving at once (a server retrying while the first is still in
+    // flight): every copy is taken, and there is one post and one relay. On PostgreSQL the
+    // copies that pass the duplicate check together meet in the one statement that stores a
+    // post, which fails for all but the first.
+    let second_note = mastodon::note(
+        &alice,
+        &peer.url("/users/alice/statuses/2"),
+        &group,
+        "repair",
+        "Hello again",
+    );
+    let second_create = mastodon::create(&alice, &second_note);
+    let posts_before = count::<post::Entity>(home).await;
+    let untampered = Tampering::default();
+    let copies = (0..8).map(|_| peer.send("alice", &shared_inbox, &second_create, &untampered));
+    for (status, body) in futures::future::join_all(copies).await {
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    assert_eq!(count::<post::Entity>(home).await, posts_before + 1);
+    wait_for_empty_queue(home, WAIT).await;
+    let relayed_second = announces_of(&peer.received(), "Create")
+        .into_iter()
+        .filter(|announce| announce.activity["object"]["object"]["id"] == second_note["id"])
+        .count();
+    assert_eq!(relayed_second, 1);
     network.stop().await;
 }
 

@@ -9,8 +9,8 @@ use kindred_entities::{
     post, user,
 };
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, sea_query::OnConflict,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, InsertMany, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, sea_query::OnConflict,
 };
 
 /// Notifies the author of the post `stored` answers, and every local person among
@@ -21,12 +21,41 @@ pub async fn notify_about_new_post(
     stored: &post::Model,
     mentioned_ap_ids: &[String],
 ) -> Result<()> {
+    let parent_author_id = match stored.parent_id {
+        Some(parent_id) => {
+            crate::database::unique_row(post::Entity::find_by_id(parent_id), database)
+                .await?
+                .map(|parent| parent.author_id)
+        }
+        None => None,
+    };
+    let wanted = wanted_for_new_post(
+        database,
+        parent_author_id,
+        stored.author_id,
+        mentioned_ap_ids,
+    )
+    .await?;
+    if let Some(insert) = insert_for_new_post(&wanted, stored.id, Utc::now()) {
+        insert.exec_without_returning(database).await?;
+    }
+    Ok(())
+}
+
+/// Who `notify_about_new_post` notifies of a post by `author_id` answering a post by
+/// `parent_author_id` and
+/// mentioning `mentioned_ap_ids`, and why: read before the post is stored, when it is stored
+/// in one statement (see `insert_for_new_post`).
+pub async fn wanted_for_new_post(
+    database: &impl ConnectionTrait,
+    parent_author_id: Option<i64>,
+    author_id: i64,
+    mentioned_ap_ids: &[String],
+) -> Result<Vec<(i64, NotificationKind)>> {
     let mut wanted: Vec<(i64, NotificationKind)> = Vec::new();
-    if let Some(parent_id) = stored.parent_id
-        && let Some(parent) =
-            crate::database::unique_row(post::Entity::find_by_id(parent_id), database).await?
-        && parent.author_id != stored.author_id
-        && let Some(account) = account_of(database, parent.author_id).await?
+    if let Some(parent_author_id) = parent_author_id
+        && parent_author_id != author_id
+        && let Some(account) = account_of(database, parent_author_id).await?
     {
         wanted.push((account, NotificationKind::Reply));
     }
@@ -37,7 +66,7 @@ pub async fn notify_about_new_post(
             .filter(actor::Column::ApId.is_in(mentioned_ap_ids.iter().cloned()))
             .filter(actor::Column::Local.eq(true))
             .filter(actor::Column::Kind.eq(ActorKind::Person))
-            .filter(actor::Column::Id.ne(stored.author_id))
+            .filter(actor::Column::Id.ne(author_id))
             .into_tuple()
             .all(database)
             .await?;
@@ -49,25 +78,29 @@ pub async fn notify_about_new_post(
             }
         }
     }
-    if wanted.is_empty() {
-        return Ok(());
-    }
-    let now = Utc::now();
-    insert_once(
-        database,
+    Ok(wanted)
+}
+
+/// The insert of the notifications `wanted` about the post `post_id`, or none when nobody is
+/// to hear of it.
+pub fn insert_for_new_post(
+    wanted: &[(i64, NotificationKind)],
+    post_id: i64,
+    now: chrono::DateTime<Utc>,
+) -> Option<InsertMany<notification::ActiveModel>> {
+    once_each(
         wanted
-            .into_iter()
+            .iter()
             .map(|(user_id, kind)| notification::ActiveModel {
-                user_id: Set(user_id),
-                kind: Set(kind),
-                post_id: Set(stored.id),
+                user_id: Set(*user_id),
+                kind: Set(*kind),
+                post_id: Set(post_id),
                 created_at: Set(now),
                 read_at: Set(None),
                 ..Default::default()
             })
             .collect(),
     )
-    .await
 }
 
 /// Inserts notifications, each at most once per person, post and kind (a repeat is ignored).
@@ -75,11 +108,22 @@ async fn insert_once(
     database: &impl ConnectionTrait,
     notifications: Vec<notification::ActiveModel>,
 ) -> Result<()> {
-    if notifications.is_empty() {
-        return Ok(());
+    if let Some(insert) = once_each(notifications) {
+        insert.exec_without_returning(database).await?;
     }
-    notification::Entity::insert_many(notifications)
-        .on_conflict(
+    Ok(())
+}
+
+/// The insert of `notifications`, each at most once per person, post and kind; none when there
+/// are none.
+fn once_each(
+    notifications: Vec<notification::ActiveModel>,
+) -> Option<InsertMany<notification::ActiveModel>> {
+    if notifications.is_empty() {
+        return None;
+    }
+    Some(
+        notification::Entity::insert_many(notifications).on_conflict(
             OnConflict::columns([
                 notification::Column::UserId,
                 notification::Column::PostId,
@@ -87,10 +131,8 @@ async fn insert_once(
             ])
             .do_nothing()
             .to_owned(),
-        )
-        .exec_without_returning(database)
-        .await?;
-    Ok(())
+        ),
+    )
 }
 
 /// Tells the author of `shared`, when they have an account here, that `sharer` shared it.

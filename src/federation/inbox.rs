@@ -21,7 +21,10 @@ use axum::{
 };
 use kindred_entities::{actor, received_activity};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, sea_query::OnConflict,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, Insert, QueryFilter, QuerySelect,
+    QueryTrait,
+    sea_query::{Expr, OnConflict},
 };
 use serde_json::Value;
 use std::time::SystemTime;
@@ -107,7 +110,8 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
     // Mastodon announces an account's deletion to every server it knows, signed by a key
     // whose actor is already gone (410): when we never stored that actor, there is nothing to
     // delete and nothing to verify against.
-    let stored = find_actor(&context.read_db, &summary.actor).await?;
+    let (stored, received_before) =
+        find_sender(&context.read_db, &summary.actor, &summary.id, &digest).await?;
     if summary.kind == "Delete"
         && summary.object_id.as_ref() == Some(&summary.actor)
         && stored.is_none()
@@ -122,7 +126,12 @@ pub async fn receive(context: &Context, request: Request<Body>) -> Result<Status
     // `<follow>#undo`; both are harmless to repeat.
     let joins_or_leaves = summary.kind == "Follow"
         || (summary.kind == "Undo" && json["object"]["type"].as_str() == Some("Follow"));
-    if !joins_or_leaves && was_received(&context.read_db, &summary.id, &digest).await? {
+    let received_before = match received_before {
+        Some(received_before) => received_before,
+        None if joins_or_leaves => false,
+        None => was_received(&context.read_db, &summary.id, &digest).await?,
+    };
+    if !joins_or_leaves && received_before {
         tracing::debug!(id = %summary.id, "duplicate activity ignored");
         return Ok(StatusCode::ACCEPTED);
     }
@@ -337,15 +346,43 @@ pub fn id_of(value: &Value) -> Option<String> {
     }
 }
 
-async fn find_actor(database: &impl ConnectionTrait, id: &Url) -> Result<Option<actor::Model>> {
-    Ok(crate::database::unique_row(
-        actor::Entity::find().filter(actor::Column::ApId.eq(id.as_str())),
-        database,
-    )
-    .await?)
+/// The sender's stored row, if any, and then whether this activity (its id in these bytes) was
+/// received before: the inbox's first two lookups in one query. The second is `None` when the
+/// sender is not stored (then `was_received` answers it, if it is needed).
+async fn find_sender(
+    database: &impl ConnectionTrait,
+    sender_id: &Url,
+    activity_id: &Url,
+    digest: &BodyDigest,
+) -> Result<(Option<actor::Model>, Option<bool>)> {
+    #[derive(FromQueryResult)]
+    struct SenderAndReceived {
+        #[sea_orm(nested)]
+        sender: actor::Model,
+        received_before: bool,
+    }
+    let received_before = received_activity::Entity::find()
+        .select_only()
+        .expr(Expr::val(1))
+        .filter(received_activity::Column::ApId.eq(activity_id.as_str()))
+        .filter(received_activity::Column::BodyDigest.eq(digest.as_str()))
+        .into_query();
+    let found = actor::Entity::find()
+        .filter(actor::Column::ApId.eq(sender_id.as_str()))
+        .expr_as(Expr::exists(received_before), "received_before")
+        .into_model::<SenderAndReceived>()
+        .all(database)
+        .await?
+        .into_iter()
+        .next();
+    Ok(match found {
+        Some(found) => (Some(found.sender), Some(found.received_before)),
+        None => (None, None),
+    })
 }
 
-async fn was_received(
+/// Whether this activity (its id, in these bytes) was received before.
+pub async fn was_received(
     database: &impl ConnectionTrait,
     id: &Url,
     digest: &BodyDigest,
@@ -389,23 +426,44 @@ pub async fn record_received(
     kind: &str,
     digest: &BodyDigest,
 ) -> Result<bool> {
-    let inserted = received_activity::Entity::insert(received_activity::ActiveModel {
+    let inserted = received_activity::Entity::insert(received_row(id, actor, kind, digest))
+        .on_conflict(
+            OnConflict::columns([
+                received_activity::Column::ApId,
+                received_activity::Column::BodyDigest,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(transaction)
+        .await?;
+    Ok(inserted > 0)
+}
+
+/// The insert that records an inbound activity, for a caller that runs it together with the
+/// activity's effects (`database::run_together`). When the activity was recorded before, it
+/// fails with a unique violation, and so do the effects.
+pub fn record_received_insert(
+    id: &Url,
+    actor: &Url,
+    kind: &str,
+    digest: &BodyDigest,
+) -> Insert<received_activity::ActiveModel> {
+    received_activity::Entity::insert(received_row(id, actor, kind, digest))
+}
+
+fn received_row(
+    id: &Url,
+    actor: &Url,
+    kind: &str,
+    digest: &BodyDigest,
+) -> received_activity::ActiveModel {
+    received_activity::ActiveModel {
         ap_id: Set(id.to_string()),
         body_digest: Set(digest.as_str().to_string()),
         actor_ap_id: Set(actor.to_string()),
         kind: Set(kind.to_string()),
         received_at: Set(chrono::Utc::now()),
         ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::columns([
-            received_activity::Column::ApId,
-            received_activity::Column::BodyDigest,
-        ])
-        .do_nothing()
-        .to_owned(),
-    )
-    .exec_without_returning(transaction)
-    .await?;
-    Ok(inserted > 0)
+    }
 }

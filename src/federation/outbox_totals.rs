@@ -13,7 +13,7 @@ use crate::error::Result;
 use kindred_entities::outbox_total;
 use sea_orm::{
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect,
+    ColumnTrait, ConnectionTrait, EntityTrait, InsertMany, QueryFilter, QuerySelect,
     sea_query::{Expr, OnConflict},
 };
 use std::{
@@ -34,8 +34,17 @@ static NEXT_SHARD: std::sync::LazyLock<AtomicU32> =
 /// whatever the number of actors, in the order of their ids (so two transactions raising the
 /// same actors never wait for each other in a circle).
 pub async fn add(transaction: &impl ConnectionTrait, added: &BTreeMap<i64, i64>) -> Result<()> {
+    if let Some(insert) = raise(added) {
+        insert.exec_without_returning(transaction).await?;
+    }
+    Ok(())
+}
+
+/// The statement `add` runs (none when nothing is added), for a caller that runs it together
+/// with others.
+pub fn raise(added: &BTreeMap<i64, i64>) -> Option<InsertMany<outbox_total::ActiveModel>> {
     if added.is_empty() {
-        return Ok(());
+        return None;
     }
     let shard = (NEXT_SHARD.fetch_add(1, Ordering::Relaxed) % SHARDS) as i32;
     let rows = added
@@ -45,18 +54,16 @@ pub async fn add(transaction: &impl ConnectionTrait, added: &BTreeMap<i64, i64>)
             shard: Set(shard),
             total: Set(*count),
         });
-    outbox_total::Entity::insert_many(rows)
-        .on_conflict(
+    Some(
+        outbox_total::Entity::insert_many(rows).on_conflict(
             OnConflict::columns([outbox_total::Column::ActorId, outbox_total::Column::Shard])
                 .value(
                     outbox_total::Column::Total,
                     Expr::cust("outbox_totals.total + excluded.total"),
                 )
                 .to_owned(),
-        )
-        .exec_without_returning(transaction)
-        .await?;
-    Ok(())
+        ),
+    )
 }
 
 /// How many activities `actor_id`'s outbox holds.

@@ -4,7 +4,8 @@
 use crate::error::Result;
 use kindred_entities::post_attachment::{self, AttachmentKind};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, InsertMany, QueryFilter,
+    QueryOrder,
 };
 use std::collections::HashMap;
 
@@ -44,6 +45,17 @@ pub async fn add(
     post_id: i64,
     attachments: &[NewAttachment],
 ) -> Result<()> {
+    if let Some(insert) = insert_of(post_id, attachments) {
+        insert.exec_without_returning(database).await?;
+    }
+    Ok(())
+}
+
+/// The insert `add` runs, or none when there are no attachments.
+pub fn insert_of(
+    post_id: i64,
+    attachments: &[NewAttachment],
+) -> Option<InsertMany<post_attachment::ActiveModel>> {
     let rows: Vec<post_attachment::ActiveModel> = attachments
         .iter()
         .take(MAX_ATTACHMENTS)
@@ -61,12 +73,7 @@ pub async fn add(
             ..Default::default()
         })
         .collect();
-    if !rows.is_empty() {
-        post_attachment::Entity::insert_many(rows)
-            .exec_without_returning(database)
-            .await?;
-    }
-    Ok(())
+    (!rows.is_empty()).then(|| post_attachment::Entity::insert_many(rows))
 }
 
 /// The attachments of `post_ids`, by post, in order: one query.

@@ -7,7 +7,8 @@ use kindred_entities::{actor, post, vote};
 use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Statement,
+    UpdateMany,
     sea_query::{Expr, ExprTrait, OnConflict},
 };
 use std::collections::HashMap;
@@ -57,6 +58,48 @@ pub async fn add_post(
     author: &actor::Model,
     new_post: NewPost<'_>,
 ) -> Result<post::Model> {
+    let now = Utc::now();
+    let attachments = new_post.content.attachments.clone();
+    let thread_id = new_post
+        .parent
+        .map(|parent| parent.thread_id.unwrap_or(parent.id));
+    let stored = new_post_row(group, author, new_post, now)?
+        .insert(database)
+        .await?;
+    if let Some(attachments) = &attachments {
+        crate::groups::attachments::add(database, stored.id, attachments).await?;
+    }
+    if let Some(thread_id) = thread_id {
+        reply_counted_on_thread(thread_id, now)
+            .exec(database)
+            .await?;
+    }
+    Ok(stored)
+}
+
+/// PostgreSQL only: the id a new post will be stored with, drawn from the posts' sequence
+/// beforehand, so that what names the post by its id (the relay's thread `context`, its
+/// notifications) can be written in the same statement as the post. A drawn id is never
+/// handed out again, whether or not the post is stored.
+pub async fn draw_post_id(database: &impl ConnectionTrait) -> Result<i64> {
+    let row = database
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT nextval(pg_get_serial_sequence('posts', 'id')) AS id",
+        ))
+        .await?
+        .ok_or_else(|| Error::internal("nextval returned no row"))?;
+    Ok(row.try_get::<i64>("", "id")?)
+}
+
+/// The row of a new post by `author` in `group`, as `add_post` stores it (without its
+/// attachments, and without counting it on its thread: see `reply_counted_on_thread`).
+pub fn new_post_row(
+    group: &actor::Model,
+    author: &actor::Model,
+    new_post: NewPost<'_>,
+    now: DateTime<Utc>,
+) -> Result<post::ActiveModel> {
     let NewPost {
         ap_id,
         parent,
@@ -72,9 +115,8 @@ pub async fn add_post(
             "a reply must stay in the group of its thread",
         ));
     }
-    let now = Utc::now();
     let thread_id = parent.map(|parent| parent.thread_id.unwrap_or(parent.id));
-    let stored = post::ActiveModel {
+    Ok(post::ActiveModel {
         ap_id: Set(ap_id.to_string()),
         group_id: Set(group.id),
         author_id: Set(author.id),
@@ -100,24 +142,18 @@ pub async fn add_post(
         context_url: Set(context_url),
         content_warning: Set(content.content_warning),
         ..Default::default()
-    }
-    .insert(database)
-    .await?;
-    if let Some(attachments) = &content.attachments {
-        crate::groups::attachments::add(database, stored.id, attachments).await?;
-    }
-    if let Some(thread_id) = thread_id {
-        post::Entity::update_many()
-            .col_expr(
-                post::Column::ReplyCount,
-                Expr::col(post::Column::ReplyCount).add(1),
-            )
-            .col_expr(post::Column::LastActivityAt, Expr::value(now))
-            .filter(post::Column::Id.eq(thread_id))
-            .exec(database)
-            .await?;
-    }
-    Ok(stored)
+    })
+}
+
+/// Counts a new reply on its thread, and moves the thread's last activity to `now`.
+pub fn reply_counted_on_thread(thread_id: i64, now: DateTime<Utc>) -> UpdateMany<post::Entity> {
+    post::Entity::update_many()
+        .col_expr(
+            post::Column::ReplyCount,
+            Expr::col(post::Column::ReplyCount).add(1),
+        )
+        .col_expr(post::Column::LastActivityAt, Expr::value(now))
+        .filter(post::Column::Id.eq(thread_id))
 }
 
 /// Sets a thread's reply count from its replies that show: neither deleted, nor removed, nor

@@ -76,6 +76,31 @@ pub async fn relay_to(
     boost: Boost,
     member_inboxes: &BTreeSet<String>,
 ) -> Result<()> {
+    relay_statements(
+        transaction,
+        context,
+        group,
+        activity,
+        about,
+        boost,
+        member_inboxes,
+    )
+    .await?
+    .run(transaction)
+    .await
+}
+
+/// The statements `relay_to` runs, for a caller that runs them together with others.
+/// `database` is only read (which software each member server runs, when not remembered).
+pub async fn relay_statements(
+    database: &impl ConnectionTrait,
+    context: &Context,
+    group: &actor::Model,
+    activity: &Value,
+    about: (&str, Option<&str>),
+    boost: Boost,
+    member_inboxes: &BTreeSet<String>,
+) -> Result<delivery::EnqueueStatements> {
     let (post_ap_id, thread_context) = about;
     // Embedded exactly as received, `@context` included: it defines the terms the activity
     // uses (Mastodon's `sensitive`, `Hashtag`), and an integrity proof (FEP-8b32) covers it.
@@ -102,7 +127,7 @@ pub async fn relay_to(
         .iter()
         .filter_map(|inbox| Url::parse(inbox).ok())
         .collect();
-    let families = software::families_of(context, transaction, &member_inboxes).await?;
+    let families = software::families_of(context, database, &member_inboxes).await?;
     let origin_host = activity
         .get("actor")
         .and_then(id_of)
@@ -159,7 +184,7 @@ pub async fn relay_to(
     if boost == Boost::NewThread {
         sends.push((&boost_activity, &boost_inboxes));
     }
-    delivery::enqueue_each(transaction, context, &sends).await
+    delivery::enqueue_statements(database, context, &sends).await
 }
 
 fn announce(group: &actor::Model, id: &Url, object: Value, thread_context: Option<&str>) -> Value {

@@ -18,11 +18,11 @@ use crate::{
             local_activity, publish_in_group, require_same_actor, sender, without_context,
         },
         delivery::wake_delivery_worker,
-        inbox::{BodyDigest, record_received},
+        inbox::{BodyDigest, record_received, record_received_insert, was_received},
         instances::host_of,
         objects::{
             attachment,
-            post::{POST_KINDS, PostJson, context_of, document_of},
+            post::{POST_KINDS, PostJson, context_of, document_of, local_thread_context},
         },
         remote_posts::{self, Arrival},
     },
@@ -31,8 +31,8 @@ use crate::{
 };
 use kindred_entities::{actor, post};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QueryTrait, SqlErr, TransactionTrait, sea_query::SubQueryStatement,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -190,15 +190,133 @@ pub async fn receive(
         json,
         member_inboxes,
     };
-    // The database writer commits this together with other activities arriving meanwhile.
-    context
-        .writer
-        .write(write, |transaction, write| {
-            Box::pin(store_post(transaction, write))
-        })
-        .await?;
+    if write.existing.is_none()
+        && !write.held
+        && context.db.get_database_backend() == DbBackend::Postgres
+    {
+        store_new_post_in_one_statement(&write).await?;
+    } else {
+        // The database writer commits this together with other activities arriving
+        // meanwhile (SQLite), or in a transaction of its own (PostgreSQL).
+        context
+            .writer
+            .write(write, |transaction, write| {
+                Box::pin(store_post(transaction, write))
+            })
+            .await?;
+    }
     wake_delivery_worker(context);
     Ok(())
+}
+
+/// PostgreSQL: what `store_post` writes for a new post that is not held, in one statement (see
+/// `database::run_together`): the activity's record, the post (with an id drawn beforehand,
+/// which the relay's thread `context` and the notifications name), its attachments, its
+/// count on its thread, its notifications, and the relay with the outbox's counter. As
+/// separate statements in a transaction (with `BEGIN` and `COMMIT`) these were six of an
+/// inbound post's eleven round trips; as one, PostgreSQL does 13–30% more posts a second with
+/// the same CPU (pgbench, docs/performance.md), and where it runs across a network each round
+/// trip saved is latency saved. What it reads (who is notified, which software each member
+/// server runs) is read first, outside. Built from the same pieces as `store_post`'s.
+async fn store_new_post_in_one_statement(write: &PostWrite) -> Result<()> {
+    let PostWrite {
+        context,
+        activity_id,
+        activity_actor,
+        activity_kind,
+        digest,
+        post_ap_id,
+        published_at,
+        mentioned_here,
+        parent,
+        group,
+        author,
+        content,
+        json,
+        member_inboxes,
+        ..
+    } = write;
+    let database = &context.db;
+    let post_id = posts::draw_post_id(database).await?;
+    let now = chrono::Utc::now();
+    let thread_id = parent
+        .as_ref()
+        .map(|parent| parent.thread_id.unwrap_or(parent.id));
+    let mut row = posts::new_post_row(
+        group,
+        author,
+        posts::NewPost {
+            ap_id: post_ap_id,
+            parent: parent.as_ref(),
+            content: content.clone(),
+            published_at: *published_at,
+            local: false,
+            context_url: None,
+        },
+        now,
+    )?;
+    row.id = sea_orm::ActiveValue::Set(post_id);
+    let notified = notifications::wanted_for_new_post(
+        &context.read_db,
+        parent.as_ref().map(|parent| parent.author_id),
+        author.id,
+        mentioned_here,
+    )
+    .await?;
+    let thread_context = local_thread_context(group, thread_id.unwrap_or(post_id));
+    let relay = announce::relay_statements(
+        &context.read_db,
+        context,
+        group,
+        json,
+        (post_ap_id, Some(&thread_context)),
+        if parent.is_none() {
+            Boost::NewThread
+        } else {
+            Boost::No
+        },
+        member_inboxes,
+    )
+    .await?;
+
+    let mut writes: Vec<SubQueryStatement> = vec![
+        record_received_insert(activity_id, activity_actor, activity_kind, digest)
+            .into_query()
+            .into(),
+        post::Entity::insert(row).into_query().into(),
+    ];
+    if let Some(thread_id) = thread_id {
+        writes.push(
+            posts::reply_counted_on_thread(thread_id, now)
+                .into_query()
+                .into(),
+        );
+    }
+    if let Some(insert) = content
+        .attachments
+        .as_deref()
+        .and_then(|attachments| crate::groups::attachments::insert_of(post_id, attachments))
+    {
+        writes.push(insert.into_query().into());
+    }
+    if let Some(insert) = notifications::insert_for_new_post(&notified, post_id, now) {
+        writes.push(insert.into_query().into());
+    }
+    writes.extend(relay.activities.map(|insert| insert.into_query().into()));
+    writes.extend(relay.outbox_totals.map(|insert| insert.into_query().into()));
+    let Err(error) = crate::database::run_together(database, writes).await else {
+        return Ok(());
+    };
+    // Copies of one activity arriving at once pass the duplicate check together; the first to
+    // commit stores the post, and the others meet its rows (its record, or the post itself,
+    // whichever PostgreSQL inserts first). Nothing of theirs was written.
+    if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+        && was_received(database, activity_id, digest).await?
+    {
+        tracing::debug!(id = %activity_id, "duplicate activity ignored");
+        return Ok(());
+    }
+    Err(error.into())
 }
 
 /// What an accepted Create or Update of a post in a local group writes, checked already.

@@ -41,6 +41,39 @@ pub async fn enqueue_each(
     context: &Context,
     sends: &[(&OutgoingActivity<'_>, &[Url])],
 ) -> Result<()> {
+    enqueue_statements(transaction, context, sends)
+        .await?
+        .run(transaction)
+        .await
+}
+
+/// What enqueueing writes: the activities' rows, and the raise of their senders' outbox
+/// counters (either may be none).
+pub struct EnqueueStatements {
+    pub activities: Option<InsertMany<activity::ActiveModel>>,
+    pub outbox_totals: Option<InsertMany<kindred_entities::outbox_total::ActiveModel>>,
+}
+
+impl EnqueueStatements {
+    /// Runs them one after the other in `transaction`.
+    pub async fn run(self, transaction: &impl ConnectionTrait) -> Result<()> {
+        if let Some(activities) = self.activities {
+            activities.exec_without_returning(transaction).await?;
+        }
+        if let Some(outbox_totals) = self.outbox_totals {
+            outbox_totals.exec_without_returning(transaction).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The statements `enqueue_each` runs, for a caller that runs them together with others.
+/// `database` is read only when the cache of blocked servers is stale.
+pub async fn enqueue_statements(
+    database: &impl ConnectionTrait,
+    context: &Context,
+    sends: &[(&OutgoingActivity<'_>, &[Url])],
+) -> Result<EnqueueStatements> {
     let config = &context.config;
     let local_domain = config.domain();
     // Blocked servers (and, in allowlist mode, all others) get nothing.
@@ -48,7 +81,7 @@ pub async fn enqueue_each(
     let blocked = if sends.iter().all(|(_, inboxes)| inboxes.is_empty()) {
         BTreeSet::new()
     } else {
-        crate::federation::instances::cached_blocked_hosts(context, transaction).await?
+        crate::federation::instances::cached_blocked_hosts(context, database).await?
     };
     let now = Utc::now();
     let mut rows = Vec::with_capacity(sends.len());
@@ -83,18 +116,16 @@ pub async fn enqueue_each(
             ..Default::default()
         });
     }
-    if !rows.is_empty() {
-        activity::Entity::insert_many(rows)
-            .exec_without_returning(transaction)
-            .await?;
-    }
+    let activities = (!rows.is_empty()).then(|| activity::Entity::insert_many(rows));
     // The outboxes' counters, in the same transaction, so an outbox never counts its rows.
     let mut added: std::collections::BTreeMap<i64, i64> = std::collections::BTreeMap::new();
     for (activity, _) in sends.iter().filter(|(activity, _)| activity.in_outbox) {
         *added.entry(activity.sender.id).or_default() += 1;
     }
-    crate::federation::outbox_totals::add(transaction, &added).await?;
-    Ok(())
+    Ok(EnqueueStatements {
+        activities,
+        outbox_totals: crate::federation::outbox_totals::raise(&added),
+    })
 }
 
 /// Tells the worker there is new work (it also polls, so a lost wake-up only delays).

@@ -42,7 +42,7 @@ use sea_orm::{
     ActiveEnum, ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
+    InsertMany, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
     Value as SqlValue,
     sea_query::{Expr, OnConflict},
 };
@@ -74,7 +74,10 @@ use server_health::*;
 use worker::*;
 
 pub use claim::claim_due_deliveries;
-pub use enqueue::{OutgoingActivity, enqueue, enqueue_each, wake_delivery_worker};
+pub use enqueue::{
+    EnqueueStatements, OutgoingActivity, enqueue, enqueue_each, enqueue_statements,
+    wake_delivery_worker,
+};
 pub use server_health::{retry_delay, retry_held_deliveries};
 pub use summary::{QueueSummary, queue_summary};
 pub use worker::run_worker;

@@ -171,14 +171,18 @@ pub struct LocalPostLinks<'a> {
 /// context its thread named, else the thread's id.
 pub fn context_of(group: &actor::Model, post: &post::Model) -> Option<String> {
     if group.local {
-        Some(format!(
-            "{}/threads/{}",
-            group.ap_id,
-            post.thread_id.unwrap_or(post.id)
+        Some(local_thread_context(
+            group,
+            post.thread_id.unwrap_or(post.id),
         ))
     } else {
         post.context_url.clone()
     }
+}
+
+/// The `context` of the thread `thread_id` in the local group `group`: the thread's address.
+pub fn local_thread_context(group: &actor::Model, thread_id: i64) -> String {
+    format!("{}/threads/{thread_id}", group.ap_id)
 }
 
 /// The ActivityPub document of a local post: a `Page` for a thread, a `Note` for a reply, with
