@@ -593,7 +593,8 @@ pub async fn thread_with_replies(
 }
 
 /// The cursor of the page of `thread` that shows `reply_id` (`None`: the first page), for
-/// links to a reply deep in a long thread.
+/// links to a reply deep in a long thread. The thread's tree is built once and its pages cut
+/// in one pass.
 pub async fn page_cursor_of_reply(
     database: &impl ConnectionTrait,
     thread: &post::Model,
@@ -601,16 +602,28 @@ pub async fn page_cursor_of_reply(
     per_page: usize,
 ) -> Result<Option<String>> {
     let outline = thread_outline(database, thread).await?;
-    let mut after = None;
+    Ok(page_cursor_in_outline(thread.id, &outline, reply_id, per_page).map(|id| id.to_string()))
+}
+
+/// From a thread's outline, the top-level reply after which the page showing `reply_id`
+/// starts (`None`: the first page, or a reply the outline does not hold).
+fn page_cursor_in_outline(
+    thread_id: i64,
+    outline: &[(i64, Option<i64>)],
+    reply_id: i64,
+    per_page: usize,
+) -> Option<i64> {
+    let branches = Branches::of(thread_id, outline);
+    let mut start = 0;
     loop {
-        let (ids, next) = page_of_branches(thread.id, &outline, after, per_page);
+        let (ids, end) = branches.page_from(start, per_page);
         if ids.contains(&reply_id) {
-            return Ok(after.map(|id| id.to_string()));
+            return start.checked_sub(1).map(|last| branches.top_level[last]);
         }
-        match next {
-            Some(next) => after = Some(next),
-            None => return Ok(None),
+        if end == start || end >= branches.top_level.len() {
+            return None;
         }
+        start = end;
     }
 }
 
@@ -644,39 +657,65 @@ fn page_of_branches(
     after: Option<i64>,
     per_page: usize,
 ) -> (Vec<i64>, Option<i64>) {
-    let known: std::collections::HashSet<i64> = outline.iter().map(|(id, _)| *id).collect();
-    let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
-    let mut top_level = Vec::new();
-    for (id, parent) in outline {
-        match parent.filter(|parent| *parent != thread_id && known.contains(parent)) {
-            Some(parent) => children.entry(parent).or_default().push(*id),
-            None => top_level.push(*id),
-        }
-    }
+    let branches = Branches::of(thread_id, outline);
     let start = match after {
-        Some(after) => top_level
+        Some(after) => branches
+            .top_level
             .iter()
             .position(|id| *id == after)
-            .map_or(top_level.len(), |index| index + 1),
+            .map_or(branches.top_level.len(), |index| index + 1),
         None => 0,
     };
-    let mut page = Vec::new();
-    let mut last_root = None;
-    for root in &top_level[start..] {
-        if page.len() >= per_page {
-            return (page, last_root);
-        }
-        // Depth first, each reply before its own replies, siblings oldest first.
-        let mut stack = vec![*root];
-        while let Some(id) = stack.pop() {
-            page.push(id);
-            if let Some(under) = children.get(&id) {
-                stack.extend(under.iter().rev());
+    let (page, end) = branches.page_from(start, per_page);
+    let next = (end > start && end < branches.top_level.len()).then(|| branches.top_level[end - 1]);
+    (page, next)
+}
+
+/// A thread's replies as a tree: its top-level replies, oldest first, and each reply's
+/// replies.
+struct Branches {
+    top_level: Vec<i64>,
+    children: HashMap<i64, Vec<i64>>,
+}
+
+impl Branches {
+    fn of(thread_id: i64, outline: &[(i64, Option<i64>)]) -> Branches {
+        let known: std::collections::HashSet<i64> = outline.iter().map(|(id, _)| *id).collect();
+        let mut children: HashMap<i64, Vec<i64>> = HashMap::new();
+        let mut top_level = Vec::new();
+        for (id, parent) in outline {
+            match parent.filter(|parent| *parent != thread_id && known.contains(parent)) {
+                Some(parent) => children.entry(parent).or_default().push(*id),
+                None => top_level.push(*id),
             }
         }
-        last_root = Some(*root);
+        Branches {
+            top_level,
+            children,
+        }
     }
-    (page, None)
+
+    /// The page that starts at the top-level reply `start` (an index): the ids, each reply
+    /// before its own replies and siblings oldest first, whole branches until the page holds
+    /// `per_page`; and the index of the first top-level reply it does not show.
+    fn page_from(&self, start: usize, per_page: usize) -> (Vec<i64>, usize) {
+        let mut page = Vec::new();
+        let mut end = start.min(self.top_level.len());
+        for root in self.top_level.iter().skip(start) {
+            if page.len() >= per_page {
+                break;
+            }
+            let mut stack = vec![*root];
+            while let Some(id) = stack.pop() {
+                page.push(id);
+                if let Some(under) = self.children.get(&id) {
+                    stack.extend(under.iter().rev());
+                }
+            }
+            end += 1;
+        }
+        (page, end)
+    }
 }
 
 /// The votes `voter` gave in a set of posts, as (post id, value).
@@ -890,5 +929,29 @@ mod thread_paging_tests {
         );
         // A cursor that names no top-level reply gives an empty page, not the first again.
         assert_eq!(page_of_branches(1, &outline, Some(3), 3), (vec![], None));
+        // The page a link to a reply opens: the one that shows it when the thread is read
+        // page after page.
+        for per_page in 1..=4 {
+            let mut shown_after = HashMap::new();
+            let mut after = None;
+            loop {
+                let (ids, next) = page_of_branches(1, &outline, after, per_page);
+                for id in ids {
+                    shown_after.insert(id, after);
+                }
+                match next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            for (id, _) in &outline {
+                assert_eq!(
+                    page_cursor_in_outline(1, &outline, *id, per_page),
+                    shown_after[id],
+                    "reply {id}, {per_page} a page"
+                );
+            }
+            assert_eq!(page_cursor_in_outline(1, &outline, 1000, per_page), None);
+        }
     }
 }
