@@ -8,7 +8,7 @@ use crate::{
 use kindred_migrations::{Migrator, MigratorTrait};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    Select, Statement,
+    RuntimeErr, Select, Statement,
     sea_query::{CommonTableExpression, SubQueryStatement, WithClause},
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
@@ -191,9 +191,14 @@ pub async fn first_of_few<E: EntityTrait>(
 /// they take effect together or not at all. On PostgreSQL they are sent as one statement,
 /// each but the last a data-modifying `WITH` part: one round trip, atomic without a
 /// transaction around it (and so without the two round trips of `BEGIN` and `COMMIT`). The
-/// parts run on one snapshot and do not see each other's rows, but constraints are checked
-/// at the end of the statement, so a row may reference another inserted beside it. Elsewhere
-/// they run one after the other on `database`, which must then be a transaction.
+/// parts run on one snapshot and do not see each other's rows; foreign keys are checked at
+/// the end of the statement, so a row may reference another inserted beside it (unique
+/// indexes are checked row by row). PostgreSQL's documentation leaves the parts' order open;
+/// its executor runs the last write first and then the others from the last to the first, so
+/// give first what should lock last. Should two statements still wait for each other in a
+/// circle, PostgreSQL ends one of them after a second (`deadlock_timeout`), and it is run
+/// once more. Elsewhere the writes run one after the other, in order, on `database`, which
+/// must then be a transaction.
 pub async fn run_together(
     database: &impl ConnectionTrait,
     mut writes: Vec<SubQueryStatement>,
@@ -201,31 +206,61 @@ pub async fn run_together(
     let backend = database.get_database_backend();
     if backend != DbBackend::Postgres {
         for write in writes {
-            let statement = match write {
-                SubQueryStatement::InsertStatement(statement) => backend.build(&statement),
-                SubQueryStatement::UpdateStatement(statement) => backend.build(&statement),
-                SubQueryStatement::DeleteStatement(statement) => backend.build(&statement),
-                SubQueryStatement::SelectStatement(statement) => backend.build(&statement),
-                SubQueryStatement::WithStatement(statement) => backend.build(&statement),
-            };
-            database.execute_raw(statement).await?;
+            database.execute_raw(build(backend, write)).await?;
         }
         return Ok(());
     }
     let Some(last) = writes.pop() else {
         return Ok(());
     };
-    let mut with = WithClause::new();
-    for (index, write) in writes.into_iter().enumerate() {
-        with.cte(
-            CommonTableExpression::new()
-                .query(write)
-                .table_name(format!("write_{index}"))
-                .to_owned(),
-        );
+    let statement = if writes.is_empty() {
+        build(backend, last)
+    } else {
+        let mut with = WithClause::new();
+        for (index, write) in writes.into_iter().enumerate() {
+            with.cte(
+                CommonTableExpression::new()
+                    .query(write)
+                    .table_name(format!("write_{index}"))
+                    .to_owned(),
+            );
+        }
+        backend.build(&with.query(last))
+    };
+    match database.execute_raw(statement.clone()).await {
+        Err(error) if is_deadlock(&error) => {
+            tracing::warn!("a statement was ended to break a deadlock; running it again");
+            database.execute_raw(statement).await?;
+        }
+        outcome => {
+            outcome?;
+        }
     }
-    database.execute(&with.query(last)).await?;
     Ok(())
+}
+
+fn build(backend: DbBackend, write: SubQueryStatement) -> Statement {
+    match write {
+        SubQueryStatement::InsertStatement(statement) => backend.build(&statement),
+        SubQueryStatement::UpdateStatement(statement) => backend.build(&statement),
+        SubQueryStatement::DeleteStatement(statement) => backend.build(&statement),
+        SubQueryStatement::SelectStatement(statement) => backend.build(&statement),
+        SubQueryStatement::WithStatement(statement) => backend.build(&statement),
+    }
+}
+
+/// Whether PostgreSQL ended the statement to break a deadlock (SQLSTATE 40P01).
+fn is_deadlock(error: &DbErr) -> bool {
+    match error {
+        DbErr::Exec(RuntimeErr::SqlxError(error)) | DbErr::Query(RuntimeErr::SqlxError(error)) => {
+            error
+                .as_database_error()
+                .and_then(|error| error.code())
+                .as_deref()
+                == Some("40P01")
+        }
+        _ => false,
+    }
 }
 
 /// Applies every migration the database has not seen yet; returns how many ran.
@@ -396,7 +431,8 @@ mod tests {
                     .unwrap()
             };
 
-            run(vec![record(1), record(2), record(3)]).await.unwrap();
+            run(vec![record(1), record(2)]).await.unwrap();
+            run(vec![record(3)]).await.unwrap();
             assert_eq!(stored().await, 3);
             run(Vec::new()).await.unwrap();
 

@@ -279,18 +279,14 @@ async fn store_new_post_in_one_statement(write: &PostWrite) -> Result<()> {
     )
     .await?;
 
-    let mut writes: Vec<SubQueryStatement> = vec![
-        record_received_insert(activity_id, activity_actor, activity_kind, digest)
-            .into_query()
-            .into(),
-        post::Entity::insert(row).into_query().into(),
-    ];
-    if let Some(thread_id) = thread_id {
-        writes.push(
-            posts::reply_counted_on_thread(thread_id, now)
-                .into_query()
-                .into(),
-        );
+    // In the order that locks rows as every transaction does, post before outbox counter
+    // (PostgreSQL runs the last write first, then the others backwards; see `run_together`):
+    // the outbox counter given first, the thread's count last.
+    let mut writes: Vec<SubQueryStatement> = Vec::new();
+    writes.extend(relay.outbox_totals.map(|insert| insert.into_query().into()));
+    writes.extend(relay.activities.map(|insert| insert.into_query().into()));
+    if let Some(insert) = notifications::insert_for_new_post(&notified, post_id, now) {
+        writes.push(insert.into_query().into());
     }
     if let Some(insert) = content
         .attachments
@@ -299,17 +295,25 @@ async fn store_new_post_in_one_statement(write: &PostWrite) -> Result<()> {
     {
         writes.push(insert.into_query().into());
     }
-    if let Some(insert) = notifications::insert_for_new_post(&notified, post_id, now) {
-        writes.push(insert.into_query().into());
+    writes.push(post::Entity::insert(row).into_query().into());
+    writes.push(
+        record_received_insert(activity_id, activity_actor, activity_kind, digest)
+            .into_query()
+            .into(),
+    );
+    if let Some(thread_id) = thread_id {
+        writes.push(
+            posts::reply_counted_on_thread(thread_id, now)
+                .into_query()
+                .into(),
+        );
     }
-    writes.extend(relay.activities.map(|insert| insert.into_query().into()));
-    writes.extend(relay.outbox_totals.map(|insert| insert.into_query().into()));
     let Err(error) = crate::database::run_together(database, writes).await else {
         return Ok(());
     };
     // Copies of one activity arriving at once pass the duplicate check together; the first to
-    // commit stores the post, and the others meet its rows (its record, or the post itself,
-    // whichever PostgreSQL inserts first). Nothing of theirs was written.
+    // commit stores the post, and the others meet its rows on a unique index (the post's or
+    // the record's) and fail whole. Nothing of theirs was written.
     if matches!(error.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
         && was_received(database, activity_id, digest).await?
     {
