@@ -60,9 +60,7 @@ pub async fn add_post(
 ) -> Result<post::Model> {
     let now = Utc::now();
     let attachments = new_post.content.attachments.clone();
-    let thread_id = new_post
-        .parent
-        .map(|parent| parent.thread_id.unwrap_or(parent.id));
+    let thread_id = thread_id_of_reply_to(new_post.parent);
     let stored = new_post_row(group, author, new_post, now)?
         .insert(database)
         .await?;
@@ -115,7 +113,7 @@ pub fn new_post_row(
             "a reply must stay in the group of its thread",
         ));
     }
-    let thread_id = parent.map(|parent| parent.thread_id.unwrap_or(parent.id));
+    let thread_id = thread_id_of_reply_to(parent);
     Ok(post::ActiveModel {
         ap_id: Set(ap_id.to_string()),
         group_id: Set(group.id),
@@ -143,6 +141,12 @@ pub fn new_post_row(
         content_warning: Set(content.content_warning),
         ..Default::default()
     })
+}
+
+/// The thread a reply to `parent` belongs to: the parent's thread, or the parent itself when it
+/// starts one. `None` for a new thread.
+pub fn thread_id_of_reply_to(parent: Option<&post::Model>) -> Option<i64> {
+    parent.map(|parent| parent.thread_id.unwrap_or(parent.id))
 }
 
 /// Counts a new reply on its thread, and moves the thread's last activity to `now`.

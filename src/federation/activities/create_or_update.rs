@@ -226,7 +226,6 @@ async fn store_new_post_in_one_statement(write: &PostWrite) -> Result<()> {
         activity_kind,
         digest,
         post_ap_id,
-        published_at,
         mentioned_here,
         parent,
         group,
@@ -239,22 +238,8 @@ async fn store_new_post_in_one_statement(write: &PostWrite) -> Result<()> {
     let database = &context.db;
     let post_id = posts::draw_post_id(database).await?;
     let now = chrono::Utc::now();
-    let thread_id = parent
-        .as_ref()
-        .map(|parent| parent.thread_id.unwrap_or(parent.id));
-    let mut row = posts::new_post_row(
-        group,
-        author,
-        posts::NewPost {
-            ap_id: post_ap_id,
-            parent: parent.as_ref(),
-            content: content.clone(),
-            published_at: *published_at,
-            local: false,
-            context_url: None,
-        },
-        now,
-    )?;
+    let thread_id = posts::thread_id_of_reply_to(parent.as_ref());
+    let mut row = posts::new_post_row(group, author, write.new_post(), now)?;
     row.id = sea_orm::ActiveValue::Set(post_id);
     let notified = notifications::wanted_for_new_post(
         &context.read_db,
@@ -344,6 +329,20 @@ struct PostWrite {
     member_inboxes: std::sync::Arc<std::collections::BTreeSet<String>>,
 }
 
+impl PostWrite {
+    /// The post to store when it is new (a remote member's, in a local group).
+    fn new_post(&self) -> posts::NewPost<'_> {
+        posts::NewPost {
+            ap_id: &self.post_ap_id,
+            parent: self.parent.as_ref(),
+            content: self.content.clone(),
+            published_at: self.published_at,
+            local: false,
+            context_url: None,
+        }
+    }
+}
+
 /// Records the activity, stores the post or its edit, and enqueues the relay: a job of the
 /// database writer, so it may run more than once and writes only through `transaction`.
 async fn store_post(transaction: &DatabaseTransaction, write: &PostWrite) -> Result<()> {
@@ -355,10 +354,10 @@ async fn store_post(transaction: &DatabaseTransaction, write: &PostWrite) -> Res
         digest,
         post_ap_id,
         updated_at,
-        published_at,
+        published_at: _,
         mentioned_here,
         existing,
-        parent,
+        parent: _,
         group,
         author,
         content,
@@ -404,20 +403,7 @@ async fn store_post(transaction: &DatabaseTransaction, write: &PostWrite) -> Res
             }
         }
         None => {
-            let stored = posts::add_post(
-                transaction,
-                group,
-                author,
-                posts::NewPost {
-                    ap_id: post_ap_id,
-                    parent: parent.as_ref(),
-                    content: content.clone(),
-                    published_at: *published_at,
-                    local: false,
-                    context_url: None,
-                },
-            )
-            .await?;
+            let stored = posts::add_post(transaction, group, author, write.new_post()).await?;
             if *held {
                 // Pre-moderated: kept with its activity until a moderator approves it.
                 moderation::hold_for_approval(transaction, stored, json).await?;
